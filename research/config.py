@@ -1,0 +1,395 @@
+"""Typed configuration: process settings (environment / ``.env``) and run configs (YAML).
+
+Two kinds of configuration, on purpose kept apart:
+
+* :class:`Settings` — how *this process* runs: where data lives, default model coefficients,
+  risk limits, retry and circuit-breaker thresholds, broker credentials, tracking URI. Read
+  from ``QLAB_*`` environment variables and a ``.env`` file; nested groups use ``__``
+  (``QLAB_RISK__MAX_POSITION_WEIGHT=0.08``).
+* :class:`RunConfig` — what *a study or a live deployment* does: strategy, universe,
+  execution policy, risk limits, cost model. A YAML file validated with ``extra="forbid"``
+  so a typo is an error, never a silently ignored key. Run configs are what gets promoted.
+
+Every default below that the seed report names carries a comment saying so. Secrets are
+``SecretStr`` and every model sets ``hide_input_in_errors`` so a validation error never echoes
+the value it rejected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+PositiveFloat = Annotated[float, Field(gt=0.0)]
+PositiveInt = Annotated[int, Field(gt=0)]
+
+SPREAD_SOURCES = ("quotes", "corwin_schultz", "abdi_ranaldo", "roll")
+IMPACT_LAWS = ("square_root", "almgren_2005")
+STRATEGIES = ("market", "limit", "twap", "vwap", "pov", "is")
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, validate_assignment=True)
+
+
+# --------------------------------------------------------------------------- settings groups
+class DataSettings(_Group):
+    """Where bars live and how the embedded intraday data is synthesised."""
+
+    store_path: Path = Field(
+        Path("data/store"), description="Root of the local Parquet store (git-ignored)."
+    )
+    timezone: str = Field("America/New_York", description="Exchange time zone of US equities.")
+    calendar: str = Field("XNYS", description="exchange_calendars code of the trading calendar.")
+    synth_seed: int = Field(7, description="Seed of the intraday synthesiser.")
+    synth_default_adv_usd: PositiveFloat = Field(
+        2.0e9,
+        description="Average daily dollar volume per symbol when none is configured "
+        "(large-cap S&P 500 names trade roughly $0.5-10bn a day).",
+    )
+    synth_adv_usd: dict[str, PositiveFloat] = Field(
+        default_factory=dict, description="Per-symbol ADV in dollars, overriding the default."
+    )
+    synth_spread_bps: PositiveFloat = Field(
+        3.0, description="Median quoted spread of a large cap at mid-day, bps."
+    )
+    synth_open_spread_multiple: PositiveFloat = Field(
+        3.0, description="Quoted spread at the open relative to mid-day (practitioner 2-3x)."
+    )
+    synth_first_half_hour_volume_share: Fraction = Field(
+        0.12, description="Share of the day's volume in the first 30 minutes (NYSE: 11.0-12.6%)."
+    )
+    synth_last_half_hour_volume_share: Fraction = Field(
+        0.16, description="Share of the day's volume in the last 30 minutes (heavy close)."
+    )
+    synth_overnight_variance_share: Fraction = Field(
+        0.2, description="Share of close-to-close variance realised overnight (open gap)."
+    )
+
+
+class CostSettings(_Group):
+    """Pre-trade cost model defaults (the predictor, never used to produce simulated fills)."""
+
+    impact_law: Literal["square_root", "almgren_2005"] = Field(
+        "square_root", description="Impact law of the cost model."
+    )
+    sqrt_impact_y: PositiveFloat = Field(
+        0.7, description="Y in cost = Y*sigma*sqrt(Q/V); literature: of order 0.5-1."
+    )
+    almgren_eta: PositiveFloat = Field(
+        0.142, description="Almgren et al. 2005 temporary-impact coefficient eta."
+    )
+    almgren_beta: PositiveFloat = Field(0.6, description="Almgren et al. 2005 exponent beta.")
+    almgren_gamma: PositiveFloat = Field(
+        0.314, description="Almgren et al. 2005 permanent-impact coefficient gamma."
+    )
+    max_participation: Fraction = Field(
+        0.10, description="Participation cap: largest share of market volume an order may take."
+    )
+    risk_aversion: float = Field(
+        1e-6, ge=0, description="Lambda of the cost + lambda*risk trade-off ($^-1)."
+    )
+    spread_source: Literal["quotes", "corwin_schultz", "abdi_ranaldo", "roll"] = Field(
+        "quotes", description="Spread estimate: quotes when present, else this bar estimator."
+    )
+    spread_lookback_days: PositiveInt = Field(
+        21, description="Past days the bar spread estimators average over."
+    )
+    fee_schedule: str = Field("tiger_us", description="Fee schedule id (tiger_us, zero, flat_bps).")
+    flat_fee_bps: float = Field(0.0, ge=0, description="Fee rate of the flat_bps schedule.")
+    limit_offset_bps: float = Field(
+        0.0, description="Default limit price offset from the mid, bps (positive = passive)."
+    )
+
+
+class RiskSettings(_Group):
+    """Portfolio risk limits and VaR conventions (seed report: module 2)."""
+
+    max_position_weight: Fraction = Field(0.10, description="Max single position, seed: 10%.")
+    max_sector_weight: Fraction = Field(0.30, description="Max sector concentration, seed: 30%.")
+    max_pairwise_correlation: Annotated[float, Field(ge=-1, le=1)] = Field(
+        0.7, description="Max correlation between two held positions, seed: 0.7."
+    )
+    max_gross_exposure: PositiveFloat = Field(1.0, description="Gross exposure cap, x NAV.")
+    max_net_exposure: PositiveFloat = Field(1.0, description="Absolute net exposure cap, x NAV.")
+    var_confidence: Annotated[float, Field(gt=0.5, lt=1.0)] = Field(
+        0.95, description="VaR/CVaR confidence, seed: 95%."
+    )
+    var_horizon_days: PositiveInt = Field(21, description="VaR horizon in trading days, seed: 21.")
+    var_lookback_days: PositiveInt = Field(252, description="Return history for VaR, seed: 252.")
+    var_method: Literal["historical", "gaussian", "cornish_fisher", "monte_carlo", "fhs"] = Field(
+        "historical", description="Default VaR method."
+    )
+    var_horizon_scaling: Literal["sqrt", "overlapping"] = Field(
+        "sqrt",
+        description="sqrt(h) scaling of 1-day VaR (assumes i.i.d. returns) or overlapping "
+        "h-day returns (no i.i.d. assumption, but strongly autocorrelated samples).",
+    )
+    var_budget: Fraction = Field(
+        0.10, description="Portfolio VaR budget at the configured horizon, fraction of NAV."
+    )
+    daily_risk_budget: Fraction = Field(
+        0.02, description="Daily risk budget: max 1-day VaR usage / daily loss, fraction of NAV."
+    )
+    daily_loss_limit: Fraction = Field(
+        0.03, description="Daily loss that halts new risk-increasing orders, fraction of NAV."
+    )
+    covariance: Literal["ledoit_wolf", "sample", "ewma"] = Field(
+        "ledoit_wolf", description="Covariance estimator (seed: Ledoit-Wolf shrinkage)."
+    )
+    ewma_halflife_days: PositiveFloat = Field(63.0, description="Half-life of the EWMA estimator.")
+    alert_cooldown_seconds: float = Field(
+        900.0, ge=0, description="An unchanged breach re-alerts only after this cool-down."
+    )
+    mc_paths: PositiveInt = Field(10_000, description="Monte Carlo / FHS scenario count.")
+    seed: int = Field(11, description="Seed of Monte Carlo VaR.")
+
+
+class ExecutionSettings(_Group):
+    """Engine robustness: retries, breakers, pre-trade rules (seed report: module 3)."""
+
+    retry_max_attempts: PositiveInt = Field(5, description="Attempts for idempotent broker calls.")
+    retry_initial_backoff_s: PositiveFloat = Field(0.5, description="First backoff, seconds.")
+    retry_max_backoff_s: PositiveFloat = Field(30.0, description="Backoff ceiling, seconds.")
+    retry_jitter_s: float = Field(0.25, ge=0, description="Random jitter added to each backoff.")
+    breaker_price_move_pct: PositiveFloat = Field(
+        0.05, description="Pause a symbol when its price moves more than this..."
+    )
+    breaker_price_move_window_minutes: PositiveInt = Field(5, description="...within N minutes.")
+    breaker_spread_multiple: PositiveFloat = Field(
+        5.0, description="Pause a symbol when its spread exceeds k x its normal spread."
+    )
+    breaker_day_band_pct: PositiveFloat = Field(
+        0.10, description="Pause a symbol whose price leaves +-band of the previous close."
+    )
+    breaker_max_error_rate: Fraction = Field(
+        0.20, description="Broker error rate (over the last 50 calls) that moves to REDUCING."
+    )
+    breaker_max_consecutive_rejects: PositiveInt = Field(
+        5, description="Consecutive rejects that move the engine to HALTED."
+    )
+    breaker_max_broker_latency_ms: PositiveFloat = Field(
+        2000.0, description="Broker latency that moves the engine to REDUCING."
+    )
+    breaker_max_data_staleness_s: PositiveFloat = Field(
+        120.0, description="Market data older than this halts new orders and cancels children."
+    )
+    breaker_cooldown_s: float = Field(
+        300.0, ge=0, description="Cool-down before an automatic recovery; 0 = manual only."
+    )
+    breaker_cancel_on_halt: bool = Field(True, description="Cancel open orders when HALTED.")
+    price_collar_pct: PositiveFloat = Field(
+        0.05, description="Reject limit prices further than this from the last price."
+    )
+    max_order_notional: PositiveFloat = Field(250_000.0, description="Max child order notional $.")
+    max_orders_per_second: PositiveFloat = Field(
+        2.0, description="Token-bucket rate (Tiger paper: 120 place/modify/cancel per minute)."
+    )
+    order_burst: PositiveInt = Field(10, description="Token-bucket burst size.")
+    latency_bars: Annotated[int, Field(ge=1)] = Field(
+        1, description="Bars between decision and first possible fill (no look-ahead: >= 1)."
+    )
+    journal_path: Path = Field(Path("data/journal"), description="Folder of SQLite journals.")
+
+
+class SimulationSettings(_Group):
+    """The simulated market's response model: deliberately separate from CostSettings."""
+
+    impact_y: PositiveFloat = Field(
+        0.8, description="Square-root temporary impact coefficient of the simulated market."
+    )
+    permanent_fraction: Fraction = Field(
+        0.25, description="Share of the impact that stays in the price afterwards."
+    )
+    limit_fill_rule: Literal["touch", "through"] = Field(
+        "through", description="A limit fills when the market touches it or trades through it."
+    )
+    limit_volume_share: Fraction = Field(
+        0.05, description="Max share of a bar's volume a resting limit order can take."
+    )
+    max_participation: Fraction = Field(
+        0.10, description="Max share of a bar's volume any order can take (zipline: 2.5-10%)."
+    )
+    spread_source: Literal["quotes", "corwin_schultz", "abdi_ranaldo", "roll"] = Field(
+        "quotes", description="Half spread paid: quotes when present, else this bar estimator."
+    )
+    seed: int = Field(3, description="Seed of the simulated market and its fault injection.")
+
+
+class TigerSettings(_Group):
+    """Tiger Brokers credentials and endpoints. Secrets are SecretStr and never printed."""
+
+    tiger_id: str = Field("", description="Developer id (tiger_id) issued by Tiger.")
+    account: SecretStr = Field(SecretStr(""), description="Trading account id.")
+    license: str = Field("TBNZ", description="License entity, e.g. TBNZ, TBSG, TBUS.")
+    private_key: SecretStr = Field(SecretStr(""), description="RSA private key (PKCS#1 text).")
+    private_key_path: Path | None = Field(None, description="File holding the private key.")
+    server_url: str = Field("https://openapi.tigerfintech.com/gateway", description="Trade URL.")
+    quote_server_url: str = Field(
+        "https://openapi.tigerfintech.com/gateway", description="Quote URL."
+    )
+    paper: bool = Field(True, description="Trade the paper account.")
+    timeout_s: PositiveFloat = Field(15.0, description="HTTP timeout of one Tiger call.")
+    place_per_minute: PositiveInt = Field(
+        120, description="Client-side cap on place/modify/cancel (paper account: 120/min)."
+    )
+
+
+class TrackingSettings(_Group):
+    """Experiment tracking (MLflow) and promotion."""
+
+    mlflow_tracking_uri: str = Field(
+        "sqlite:///mlruns/mlflow.db", description="MLflow tracking URI; a server URL works too."
+    )
+    experiment: str = Field("qlab", description="MLflow experiment name.")
+    registered_model: str = Field("qlab-execution", description="Registry name for promotion.")
+    live_alias: str = Field("live", description="Alias that marks the promoted config.")
+
+
+class Settings(BaseSettings):
+    """Everything a qlab process reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="QLAB_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        hide_input_in_errors=True,
+        validate_default=True,
+    )
+
+    data: DataSettings = Field(default_factory=DataSettings)
+    costs: CostSettings = Field(default_factory=CostSettings)
+    risk: RiskSettings = Field(default_factory=RiskSettings)
+    execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
+    simulation: SimulationSettings = Field(default_factory=SimulationSettings)
+    tiger: TigerSettings = Field(default_factory=TigerSettings)
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings)
+
+
+def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
+    """Settings from the environment and ``env_file``; keyword overrides win."""
+    return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+
+
+def masked_settings(settings: Settings) -> dict[str, Any]:
+    """JSON-ready effective settings with every secret shown as ``**********``."""
+    return settings.model_dump(mode="json")  # SecretStr dumps as '**********' in json mode
+
+
+# --------------------------------------------------------------------------- run configs
+class UniverseConfig(_Group):
+    dataset: str = Field("sp500_synthetic_minute", description="Dataset in the local store.")
+    symbols: list[str] = Field(default_factory=list, description="Empty = every symbol.")
+    start: str | None = Field(None, description="First date (YYYY-MM-DD), inclusive.")
+    end: str | None = Field(None, description="Last date (YYYY-MM-DD), inclusive.")
+
+    @field_validator("symbols")
+    @classmethod
+    def _upper(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("symbols contains duplicates")
+        return [s.upper() for s in v]
+
+
+class StrategyConfig(_Group):
+    kind: Literal["inverse_volatility", "equal_weight", "buy_and_hold"] = "inverse_volatility"
+    rebalance: Literal["daily", "weekly", "monthly"] = "monthly"
+    lookback_days: PositiveInt = 63
+    capital: PositiveFloat = Field(10_000_000.0, description="Portfolio NAV in dollars.")
+
+
+class ExecutionPolicy(_Group):
+    algorithm: Literal["market", "limit", "twap", "vwap", "pov", "is"] = "twap"
+    horizon_minutes: PositiveInt = 60
+    limit_offset_bps: float = 0.0
+    limit_fallback_to_market: bool = True
+    pov_rate: Annotated[float, Field(gt=0, le=1)] = 0.10
+    risk_aversion: float = Field(1e-6, ge=0)
+
+
+class RiskLimits(_Group):
+    max_position_weight: Fraction = 0.10
+    max_sector_weight: Fraction = 0.30
+    max_pairwise_correlation: Annotated[float, Field(ge=-1, le=1)] = 0.7
+    max_gross_exposure: PositiveFloat = 1.0
+    max_net_exposure: PositiveFloat = 1.0
+    var_budget: Fraction = 0.10
+    daily_loss_limit: Fraction = 0.03
+
+
+class CostModelChoice(_Group):
+    impact_law: Literal["square_root", "almgren_2005"] = "square_root"
+    spread_source: Literal["quotes", "corwin_schultz", "abdi_ranaldo", "roll"] = "quotes"
+    fee_schedule: str = "tiger_us"
+    calibration_file: Path | None = None
+
+
+class RunConfig(_Group):
+    """A study or deployment: the unit that is validated, tracked and promoted."""
+
+    name: str = Field(..., min_length=1)
+    universe: UniverseConfig = Field(default_factory=UniverseConfig)
+    strategy: StrategyConfig = Field(default_factory=StrategyConfig)
+    execution: ExecutionPolicy = Field(default_factory=ExecutionPolicy)
+    risk: RiskLimits = Field(default_factory=RiskLimits)
+    cost_model: CostModelChoice = Field(default_factory=CostModelChoice)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _limits_consistent(self) -> RunConfig:
+        if self.risk.max_position_weight > self.risk.max_sector_weight:
+            raise ValueError("risk.max_position_weight cannot exceed risk.max_sector_weight")
+        return self
+
+
+class ConfigFileError(ValueError):
+    """A config file is unreadable or invalid; ``errors`` lists (field path, reason)."""
+
+    def __init__(self, path: Path, errors: list[tuple[str, str]]):
+        self.path = path
+        self.errors = errors
+        lines = "\n".join(f"  {loc}: {msg}" for loc, msg in errors)
+        super().__init__(f"{path}: {len(errors)} error(s)\n{lines}")
+
+
+def _error_list(exc: ValidationError) -> list[tuple[str, str]]:
+    out = []
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
+        out.append((loc, err["msg"]))
+    return out
+
+
+def load_run_config(path: str | Path) -> RunConfig:
+    """Read and validate a YAML run config; raise :class:`ConfigFileError` listing every error."""
+    import yaml
+
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigFileError(path, [("(file)", "no such file")]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "(file)"
+        raise ConfigFileError(path, [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+    if not isinstance(raw, dict):
+        raise ConfigFileError(path, [("(root)", "expected a mapping of keys to values")])
+    try:
+        return RunConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigFileError(path, _error_list(exc)) from None
