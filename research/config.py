@@ -393,3 +393,31 @@ def load_run_config(path: str | Path) -> RunConfig:
         return RunConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigFileError(path, _error_list(exc)) from None
+
+
+def env_example() -> str:
+    """The text of ``.env.example``: every setting with its description and default.
+
+    Generated from the models so it cannot drift; a test compares it with the committed file.
+    """
+    lines = [
+        "# qlab settings. Copy to .env and uncomment what you change. Every variable is",
+        "# QLAB_<GROUP>__<FIELD>; values shown are the defaults. Regenerate with",
+        "#   python -c 'from research.config import env_example; print(env_example(), end=\"\")'",
+        "",
+    ]
+    for group_name, group_field in Settings.model_fields.items():
+        model = group_field.default_factory  # each group is a model class
+        lines.append(f"# --- {group_name}: {(model.__doc__ or '').strip().splitlines()[0]}")
+        for name, field in model.model_fields.items():
+            default = field.get_default(call_default_factory=True)
+            if isinstance(default, SecretStr):
+                default = ""
+            elif isinstance(default, dict):
+                default = "{}" if not default else default
+            elif default is None:
+                default = ""
+            lines.append(f"# {field.description}")
+            lines.append(f"# QLAB_{group_name.upper()}__{name.upper()}={default}")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,3 @@
+from research.cli import app
+
+app(prog_name="qlab")

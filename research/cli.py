@@ -1,0 +1,291 @@
+"""The ``qlab`` command line. Sub-commands are grouped by area.
+
+Only typer is imported at module level: numpy, pandas, mlflow, cvxpy and friends are imported
+inside the commands, so ``qlab --help`` answers instantly.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    name="qlab",
+    help="qlab: execution-cost and risk research that replays history through the live code.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+data_app = typer.Typer(help="Bars: import, validate, list, show, synthesise.", no_args_is_help=True)
+config_app = typer.Typer(help="Settings and run configs.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(config_app, name="config")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def _settings():
+    from research.config import load_settings
+
+    from pydantic import ValidationError
+
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        from research.config import _error_list
+
+        lines = "\n".join(f"  {loc}: {msg}" for loc, msg in _error_list(exc))
+        _fail(f"invalid settings (environment / .env):\n{lines}", 2)
+
+
+def _store():
+    from research.data import BarStore
+
+    return BarStore(_settings().data.store_path)
+
+
+# ------------------------------------------------------------------------------------ config
+@config_app.command("show")
+def config_show(as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False):
+    """Print the effective settings (environment + .env + defaults); secrets are masked."""
+    from research.config import masked_settings
+
+    settings = masked_settings(_settings())
+    if as_json:
+        typer.echo(json.dumps(settings, indent=2))
+        return
+    for group, values in settings.items():
+        typer.echo(f"[{group}]")
+        for key, value in values.items():
+            typer.echo(f"  {key} = {value}")
+
+
+@config_app.command("validate")
+def config_validate(path: Path):
+    """Validate a YAML run config; list every error with its field path, exit 1 on error."""
+    from research.config import ConfigFileError, load_run_config
+
+    try:
+        cfg = load_run_config(path)
+    except ConfigFileError as exc:
+        _fail(str(exc))
+    typer.echo(f"{path}: valid run config {cfg.name!r}")
+
+
+# -------------------------------------------------------------------------------------- data
+def _validate_source(spec: str, frequency, assume_tz):
+    """(frame, report, label) for a file or a stored dataset."""
+    from research.data import BarStore, FileSource, validate_bars
+
+    path = Path(spec)
+    if path.is_file():
+        frame = FileSource(path, assume_tz, frequency).read_raw()
+        return frame, validate_bars(frame, frequency), str(path)
+    store: BarStore = _store()
+    frame = store.read(spec)
+    return frame, validate_bars(frame, frequency or store.info(spec).frequency), f"dataset {spec}"
+
+
+@data_app.command("validate")
+def data_validate(
+    source: Annotated[str, typer.Argument(help="A CSV/Parquet file or a dataset name.")],
+    frequency: Annotated[str | None, typer.Option(help="daily or minute (default: inferred).")] = None,
+    assume_tz: Annotated[str | None, typer.Option(help="Zone of naive timestamps.")] = None,
+    repair: Annotated[Path | None, typer.Option(
+        "--repair", help="Write the rows that pass to this file and list each dropped row.")] = None,
+    limit: Annotated[int, typer.Option(help="Violations to print (0 = all).")] = 0,
+):
+    """Check bars against the schema; name every offending row; exit 1 if any."""
+    from research.data import BarValidationError, repair_bars
+
+    try:
+        frame, report, label = _validate_source(source, frequency, assume_tz)
+    except (BarValidationError, FileNotFoundError, KeyError, ValueError) as exc:
+        _fail(str(exc))
+    if report.ok:
+        typer.echo(f"{label}: {report.summary()} ({report.frequency})")
+        return
+    typer.echo(f"{label}: {report.summary(limit or None)}", err=True)
+    if repair is not None:
+        try:
+            kept, dropped = repair_bars(frame, report)
+        except BarValidationError as exc:
+            _fail(str(exc))
+        _write_frame(kept, repair)
+        typer.echo(f"repaired: dropped {len(report.offending_rows)} row(s), wrote {len(kept)} "
+                   f"row(s) to {repair}", err=True)
+    raise typer.Exit(1)
+
+
+def _write_frame(frame, path: Path) -> None:
+    if path.suffix.lower() == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+
+
+@data_app.command("import")
+def data_import(
+    path: Annotated[Path, typer.Argument(help="CSV or Parquet file in the bar schema.")],
+    name: Annotated[str | None, typer.Option(help="Dataset name (default: file stem).")] = None,
+    frequency: Annotated[str | None, typer.Option(help="daily or minute (default: inferred).")] = None,
+    assume_tz: Annotated[str | None, typer.Option(help="Zone of naive timestamps.")] = None,
+    replace: Annotated[bool, typer.Option(help="Replace an existing dataset.")] = False,
+    repair: Annotated[bool, typer.Option(
+        "--repair", help="Drop offending rows (each listed) instead of refusing the file.")] = False,
+    synthetic: Annotated[bool, typer.Option(help="Label the dataset synthetic.")] = False,
+):
+    """Validate a file and add it to the store; on any error the store is left untouched."""
+    from research.data import BarValidationError, FileSource, repair_bars, validate_bars
+
+    name = name or path.stem
+    try:
+        frame = FileSource(path, assume_tz, frequency).read_raw()
+        report = validate_bars(frame, frequency)
+        if not report.ok:
+            if not repair:
+                _fail(f"{path}: {report.summary(None)}\nnothing imported")
+            frame, dropped = repair_bars(frame, report)
+            for v in dropped:
+                typer.echo(f"dropped: {v}", err=True)
+        info = _store().write(name, frame, source=f"file {path}", synthetic=synthetic,
+                              frequency=frequency, replace=replace)
+    except (BarValidationError, FileNotFoundError, FileExistsError, ValueError) as exc:
+        _fail(f"{exc}\nnothing imported")
+    typer.echo(f"imported {info.rows} rows, {len(info.symbols)} symbol(s) as dataset "
+               f"{info.name!r} ({info.frequency}, {info.start} .. {info.end})")
+
+
+@data_app.command("list")
+def data_list(as_json: Annotated[bool, typer.Option("--json")] = False):
+    """List the datasets in the local store."""
+    from dataclasses import asdict
+
+    infos = _store().list()
+    if as_json:
+        typer.echo(json.dumps([asdict(i) for i in infos], indent=2))
+        return
+    if not infos:
+        typer.echo("the store is empty: run `qlab data synth` or `qlab data import FILE`")
+        return
+    for i in infos:
+        label = "SYNTHETIC" if i.synthetic else "real"
+        quotes = "quotes" if i.has_quotes else "no quotes"
+        typer.echo(f"{i.name:28s} {i.frequency:7s} {len(i.symbols):3d} symbols {i.rows:>10,d} rows"
+                   f"  {i.start[:10]} .. {i.end[:10]}  {quotes:9s} {label}")
+
+
+@data_app.command("show")
+def data_show(
+    dataset: str,
+    symbol: Annotated[list[str] | None, typer.Option(help="Restrict to symbol(s).")] = None,
+    rows: Annotated[int, typer.Option(help="Rows of data to print.")] = 5,
+):
+    """Describe a dataset: provenance, per-symbol coverage and a few rows."""
+    import pandas as pd
+
+    from research.data import DatasetNotFound
+
+    store = _store()
+    try:
+        info = store.info(dataset)
+        bars = store.read(dataset, symbol)
+    except (DatasetNotFound, KeyError) as exc:
+        _fail(str(exc))
+    typer.echo(f"{info.name}: {info.frequency} bars, "
+               f"{'SYNTHETIC' if info.synthetic else 'real'} — {info.source}")
+    typer.echo(f"content hash {info.content_hash}, created {info.created}")
+    summary = bars.groupby("symbol", observed=True).agg(
+        rows=("close", "size"), first=("timestamp", "min"), last=("timestamp", "max"),
+        last_close=("close", "last"), mean_volume=("volume", "mean"))
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        typer.echo(summary.to_string())
+        typer.echo(bars.head(rows).to_string(index=False))
+
+
+@data_app.command("synth")
+def data_synth(
+    start: Annotated[str, typer.Option(help="First session (YYYY-MM-DD).")] = "2022-01-01",
+    end: Annotated[str, typer.Option(help="Last session; the embedded closes end 2022-12-28.")]
+    = "2022-12-28",
+    symbol: Annotated[list[str] | None, typer.Option(help="Symbols (default: all 20).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Override QLAB_DATA__SYNTH_SEED.")] = None,
+):
+    """Synthesise minute bars with quotes around the real embedded daily closes (seeded)."""
+    import dataclasses
+
+    from research.data import SYNTH_DAILY_DATASET, SYNTH_MINUTE_DATASET, SynthParams
+    from research.data import ensure_synthetic_datasets
+
+    settings = _settings()
+    params = SynthParams.from_settings(settings.data)
+    if seed is not None:
+        params = dataclasses.replace(params, seed=seed)
+    store = _store()
+    try:
+        minute, _ = ensure_synthetic_datasets(store, params, start, end, symbol, replace=True,
+                                              progress=sys.stderr.isatty())
+    except (ValueError, KeyError) as exc:
+        _fail(str(exc))
+    info = store.info(SYNTH_MINUTE_DATASET)
+    typer.echo(f"wrote {info.rows:,d} SYNTHETIC minute bars for {len(info.symbols)} symbols "
+               f"({info.start[:10]} .. {info.end[:10]}) as {SYNTH_MINUTE_DATASET!r} and their "
+               f"daily aggregate as {SYNTH_DAILY_DATASET!r} in {store.root}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+@app.command("demo")
+def demo():
+    """The main job on the embedded data: today the data pipeline end to end.
+
+    Synthesises the embedded intraday dataset if the store lacks it, re-reads and re-validates
+    it, and prints a summary. (The execution-comparison report replaces this when it lands.)
+    """
+    import time
+
+    from research.data import (
+        SYNTH_MINUTE_DATASET,
+        SynthParams,
+        ensure_synthetic_datasets,
+        validate_bars,
+    )
+
+    settings = _settings()
+    store = _store()
+    t0 = time.perf_counter()
+    _, created = ensure_synthetic_datasets(store, SynthParams.from_settings(settings.data),
+                                           progress=sys.stderr.isatty())
+    bars = store.read(SYNTH_MINUTE_DATASET)
+    report = validate_bars(bars, "minute")
+    info = store.info(SYNTH_MINUTE_DATASET)
+    first30 = _first_half_hour_share(bars)
+    spread = ((bars["ask"] - bars["bid"]) / (0.5 * (bars["ask"] + bars["bid"])) * 1e4).median()
+    typer.echo(f"dataset   {info.name} (SYNTHETIC intraday around real closes; "
+               f"{'created now' if created else 'already in the store'})")
+    typer.echo(f"rows      {info.rows:,d} minute bars, {len(info.symbols)} symbols, "
+               f"{info.start[:10]} .. {info.end[:10]}")
+    typer.echo(f"valid     {report.summary()}")
+    typer.echo(f"volume    first half hour carries {first30:.1%} of the day on average")
+    typer.echo(f"spread    median quoted spread {spread:.2f} bps")
+    typer.echo(f"output    {store.root / info.name} (hash {info.content_hash}); "
+               f"{time.perf_counter() - t0:.1f} s")
+
+
+def _first_half_hour_share(bars) -> float:
+    ts = bars["timestamp"]
+    minute_of_day = ts.dt.hour * 60 + ts.dt.minute
+    day = ts.dt.normalize()
+    total = bars.groupby([bars["symbol"], day], observed=True)["volume"].sum()
+    first = bars[minute_of_day <= 10 * 60].groupby(
+        [bars["symbol"], day], observed=True)["volume"].sum()
+    return float((first / total).mean())

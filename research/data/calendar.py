@@ -1,0 +1,56 @@
+"""NYSE sessions, early closes and holidays from ``exchange_calendars`` (never hand-written)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from research.data.schema import EXCHANGE_TZ
+
+_CALENDAR_START = "1990-01-01"
+
+
+@lru_cache(maxsize=4)
+def _calendar(code: str):
+    import exchange_calendars as xcals
+
+    # The package's default window is the last 20 years; the embedded data starts in 1990.
+    return xcals.get_calendar(code, start=_CALENDAR_START)
+
+
+def sessions(start, end, code: str = "XNYS") -> pd.DataFrame:
+    """Trading sessions between two dates (inclusive) with their open and close.
+
+    Returns a frame indexed by session date (naive) with tz-aware ``open`` and ``close``
+    columns in exchange time; early closes (13:00) show up as an earlier ``close``.
+    """
+    cal = _calendar(code)
+    days = cal.sessions_in_range(pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize())
+    opens = cal.schedule.loc[days, "open"].dt.tz_convert(EXCHANGE_TZ)
+    closes = cal.schedule.loc[days, "close"].dt.tz_convert(EXCHANGE_TZ)
+    return pd.DataFrame({"open": opens.to_numpy(), "close": closes.to_numpy()}, index=days)
+
+
+def epoch_ns(values) -> np.ndarray:
+    """UTC nanoseconds since the epoch, whatever the resolution pandas chose for ``values``."""
+    return pd.DatetimeIndex(values).as_unit("ns").asi8
+
+
+def session_bounds_for(timestamps: pd.Series, code: str = "XNYS") -> tuple[np.ndarray, np.ndarray]:
+    """For each timestamp, its date's session open and close as int64 ns (NaT-like -1 if none).
+
+    Used to check that intraday bars lie inside regular trading hours.
+    """
+    ts = pd.DatetimeIndex(timestamps)
+    if len(ts) == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    local_days = ts.tz_convert(EXCHANGE_TZ).normalize().tz_localize(None)
+    sched = sessions(local_days.min(), local_days.max(), code)
+    pos = sched.index.get_indexer(local_days)
+    opens = epoch_ns(sched["open"])
+    closes = epoch_ns(sched["close"])
+    out_open = np.where(pos >= 0, opens[pos.clip(0)], -1)
+    out_close = np.where(pos >= 0, closes[pos.clip(0)], -1)
+    return out_open, out_close

@@ -1,0 +1,172 @@
+"""Bar sources: one loader per source behind one interface, all returning validated bars.
+
+* :class:`FileSource` — a user's CSV or Parquet file in the documented schema.
+* :class:`StoreSource` — a dataset in the local Parquet store.
+* :class:`SyntheticMinuteSource` — minute bars synthesised around the embedded real closes.
+
+The embedded *real* data (skfolio's S&P 500 daily closes, the S&P 500 index and factor ETF
+returns) are closes, not bars; they are exposed as wide frames by the ``load_*`` functions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import pandas as pd
+
+from research.data.schema import Frequency
+from research.data.store import BarStore
+from research.data.synth import SynthParams, minute_to_daily, synthesize_minute_bars
+from research.data.validation import normalise_timestamps, validate_bars
+
+#: Dataset names of the embedded, synthetic intraday data (the name says it is synthetic).
+SYNTH_MINUTE_DATASET = "sp500_synthetic_minute"
+SYNTH_DAILY_DATASET = "sp500_synthetic_daily"
+#: The last full year the embedded closes cover (they end on 2022-12-28).
+SYNTH_DEFAULT_START, SYNTH_DEFAULT_END = "2022-01-01", "2022-12-28"
+
+
+class BarSource(Protocol):
+    """Anything that yields validated bars in the schema."""
+
+    def load(self, symbols: list[str] | None = None, start=None, end=None) -> pd.DataFrame: ...
+
+
+def load_sp500_closes() -> pd.DataFrame:
+    """Real daily closes of 20 S&P 500 stocks, 1990-01-02 to 2022-12-28 (skfolio, offline)."""
+    from skfolio.datasets import load_sp500_dataset
+
+    frame = load_sp500_dataset()
+    frame.index = pd.DatetimeIndex(frame.index).normalize()
+    frame.index.name = "date"
+    return frame
+
+
+def load_sp500_index() -> pd.Series:
+    """Real daily closes of the S&P 500 index over the same dates (the benchmark)."""
+    from skfolio.datasets import load_sp500_index as _load
+
+    series = _load()["SP500"]
+    series.index = pd.DatetimeIndex(series.index).normalize()
+    return series
+
+
+def load_factor_prices() -> pd.DataFrame:
+    """Daily prices of the factor ETFs MTUM, QUAL, SIZE, USMV, VLUE (skfolio, 2014-)."""
+    from skfolio.datasets import load_factors_dataset
+
+    frame = load_factors_dataset()
+    frame.index = pd.DatetimeIndex(frame.index).normalize()
+    return frame
+
+
+def _select(frame: pd.DataFrame, symbols, start, end) -> pd.DataFrame:
+    if symbols:
+        wanted = {s.upper() for s in symbols}
+        unknown = wanted - set(frame["symbol"].unique())
+        if unknown:
+            raise KeyError(f"symbol(s) {sorted(unknown)} not in the data")
+        frame = frame[frame["symbol"].isin(wanted)]
+    ts = frame["timestamp"]
+    if start is not None:
+        frame = frame[ts >= pd.Timestamp(start, tz=ts.dt.tz)]
+    if end is not None:
+        stop = pd.Timestamp(end, tz=ts.dt.tz)
+        if stop == stop.normalize():
+            stop += pd.Timedelta(days=1)
+        frame = frame[frame["timestamp"] < stop]
+    return frame.reset_index(drop=True)
+
+
+class FileSource:
+    """A CSV or Parquet file in the bar schema; validated on load, never repaired silently."""
+
+    def __init__(self, path: str | Path, assume_tz: str | None = None,
+                 frequency: Frequency | str | None = None):
+        self.path = Path(path)
+        self.assume_tz = assume_tz
+        self.frequency = frequency
+
+    def read_raw(self) -> pd.DataFrame:
+        if not self.path.is_file():
+            raise FileNotFoundError(f"no such file: {self.path}")
+        suffix = self.path.suffix.lower()
+        if suffix == ".csv":
+            frame = pd.read_csv(self.path, dtype={"symbol": str})
+        elif suffix in (".parquet", ".pq"):
+            frame = pd.read_parquet(self.path)
+        else:
+            raise ValueError(f"{self.path}: unsupported file type {suffix!r} (use .csv or .parquet)")
+        if "timestamp" in frame.columns:
+            frame = normalise_timestamps(frame, self.assume_tz)
+        return frame
+
+    def load(self, symbols=None, start=None, end=None) -> pd.DataFrame:
+        frame = self.read_raw()
+        validate_bars(frame, self.frequency).raise_if_invalid(str(self.path))
+        return _select(frame, symbols, start, end)
+
+
+class StoreSource:
+    def __init__(self, store: BarStore, dataset: str):
+        self.store = store
+        self.dataset = dataset
+
+    def load(self, symbols=None, start=None, end=None) -> pd.DataFrame:
+        return self.store.read(self.dataset, symbols, start, end)
+
+
+class SyntheticMinuteSource:
+    """Minute bars synthesised (seeded) around the embedded real daily closes."""
+
+    def __init__(self, params: SynthParams | None = None, progress: bool = False):
+        self.params = params or SynthParams()
+        self.progress = progress
+
+    def load(self, symbols=None, start=None, end=None) -> pd.DataFrame:
+        closes = load_sp500_closes()
+        if symbols:
+            unknown = sorted({s.upper() for s in symbols} - set(closes.columns))
+            if unknown:
+                raise KeyError(f"symbol(s) {unknown} not in the embedded dataset")
+            closes = closes[[s.upper() for s in symbols]]
+        return synthesize_minute_bars(
+            closes, start or SYNTH_DEFAULT_START, end or SYNTH_DEFAULT_END,
+            self.params, progress=self.progress,
+        )
+
+
+def ensure_synthetic_datasets(store: BarStore, params: SynthParams | None = None,
+                              start: str = SYNTH_DEFAULT_START, end: str = SYNTH_DEFAULT_END,
+                              symbols: list[str] | None = None, replace: bool = False,
+                              progress: bool = False) -> tuple[pd.DataFrame | None, bool]:
+    """Write the synthetic minute and daily datasets unless present; return (bars, created)."""
+    if store.exists(SYNTH_MINUTE_DATASET) and not replace:
+        return None, False
+    params = params or SynthParams()
+    minute = SyntheticMinuteSource(params, progress).load(symbols, start, end)
+    source = f"synthetic: seed={params.seed}, real closes from skfolio sp500 {start}..{end}"
+    store.write(SYNTH_MINUTE_DATASET, minute, source=source, synthetic=True,
+                frequency=Frequency.MINUTE, replace=True)
+    store.write(SYNTH_DAILY_DATASET, minute_to_daily(minute), source=source, synthetic=True,
+                frequency=Frequency.DAILY, replace=True)
+    return minute, True
+
+
+def resolve_bars(spec: str, store: BarStore, symbols=None, start=None, end=None,
+                 assume_tz: str | None = None) -> tuple[pd.DataFrame, str]:
+    """Bars from a file path or a dataset name; returns (bars, description)."""
+    path = Path(spec)
+    if path.suffix.lower() in (".csv", ".parquet", ".pq") or path.is_file():
+        return FileSource(path, assume_tz).load(symbols, start, end), f"file {path}"
+    if spec == SYNTH_MINUTE_DATASET and not store.exists(spec):
+        ensure_synthetic_datasets(store)
+    return store.read(spec, symbols, start, end), f"dataset {spec}"
+
+
+__all__ = [
+    "BarSource", "FileSource", "StoreSource", "SyntheticMinuteSource", "SYNTH_MINUTE_DATASET",
+    "SYNTH_DAILY_DATASET", "ensure_synthetic_datasets", "load_factor_prices",
+    "load_sp500_closes", "load_sp500_index", "minute_to_daily", "resolve_bars",
+]

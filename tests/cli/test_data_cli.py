@@ -1,0 +1,75 @@
+"""`qlab data ...` and `qlab config validate` from the user's side."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+from typer.testing import CliRunner
+
+from research.cli import app
+
+runner = CliRunner()
+
+
+def test_help_lists_areas():
+    result = subprocess.run([sys.executable, "-m", "research", "--help"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0
+    assert "data" in result.stdout and "config" in result.stdout
+
+
+def test_validate_names_every_offending_row_and_exits_nonzero(isolated_env, small_minute_bars):
+    bad = small_minute_bars.head(50).copy()
+    bad.loc[3, "close"] = np.nan
+    bad.loc[7, "volume"] = -10
+    bad.loc[11, "high"] = bad.loc[11, "low"] * 0.5
+    bad.loc[20, "bid"] = bad.loc[20, "ask"] + 1
+    path = isolated_env / "bad.csv"
+    bad.to_csv(path, index=False)
+    result = runner.invoke(app, ["data", "validate", str(path)])
+    assert result.exit_code == 1
+    for row, rule in [(3, "nan"), (7, "negative_volume"), (11, "high_below_open_close"),
+                      (20, "bid_above_ask")]:
+        assert f"[{rule}] row {row}, symbol AAPL" in result.output
+
+
+def test_failed_import_changes_nothing_and_good_import_lists(isolated_env, small_minute_bars):
+    good = isolated_env / "good.parquet"
+    small_minute_bars.to_parquet(good)
+    assert runner.invoke(app, ["data", "import", str(good), "--name", "mine"]).exit_code == 0
+    store = isolated_env / "store"
+    before = sorted(p.relative_to(store) for p in store.rglob("*"))
+    bad = small_minute_bars.copy()
+    bad.loc[5, "open"] = -1.0
+    bad_path = isolated_env / "bad.parquet"
+    bad.to_parquet(bad_path)
+    result = runner.invoke(app, ["data", "import", str(bad_path), "--name", "mine", "--replace"])
+    assert result.exit_code == 1 and "nothing imported" in result.output
+    assert sorted(p.relative_to(store) for p in store.rglob("*")) == before
+    listing = runner.invoke(app, ["data", "list"])
+    assert "mine" in listing.output and "real" in listing.output
+    shown = runner.invoke(app, ["data", "show", "mine", "--rows", "2"])
+    assert shown.exit_code == 0 and "JPM" in shown.output
+
+
+def test_import_with_repair_drops_and_lists(isolated_env, small_minute_bars):
+    bad = small_minute_bars.copy()
+    bad.loc[5, "open"] = -1.0
+    path = isolated_env / "bad.parquet"
+    bad.to_parquet(path)
+    result = runner.invoke(app, ["data", "import", str(path), "--name", "fixed", "--repair"])
+    assert result.exit_code == 0, result.output
+    assert "dropped: [non_positive_price] row 5" in result.output
+    assert f"imported {len(bad) - 1} rows" in result.output
+
+
+def test_config_validate_reports_paths(isolated_env):
+    path = isolated_env / "run.yaml"
+    path.write_text("name: x\nexecution: {algorithm: nope}\nbogus: 1\n")
+    result = runner.invoke(app, ["config", "validate", str(path)])
+    assert result.exit_code == 1
+    assert "execution.algorithm" in result.output and "bogus" in result.output
+    path.write_text("name: x\n")
+    assert runner.invoke(app, ["config", "validate", str(path)]).exit_code == 0

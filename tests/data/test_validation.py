@@ -1,0 +1,130 @@
+"""Every validation rule, on a small hand-built daily frame and on minute bars."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from research.data import BarValidationError, normalise_timestamps, repair_bars, validate_bars
+
+
+def _daily(n=4, symbol="AAA") -> pd.DataFrame:
+    days = pd.DatetimeIndex(["2022-03-01", "2022-03-02", "2022-03-03", "2022-03-04"][:n])
+    ts = (days + pd.Timedelta(hours=16)).tz_localize("America/New_York")
+    close = np.array([100.0, 101.0, 102.0, 101.5])[:n]
+    return pd.DataFrame({
+        "timestamp": ts, "symbol": symbol, "open": close - 0.5, "high": close + 1,
+        "low": close - 1, "close": close, "volume": 1e6,
+    })
+
+
+def _rules(frame, **kw):
+    return sorted({(v.rule, v.row) for v in validate_bars(frame, **kw).violations})
+
+
+def test_clean_frame_passes():
+    report = validate_bars(_daily())
+    assert report.ok, report.summary()
+    assert report.frequency == "daily"
+
+
+@pytest.mark.parametrize("column,value,rule", [
+    ("close", np.nan, "nan"),
+    ("volume", np.inf, "inf"),
+    ("open", -1.0, "non_positive_price"),
+    ("low", 0.0, "non_positive_price"),
+    ("high", 99.0, "high_below_open_close"),
+    ("low", 100.9, "low_above_open_close"),
+    ("volume", -5.0, "negative_volume"),
+])
+def test_each_row_rule_names_symbol_timestamp_and_row(column, value, rule):
+    frame = _daily()
+    frame.loc[1, column] = value
+    report = validate_bars(frame)
+    hits = [v for v in report.violations if v.rule == rule]
+    assert hits and all(v.row == 1 for v in hits)
+    assert hits[0].symbol == "AAA"
+    assert hits[0].timestamp.startswith("2022-03-02T16:00:00-05:00")
+    assert "row 1" in str(hits[0]) and "AAA" in str(hits[0])
+
+
+def test_bid_above_ask_and_negative_size():
+    frame = _daily()
+    frame["bid"] = frame["close"] - 0.01
+    frame["ask"] = frame["close"] + 0.01
+    frame["bid_size"] = 100.0
+    frame.loc[2, "bid"] = frame.loc[2, "ask"] + 0.05
+    frame.loc[3, "bid_size"] = -100.0
+    assert _rules(frame) == [("bid_above_ask", 2), ("negative_size", 3)]
+
+
+def test_duplicate_and_unsorted_timestamps_per_symbol():
+    frame = pd.concat([_daily(), _daily(symbol="BBB")], ignore_index=True)
+    frame.loc[2, "timestamp"] = frame.loc[1, "timestamp"]  # AAA duplicate
+    frame.loc[7, "timestamp"] = frame.loc[4, "timestamp"]  # BBB goes back in time... and dup
+    rules = _rules(frame)
+    assert ("duplicate_timestamp", 2) in rules
+    assert ("unsorted_timestamp", 7) in rules or ("duplicate_timestamp", 7) in rules
+    frame2 = _daily()
+    frame2 = frame2.iloc[[0, 2, 1, 3]].reset_index(drop=True)
+    assert _rules(frame2) == [("unsorted_timestamp", 2)]
+
+
+def test_intraday_outside_session_and_holiday(small_minute_bars):
+    bars = small_minute_bars[small_minute_bars["symbol"] == "AAPL"].head(5).copy()
+    bars = bars.reset_index(drop=True)
+    bars.loc[0, "timestamp"] = pd.Timestamp("2022-11-21 09:30:00", tz="America/New_York")  # = open
+    bars.loc[4, "timestamp"] = pd.Timestamp("2022-11-24 10:00:00", tz="America/New_York")  # holiday
+    rules = _rules(bars, frequency="minute")
+    assert ("outside_session", 0) in rules and ("outside_session", 4) in rules
+
+
+def test_early_close_is_respected(small_minute_bars):
+    # 2022-11-25 closed at 13:00: synthetic bars stop there and validate; 13:01 does not.
+    day = small_minute_bars[small_minute_bars["timestamp"].dt.day == 25]
+    assert day["timestamp"].max().strftime("%H:%M") == "13:00"
+    bad = day.head(1).copy()
+    bad["timestamp"] = pd.Timestamp("2022-11-25 13:01", tz="America/New_York")
+    assert _rules(bad, frequency="minute") == [("outside_session", 0)]
+
+
+def test_unknown_and_missing_columns_and_dtypes():
+    frame = _daily().drop(columns=["volume"]).assign(vwap=1.0)
+    rules = {v.rule for v in validate_bars(frame).violations}
+    assert rules == {"missing_column", "unknown_column"}
+    frame = _daily()
+    frame["close"] = frame["close"].astype(str)
+    assert [v.rule for v in validate_bars(frame).violations] == ["dtype"]
+
+
+def test_naive_timestamps_are_refused_or_explicitly_localised():
+    frame = _daily()
+    frame["timestamp"] = frame["timestamp"].dt.tz_localize(None)
+    with pytest.raises(BarValidationError, match="naive"):
+        normalise_timestamps(frame)
+    fixed = normalise_timestamps(frame, assume_tz="America/New_York")
+    assert validate_bars(fixed).ok
+    utc = _daily()
+    utc["timestamp"] = utc["timestamp"].dt.tz_convert("UTC")
+    converted = normalise_timestamps(utc)
+    assert str(converted["timestamp"].dt.tz) == "America/New_York"
+    assert converted["timestamp"].iloc[0].hour == 16
+
+
+def test_validation_never_mutates_and_repair_lists_every_dropped_row():
+    frame = _daily()
+    frame.loc[1, "close"] = np.nan
+    frame.loc[3, "volume"] = -1
+    before = frame.copy()
+    report = validate_bars(frame)
+    pd.testing.assert_frame_equal(frame, before)
+    kept, dropped = repair_bars(frame, report)
+    assert len(kept) == 2 and sorted({d.row for d in dropped}) == [1, 3]
+    assert validate_bars(kept).ok
+
+
+def test_repair_refuses_frame_level_problems():
+    frame = _daily().assign(extra=1)
+    with pytest.raises(BarValidationError, match="not repairable"):
+        repair_bars(frame, validate_bars(frame))
