@@ -32,9 +32,9 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def _settings():
-    from research.config import load_settings
-
     from pydantic import ValidationError
+
+    from research.config import load_settings
 
     try:
         return load_settings()
@@ -221,8 +221,12 @@ def data_synth(
     """Synthesise minute bars with quotes around the real embedded daily closes (seeded)."""
     import dataclasses
 
-    from research.data import SYNTH_DAILY_DATASET, SYNTH_MINUTE_DATASET, SynthParams
-    from research.data import ensure_synthetic_datasets
+    from research.data import (
+        SYNTH_DAILY_DATASET,
+        SYNTH_MINUTE_DATASET,
+        SynthParams,
+        ensure_synthetic_datasets,
+    )
 
     settings = _settings()
     params = SynthParams.from_settings(settings.data)
