@@ -26,6 +26,16 @@ app.add_typer(data_app, name="data")
 app.add_typer(config_app, name="config")
 
 
+def _mount_areas() -> None:
+    # Each area's CLI module imports only typer at module level; the work is lazy.
+    from research.reports.cli import register as register_report
+
+    register_report(app)
+
+
+_mount_areas()
+
+
 def _fail(message: str, code: int = 1) -> None:
     typer.echo(message, err=True)
     raise typer.Exit(code)

@@ -1,0 +1,151 @@
+"""The parent orders a periodic rebalance implies: target weights x NAV minus drifted holdings.
+
+Bookkeeping (documented because the orders depend on it):
+
+* Rebalance days are the first session of each month (``"monthly"``), of each ISO week
+  (``"weekly"``) or every session (``"daily"``) in ``closes`` between ``start`` and ``end``.
+* On rebalance day D the decision is taken at ``decision_time`` (exchange time) and uses only
+  closes strictly before D: target weights from the strategy, and NAV and share counts valued at
+  the previous close P(D-1), the last price known before the open.
+* Target shares = round(w * NAV / P(D-1)) (whole shares). The order is target - holdings; zero
+  trades produce no order.
+* The orders are assumed to complete at P(D-1): holdings become the targets and cash absorbs
+  the trades. Execution costs are not fed back (they are what the study measures), so the order
+  list does not depend on how it is executed, and every strategy trades the same orders.
+* ``initial="target"`` (default): the portfolio already holds its targets at the first rebalance
+  (no orders that day), so every order is the trade that price drift and new targets imply.
+  ``initial="cash"``: it starts in cash and the first rebalance buys the whole portfolio.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+import numpy as np
+import pandas as pd
+
+from research.data.schema import EXCHANGE_TZ
+from research.strategies.parent_orders import PARENT_ORDER_COLUMNS, validate_parent_orders
+
+
+class WeightStrategy(Protocol):
+    def target_weights(self, closes: pd.DataFrame, asof) -> pd.Series: ...
+
+
+def rebalance_dates(index: pd.DatetimeIndex, frequency: str = "monthly", start=None,
+                    end=None) -> pd.DatetimeIndex:
+    """First session of each period (``daily``/``weekly``/``monthly``) within [start, end]."""
+    days = pd.DatetimeIndex(index).normalize()
+    if days.tz is not None:
+        days = days.tz_localize(None)
+    if start is not None:
+        days = days[days >= pd.Timestamp(start)]
+    if end is not None:
+        days = days[days <= pd.Timestamp(end)]
+    if frequency == "daily":
+        return days
+    if frequency == "weekly":
+        iso = days.isocalendar()
+        period = iso["year"].to_numpy() * 100 + iso["week"].to_numpy()
+    elif frequency == "monthly":
+        period = days.year * 100 + days.month
+    else:
+        raise ValueError(f"frequency must be 'daily', 'weekly' or 'monthly', got {frequency!r}")
+    period = np.asarray(period)
+    first = np.r_[True, period[1:] != period[:-1]]
+    return days[first]
+
+
+def _decision_timestamp(day: pd.Timestamp, decision_time: str) -> pd.Timestamp:
+    return pd.Timestamp(f"{day:%Y-%m-%d} {decision_time}").tz_localize(EXCHANGE_TZ)
+
+
+def rebalance_orders(closes: pd.DataFrame, strategy: WeightStrategy, capital: float,
+                     frequency: Literal["daily", "weekly", "monthly"] = "monthly", start=None,
+                     end=None, horizon_minutes: int = 60, decision_time: str = "10:00",
+                     initial: Literal["target", "cash"] = "target",
+                     calendar: str = "XNYS") -> pd.DataFrame:
+    """Parent orders of a periodic rebalance of ``capital`` dollars into ``strategy``'s weights.
+
+    ``closes`` is a wide frame of daily closes (index: session dates, columns: symbols), e.g.
+    :func:`research.data.load_sp500_closes`. Returns the columns of
+    :data:`~research.strategies.parent_orders.PARENT_ORDER_COLUMNS`, sorted by decision time then
+    symbol, with deterministic ids ``RB-YYYYMMDD-SYMBOL``. Raises if a decision time plus the
+    horizon falls outside a rebalance day's regular session.
+    """
+    if capital <= 0:
+        raise ValueError(f"capital must be > 0 dollars, got {capital}")
+    if horizon_minutes <= 0:
+        raise ValueError(f"horizon_minutes must be > 0, got {horizon_minutes}")
+    if initial not in ("target", "cash"):
+        raise ValueError(f"initial must be 'target' or 'cash', got {initial!r}")
+    days = rebalance_dates(closes.index, frequency, start, end)
+    if len(days) == 0:
+        raise ValueError(f"no {frequency} rebalance day in the closes between {start} and {end}")
+    from research.data.calendar import sessions
+
+    schedule = sessions(days.min(), days.max(), calendar)
+    symbols = np.asarray(closes.columns, dtype=object)
+    index = closes.index.tz_localize(None) if closes.index.tz is not None else closes.index
+    values = closes.to_numpy(dtype=float)
+    holdings = np.zeros(len(symbols), dtype=np.int64)
+    cash = float(capital)
+    frames = []
+    for n, day in enumerate(days):
+        row = index.get_indexer([day])[0] - 1  # the previous session's close
+        if row < 0:
+            raise ValueError(f"rebalance day {day:%Y-%m-%d} has no earlier close to price it")
+        price = values[row]
+        weights = strategy.target_weights(closes, day).reindex(closes.columns).fillna(0.0)
+        w = weights.to_numpy(dtype=float)
+        held = holdings != 0
+        if np.isnan(price[held]).any():
+            raise ValueError(f"{day:%Y-%m-%d}: no previous close for held "
+                             f"{symbols[held & np.isnan(price)].tolist()}")
+        needs_price = (w > 0) & np.isnan(price)
+        if needs_price.any():
+            raise ValueError(f"{day:%Y-%m-%d}: positive target weight but no previous close "
+                             f"for {symbols[needs_price].tolist()}")
+        safe_price = np.where(np.isnan(price), 0.0, price)
+        nav = cash + float(holdings @ safe_price)
+        target = np.zeros(len(symbols), dtype=np.int64)
+        priced = safe_price > 0
+        target[priced] = np.rint(w[priced] * nav / safe_price[priced]).astype(np.int64)
+        trade = target - holdings
+        cash -= float(trade @ safe_price)
+        holdings = target
+        if n == 0 and initial == "target":
+            continue
+        traded = trade != 0
+        if not traded.any():
+            continue
+        when = _decision_timestamp(day, decision_time)
+        if day not in schedule.index:
+            raise ValueError(f"{day:%Y-%m-%d} is not an exchange session")
+        session_open, session_close = schedule.loc[day, "open"], schedule.loc[day, "close"]
+        if not session_open <= when < session_close:
+            raise ValueError(f"decision time {when} is outside the regular session "
+                             f"{session_open:%H:%M}-{session_close:%H:%M}")
+        if when + pd.Timedelta(minutes=horizon_minutes) > session_close:
+            raise ValueError(f"{day:%Y-%m-%d}: decision {decision_time} + {horizon_minutes} min "
+                             f"ends after the close {session_close:%H:%M}")
+        frames.append(pd.DataFrame({
+            "order_id": [f"RB-{day:%Y%m%d}-{s}" for s in symbols[traded]],
+            "symbol": symbols[traded],
+            "side": np.where(trade[traded] > 0, "buy", "sell").astype(object),
+            "quantity": np.abs(trade[traded]),
+            "decision_time": when,
+            "horizon_minutes": horizon_minutes,
+        }))
+    if not frames:
+        empty = {c: pd.Series(dtype=object) for c in PARENT_ORDER_COLUMNS}
+        empty["quantity"] = pd.Series(dtype=np.int64)
+        empty["horizon_minutes"] = pd.Series(dtype=np.int64)
+        empty["decision_time"] = pd.Series(dtype=f"datetime64[ns, {EXCHANGE_TZ}]")
+        return pd.DataFrame(empty)[list(PARENT_ORDER_COLUMNS)]
+    orders = pd.concat(frames, ignore_index=True)
+    orders = orders.sort_values(["decision_time", "symbol"], kind="stable", ignore_index=True)
+    return validate_parent_orders(orders, "rebalance orders", calendar)
+
+
+__all__ = ["WeightStrategy", "rebalance_dates", "rebalance_orders"]
