@@ -10,7 +10,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install demo test bench lab lint clean
+.PHONY: install demo test bench lab lint clean browser
 
 $(BOOT)/bin/uv:
 	$(PYTHON) -m venv $(BOOT)
@@ -38,6 +38,14 @@ bench: install
 ## lab: JupyterLab on notebooks/
 lab: install
 	$(VENV)/bin/jupyter lab notebooks/
+
+## browser: Debian's headless Chromium, which the report tests open the HTML reports in
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
+	@chromium --version 2>/dev/null
 
 lint: install
 	$(VENV)/bin/ruff check .
