@@ -28,8 +28,12 @@ app.add_typer(config_app, name="config")
 
 def _mount_areas() -> None:
     # Each area's CLI module imports only typer at module level; the work is lazy.
+    from research.costs.cli import app as costs_app
     from research.reports.cli import register as register_report
+    from research.risk.cli import app as risk_app
 
+    app.add_typer(costs_app, name="costs")
+    app.add_typer(risk_app, name="risk")
     register_report(app)
 
 
