@@ -14,7 +14,7 @@ runner = CliRunner()
 
 
 def test_help_lists_areas():
-    result = subprocess.run([sys.executable, "-m", "research", "--help"], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "qlab", "--help"], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0
     assert "data" in result.stdout and "config" in result.stdout

@@ -1,0 +1,3 @@
+from qlab.cli import app
+
+app(prog_name="qlab")

@@ -1,3 +1,0 @@
-from research.cli import app
-
-app(prog_name="qlab")
