@@ -75,8 +75,8 @@ def bench_law(law: str) -> None:
     for n, runs, target in ((20, 20_000, "< 50 us"), (10_000, 500, "< 5 ms")):
         orders, market = batch(n, seed=n)
         kw = arrays(model, orders, market)
-        report(f"predict_arrays, {n:,d} orders",
-               repeat(lambda kw=kw: model.predict_arrays(**kw), runs, warmup=50), target)
+        report(f"predict(arrays), {n:,d} orders",
+               repeat(lambda kw=kw: model.predict(kw), runs, warmup=50), target)
         report(f"predict (DataFrames), {n:,d} orders",
                repeat(lambda o=orders, m=market: model.predict(o, m), max(runs // 50, 50),
                       warmup=5), "(info)")

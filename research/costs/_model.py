@@ -512,13 +512,22 @@ class CostModel:
                 parts[j, rows] = getattr(est, f.name)
         return CostEstimate(*parts[:-1], parts[-1] > 0)
 
-    def predict(self, orders: pd.DataFrame, market: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Expected cost of each order under its strategy; one row per order (index
-        ``order_id``), costs in bps and in dollars (``*_usd`` = bps x notional / 1e4).
+    def predict(self, orders, market: pd.DataFrame | None = None):
+        """Expected cost of each order under its strategy.
 
-        ``market`` (indexed by symbol) may give price, adv, daily_vol, spread_bps,
-        shares_outstanding; missing columns or NaN cells fall back to the fitted state.
+        DataFrame in, DataFrame out: one row per order (index ``order_id``), costs in bps and
+        in dollars (``*_usd`` = bps x notional / 1e4). ``market`` (indexed by symbol) may give
+        price, adv, daily_vol, spread_bps, shares_outstanding; missing columns or NaN cells
+        fall back to the fitted state.
+
+        A mapping of arrays in (the keyword arguments of :meth:`predict_arrays`), a
+        :class:`CostEstimate` out: the allocation-light path a trading loop uses on every bar,
+        where building DataFrames would cost a hundred times the arithmetic.
         """
+        if not isinstance(orders, pd.DataFrame):
+            if market is not None:
+                raise ValueError("with array input, pass market values as arrays in `orders`")
+            return self.predict_arrays(**orders)
         a = self._order_arrays(orders, market)
         est = self._estimate(a)
         head = {"symbol": a["symbols"], "side": a["side"],

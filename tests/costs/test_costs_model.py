@@ -311,3 +311,23 @@ def test_from_settings_uses_the_config_defaults():
     model = CostModel.from_settings(CostSettings(sqrt_impact_y=0.55), max_participation=0.2)
     assert model.sqrt_impact_y == 0.55 and model.max_participation == 0.2
     assert model.impact_law == "square_root" and model.fee_schedule == "tiger_us"
+
+
+def test_predict_accepts_arrays_and_matches_the_frame_path():
+    import numpy as np
+
+    from research.costs import STRATEGY_CODES, CostModel
+
+    model = CostModel()
+    arrays = dict(
+        quantity=np.array([1_000.0, 50_000.0]), price=np.array([100.0, 20.0]),
+        adv=np.array([5e6, 1e6]), daily_vol=np.array([0.02, 0.03]),
+        spread_bps=np.array([3.0, 8.0]),
+        strategy=np.array([STRATEGY_CODES["market"], STRATEGY_CODES["twap"]], dtype=np.int64),
+        is_sell=np.array([False, True]), start_minute=np.array([30.0, 200.0]),
+        horizon_minutes=np.array([1.0, 60.0]), limit_offset_bps=np.zeros(2),
+    )
+    est = model.predict(arrays)
+    direct = model.predict_arrays(**arrays)
+    np.testing.assert_array_equal(est.total_bps, direct.total_bps)
+    assert est.total_bps.shape == (2,) and np.all(est.total_bps > 0)
