@@ -17,7 +17,13 @@ Distribution choices (each a documented assumption, each a parameter):
   ``bars`` per session.
 * **Decision time**: a whole minute drawn uniformly from [open, close - horizon] of D's regular
   session (early closes respected), so the order can run its full horizon before the close.
-* **Horizon**: drawn uniformly from ``horizons`` (15/30/60/120 minutes).
+* **Horizon**: drawn uniformly from ``horizons`` (15/30/60/120 minutes), then lengthened to the
+  shortest horizon in which the order is feasible at the participation cap with a margin:
+  ``size_fraction * session_minutes * feasibility_margin / participation_cap`` minutes (at the
+  session's average volume rate; margin 1.5 because early/late minutes are busier and mid-day
+  ones quieter), and cut at the session's length. A desk does not give a 5%-of-ADV order
+  15 minutes; without this, capped "market" orders would leave most of their shares unfilled
+  and the comparison would measure the generator, not the strategies.
 * **Side**: buy or sell with probability 1/2. **Symbol and day**: uniform over the (symbol,
   session) pairs that have bars and an ADV.
 
@@ -73,7 +79,9 @@ def synthetic_parent_orders(bars: pd.DataFrame, n_orders: int, seed: int, *,
                             median_adv_fraction: float = 0.005, adv_sigma: float = 1.2,
                             max_adv_fraction: float = 0.10, adv_lookback_days: int = 20,
                             min_adv_days: int = 5, daily_bars: pd.DataFrame | None = None,
-                            id_prefix: str = "SYN", calendar: str = "XNYS") -> pd.DataFrame:
+                            id_prefix: str = "SYN", calendar: str = "XNYS",
+                            participation_cap: float = 0.10,
+                            feasibility_margin: float = 1.5) -> pd.DataFrame:
     """``n_orders`` seeded parent orders on the sessions and symbols of ``bars``.
 
     ``bars`` is a long frame in the bar schema (minute bars for the execution study). Returns
@@ -116,7 +124,12 @@ def synthetic_parent_orders(bars: pd.DataFrame, n_orders: int, seed: int, *,
     open_ns = epoch_ns(schedule["open"])
     close_ns = epoch_ns(schedule["close"])
     minute_ns = 60 * 1_000_000_000
-    room = (close_ns - open_ns) // minute_ns - horizon  # last start minute that fits the horizon
+    session_minutes = (close_ns - open_ns) // minute_ns
+    if not 0 < participation_cap <= 1:
+        raise ValueError(f"participation_cap must be in (0, 1], got {participation_cap}")
+    feasible = np.ceil(fraction * session_minutes * feasibility_margin / participation_cap)
+    horizon = np.minimum(np.maximum(horizon, feasible.astype(np.int64)), session_minutes)
+    room = session_minutes - horizon  # last start minute that fits the horizon
     if (room < 0).any():
         raise ValueError(f"horizon of {horizon[room < 0].max()} min is longer than a session")
     start_minute = np.floor(position * (room + 1)).astype(np.int64)

@@ -24,7 +24,9 @@ def test_schema_and_determinism(small_minute_bars, orders):
     other = synthetic_parent_orders(small_minute_bars, 400, seed=12, min_adv_days=2)
     assert not orders["quantity"].equals(other["quantity"])
     assert set(orders["side"]) == {"buy", "sell"}
-    assert set(orders["horizon_minutes"]) <= set(DEFAULT_HORIZONS)
+    # Drawn from the set, or lengthened (never shortened) to be feasible at the cap.
+    assert orders["horizon_minutes"].min() >= min(DEFAULT_HORIZONS)
+    assert set(orders["horizon_minutes"]) & set(DEFAULT_HORIZONS)
     assert (orders["quantity"] > 0).all()
 
 
@@ -88,3 +90,19 @@ def test_no_history_is_a_clear_error(small_minute_bars):
         synthetic_parent_orders(small_minute_bars, 10, seed=1)  # 5 sessions: none has 5 before
     with pytest.raises(ValueError, match="min_adv_days <= adv_lookback_days"):
         synthetic_parent_orders(small_minute_bars, 10, seed=1, min_adv_days=30)
+
+
+def test_horizons_are_lengthened_until_feasible_at_the_participation_cap(small_minute_bars):
+    from sim.orders import _daily_volume
+
+    orders = synthetic_parent_orders(small_minute_bars, 300, seed=3, min_adv_days=2,
+                                     median_adv_fraction=0.02, participation_cap=0.10)
+    adv = past_adv(_daily_volume(small_minute_bars), 20, 2)
+    day = orders["decision_time"].dt.tz_localize(None).dt.normalize()
+    order_adv = np.array([adv.loc[d, s] for d, s in zip(day, orders["symbol"], strict=True)])
+    fraction = orders["quantity"].to_numpy() / order_adv
+    session = np.where(orders["decision_time"].dt.day == 25, 210, 390)
+    need = np.ceil(fraction * session * 1.5 / 0.10 - 1e-9)
+    ok = (orders["horizon_minutes"].to_numpy() >= np.minimum(need, session))
+    assert ok.all()
+    assert (orders["horizon_minutes"] > 120).any()  # 2%-of-ADV orders need more than 2 hours
