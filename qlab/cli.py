@@ -9,13 +9,20 @@ from research.cli import app
 
 
 def _mount_simulation() -> None:
-    try:
-        from sim.cli import tca_app
-    except ImportError:  # the study is optional until sim/cli.py lands
-        return
+    from sim.cli import tca_app
+
     app.add_typer(tca_app, name="tca")
 
 
 _mount_simulation()
 
 __all__ = ["app"]
+
+
+def _mount_live() -> None:
+    from live.cli import mount
+
+    mount(app)  # validate-run, promote, live
+
+
+_mount_live()

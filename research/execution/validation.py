@@ -1,0 +1,130 @@
+"""Pre-trade validation of one child order: instrument rules, collar, notional, order rate,
+the risk manager's check and the duplicate check. Every refusal carries a reason code.
+
+The risk manager is reached through :class:`PreTradeRiskCheck`, a one-method protocol, so the
+engine does not depend on research.risk; a thin adapter wraps the real RiskManager.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from research.domain import OrderType, Side
+from research.execution.model import RejectReason, RiskDecision, ValidationResult
+from research.execution.rules import is_on_tick, is_regular_hours
+
+
+@runtime_checkable
+class PreTradeRiskCheck(Protocol):
+    def check(self, symbol: str, side: Side, quantity: int, price: float) -> RiskDecision:
+        """Approve, trim (smaller ``quantity``) or reject one order priced at ``price`` $."""
+        ...
+
+
+class TokenBucket:
+    """Order-rate limiter: ``rate`` tokens per second up to ``burst``; one token per order.
+
+    Time comes from the caller (bar timestamps in simulation, the wall clock live), so the same
+    limit means the same thing in both.
+    """
+
+    def __init__(self, rate_per_second: float, burst: int):
+        if rate_per_second <= 0 or burst < 1:
+            raise ValueError("token bucket: rate_per_second must be > 0 and burst >= 1")
+        self.rate = float(rate_per_second)
+        self.burst = float(burst)
+        self._tokens = float(burst)
+        self._last: float | None = None
+
+    def try_take(self, now_seconds: float) -> bool:
+        if self._last is not None and now_seconds > self._last:
+            self._tokens = min(self.burst, self._tokens + (now_seconds - self._last) * self.rate)
+        if self._last is None or now_seconds > self._last:
+            self._last = now_seconds
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+
+class PreTradeValidator:
+    """Checks a child order against the rules in order; the first failing rule names the reason.
+
+    Parameters: ``price_collar_pct`` (fraction of the last price a limit may deviate),
+    ``max_order_notional`` ($), ``max_orders_per_second`` and ``order_burst`` (token bucket),
+    ``risk_check`` (optional :class:`PreTradeRiskCheck`).
+    """
+
+    def __init__(
+        self,
+        *,
+        price_collar_pct: float,
+        max_order_notional: float,
+        max_orders_per_second: float,
+        order_burst: int,
+        risk_check: PreTradeRiskCheck | None = None,
+    ):
+        self.price_collar_pct = price_collar_pct
+        self.max_order_notional = max_order_notional
+        self.risk_check = risk_check
+        self.bucket = TokenBucket(max_orders_per_second, order_burst)
+
+    def validate(
+        self,
+        *,
+        client_order_id: str,
+        symbol: str,
+        side: Side,
+        quantity: float,
+        order_type: OrderType,
+        limit_price: float | None,
+        last_price: float,
+        timestamp: datetime,
+        already_sent: bool,
+    ) -> ValidationResult:
+        def no(code: RejectReason, why: str) -> ValidationResult:
+            return ValidationResult(False, 0, code, f"{client_order_id} {symbol}: {why}")
+
+        if not (math.isfinite(last_price) and last_price > 0):
+            return no(RejectReason.NO_MARKET_DATA, f"no valid last price ({last_price})")
+        if quantity != int(quantity) or quantity < 1:
+            return no(RejectReason.LOT_SIZE, f"quantity {quantity} is not a whole number >= 1")
+        qty = int(quantity)
+        if order_type is OrderType.LIMIT:
+            if limit_price is None or not limit_price > 0:
+                return no(RejectReason.TICK_SIZE, "limit order without a positive limit price")
+            if not is_on_tick(limit_price):
+                return no(RejectReason.TICK_SIZE, f"limit price {limit_price} is off the tick grid")
+            if abs(limit_price / last_price - 1.0) > self.price_collar_pct:
+                return no(
+                    RejectReason.PRICE_COLLAR,
+                    f"limit {limit_price} is more than {self.price_collar_pct:.2%} from last "
+                    f"{last_price}",
+                )
+        elif not is_regular_hours(timestamp):
+            return no(
+                RejectReason.OUTSIDE_REGULAR_HOURS,
+                f"market order at {timestamp.isoformat()} is outside regular hours",
+            )
+        price = limit_price if order_type is OrderType.LIMIT else last_price
+        notional = qty * price
+        if notional > self.max_order_notional:
+            return no(
+                RejectReason.MAX_NOTIONAL,
+                f"notional ${notional:,.0f} exceeds the maximum ${self.max_order_notional:,.0f}",
+            )
+        if self.risk_check is not None:
+            decision = self.risk_check.check(symbol, side, qty, price)
+            if not decision.approved or decision.quantity < 1:
+                return no(
+                    RejectReason.RISK_REJECTED,
+                    f"risk check: {decision.reason_code} {decision.reason}".strip(),
+                )
+            qty = min(qty, int(decision.quantity))
+        if already_sent:
+            return no(RejectReason.DUPLICATE_ORDER, "client order id was already sent")
+        if not self.bucket.try_take(timestamp.timestamp()):
+            return no(RejectReason.RATE_LIMIT, "order-rate limit (token bucket) exhausted")
+        return ValidationResult(True, qty)

@@ -1,0 +1,570 @@
+"""The simulated broker: implements research.execution's Broker protocol over a bar replay.
+
+Fill rules (see also sim/response.py for the price model):
+
+* No look-ahead: an order submitted after bar t closed (the engine's decision on bar t) is
+  eligible from bar ``t + latency_bars`` on; it never fills on its decision bar.
+* Market orders fill at the bar's ask (buys) / bid (sells) when quotes exist, else at the
+  close -/+ the estimated half spread, plus the temporary impact of the shares taken. Prices
+  are those of the fill bar's close: the order is assumed to work through the bar.
+* Limit orders fill at their limit price (never better: conservative) only when the bar trades
+  through it (``limit_fill_rule="through"``: low < limit for a buy, high > limit for a sell) or
+  touches it (``"touch"``: <=, >=). Queue: the order is assumed to stand behind all displayed
+  size, so it may take at most ``limit_volume_share`` of the bar's volume, shared pro rata with
+  the other resting limits on the symbol; the rest carries to the next bar.
+* Participation cap: all fills of a symbol in a bar take at most ``max_participation`` of its
+  volume; market orders go first (they cross), limits share what is left. Within a class the
+  cap is shared pro rata by remaining size, rounded down to whole shares. No volume, no fill.
+* DAY orders still open at the last bar of their session expire.
+* Tiger's rules: market or limit only, DAY or GTC, no market order outside regular hours,
+  limit prices on the tick grid ($0.01 at or above $1, $0.0001 below), whole shares, client
+  order ids unique. Fees come from the injected ``fee_fn`` (default :func:`no_fees`).
+
+The broker can persist its state in its own SQLite file (``state_path``) so that a test can
+kill the process and still count what the "exchange" received and filled.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from research.config import SimulationSettings
+from research.domain import Fill, Order, OrderStatus, OrderType, Position, Side, TimeInForce
+from research.execution.errors import BrokerUnavailable, RateLimited, Rejected, SubmitTimeout
+from research.execution.model import (
+    Account,
+    BrokerOrder,
+    ExecutionReport,
+    MarketSnapshot,
+    ReportKind,
+)
+from research.execution.rules import is_on_tick, is_regular_hours
+from sim.faults import FaultConfig, FaultInjector
+from sim.replay import BarReplay
+from sim.response import corwin_schultz_half_spread, parkinson_variance, square_root_impact
+
+FeeFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+_S = OrderStatus
+_NO_ROWS = np.zeros(0, np.int64)
+
+
+def no_fees(quantity: np.ndarray, price: np.ndarray, side_sign: np.ndarray) -> np.ndarray:
+    """Zero fees in dollars (the default until a fee schedule is injected)."""
+    return np.zeros(len(quantity))
+
+
+class SimulatedBroker:
+    """Parameters: ``replay`` (the bars), ``settings`` (SimulationSettings: impact_y,
+    permanent_fraction, limit_fill_rule, limit_volume_share, max_participation, spread_source),
+    ``latency_bars`` (>= 1), ``fee_fn(quantity, price, side_sign) -> dollars``, ``faults``,
+    ``state_path`` (SQLite file to persist to; None = memory only), ``initial_cash`` ($),
+    ``fallback_half_spread_bps`` (half spread when a bar has no quotes), ``vol_halflife_bars``
+    (EWMA half-life of the per-bar volatility), ``tiger_style_reports`` (partial fills reported
+    only as a status with the cumulative filled quantity, as Tiger's "Submitted").
+    """
+
+    def __init__(
+        self,
+        replay: BarReplay,
+        settings: SimulationSettings | None = None,
+        *,
+        latency_bars: int = 1,
+        fee_fn: FeeFn = no_fees,
+        faults: FaultConfig | None = None,
+        state_path: str | Path | None = None,
+        initial_cash: float = 1e9,
+        fallback_half_spread_bps: float = 1.5,
+        vol_halflife_bars: float = 30.0,
+        tiger_style_reports: bool = False,
+        synchronous: str = "FULL",
+    ):
+        if latency_bars < 1:
+            raise ValueError("simulated broker: latency_bars must be >= 1 (no fill on the "
+                             "decision bar)")
+        self.replay = replay
+        self.settings = settings or SimulationSettings()
+        if self.settings.spread_source not in ("quotes", "corwin_schultz"):
+            raise ValueError(
+                f"simulated broker: spread_source {self.settings.spread_source!r} is not "
+                "supported; use 'quotes' (with a fallback half spread) or 'corwin_schultz'"
+            )
+        self.latency_bars = latency_bars
+        self.fee_fn = fee_fn
+        self.faults = FaultInjector(faults)
+        self.initial_cash = initial_cash
+        self.fallback_half_spread = fallback_half_spread_bps * 1e-4
+        self._vol_alpha = 1.0 - 0.5 ** (1.0 / vol_halflife_bars)
+        self.tiger_style_reports = tiger_style_reports
+        self._session_last = replay.session_last_bar()
+        n = replay.n_symbols
+        self._sym_index = {s: i for i, s in enumerate(replay.symbols)}
+        # per-order columns (grown by doubling); row = insertion order
+        cap = 1024
+        self._n = 0
+        self._sym = np.zeros(cap, np.int64)
+        self._sign = np.zeros(cap, np.int64)
+        self._qty = np.zeros(cap, np.int64)
+        self._filled = np.zeros(cap, np.int64)
+        self._notional = np.zeros(cap)
+        self._limit = np.zeros(cap)
+        self._eligible = np.zeros(cap, np.int64)
+        self._is_open = np.zeros(cap, bool)
+        self._day = np.zeros(cap, bool)
+        self._nfills = np.zeros(cap, np.int64)
+        self._cids: list[str] = []
+        self._status: list[OrderStatus] = []
+        self._row_of: dict[str, int] = {}
+        self._open_rows = np.zeros(0, np.int64)
+        # rows submitted since the last bar: appended to _open_rows once per bar, not per order
+        # (np.append per submit copies the whole array: quadratic in open orders)
+        self._new_rows: list[int] = []
+        self._rth: bool | None = None
+        self._fills: list[Fill] = []
+        self._perm = np.zeros(n)  # permanent impact, log price shift per symbol
+        # The volatility model reads only the replay's high/low ranges (permanent impact scales
+        # high and low alike), so its whole path is computed once here instead of per bar.
+        self._var_path, self._sigma_path = self._volatility_paths()
+        self._var = self._var_path[0]  # EWMA per-bar variance before the next bar
+        self._pos = np.zeros(n, np.int64)
+        self._cash = float(initial_cash)
+        self.last_bar = -1
+        self.submit_attempts: list[str] = []
+        self.duplicate_submits = 0
+        self._pending: list[tuple[int, ExecutionReport]] = []
+        self._report_seq = 0
+        self._session = 0
+        self.bar_steps = 0  # open-order x bar evaluations, for throughput figures
+        self._db: sqlite3.Connection | None = None
+        if state_path is not None:
+            self._open_store(Path(state_path), synchronous)
+
+    def _volatility_paths(self) -> tuple[np.ndarray, np.ndarray]:
+        """``var[t]``: EWMA of the Parkinson variance of bars before t (NaN until one is known),
+        shape (n_bars + 1, n_symbols); ``sigma[t]``: the per-bar volatility used to price fills
+        on bar t (the EWMA, or bar t's own range before any history; 0 if unknown)."""
+        rp = self.replay
+        bar_var = parkinson_variance(rp.high, rp.low)
+        var = np.full((rp.n_bars + 1, rp.n_symbols), np.nan)
+        v = var[0].copy()
+        alpha = self._vol_alpha
+        finite = np.isfinite(bar_var)
+        for t in range(rp.n_bars):
+            x, upd = bar_var[t], finite[t]
+            first = upd & ~np.isfinite(v)
+            v = np.where(first, x, v)
+            v = np.where(upd & ~first, v + alpha * (x - v), v)
+            var[t + 1] = v
+        with np.errstate(invalid="ignore"):
+            sigma = np.sqrt(np.where(np.isfinite(var[:-1]), var[:-1], bar_var))
+        return var, np.where(np.isfinite(sigma), sigma, 0.0)
+
+    # ------------------------------------------------------------------ clock and data
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return self.replay.symbols
+
+    def snapshot(self, t: int | None = None) -> MarketSnapshot:
+        """Bar ``t`` (default: the last processed) as this run sees it, permanent impact
+        included."""
+        t = self.last_bar if t is None else t
+        return self.replay.snapshot(t, np.exp(self._perm))
+
+    def _now(self) -> datetime:
+        return self.replay.timestamps[max(self.last_bar, 0)]
+
+    def process_bar(self, t: int) -> None:
+        """Fill eligible open orders against bar ``t`` (must be the next bar)."""
+        if t != self.last_bar + 1:
+            raise ValueError(f"simulated broker: next bar is {self.last_bar + 1}, got {t}")
+        self.last_bar = t  # reports and orders from here on belong to bar t
+        self._rth = None  # the regular-hours answer is cached per bar
+        if self._new_rows:
+            self._open_rows = np.concatenate([self._open_rows, self._new_rows])
+            self._new_rows = []
+        changed_rows = _NO_ROWS
+        new_fills: list[Fill] = []
+        rows = self._open_rows
+        self.bar_steps += rows.size
+        if rows.size:
+            rows = rows[self._eligible[rows] <= t]
+        if rows.size:  # bars with no eligible order skip the fill model entirely
+            changed_rows, new_fills = self._fill(t, rows)
+        # the bar's range feeds the volatility of later bars only (precomputed path)
+        self._var = self._var_path[t + 1]
+        expired = _NO_ROWS
+        if self._session_last[t] and self._open_rows.size:
+            cand = self._open_rows[self._is_open[self._open_rows]]
+            expired = cand[self._day[cand] & (self._eligible[cand] <= t)]
+            for r in expired.tolist():
+                self._is_open[r] = False
+                self._status[r] = _S.EXPIRED
+                self._report(self._cids[r], ReportKind.EXPIRED, _S.EXPIRED,
+                             int(self._filled[r]), None, "DAY order expired at the session close")
+        if self._open_rows.size:
+            self._open_rows = self._open_rows[self._is_open[self._open_rows]]
+        if self._db is not None:
+            self._persist_bar(np.concatenate([changed_rows, expired]), new_fills)
+
+    def _fill(self, t: int, rows: np.ndarray) -> tuple[np.ndarray, list[Fill]]:
+        """Fill the eligible open order ``rows`` against bar ``t``, vectorised over orders;
+        returns the rows that filled and their fills (reports are queued)."""
+        rp = self.replay
+        mult = np.exp(self._perm)
+        close, high, low = rp.close[t] * mult, rp.high[t] * mult, rp.low[t] * mult
+        bid, ask, vol = rp.bid[t] * mult, rp.ask[t] * mult, rp.volume[t]
+        with np.errstate(invalid="ignore"):
+            traded = np.isfinite(close) & (vol > 0)
+        vol0 = np.where(traded, vol, 0.0)
+        st = self.settings
+        cap = np.floor(st.max_participation * vol0)
+        sigma = self._sigma_path[t]
+        changed_rows = _NO_ROWS
+        new_fills: list[Fill] = []
+        sym = self._sym[rows]
+        sign = self._sign[rows]
+        rem = (self._qty[rows] - self._filled[rows]).astype(float)
+        lim = self._limit[rows]
+        is_mkt = np.isnan(lim)
+        n = len(close)
+        q = np.zeros(rows.size)
+        mk = is_mkt & traded[sym]
+        mdem = np.bincount(sym[mk], rem[mk], minlength=n)
+        mtake = np.minimum(mdem, cap)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mscale = np.where(mdem > 0, mtake / mdem, 0.0)
+        q[mk] = np.floor(rem[mk] * mscale[sym[mk]] + 1e-9)
+        used = np.bincount(sym[mk], q[mk], minlength=n)
+        if st.limit_fill_rule == "through":
+            cross = np.where(sign > 0, low[sym] < lim, high[sym] > lim)
+        else:
+            cross = np.where(sign > 0, low[sym] <= lim, high[sym] >= lim)
+        lk = ~is_mkt & traded[sym] & cross
+        if lk.any():
+            lcap = np.minimum(np.floor(st.limit_volume_share * vol0), cap - used)
+            ldem = np.bincount(sym[lk], rem[lk], minlength=n)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                lscale = np.where(ldem > 0, np.minimum(ldem, lcap) / ldem, 0.0)
+            q[lk] = np.floor(rem[lk] * lscale[sym[lk]] + 1e-9)
+        # market prices: quote or close -/+ half spread, then temporary impact
+        half = self._half_spread(t, close)
+        buy_ref = np.where(np.isfinite(ask), ask, close * (1 + half))
+        sell_ref = np.where(np.isfinite(bid), bid, close * (1 - half))
+        buys = mk & (sign > 0)
+        sells = mk & (sign < 0)
+        qb = np.bincount(sym[buys], q[buys], minlength=n)
+        qs = np.bincount(sym[sells], q[sells], minlength=n)
+        imp_b = square_root_impact(st.impact_y, sigma, qb, vol0)
+        imp_s = square_root_impact(st.impact_y, sigma, qs, vol0)
+        mprice = np.where(sign > 0, buy_ref[sym] * (1 + imp_b[sym]),
+                          sell_ref[sym] * (1 - imp_s[sym]))
+        price = np.where(is_mkt, mprice, lim)
+        net = qb - qs
+        perm_frac = st.permanent_fraction * square_root_impact(
+            st.impact_y, sigma, np.abs(net), vol0
+        )
+        self._perm += np.sign(net) * np.log1p(perm_frac)
+
+        hit = q > 0
+        if hit.any():
+            frows, fq, fp, fsign, fsym = rows[hit], q[hit].astype(np.int64), price[hit], \
+                sign[hit], sym[hit]
+            fees = np.asarray(self.fee_fn(fq, fp, fsign), dtype=float)
+            self._filled[frows] += fq
+            self._notional[frows] += fq * fp
+            np.add.at(self._pos, fsym, fsign * fq)
+            self._cash -= float(np.sum(fsign * fq * fp) + fees.sum())
+            done = self._filled[frows] >= self._qty[frows]
+            self._is_open[frows[done]] = False
+            changed_rows = frows
+            ts = rp.timestamps[t]
+            syms = rp.symbols
+            nfills = self._nfills[frows]
+            self._nfills[frows] += 1
+            # one Python object per fill is the price of the Broker protocol; everything else
+            # above is vectorised, and this loop reads plain lists, not numpy scalars
+            for r, k, s_, sg, qq, pp, ff, dn, cum in zip(
+                    frows.tolist(), nfills.tolist(), fsym.tolist(), fsign.tolist(),
+                    fq.tolist(), fp.tolist(), fees.tolist(), done.tolist(),
+                    self._filled[frows].tolist(), strict=True):
+                cid = self._cids[r]
+                bid_ = f"SIM{r + 1}"  # == self._broker_id(r)
+                fill = Fill(f"{bid_}-F{k}", cid, syms[s_], Side.BUY if sg > 0 else Side.SELL,
+                            qq, pp, ts, ff, bid_)
+                new_fills.append(fill)
+                status = _S.FILLED if dn else _S.PARTIALLY_FILLED
+                self._status[r] = status
+                if self.tiger_style_reports and not dn:
+                    self._report(cid, ReportKind.STATUS, _S.ACCEPTED, cum, None, row=r)
+                else:
+                    self._report(cid, ReportKind.FILL, status, cum, fill, row=r)
+            self._fills.extend(new_fills)
+        return changed_rows, new_fills
+
+    def _half_spread(self, t: int, close: np.ndarray) -> np.ndarray:
+        if self.settings.spread_source == "corwin_schultz" and t >= 2:
+            rp = self.replay
+            hs = corwin_schultz_half_spread(rp.high[t - 2], rp.low[t - 2], rp.high[t - 1],
+                                            rp.low[t - 1])
+            return np.where(np.isfinite(hs) & (hs > 0), hs, self.fallback_half_spread)
+        return np.full(close.shape, self.fallback_half_spread)
+
+    # ------------------------------------------------------------------ reports
+    def _report(self, cid: str, kind: ReportKind, status: OrderStatus, cum: int,
+                fill: Fill | None, reason: str = "", row: int | None = None) -> None:
+        self._report_seq += 1
+        r = self._row_of[cid] if row is None else row
+        rep = ExecutionReport(f"S{self._session}-R{self._report_seq}", cid, kind, status, cum,
+                              f"SIM{r + 1}", fill, reason)
+        due = self.last_bar  # deliverable at the engine's next poll
+        if not self.faults.enabled:
+            self._pending.append((due, rep))
+            return
+        cfg = self.faults.config
+        if self.faults.hit(cfg.report_delay):
+            due += int(self.faults.rng.integers(1, cfg.report_max_delay_bars + 1))
+        self._pending.append((due, rep))
+        if self.faults.hit(cfg.report_duplicate):
+            self._pending.append((due, rep))
+
+    def poll_reports(self) -> list[ExecutionReport]:
+        self._maybe_disconnect("poll_reports")
+        if not self._pending:
+            return []
+        now = self.last_bar
+        out = [r for d, r in self._pending if d <= now]
+        self._pending = [(d, r) for d, r in self._pending if d > now]
+        if len(out) > 1 and self.faults.hit(self.faults.config.report_reorder):
+            perm = self.faults.rng.permutation(len(out))
+            out = [out[i] for i in perm]
+        return out
+
+    # ------------------------------------------------------------------ Broker protocol
+    def _broker_id(self, row: int) -> str:
+        return f"SIM{row + 1}"
+
+    def _maybe_disconnect(self, what: str) -> None:
+        if self.faults.enabled and self.faults.hit(self.faults.config.disconnect):
+            raise BrokerUnavailable(f"simulated disconnect during {what}")
+
+    def submit(self, order: Order) -> str:
+        self._maybe_disconnect("submit")
+        if self.faults.hit(self.faults.config.rate_limit):
+            raise RateLimited("rate limit error (simulated: up to 120 times per minute)",
+                              code=4)
+        self.submit_attempts.append(order.client_order_id)
+        if self._db is not None:
+            self._db.execute("INSERT INTO submits(client_id) VALUES (?)", (order.client_order_id,))
+        if order.client_order_id in self._row_of:
+            self.duplicate_submits += 1
+            raise Rejected(f"client order id {order.client_order_id} already used",
+                           code="duplicate_client_order_id")
+        self._check_rules(order)
+        if self.faults.hit(self.faults.config.submit_reject):
+            raise Rejected("order rejected by the simulated venue (fault injection)",
+                           code="fault_reject")
+        r = self._add_order(order)
+        self._report(order.client_order_id, ReportKind.ACCEPTED, _S.ACCEPTED, 0, None)
+        if self.faults.hit(self.faults.config.submit_timeout):
+            raise SubmitTimeout(order.client_order_id, "simulated read timeout after acceptance")
+        return self._broker_id(r)
+
+    def _regular_hours(self) -> bool:
+        if self._rth is None:
+            self._rth = is_regular_hours(self._now())
+        return self._rth
+
+    def _check_rules(self, order: Order) -> None:
+        if order.symbol not in self._sym_index:
+            raise Rejected(f"unknown symbol {order.symbol}", code="unknown_symbol")
+        if order.order_type not in (OrderType.MARKET, OrderType.LIMIT):
+            raise Rejected(f"order type {order.order_type} not supported", code="order_type")
+        if order.time_in_force not in (TimeInForce.DAY, TimeInForce.GTC):
+            raise Rejected(f"time in force {order.time_in_force} not supported for US stocks",
+                           code="time_in_force")
+        if int(order.quantity) != order.quantity or order.quantity < 1:
+            raise Rejected(f"quantity {order.quantity} is not a whole number of shares",
+                           code="lot_size")
+        if order.order_type is OrderType.MARKET and not self._regular_hours():
+            raise Rejected("market orders are not accepted outside regular trading hours",
+                           code="outside_rth")
+        if order.order_type is OrderType.LIMIT and not is_on_tick(order.limit_price):
+            raise Rejected(f"limit price {order.limit_price} does not conform to the tick size",
+                           code="tick_size")
+
+    def _grow(self) -> None:
+        for name in ("_sym", "_sign", "_qty", "_filled", "_notional", "_limit", "_eligible",
+                     "_is_open", "_day", "_nfills"):
+            a = getattr(self, name)
+            b = np.zeros(2 * len(a), a.dtype)
+            b[: len(a)] = a
+            setattr(self, name, b)
+
+    def _add_order(self, order: Order, *, eligible: int | None = None, persist: bool = True) -> int:
+        if self._n == len(self._sym):
+            self._grow()
+        r = self._n
+        self._n += 1
+        self._sym[r] = self._sym_index[order.symbol]
+        self._sign[r] = order.side.sign
+        self._qty[r] = order.quantity
+        self._limit[r] = order.limit_price if order.order_type is OrderType.LIMIT else np.nan
+        self._eligible[r] = self.last_bar + self.latency_bars if eligible is None else eligible
+        self._is_open[r] = True
+        self._day[r] = order.time_in_force is TimeInForce.DAY
+        self._cids.append(order.client_order_id)
+        self._status.append(_S.ACCEPTED)
+        self._row_of[order.client_order_id] = r
+        self._new_rows.append(r)
+        if persist and self._db is not None:
+            self._db.execute(
+                "INSERT INTO orders(row, client_id, symbol, side, qty, limit_price, eligible, day)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (r, order.client_order_id, order.symbol, order.side.value, order.quantity,
+                 order.limit_price if order.order_type is OrderType.LIMIT else None,
+                 int(self._eligible[r]), int(self._day[r])),
+            )
+        return r
+
+    def cancel(self, client_order_id: str, broker_order_id: str | None = None) -> None:
+        self._maybe_disconnect("cancel")
+        r = self._row_of.get(client_order_id)
+        if r is None:
+            raise Rejected(f"no order with client id {client_order_id}", code="unknown_order")
+        if not self._is_open[r]:
+            return  # already final: cancelling is a no-op
+        self._is_open[r] = False
+        self._status[r] = _S.CANCELLED
+        self._report(client_order_id, ReportKind.CANCELLED, _S.CANCELLED, int(self._filled[r]),
+                     None, "cancelled on request")
+        if self._db is not None:
+            self._db.execute("UPDATE orders SET status=? WHERE row=?", (_S.CANCELLED.value, r))
+
+    def _view(self, r: int) -> BrokerOrder:
+        lim = self._limit[r]
+        filled = int(self._filled[r])
+        return BrokerOrder(
+            client_order_id=self._cids[r], broker_order_id=self._broker_id(r),
+            symbol=self.replay.symbols[self._sym[r]],
+            side=Side.BUY if self._sign[r] > 0 else Side.SELL, quantity=int(self._qty[r]),
+            order_type=OrderType.MARKET if np.isnan(lim) else OrderType.LIMIT,
+            limit_price=None if np.isnan(lim) else float(lim), status=self._status[r],
+            filled_quantity=filled,
+            average_price=float(self._notional[r] / filled) if filled else 0.0,
+        )
+
+    def get_order(self, client_order_id: str) -> BrokerOrder | None:
+        self._maybe_disconnect("get_order")
+        r = self._row_of.get(client_order_id)
+        return None if r is None else self._view(r)
+
+    def open_orders(self) -> list[BrokerOrder]:
+        self._maybe_disconnect("open_orders")
+        return [self._view(r) for r in np.flatnonzero(self._is_open[: self._n]).tolist()]
+
+    def fills(self, client_order_ids: Iterable[str] | None = None,
+              since: datetime | None = None) -> list[Fill]:
+        self._maybe_disconnect("fills")
+        out = self._fills
+        if client_order_ids is not None:
+            wanted = set(client_order_ids)
+            out = [f for f in out if f.client_order_id in wanted]
+        if since is not None:
+            out = [f for f in out if f.timestamp >= since]
+        return list(out)
+
+    def positions(self) -> dict[str, Position]:
+        self._maybe_disconnect("positions")
+        out = {}
+        for i in np.flatnonzero(self._pos).tolist():
+            s = self.replay.symbols[i]
+            out[s] = Position(symbol=s, quantity=int(self._pos[i]))
+        return out
+
+    def account(self) -> Account:
+        self._maybe_disconnect("account")
+        close = self.snapshot(max(self.last_bar, 0)).close
+        value = float(np.nansum(self._pos * close))
+        return Account(cash=self._cash, equity=self._cash + value, buying_power=self._cash)
+
+    # ------------------------------------------------------------------ persistence
+    def _open_store(self, path: Path, synchronous: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(str(path), isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={synchronous}")
+        db.execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT)")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS orders(row INTEGER PRIMARY KEY, client_id TEXT UNIQUE,"
+            " symbol TEXT, side TEXT, qty INTEGER, limit_price REAL, eligible INTEGER,"
+            " day INTEGER, status TEXT)"
+        )
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS fills(fill_id TEXT PRIMARY KEY, client_id TEXT,"
+            " row INTEGER, qty INTEGER, price REAL, fees REAL, bar INTEGER, ts TEXT)"
+        )
+        db.execute("CREATE TABLE IF NOT EXISTS submits(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+                   " client_id TEXT)")
+        self._db = db
+        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        self._session = int(meta.get("session", "0")) + 1
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('session', ?)", (str(self._session),))
+        if "last_bar" not in meta:
+            return
+        self.last_bar = int(meta["last_bar"])
+        self._perm = np.asarray(json.loads(meta["perm"]), dtype=float)
+        self._var = np.asarray([np.nan if v is None else v for v in json.loads(meta["var"])])
+        for row, cid, sym, side, qty, lim, elig, day, status in db.execute(
+            "SELECT row, client_id, symbol, side, qty, limit_price, eligible, day, status "
+            "FROM orders ORDER BY row"
+        ):
+            order = Order(cid, sym, Side(side), qty,
+                          OrderType.LIMIT if lim is not None else OrderType.MARKET, lim,
+                          TimeInForce.DAY if day else TimeInForce.GTC)
+            r = self._add_order(order, eligible=elig, persist=False)
+            assert r == row, "simulated broker store: order rows out of sequence"
+            if status is not None:
+                self._status[r] = _S(status)
+                self._is_open[r] = not self._status[r].is_terminal
+        for fid, cid, row, qty, price, fees, _bar, ts in db.execute(
+            "SELECT fill_id, client_id, row, qty, price, fees, bar, ts FROM fills ORDER BY rowid"
+        ):
+            sign = int(self._sign[row])
+            self._fills.append(Fill(fid, cid, self.replay.symbols[self._sym[row]],
+                                    Side.BUY if sign > 0 else Side.SELL, qty, price,
+                                    datetime.fromisoformat(ts), fees, self._broker_id(row)))
+            self._filled[row] += qty
+            self._notional[row] += qty * price
+            self._nfills[row] += 1
+            self._pos[self._sym[row]] += sign * qty
+            self._cash -= sign * qty * price + fees
+        self._open_rows = np.flatnonzero(self._is_open[: self._n]).astype(np.int64)
+        self._new_rows = []
+        self.submit_attempts = [r[0] for r in db.execute("SELECT client_id FROM submits")]
+
+    def _persist_bar(self, changed: np.ndarray, fills: list[Fill]) -> None:
+        db = self._db
+        db.execute("BEGIN")
+        db.executemany(
+            "INSERT INTO fills VALUES (?,?,?,?,?,?,?,?)",
+            [(f.fill_id, f.client_order_id, self._row_of[f.client_order_id], f.quantity, f.price,
+              f.fees, self.last_bar, f.timestamp.isoformat()) for f in fills],
+        )
+        db.executemany("UPDATE orders SET status=? WHERE row=?",
+                       [(self._status[r].value, r) for r in set(changed.tolist())])
+        db.executemany("INSERT OR REPLACE INTO meta VALUES (?,?)", [
+            ("last_bar", str(self.last_bar)),
+            ("perm", json.dumps(self._perm.tolist())),
+            ("var", json.dumps([None if not np.isfinite(v) else v for v in self._var.tolist()])),
+        ])
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None

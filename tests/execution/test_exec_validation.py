@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from research.domain import OrderType, Side
+from research.execution import PreTradeValidator, RejectReason, RiskDecision, TokenBucket
+from research.execution.rules import is_on_tick, is_regular_hours, round_to_tick, tick_size
+
+NY = ZoneInfo("America/New_York")
+NOON = datetime(2024, 3, 4, 12, 0, tzinfo=NY)
+
+
+class Risk:
+    def __init__(self, decision: RiskDecision):
+        self.decision = decision
+
+    def check(self, symbol, side, quantity, price):
+        return self.decision
+
+
+def validator(risk=None, burst=10):
+    return PreTradeValidator(price_collar_pct=0.05, max_order_notional=100_000,
+                             max_orders_per_second=1.0, order_burst=burst, risk_check=risk)
+
+
+def run(v, **kw):
+    args = dict(client_order_id="C1", symbol="AAA", side=Side.BUY, quantity=100,
+                order_type=OrderType.MARKET, limit_price=None, last_price=50.0, timestamp=NOON,
+                already_sent=False)
+    args.update(kw)
+    return v.validate(**args)
+
+
+@pytest.mark.parametrize(("kwargs", "reason"), [
+    ({"last_price": float("nan")}, RejectReason.NO_MARKET_DATA),
+    ({"quantity": 10.5}, RejectReason.LOT_SIZE),
+    ({"quantity": 0}, RejectReason.LOT_SIZE),
+    ({"order_type": OrderType.LIMIT, "limit_price": 50.005}, RejectReason.TICK_SIZE),
+    ({"order_type": OrderType.LIMIT, "limit_price": 53.0}, RejectReason.PRICE_COLLAR),
+    ({"timestamp": datetime(2024, 3, 4, 8, 0, tzinfo=NY)}, RejectReason.OUTSIDE_REGULAR_HOURS),
+    ({"quantity": 2_001}, RejectReason.MAX_NOTIONAL),
+    ({"already_sent": True}, RejectReason.DUPLICATE_ORDER),
+])
+def test_each_rule_rejects_with_its_reason(kwargs, reason):
+    res = run(validator(), **kwargs)
+    assert not res.accepted
+    assert res.reason_code is reason
+    assert "C1 AAA" in res.reason
+
+
+def test_limit_order_outside_hours_is_allowed_and_valid_order_passes():
+    v = validator()
+    assert run(v, order_type=OrderType.LIMIT, limit_price=49.99,
+               timestamp=datetime(2024, 3, 4, 8, 0, tzinfo=NY)).accepted
+    assert run(v).accepted
+
+
+def test_risk_check_rejects_and_trims():
+    res = run(validator(Risk(RiskDecision(False, 0, "MAX_POSITION", "too big"))))
+    assert res.reason_code is RejectReason.RISK_REJECTED and "MAX_POSITION" in res.reason
+    res = run(validator(Risk(RiskDecision(True, 60, "TRIMMED", ""))))
+    assert res.accepted and res.quantity == 60
+
+
+def test_rate_limit_token_bucket():
+    v = validator(burst=2)
+    assert run(v).accepted and run(v).accepted
+    res = run(v)
+    assert res.reason_code is RejectReason.RATE_LIMIT
+    later = datetime(2024, 3, 4, 12, 0, 1, tzinfo=NY)  # one second refills one token
+    assert run(v, timestamp=later).accepted
+    assert not run(v, timestamp=later).accepted
+
+
+def test_token_bucket_refill_is_capped_at_burst():
+    b = TokenBucket(2.0, 3)
+    assert all(b.try_take(0.0) for _ in range(3)) and not b.try_take(0.0)
+    assert sum(b.try_take(100.0) for _ in range(10)) == 3
+
+
+def test_tiger_instrument_rules():
+    assert tick_size(1.0) == 0.01 and tick_size(0.99) == 0.0001
+    assert is_on_tick(12.34) and not is_on_tick(12.345)
+    assert is_on_tick(0.1234) and not is_on_tick(0.12345)
+    assert round_to_tick(12.347, +1) == 12.34 and round_to_tick(12.341, -1) == 12.35
+    assert is_regular_hours(datetime(2024, 3, 4, 9, 30, tzinfo=NY))
+    assert is_regular_hours(datetime(2024, 3, 4, 16, 0, tzinfo=NY))
+    assert not is_regular_hours(datetime(2024, 3, 4, 9, 29, tzinfo=NY))
+    assert not is_regular_hours(datetime(2024, 3, 4, 16, 1, tzinfo=NY))
