@@ -1,0 +1,242 @@
+"""One strategy's run over the study window: the real engine, the real risk manager (through a
+thin adapter) and a fresh simulated broker with Tiger's fees, then per-parent TCA.
+
+Adapters live here because the engine's public API wants them in a particular shape:
+
+* :class:`RiskManagerCheck` turns ``RiskManager.check_order`` into a ``PreTradeRiskCheck``;
+* :class:`DatedFeeFn` gives the broker's ``fee_fn(quantity, price, side_sign)`` the fee-schedule
+  version in force on the date of the bar being filled (Tiger commission + platform fee +
+  regulatory fees). A fill is charged as one order (per-order minimums apply per fill: a child
+  filled over several bars pays its minimum more than once; conservative).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from research.config import ExecutionSettings, SimulationSettings
+from research.domain import OrderType, Side, Strategy
+from research.execution import (
+    ExecutionEngine,
+    Journal,
+    ParentOrder,
+    RiskDecision,
+    execution_quality,
+)
+from sim.broker import SimulatedBroker
+from sim.replay import BarReplay
+from sim.response import corwin_schultz_half_spread
+from sim.runner import run_replay
+from sim.tca._inputs import StudyInputs
+
+#: Per-parent output columns of one run (bps of the paper notional quantity x arrival mid).
+RUN_COLUMNS = ("order_id", "filled", "fill_rate", "arrival_mid", "is_bps", "delay_bps",
+               "spread_bps", "impact_bps", "timing_bps", "opportunity_bps", "fees_bps",
+               "child_orders", "child_rejects")
+
+
+class RiskManagerCheck:
+    """``PreTradeRiskCheck`` over a :class:`research.risk.RiskManager` (updated by the caller)."""
+
+    def __init__(self, manager):
+        self.manager = manager
+
+    def check(self, symbol: str, side: Side, quantity: int, price: float) -> RiskDecision:
+        d = self.manager.check_order(symbol, side, quantity, price)
+        code = ",".join(str(getattr(r, "value", r)) for r in d.reasons)
+        return RiskDecision(bool(d.approved), int(d.approved_quantity), code, d.message)
+
+
+class DatedFeeFn:
+    """Broker ``fee_fn`` charging ``schedule.as_of(date of the bar being filled)``."""
+
+    def __init__(self, schedule):
+        self.schedule = schedule
+        self.broker: SimulatedBroker | None = None
+        self._tables: dict = {}
+
+    def bind(self, broker: SimulatedBroker) -> DatedFeeFn:
+        self.broker = broker
+        return self
+
+    def __call__(self, quantity: np.ndarray, price: np.ndarray, side_sign: np.ndarray) -> np.ndarray:
+        b = self.broker
+        day = b.replay.timestamps[max(b.last_bar, 0)].date()
+        table = self._tables.get(day)
+        if table is None:
+            table = self._tables[day] = self.schedule.as_of(day)
+        return table.compute(quantity, price, np.asarray(side_sign) < 0)
+
+
+@dataclass(frozen=True)
+class StrategyParams:
+    """Parameters of the strategies under test (documented in the JSON's assumptions).
+
+    limit: one passive limit at the mid (offset ``limit_offset_bps``, positive = passive) for
+    the horizon minus ``limit_cleanup_bars``; the rest is then sent as a market order (clean
+    up) so limit and market are compared on completed orders where the session allows.
+    pov: ``pov_rate`` of realised volume. vwap: the past volume profile. is: Almgren-Chriss with
+    coefficients from the cost model fitted on history (square-root law linearised at the
+    order's size and horizon), ``is_risk_aversion`` (1/$).
+    """
+
+    limit_offset_bps: float = 0.0
+    limit_cleanup_bars: int = 5
+    pov_rate: float = 0.10
+    is_risk_aversion: float = 1e-6
+    is_impact_y: float = 0.7
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def build_parents(inputs: StudyInputs, strategy: str, params: StrategyParams,
+                  profile: np.ndarray, model_state: pd.DataFrame) -> list[ParentOrder]:
+    """One ParentOrder per study order for ``strategy`` (same ids, sizes, times for all)."""
+    o = inputs.orders
+    s = Strategy(strategy)
+    out = []
+    n_prof = len(profile)
+    for row in o.itertuples(index=False):
+        h = int(row.horizon_bars)
+        p: dict = {}
+        if s is Strategy.LIMIT:
+            p = {"offset_bps": params.limit_offset_bps,
+                 "tif_bars": max(1, h - params.limit_cleanup_bars), "fallback_to_market": True}
+        elif s is Strategy.VWAP:
+            k = int(max(0, round(row.minute_of_day / inputs.bar_minutes)))
+            seg = profile[k:k + h]
+            if len(seg) < h:
+                seg = np.concatenate([seg, np.full(h - len(seg), 1.0 / n_prof)])
+            p = {"volume_profile": [float(x) for x in seg]}
+        elif s is Strategy.POV:
+            p = {"rate": params.pov_rate}
+        elif s is Strategy.IS:
+            p = _is_params(row, inputs, params, model_state)
+        out.append(ParentOrder(
+            parent_id=str(row.order_id), symbol=row.symbol, side=Side(row.side),
+            quantity=int(row.quantity), strategy=s, horizon_bars=h,
+            deadline_grace_bars=int(row.grace_bars), params=p,
+        ))
+    return out
+
+
+def _is_params(row, inputs: StudyInputs, params: StrategyParams, state: pd.DataFrame) -> dict:
+    """Almgren-Chriss coefficients in days (sigma $/share/day^1/2, eta $/share per share/day,
+    epsilon $/share): the square-root cost Y*sigma*P*sqrt(X/ADV) per share matched by the
+    linear temporary impact eta*X/T at the order's own size X and horizon T."""
+    st = state.loc[row.symbol]
+    price = float(row.decision_mid)
+    sigma = price * float(st["daily_vol"])
+    horizon_days = row.horizon_minutes / 390.0
+    x = float(row.quantity)
+    eta = params.is_impact_y * sigma * np.sqrt(x / float(st["adv"])) * horizon_days / x
+    eps = price * float(st["spread_bps"]) * 0.5e-4 if np.isfinite(st["spread_bps"]) else 0.0
+    return {"sigma": sigma, "eta": max(eta, 1e-12), "gamma": 0.0, "epsilon": eps,
+            "risk_aversion": params.is_risk_aversion, "horizon": horizon_days}
+
+
+def half_spreads(replay: BarReplay, settings: SimulationSettings, fallback: float) -> np.ndarray:
+    """Half spread (fraction of the mid) the simulated broker charges a market order per bar
+    and symbol: the quotes where present, else its bar estimator / fallback (sim/broker.py)."""
+    quoted = np.isfinite(replay.bid) & np.isfinite(replay.ask)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = (replay.ask - replay.bid) / (replay.ask + replay.bid)
+    est = np.full(replay.close.shape, fallback)
+    if settings.spread_source == "corwin_schultz" and replay.n_bars > 2:
+        hs = corwin_schultz_half_spread(replay.high[:-2], replay.low[:-2], replay.high[1:-1],
+                                        replay.low[1:-1])
+        est[2:] = np.where(np.isfinite(hs) & (hs > 0), hs, fallback)
+    return np.where(quoted, q, est)
+
+
+def run_strategy(inputs: StudyInputs, strategy: str, parents: list[ParentOrder], *,
+                 sim_settings: SimulationSettings, exec_settings: ExecutionSettings,
+                 risk_check, fee_schedule, latency_bars: int = 1) -> pd.DataFrame:
+    """Execute ``parents`` with a fresh broker + engine; per-parent TCA (:data:`RUN_COLUMNS`)."""
+    replay = inputs.replay
+    fee_fn = DatedFeeFn(fee_schedule)
+    broker = SimulatedBroker(replay, sim_settings, latency_bars=latency_bars, fee_fn=fee_fn)
+    fee_fn.bind(broker)
+    journal = Journal(":memory:", synchronous="NORMAL")
+    engine = ExecutionEngine(f"tca-{strategy}", replay.symbols, broker, journal, exec_settings,
+                             risk_check=risk_check, sleep=lambda s: None)
+    engine.recover()
+    by_bar: dict[int, list[ParentOrder]] = defaultdict(list)
+    for p, t in zip(parents, inputs.orders["arrival_bar"].tolist(), strict=True):
+        by_bar[t].append(p)
+    mids = np.full(replay.close.shape, np.nan)
+
+    def before_bar(eng: ExecutionEngine, snap) -> None:
+        mids[snap.bar_index] = snap.mid()  # this run's prices: its permanent impact included
+        for p in by_bar.get(snap.bar_index, ()):
+            eng.add_parent(p, snap)
+
+    try:
+        run_replay(engine, broker, before_bar=before_bar)
+        quality = {q.parent_id: q for q in execution_quality(engine)}
+        fills = broker.fills()
+    finally:
+        journal.close()
+    half = half_spreads(replay, sim_settings, broker.fallback_half_spread)
+    return _tca_frame(inputs, engine, quality, fills, mids, half)
+
+
+def _tca_frame(inputs: StudyInputs, engine, quality: dict, fills, mids: np.ndarray,
+               half: np.ndarray) -> pd.DataFrame:
+    o = inputs.orders
+    ids = o["order_id"].astype(str).tolist()
+    row_of = {pid: k for k, pid in enumerate(ids)}
+    n = len(ids)
+    child_parent = {cid: c.parent_id for cid, c in engine.children.items()}
+    child_type = {cid: c.order_type for cid, c in engine.children.items()}
+    child_bar = {cid: c.decision_bar for cid, c in engine.children.items()}
+    t_index = {t: i for i, t in enumerate(inputs.replay.timestamps)}
+    sym_index = {s: i for i, s in enumerate(inputs.replay.symbols)}
+    keep = [f for f in fills if f.client_order_id in child_parent]
+    fr = np.array([row_of[child_parent[f.client_order_id]] for f in keep], np.int64)
+    ft = np.array([t_index[f.timestamp] for f in keep], np.int64)
+    fs = np.array([sym_index[f.symbol] for f in keep], np.int64)
+    fq = np.array([f.quantity for f in keep], float)
+    fp = np.array([f.price for f in keep], float)
+    fsign = np.array([f.side.sign for f in keep], float)
+    is_mkt = np.array([child_type[f.client_order_id] is OrderType.MARKET for f in keep], bool)
+
+    qs = [quality[pid] for pid in ids]
+    arrival = np.array([q.arrival_price for q in qs])
+    start = np.array([q.start_price for q in qs])
+    bps = 1e4 / (o["quantity"].to_numpy(float) * arrival)
+    fplace = np.array([child_bar[f.client_order_id] for f in keep], np.int64)
+    # reference mid: the fill bar's for market fills, the placement bar's for limit fills
+    # (a limit's execution cost = its price vs the mid it was placed at + the drift before)
+    ref_bar = np.where(is_mkt, ft, fplace)
+    mid_ref = mids[ref_bar, fs] if keep else np.zeros(0)
+    spread_d = np.where(is_mkt, fq * half[ft, fs] * mid_ref, fsign * fq * (fp - mid_ref))
+    price_vs_mid = fsign * fq * (fp - mid_ref)
+    timing_d = fsign * fq * (mid_ref - start[fr]) if keep else np.zeros(0)
+
+    def per_parent(x: np.ndarray) -> np.ndarray:
+        return np.bincount(fr, x, minlength=n) * bps
+
+    spread = per_parent(spread_d)
+    impact = per_parent(price_vs_mid - spread_d)
+    timing = per_parent(timing_d)
+    return pd.DataFrame({
+        "order_id": ids,
+        "filled": [q.filled_quantity for q in qs],
+        "fill_rate": [q.fill_rate for q in qs],
+        "arrival_mid": arrival,
+        "is_bps": [q.shortfall_bps for q in qs],
+        "delay_bps": [q.delay_bps for q in qs],
+        "spread_bps": spread,
+        "impact_bps": impact,
+        "timing_bps": timing,
+        "opportunity_bps": [q.opportunity_bps for q in qs],
+        "fees_bps": [q.fees_bps for q in qs],
+        "child_orders": [q.child_orders for q in qs],
+        "child_rejects": [q.child_rejects for q in qs],
+    })

@@ -1,0 +1,476 @@
+"""The execution-comparison study: every parent order executed by every strategy on the same
+market path (paired), scored by implementation shortfall against the arrival mid.
+
+For each strategy: a fresh :class:`~sim.SimulatedBroker` (Tiger fee schedule by bar date,
+its own market-response model from ``settings.simulation``) and a fresh
+:class:`~research.execution.ExecutionEngine` (the real pre-trade validation, breakers and the
+real :class:`~research.risk.RiskManager` through :class:`~sim.tca._run.RiskManagerCheck`) over
+the same bars. Permanent impact accumulates within one strategy's run only.
+
+No circularity (DESIGN.md principle 2): fills come from the simulated market's own response
+model; the cost model (``settings.costs``) is fitted on the bars **before** the first
+decision's session and only *predicts* each order's cost, giving the calibration z-score
+(realised - predicted) / predicted timing-risk std.
+
+Risk manager: its model is fitted on daily returns of past closes only (sessions before the
+study; with fewer than max(symbols + 1, 20) past daily returns, on past bar returns scaled to a day
+by sqrt(bars per session), flagged in ``meta.assumptions.risk_returns``). The book is flat and
+fills are not fed back, so each child is checked on its own against a NAV of
+``max(1e8, 100 x the largest parent notional)``: a parent is at most 1% of NAV, so an order set
+is normally approved and the check stays a parity check rather than a constraint of the study.
+
+Engine settings: ``settings.execution`` except that the per-child notional cap and the
+order-rate limit are lifted (account safeguards, not market costs; with institutional parent
+sizes a market order would otherwise be refused outright). Pass ``execution_settings`` to keep
+them.
+
+The JSON layout is documented in ``sim/tca/SCHEMA.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from research.config import ExecutionSettings, Settings, SimulationSettings, load_settings
+from sim.tca._inputs import StudyInputs, daily_closes, past_volume_profile, prepare_inputs
+from sim.tca._run import StrategyParams, build_parents, run_strategy
+from sim.tca._stats import MIN_CLUSTERS, ClusterBootstrap, orders_needed, percentile_ci
+
+STRATEGY_NAMES: tuple[str, ...] = ("market", "limit", "twap", "vwap", "pov", "is")
+SCHEMA_VERSION = "qlab.tca.comparison/1"
+#: %ADV bucket edges (percent of the past ADV) and time-of-day edges (minutes after 09:30).
+ADV_PCT_EDGES = (0.0, 0.1, 0.5, 1.0, 2.0, 5.0, math.inf)
+TIME_OF_DAY_EDGES = (0.0, 30.0, 120.0, 270.0, 360.0, 390.0)
+TIME_OF_DAY_LABELS = ("09:30-10:00", "10:00-11:30", "11:30-14:00", "14:00-15:30", "15:30-16:00")
+DECOMPOSITION = ("delay_bps", "spread_bps", "impact_bps", "timing_bps", "opportunity_bps",
+                 "fees_bps")
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, eq=False)
+class ComparisonResult:
+    """Result of :func:`compare_strategies`. ``summary`` is the JSON document (a dict);
+    ``per_order`` one row per (order, strategy); ``elapsed_s`` wall time per phase (kept out
+    of the JSON so that the same seed gives byte-identical JSON)."""
+
+    summary: dict
+    per_order: pd.DataFrame
+    elapsed_s: dict = field(default_factory=dict)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.summary, indent=indent, sort_keys=True, allow_nan=False)
+
+    def write_json(self, path) -> None:
+        from pathlib import Path
+
+        Path(path).write_text(self.to_json() + "\n")
+
+    def table(self) -> pd.DataFrame:
+        """Strategy, mean IS bps [CI], fill rate, reduction vs market [CI] (for printing)."""
+        rows = []
+        for name, s in self.summary["strategies"].items():
+            p = self.summary["paired_vs_market"].get(name, {})
+            r = p.get("reduction_pct", {})
+            rows.append({
+                "strategy": name, "n": s["n_orders"], "is_bps": s["is_bps"]["mean"],
+                "is_ci_lo": s["is_bps"]["ci95"][0], "is_ci_hi": s["is_bps"]["ci95"][1],
+                "fill_rate": s["fill_rate"], "reduction_pct": r.get("mean"),
+                "red_ci_lo": (r.get("ci95") or [None, None])[0],
+                "red_ci_hi": (r.get("ci95") or [None, None])[1],
+                "orders_needed": (p.get("orders_needed") or {}).get("ci"),
+            })
+        return pd.DataFrame(rows)
+
+    def format_table(self) -> str:
+        def f(x, spec="{:.2f}"):
+            return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) \
+                else spec.format(x)
+
+        lines = [f"{'strategy':<8} {'n':>6} {'IS bps [95% CI]':>26} {'fill':>6} "
+                 f"{'vs market % [95% CI]':>28} {'orders needed':>14}"]
+        for r in self.table().to_dict("records"):
+            ci = f"[{f(r['is_ci_lo'])}, {f(r['is_ci_hi'])}]"
+            red = ("baseline" if r["strategy"] == "market" else
+                   f"{f(r['reduction_pct'], '{:.1f}')} [{f(r['red_ci_lo'], '{:.1f}')}, "
+                   f"{f(r['red_ci_hi'], '{:.1f}')}]")
+            lines.append(f"{r['strategy']:<8} {r['n']:>6} {f(r['is_bps']):>9} {ci:>16} "
+                         f"{f(r['fill_rate'], '{:.1%}'):>6} {red:>28} "
+                         f"{f(r['orders_needed'], '{:.0f}'):>14}")
+        return "\n".join(lines)
+
+
+def _clean(x: Any) -> Any:
+    """JSON-safe and byte-stable: floats rounded to 6 decimals, NaN/inf -> None."""
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        v = float(x)
+        return round(v, 6) if math.isfinite(v) else None
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return x
+
+
+def _emit(progress: bool | Progress | None) -> Progress:
+    if progress is None or progress is False:
+        return lambda msg: None
+    if progress is True:
+        return lambda msg: print(msg, flush=True)
+    return progress
+
+
+def build_risk_check(inputs: StudyInputs, settings: Settings, nav: float):
+    """A RiskManager fitted on past returns only, wrapped as a PreTradeRiskCheck."""
+    from research.data.sectors import GICS_SECTOR
+    from research.risk import RiskManager
+    from sim.tca._run import RiskManagerCheck
+
+    symbols = list(inputs.replay.symbols)
+    closes = daily_closes(inputs.history).reindex(columns=symbols)
+    returns = closes.pct_change().iloc[1:].dropna(how="any")
+    source = "daily closes before the study"
+    # historical VaR needs >= 20 scenarios at 95% and the covariance more rows than assets
+    if len(returns) < max(len(symbols) + 1, 20):
+        h = inputs.history
+        wide = h.pivot(index="timestamp", columns="symbol", values="close").reindex(columns=symbols)
+        per_session = 390.0 / inputs.bar_minutes
+        returns = wide.pct_change().iloc[1:].dropna(how="any") * math.sqrt(per_session)
+        source = "past bar returns x sqrt(bars per session) (too few past sessions)"
+    sectors = {s: GICS_SECTOR.get(s, f"Unknown:{s}") for s in symbols}
+    manager = RiskManager(settings.risk, sectors)
+    manager.update(returns, None, nav=nav, as_of=inputs.history["timestamp"].iloc[-1])
+    return RiskManagerCheck(manager), source, len(returns)
+
+
+def _predict(model, inputs: StudyInputs, strategies: Sequence[str], params: StrategyParams):
+    """Cost-model prediction (total bps, timing-risk std bps) per (strategy, order)."""
+    from research.costs._strategies import STRATEGY_CODES
+
+    o = inputs.orders
+    state = _model_state(model)
+    st = state.loc[o["symbol"]]
+    out = {}
+    dates = pd.to_datetime(o["day"]).dt.date.to_numpy()
+    for name in strategies:
+        pred = np.full(len(o), np.nan)
+        std = np.full(len(o), np.nan)
+        for day in np.unique(dates):
+            m = dates == day
+            est = model.predict_arrays(
+                quantity=o["quantity"].to_numpy(float)[m], price=o["decision_mid"].to_numpy()[m],
+                adv=st["adv"].to_numpy(float)[m], daily_vol=st["daily_vol"].to_numpy(float)[m],
+                spread_bps=st["spread_bps"].to_numpy(float)[m],
+                strategy=np.full(int(m.sum()), STRATEGY_CODES[name], np.int64),
+                is_sell=(o["side"] == "sell").to_numpy()[m],
+                start_minute=o["minute_of_day"].to_numpy(float)[m],
+                horizon_minutes=o["horizon_minutes"].to_numpy(float)[m],
+                limit_offset_bps=np.full(int(m.sum()), params.limit_offset_bps),
+                fees_on=day, order_ids=o["order_id"].to_numpy()[m],
+            )
+            pred[m], std[m] = est.total_bps, est.timing_risk_bps
+        out[name] = (pred, std)
+    return out
+
+
+def _model_state(model) -> pd.DataFrame:
+    return pd.DataFrame({"adv": model.adv_, "daily_vol": model.daily_vol_,
+                         "spread_bps": model.spread_bps_, "last_price": model.last_price_})
+
+
+def compare_strategies(
+    bars: pd.DataFrame,
+    parents: pd.DataFrame,
+    strategies: Sequence[str] = STRATEGY_NAMES,
+    settings: Settings | None = None,
+    seed: int = 0,
+    progress: bool | Progress | None = None,
+    *,
+    strategy_params: StrategyParams | None = None,
+    execution_settings: ExecutionSettings | None = None,
+    n_boot: int = 2000,
+    bars_description: str | None = None,
+    synthetic: bool = False,
+    data_hash: str | None = None,
+    code_version: str | None = None,
+    n_jobs: int = 1,
+) -> ComparisonResult:
+    """Run the paired study (see the module docstring) and summarise it.
+
+    ``bars``: long frame in the bar schema (minute bars; quotes optional) covering at least one
+    session before the first decision. ``parents``: the parent-order frame
+    (``research.strategies.PARENT_ORDER_COLUMNS``). ``strategies``: any of
+    :data:`STRATEGY_NAMES`; "market" is always run (the baseline). ``seed``: the simulated
+    market's seed and the bootstrap's. ``n_jobs``: strategies run in parallel processes (fork;
+    each run is independent and deterministic, so the JSON does not depend on ``n_jobs``).
+    Returns a :class:`ComparisonResult`.
+    """
+    say = _emit(progress)
+    t0 = time.perf_counter()
+    unknown = [s for s in strategies if s not in STRATEGY_NAMES]
+    if unknown:
+        raise ValueError(f"tca: unknown strateg(ies) {unknown}; choose from {list(STRATEGY_NAMES)}")
+    names = ["market"] + [s for s in dict.fromkeys(strategies) if s != "market"]
+    settings = settings or load_settings(None)
+    params = strategy_params or StrategyParams(pov_rate=settings.costs.max_participation,
+                                               is_risk_aversion=settings.costs.risk_aversion,
+                                               is_impact_y=settings.costs.sqrt_impact_y)
+    sim_settings = settings.simulation.model_copy(update={"seed": seed})
+    exec_settings = execution_settings or settings.execution.model_copy(update={
+        "max_order_notional": 1e15, "max_orders_per_second": 1e9, "order_burst": 1_000_000_000})
+    inputs = prepare_inputs(bars, parents)
+    o = inputs.orders
+    say(f"tca: {len(o)} parent orders on {o['day'].nunique()} session(s), "
+        f"{inputs.replay.n_bars} bars x {inputs.replay.n_symbols} symbols")
+
+    from research.costs import CostModel, fee_schedule
+
+    model = CostModel.from_settings(settings.costs, pov_rate=params.pov_rate).fit(inputs.history)
+    state = _model_state(model)
+    missing = sorted(set(o["symbol"]) - set(state.index))
+    if missing:
+        raise ValueError(f"tca: no past bars for symbol(s) {missing} to fit the cost model")
+    try:
+        predictions = _predict(model, inputs, names, params)
+        prediction_error = None
+    except ValueError as exc:  # e.g. too little history for a volatility: no z-scores
+        nan = np.full(len(o), np.nan)
+        predictions = {name: (nan, nan) for name in names}
+        prediction_error = f"cost model could not price the orders: {exc}"
+        say(f"tca: WARNING {prediction_error}; z-scores are null")
+    adv = state.loc[o["symbol"], "adv"].to_numpy(float)
+    profile = past_volume_profile(inputs.history, inputs.bar_minutes)
+    notional = float((o["quantity"] * o["decision_mid"]).max())
+    nav = max(1e8, 100.0 * notional)
+    risk_check, risk_source, risk_n = build_risk_check(inputs, settings, nav)
+    fees = fee_schedule(settings.costs.fee_schedule, flat_bps=settings.costs.flat_fee_bps)
+    elapsed = {"prepare": time.perf_counter() - t0}
+
+    frames = []
+    light = dataclasses.replace(inputs, history=inputs.history.iloc[:0])  # cheap to pickle
+    jobs = {name: (light, name, build_parents(inputs, name, params, profile, state),
+                   dict(sim_settings=sim_settings, exec_settings=exec_settings,
+                        risk_check=risk_check, fee_schedule=fees,
+                        latency_bars=exec_settings.latency_bars)) for name in names}
+    for name, run, seconds in _execute(jobs, n_jobs):
+        elapsed[name] = seconds
+        pred, std = predictions[name]
+        run.insert(1, "strategy", name)
+        run["predicted_bps"] = pred
+        run["predicted_std_bps"] = std
+        with np.errstate(invalid="ignore", divide="ignore"):
+            run["z"] = np.where(std > 0, (run["is_bps"].to_numpy() - pred) / std, np.nan)
+        frames.append(run)
+        say(f"tca: {name:<6} done in {elapsed[name]:.2f} s, mean IS "
+            f"{run['is_bps'].mean():.2f} bps, fill rate {run['filled'].sum() / o['quantity'].sum():.1%}")
+
+    per_order = pd.concat(frames, ignore_index=True)
+    meta_cols = o[["order_id", "symbol", "side", "quantity", "day", "minute_of_day",
+                   "horizon_minutes", "decision_mid"]].assign(adv_pct=100.0 * o["quantity"] / adv)
+    per_order = meta_cols.merge(per_order, on="order_id", how="right", validate="one_to_many")
+    per_order = per_order[["order_id", "strategy", *[c for c in per_order.columns
+                                                     if c not in ("order_id", "strategy")]]]
+    t2 = time.perf_counter()
+    summary = summarise(per_order, names, seed=seed, n_boot=n_boot)
+    summary["meta"] = _meta(
+        bars, inputs, names, seed, settings, sim_settings, exec_settings, params, model,
+        bars_description, synthetic, data_hash, code_version, n_boot, nav, risk_source, risk_n,
+        summary.pop("_ci_method"), summary.pop("_n_clusters"))
+    summary["meta"]["assumptions"]["cost_model"]["prediction_error"] = prediction_error
+    elapsed["statistics"] = time.perf_counter() - t2
+    elapsed["total"] = time.perf_counter() - t0
+    return ComparisonResult(_clean(summary), per_order, elapsed)
+
+
+def _timed_run(job) -> tuple[pd.DataFrame, float]:
+    inputs, name, parents, kw = job
+    t = time.perf_counter()
+    run = run_strategy(inputs, name, parents, **kw)
+    return run, time.perf_counter() - t
+
+
+def _execute(jobs: dict, n_jobs: int):
+    """Yield (name, per-parent frame, seconds) in the order of ``jobs``."""
+    if n_jobs <= 1 or len(jobs) == 1:
+        for name, job in jobs.items():
+            run, seconds = _timed_run(job)
+            yield name, run, seconds
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    with ProcessPoolExecutor(max_workers=min(n_jobs, len(jobs)), mp_context=ctx) as pool:
+        futures = {name: pool.submit(_timed_run, job) for name, job in jobs.items()}
+        for name, fut in futures.items():
+            run, seconds = fut.result()
+            yield name, run, seconds
+
+
+def _block(x: np.ndarray, boot: ClusterBootstrap) -> dict:
+    return {"mean": float(np.mean(x)), "median": float(np.median(x)),
+            "std": float(np.std(x, ddof=1)) if x.size > 1 else None,
+            "ci95": percentile_ci(boot.means(x))}
+
+
+def summarise(per_order: pd.DataFrame, strategies: Sequence[str], *, seed: int,
+              n_boot: int = 2000) -> dict:
+    """The ``strategies``, ``paired_vs_market`` and ``breakdowns`` parts of the JSON."""
+    wide = {name: g.set_index("order_id") for name, g in per_order.groupby("strategy", sort=False)}
+    base = wide["market"]
+    ids = base.index
+    days = base["day"].to_numpy()
+    day_codes = pd.factorize(days, sort=True)[0]
+    n_days = int(day_codes.max()) + 1
+    ci_method = "cluster_bootstrap_by_day" if n_days >= MIN_CLUSTERS else "iid_bootstrap_orders"
+    clusters = day_codes if n_days >= MIN_CLUSTERS else np.arange(len(ids))
+    boot = ClusterBootstrap(clusters, n_boot, seed)
+    m_is = base["is_bps"].to_numpy(float)
+    m_sum = boot.weights @ boot._sums(m_is)
+    strategies_out, paired = {}, {}
+    for name in strategies:
+        d = wide[name].reindex(ids)
+        is_bps = d["is_bps"].to_numpy(float)
+        z = d["z"].to_numpy(float)
+        zf = z[np.isfinite(z)]
+        strategies_out[name] = {
+            "n_orders": int(len(d)),
+            "is_bps": _block(is_bps, boot),
+            "fill_rate": float(d["filled"].sum() / d["quantity"].sum()),
+            "fill_rate_mean_per_order": float(d["fill_rate"].mean()),
+            "fully_filled_share": float((d["fill_rate"] >= 1.0).mean()),
+            "decomposition_bps": {c.removesuffix("_bps"): float(d[c].mean())
+                                  for c in DECOMPOSITION},
+            "predicted_bps_mean": float(np.nanmean(d["predicted_bps"])) if
+            np.isfinite(d["predicted_bps"]).any() else None,
+            "z_score": {"n": int(zf.size), "mean": float(zf.mean()) if zf.size else None,
+                        "std": float(zf.std(ddof=1)) if zf.size > 1 else None},
+            "child_orders_mean": float(d["child_orders"].mean()),
+            "child_rejects": int(d["child_rejects"].sum()),
+        }
+        if name == "market":
+            continue
+        diff = is_bps - m_is
+        diff_boot = boot.means(diff)
+        s_sum = boot.weights @ boot._sums(is_bps)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio_boot = 100.0 * (m_sum - s_sum) / m_sum
+        m_mean = float(m_is.mean())
+        red = 100.0 * (m_mean - float(is_bps.mean())) / m_mean if m_mean != 0 else math.nan
+        var_mean = float(np.nanvar(diff_boot, ddof=1)) if n_boot > 1 else math.nan
+        paired[name] = {
+            "n_pairs": int(diff.size),
+            "diff_bps": {"mean": float(diff.mean()), "ci95": percentile_ci(diff_boot),
+                         "std": float(diff.std(ddof=1)) if diff.size > 1 else None},
+            "reduction_pct": {"mean": red, "ci95": percentile_ci(ratio_boot)},
+            "orders_needed": orders_needed(diff, var_mean),
+            "share_of_orders_cheaper": float((diff < 0).mean()),
+        }
+    return {
+        "schema": SCHEMA_VERSION,
+        "strategies": strategies_out,
+        "paired_vs_market": paired,
+        "breakdowns": {"adv_pct": _breakdown(per_order, strategies, "adv_pct", ADV_PCT_EDGES,
+                                              None),
+                       "time_of_day": _breakdown(per_order, strategies, "minute_of_day",
+                                                 TIME_OF_DAY_EDGES, TIME_OF_DAY_LABELS)},
+        "_ci_method": ci_method,
+        "_n_clusters": int(boot.n_clusters),
+    }
+
+
+def _breakdown(per_order: pd.DataFrame, strategies: Sequence[str], column: str,
+               edges: Sequence[float], labels: Sequence[str] | None) -> list[dict]:
+    """Per bucket: order count and, per strategy, mean IS bps and mean paired difference vs
+    market (bps)."""
+    base = per_order[per_order["strategy"] == "market"].set_index("order_id")
+    bucket = pd.cut(base[column], list(edges), right=False, labels=False)
+    rows = []
+    for k in range(len(edges) - 1):
+        members = base.index[bucket.to_numpy() == k]
+        label = labels[k] if labels else f"{edges[k]:g}-{edges[k + 1]:g}"
+        row: dict = {"bucket": label, "n_orders": int(len(members)), "is_bps_mean": {},
+                     "diff_vs_market_bps_mean": {}}
+        if len(members):
+            m = base.loc[members, "is_bps"].to_numpy(float)
+            for name in strategies:
+                s = per_order[per_order["strategy"] == name].set_index("order_id")
+                v = s.loc[members, "is_bps"].to_numpy(float)
+                row["is_bps_mean"][name] = float(v.mean())
+                if name != "market":
+                    row["diff_vs_market_bps_mean"][name] = float((v - m).mean())
+        rows.append(row)
+    return rows
+
+
+def _meta(bars, inputs: StudyInputs, names, seed, settings, sim_settings: SimulationSettings,
+          exec_settings: ExecutionSettings, params: StrategyParams, model, description,
+          synthetic, data_hash, code_version, n_boot, nav, risk_source, risk_n, ci_method,
+          n_clusters) -> dict:
+    from research.data import frame_hash
+
+    o = inputs.orders
+    if code_version is None:
+        from research.tracking import code_version as cv
+
+        v = cv()
+        code_version = v.sha + ("-dirty" if v.dirty else "")
+    ts = inputs.replay.timestamps
+    return {
+        "data_hash": data_hash or frame_hash(bars),
+        "seed": seed,
+        "code_version": code_version,
+        "bars": {
+            "description": description or "in-memory bar frame",
+            "synthetic": bool(synthetic),
+            "symbols": list(inputs.replay.symbols),
+            "bar_minutes": inputs.bar_minutes,
+            "has_quotes": inputs.has_quotes,
+            "study_first_bar": ts[0].isoformat(), "study_last_bar": ts[-1].isoformat(),
+            "history_first_bar": inputs.history["timestamp"].iloc[0].isoformat(),
+            "history_last_bar": inputs.history["timestamp"].iloc[-1].isoformat(),
+        },
+        "n_orders": int(len(o)),
+        "n_sessions": int(o["day"].nunique()),
+        "strategies": list(names),
+        "statistics": {"ci_method": ci_method, "n_clusters": n_clusters, "n_boot": n_boot,
+                       "ci_level": 0.95, "interval": "percentile",
+                       "sign": "positive bps = cost; diff = strategy - market"},
+        "assumptions": {
+            "impact_y": sim_settings.impact_y,
+            "permanent_fraction": sim_settings.permanent_fraction,
+            "limit_fill_rule": sim_settings.limit_fill_rule,
+            "limit_volume_share": sim_settings.limit_volume_share,
+            "participation_cap": sim_settings.max_participation,
+            "spread_source": ("quotes" if inputs.has_quotes else sim_settings.spread_source
+                              if sim_settings.spread_source != "quotes"
+                              else "fixed fallback half spread (no quotes)"),
+            "latency_bars": exec_settings.latency_bars,
+            "fee_schedule": settings.costs.fee_schedule,
+            "benchmark": "arrival mid on the decision bar (this run's prices)",
+            "opportunity_cost_price": "mid when the parent closed (filled, or horizon + grace "
+                                      "bars, never past its session)",
+            "strategy_params": params.as_dict(),
+            "vwap_profile": "pooled past volume profile (sessions before the study)",
+            "cost_model": {"fitted_through": model.fitted_through_.isoformat(),
+                           "impact_law": model.impact_law, "sqrt_impact_y": model.sqrt_impact_y,
+                           "spread_source": model.spread_source},
+            "risk_nav": nav,
+            "risk_returns": risk_source,
+            "risk_observations": int(risk_n),
+            "engine_limits": {"max_order_notional": exec_settings.max_order_notional,
+                              "max_orders_per_second": exec_settings.max_orders_per_second},
+        },
+    }
