@@ -1,0 +1,357 @@
+"""``TigerBroker``: the execution engine's Broker protocol over tigeropen.
+
+Idempotency. The engine's client order id travels in the order's ``user_mark`` and comes back
+in every order query. ``submit`` never sends a client order id twice from one process; when a
+place ends without a clear answer (read timeout, HTTP 5xx, Tiger code 1/2, no id in the
+response) the adapter asks Tiger for orders carrying that ``user_mark`` *before* anything else
+is sent: found, the place succeeded and its id is returned; not found, ``SubmitTimeout`` tells
+the engine to resolve it later with ``get_order`` — nothing is re-sent.
+
+Execution reports come from polling (``poll_reports``): one ``active_orders`` query, plus one
+``orders`` query per tracked order that left the open list since the last poll. Tiger reports a
+partial fill as ``Submitted`` with a filled quantity; the report carries the cumulative filled
+quantity and the engine fetches the executions with ``fills`` (``order_transactions``).
+
+Fees. Tiger gives commission per order, not per execution; each fill gets the order's
+commission pro rata to its quantity, from an order snapshot whose filled quantity matches the
+executions listed, so the fills of a finished order add up to its commission.
+
+Rate limits: see :mod:`live.tiger.ratelimit`; errors: see :mod:`live.tiger.errors`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from live.tiger.errors import AmbiguousOutcome
+from live.tiger.mapping import (
+    FOREIGN_ORDER_PREFIX,
+    REPORT_KIND,
+    account_from_segment,
+    action_from_side,
+    broker_order,
+    client_order_id_of,
+    fill_from_transaction,
+    position_from_tiger,
+)
+from live.tiger.session import TigerSession
+from research.domain import Fill, Order, OrderStatus, OrderType, Position, TimeInForce
+from research.execution.errors import (
+    BrokerError,
+    BrokerUnavailable,
+    ReconciliationError,
+    Rejected,
+    SubmitTimeout,
+)
+from research.execution.model import Account, BrokerOrder, ExecutionReport
+
+_TIF = {TimeInForce.DAY: "DAY", TimeInForce.GTC: "GTC"}
+_PAGE = 300  # Tiger's maximum page size for order lists
+
+
+@dataclass
+class _Tracked:
+    """What the adapter knows about one order it placed (or found by its user_mark)."""
+
+    client_order_id: str
+    broker_order_id: str
+    last: BrokerOrder | None = None
+    commission: float = 0.0
+    reported: tuple[OrderStatus, int] | None = None
+
+
+class TigerBroker:
+    """The Broker protocol (``research.execution.broker.Broker``) for a Tiger account.
+
+    ``order_lookback`` bounds how far back ``get_order`` searches Tiger's order list for a
+    client order id it did not place in this process (a restart). ``currency`` is the
+    contracts' currency (US equities: USD).
+    """
+
+    def __init__(
+        self,
+        session: TigerSession,
+        *,
+        order_lookback: timedelta = timedelta(days=3),
+        currency: str = "USD",
+    ):
+        self.session = session
+        self.order_lookback = order_lookback
+        self.currency = currency
+        self._orders: dict[str, _Tracked] = {}
+        self._in_doubt: set[str] = set()  # places with no clear answer: never sent again
+        self._lock = threading.RLock()
+
+    @classmethod
+    def from_settings(cls, settings: Any, **session_kw: Any) -> TigerBroker:
+        """A broker with its own session from ``Settings.tiger`` (or a full ``Settings``)."""
+        tiger = getattr(settings, "tiger", settings)
+        return cls(TigerSession(tiger, **session_kw))
+
+    def __repr__(self) -> str:
+        return f"TigerBroker({self.session!r}, tracked_orders={len(self._orders)})"
+
+    # ------------------------------------------------------------------ placing
+    def submit(self, order: Order) -> str:
+        cid = order.client_order_id
+        with self._lock:
+            known = self._orders.get(cid)
+        if known is not None:  # never send one client order id twice
+            return known.broker_order_id
+        if cid in self._in_doubt:
+            return self._resolve_place(cid, "an earlier place of this id had no clear answer")
+        tiger_order = self._tiger_order(order)
+        trade = self.session.trade
+        try:
+            broker_id = self.session.call_unsafe("place_order", trade.place_order, tiger_order)
+        except BrokerError:  # rate limited, rejected, unreachable: nothing was created
+            raise
+        except AmbiguousOutcome as exc:
+            return self._resolve_place(cid, str(exc))
+        except Exception as exc:  # noqa: BLE001 - an unexpected failure is ambiguous too
+            return self._resolve_place(cid, self.session.redact(f"{type(exc).__name__}: {exc}"))
+        if broker_id is None:
+            return self._resolve_place(cid, "Tiger answered without an order id")
+        self._track(cid, str(broker_id))
+        return str(broker_id)
+
+    def _tiger_order(self, order: Order) -> Any:
+        from tigeropen.common.util.contract_utils import stock_contract
+        from tigeropen.common.util.order_utils import limit_order, market_order
+
+        tif = _TIF.get(order.time_in_force)
+        if tif is None:
+            raise Rejected(
+                f"order {order.client_order_id}: time in force {order.time_in_force.value!r} is "
+                "not offered by Tiger for US stocks (DAY or GTC)",
+                code="unsupported_time_in_force",
+            )
+        contract = stock_contract(order.symbol.upper(), currency=self.currency)
+        action = action_from_side(order.side)
+        if order.order_type is OrderType.LIMIT:
+            o = limit_order(self.session.account, contract, action, int(order.quantity),
+                            float(order.limit_price))
+        else:
+            o = market_order(self.session.account, contract, action, int(order.quantity))
+        o.time_in_force = tif
+        o.outside_rth = False  # regular hours only, as the simulator enforces
+        o.user_mark = order.client_order_id
+        return o
+
+    def _resolve_place(self, cid: str, why: str) -> str:
+        """After an ambiguous place: is there an order with this user_mark? Never re-send."""
+        try:
+            found = self._find_by_user_mark(cid)
+        except BrokerError:
+            found = None
+        if found is None:
+            with self._lock:
+                self._in_doubt.add(cid)
+            raise SubmitTimeout(cid, f"place had no clear answer ({why}); order not found yet")
+        with self._lock:
+            self._in_doubt.discard(cid)
+        self._track(cid, str(found.id), found)
+        return str(found.id)
+
+    # ------------------------------------------------------------------ queries
+    def get_order(self, client_order_id: str) -> BrokerOrder | None:
+        with self._lock:
+            t = self._orders.get(client_order_id)
+        if t is not None:
+            o = self.session.call("orders", self.session.trade.get_order, id=int(t.broker_order_id))
+        elif client_order_id.startswith(FOREIGN_ORDER_PREFIX):
+            o = self.session.call("orders", self.session.trade.get_order,
+                                  id=int(client_order_id[len(FOREIGN_ORDER_PREFIX):]))
+        else:
+            o = self._find_by_user_mark(client_order_id)
+        if o is None:
+            return None
+        with self._lock:
+            self._in_doubt.discard(client_order_id)
+        return self._track(client_order_id, str(o.id), o).last
+
+    def open_orders(self) -> list[BrokerOrder]:
+        orders = self.session.call("active_orders", self.session.trade.get_open_orders,
+                                   sec_type="STK") or []
+        out = []
+        for o in orders:
+            cid = client_order_id_of(o)
+            if cid.startswith(FOREIGN_ORDER_PREFIX):
+                out.append(broker_order(o, cid))
+            else:
+                out.append(self._track(cid, str(o.id), o).last)
+        return out
+
+    def _find_by_user_mark(self, cid: str) -> Any | None:
+        """The Tiger order whose user_mark is ``cid`` within ``order_lookback``, else None."""
+        since_ms = int((self.session.clock() - self.order_lookback.total_seconds()) * 1000)
+        matches, token, pages = [], "", 0
+        while True:
+            resp = self.session.call("orders", self.session.trade.get_orders, sec_type="STK",
+                                     start_time=since_ms, limit=_PAGE, page_token=token)
+            items = getattr(resp, "result", resp) or []
+            matches += [o for o in items if getattr(o, "user_mark", None) == cid]
+            token = getattr(resp, "next_page_token", None)
+            pages += 1
+            if not token or pages >= 20:
+                break
+        if len(matches) > 1:
+            ids = ", ".join(str(o.id) for o in matches)
+            raise ReconciliationError(
+                [f"client order id {cid} is carried by {len(matches)} Tiger orders ({ids})"]
+            )
+        return matches[0] if matches else None
+
+    def _track(self, cid: str, broker_id: str, tiger_order: Any = None) -> _Tracked:
+        with self._lock:
+            t = self._orders.get(cid)
+            if t is None:
+                t = self._orders[cid] = _Tracked(cid, broker_id)
+            if tiger_order is not None:
+                t.last = broker_order(tiger_order, cid)
+                t.commission = float(getattr(tiger_order, "commission", 0.0) or 0.0)
+            return t
+
+    # ------------------------------------------------------------------ cancel
+    def cancel(self, client_order_id: str, broker_order_id: str | None = None) -> None:
+        with self._lock:
+            t = self._orders.get(client_order_id)
+        if t is not None and t.last is not None and t.last.status.is_terminal:
+            return
+        bid = broker_order_id or (t.broker_order_id if t is not None else None)
+        if bid is None:
+            found = self.get_order(client_order_id)
+            if found is None:
+                return  # Tiger has no such order: nothing to cancel
+            if found.status.is_terminal:
+                return
+            bid = found.broker_order_id
+        try:
+            self.session.call("cancel_order", self.session.trade.cancel_order, id=int(bid))
+        except Rejected:
+            # Tiger refuses to cancel a finished order; that is the idempotent no-op
+            o = self.session.call("orders", self.session.trade.get_order, id=int(bid))
+            if o is not None and self._track(client_order_id, bid, o).last.status.is_terminal:
+                return
+            raise
+
+    # ------------------------------------------------------------------ reports and fills
+    def poll_reports(self) -> list[ExecutionReport]:
+        with self._lock:
+            pending = [t for t in self._orders.values()
+                       if t.last is None or not t.last.status.is_terminal
+                       or t.reported != (t.last.status, t.last.filled_quantity)]
+        if not pending:
+            return []
+        open_now = {str(o.id): o for o in (self.session.call(
+            "active_orders", self.session.trade.get_open_orders, sec_type="STK") or [])}
+        reports = []
+        for t in pending:
+            o = open_now.get(t.broker_order_id)
+            if o is None and (t.last is None or not t.last.status.is_terminal):
+                o = self.session.call("orders", self.session.trade.get_order,
+                                      id=int(t.broker_order_id))
+            if o is not None:
+                self._track(t.client_order_id, t.broker_order_id, o)
+            bo = t.last
+            if bo is None:
+                continue
+            key = (bo.status, bo.filled_quantity)
+            if key == t.reported:
+                continue
+            t.reported = key
+            reports.append(ExecutionReport(
+                report_id=f"tiger-{bo.broker_order_id}-{bo.status.value}-{bo.filled_quantity}",
+                client_order_id=t.client_order_id,
+                kind=REPORT_KIND[bo.status],
+                status=bo.status,
+                cum_filled=bo.filled_quantity,
+                broker_order_id=bo.broker_order_id,
+                reason=self.session.redact(str(getattr(o, "reason", "") or "")) if o else "",
+            ))
+        return reports
+
+    def fills(
+        self, client_order_ids: Iterable[str] | None = None, since: datetime | None = None
+    ) -> list[Fill]:
+        with self._lock:
+            cids = list(self._orders) if client_order_ids is None else list(client_order_ids)
+        out: list[Fill] = []
+        for cid in cids:
+            with self._lock:
+                t = self._orders.get(cid)
+            if t is None:
+                if self.get_order(cid) is None:
+                    continue
+                t = self._orders[cid]
+            if t.last is not None and t.last.status.is_terminal and t.last.filled_quantity == 0:
+                continue  # finished without an execution: spare the 60/min transactions budget
+            trans = self.session.call("order_transactions", self.session.trade.get_transactions,
+                                      order_id=int(t.broker_order_id), limit=100) or []
+            if not trans:
+                continue
+            total = sum(int(x.filled_quantity) for x in trans)
+            if t.last is None or t.last.filled_quantity != total:
+                o = self.session.call("orders", self.session.trade.get_order,
+                                      id=int(t.broker_order_id))
+                if o is not None:
+                    self._track(cid, t.broker_order_id, o)
+            per_share = t.commission / total if total else 0.0
+            for x in trans:
+                f = fill_from_transaction(x, cid, per_share * int(x.filled_quantity),
+                                          t.broker_order_id)
+                if since is None or f.timestamp >= since:
+                    out.append(f)
+        out.sort(key=lambda f: (f.timestamp, f.fill_id))
+        return out
+
+    # ------------------------------------------------------------------ portfolio
+    def positions(self) -> dict[str, Position]:
+        rows = self.session.call("positions", self.session.trade.get_positions,
+                                 sec_type="STK", market="US") or []
+        out: dict[str, Position] = {}
+        for p in rows:
+            pos = position_from_tiger(p)
+            if pos.quantity == 0:
+                continue
+            if pos.symbol in out:
+                raise ValueError(f"Tiger positions: symbol {pos.symbol} listed twice")
+            out[pos.symbol] = pos
+        return out
+
+    def account(self) -> Account:
+        prime = self.session.call("prime_assets", self.session.trade.get_prime_assets,
+                                  base_currency=self.currency)
+        seg = getattr(prime, "segments", {}).get("S") if prime is not None else None
+        acct = account_from_segment(seg) if seg is not None else None
+        if acct is None:  # a global (non-prime) account answers on the older endpoint
+            assets = self.session.call("assets", self.session.trade.get_assets) or []
+            acct = account_from_segment(assets[0].summary) if assets else None
+        if acct is None:
+            raise BrokerUnavailable("Tiger returned no cash / net liquidation / buying power "
+                                    "for the stock segment (prime_assets and assets)")
+        return acct
+
+    def quotes(self, symbols: list[str]) -> pd.DataFrame:
+        """Latest quotes: symbol, bid, ask, bid_size, ask_size, last, timestamp (exchange time)."""
+        briefs = self.session.call("quote_real_time", self.session.quote.get_stock_briefs,
+                                   [s.upper() for s in symbols])
+        if briefs is None or len(briefs) == 0:
+            return pd.DataFrame(columns=["symbol", "bid", "ask", "bid_size", "ask_size", "last",
+                                         "timestamp"])
+        out = pd.DataFrame({
+            "symbol": briefs["symbol"].astype(str),
+            "bid": briefs["bid_price"].astype(float), "ask": briefs["ask_price"].astype(float),
+            "bid_size": briefs["bid_size"].astype(float),
+            "ask_size": briefs["ask_size"].astype(float),
+            "last": briefs["latest_price"].astype(float),
+            "timestamp": pd.to_datetime(briefs["latest_time"].astype("int64"), unit="ms",
+                                        utc=True).dt.tz_convert("America/New_York"),
+        })
+        return out.reset_index(drop=True)

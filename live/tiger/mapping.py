@@ -1,0 +1,190 @@
+"""Pure translations between tigeropen's objects and the engine's values (no I/O).
+
+Tiger's statuses, as the SDK parses them (``order_utils.get_order_status`` + ``Order.status``):
+
+===========================================  =====================================
+Tiger (server string / SDK enum)             engine :class:`OrderStatus`
+===========================================  =====================================
+Initial / NEW                                 SUBMITTED (Tiger has it, exchange not yet)
+Submitted, PendingSubmit / HELD, filled 0     ACCEPTED
+Submitted with filledQuantity > 0             PARTIALLY_FILLED
+Filled, or any status with filled == total    FILLED
+PendingCancel                                 PENDING_CANCEL
+Cancelled (filled < total)                    CANCELLED (cumulative fill kept)
+Inactive / REJECTED                           REJECTED (reason from ``remark``)
+Invalid / EXPIRED                             EXPIRED
+anything else (PENDING_NEW: the SDK maps      PARTIALLY_FILLED if filled > 0 and still open,
+'PartiallyFilled', 'Expired', ... to it)       EXPIRED if Tiger says it is no longer open,
+                                              else SUBMITTED
+===========================================  =====================================
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from research.domain import Fill, OrderStatus, OrderType, Position, Side
+from research.execution.model import Account, BrokerOrder, ReportKind
+
+EXCHANGE_TZ = ZoneInfo("America/New_York")
+
+#: Client order id given to orders qlab did not place (no ``user_mark``), e.g. from the app.
+FOREIGN_ORDER_PREFIX = "tiger:"
+
+REPORT_KIND: dict[OrderStatus, ReportKind] = {
+    OrderStatus.SUBMITTED: ReportKind.STATUS,
+    OrderStatus.ACCEPTED: ReportKind.ACCEPTED,
+    OrderStatus.PARTIALLY_FILLED: ReportKind.STATUS,
+    OrderStatus.FILLED: ReportKind.STATUS,
+    OrderStatus.PENDING_CANCEL: ReportKind.PENDING_CANCEL,
+    OrderStatus.CANCELLED: ReportKind.CANCELLED,
+    OrderStatus.REJECTED: ReportKind.REJECTED,
+    OrderStatus.EXPIRED: ReportKind.EXPIRED,
+}
+
+
+def ms_to_datetime(ms: Any) -> datetime:
+    """Tiger's epoch milliseconds as a tz-aware exchange-time datetime."""
+    return datetime.fromtimestamp(int(ms) / 1000.0, tz=UTC).astimezone(EXCHANGE_TZ)
+
+
+def scaled_quantity(value: Any, scale: Any, what: str) -> int:
+    """A whole number of shares from Tiger's (value, scale) pair; fractional shares raise."""
+    if value is None:
+        return 0
+    scale = int(scale or 0)
+    q = float(value) / (10**scale) if scale else float(value)
+    if q != int(q):
+        raise ValueError(f"{what}: fractional quantity {q} shares is not supported by the engine")
+    return int(q)
+
+
+def side_from_action(action: Any, what: str) -> Side:
+    text = str(getattr(action, "value", action) or "").upper()
+    if text == "BUY":
+        return Side.BUY
+    if text == "SELL":
+        return Side.SELL
+    raise ValueError(f"{what}: unknown Tiger action {action!r} (expected BUY or SELL)")
+
+
+def action_from_side(side: Side) -> str:
+    return "BUY" if side is Side.BUY else "SELL"
+
+
+def order_type_from_tiger(order_type: Any, limit_price: Any) -> OrderType:
+    """MKT / LMT map one to one; other Tiger types (placed outside qlab) by their limit price."""
+    text = str(getattr(order_type, "value", order_type) or "").upper()
+    if text == "MKT":
+        return OrderType.MARKET
+    if text == "LMT":
+        return OrderType.LIMIT
+    return OrderType.LIMIT if limit_price else OrderType.MARKET
+
+
+def engine_status(tiger_order: Any, quantity: int, filled: int) -> OrderStatus:
+    """The engine's status of a tigeropen ``Order`` (see the module table)."""
+    from tigeropen.common.consts import OrderStatus as T
+
+    sdk = tiger_order.status  # the SDK property already folds remaining == 0 into FILLED
+    if quantity > 0 and filled >= quantity:
+        return OrderStatus.FILLED
+    if sdk == T.FILLED:
+        return OrderStatus.FILLED
+    if sdk == T.PARTIALLY_FILLED:
+        return OrderStatus.PARTIALLY_FILLED
+    if sdk == T.HELD:
+        return OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.ACCEPTED
+    if sdk == T.NEW:
+        return OrderStatus.SUBMITTED
+    if sdk == T.PENDING_CANCEL:
+        return OrderStatus.PENDING_CANCEL
+    if sdk == T.CANCELLED:
+        return OrderStatus.CANCELLED
+    if sdk == T.REJECTED:
+        return OrderStatus.REJECTED
+    if sdk == T.EXPIRED:
+        return OrderStatus.EXPIRED
+    # PENDING_NEW: a server string the SDK does not know ('PartiallyFilled', 'Expired', ...)
+    if getattr(tiger_order, "is_open", None) is False:
+        return OrderStatus.EXPIRED
+    return OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.SUBMITTED
+
+
+def client_order_id_of(tiger_order: Any) -> str:
+    mark = getattr(tiger_order, "user_mark", None)
+    return str(mark) if mark else f"{FOREIGN_ORDER_PREFIX}{tiger_order.id}"
+
+
+def broker_order(tiger_order: Any, client_order_id: str | None = None) -> BrokerOrder:
+    """A :class:`BrokerOrder` from a tigeropen ``Order``."""
+    what = f"Tiger order {tiger_order.id}"
+    quantity = scaled_quantity(tiger_order.quantity, getattr(tiger_order, "quantity_scale", 0), what)
+    filled = scaled_quantity(tiger_order.filled, getattr(tiger_order, "filled_scale", 0), what)
+    return BrokerOrder(
+        client_order_id=client_order_id or client_order_id_of(tiger_order),
+        broker_order_id=str(tiger_order.id),
+        symbol=str(tiger_order.contract.symbol).upper(),
+        side=side_from_action(tiger_order.action, what),
+        quantity=quantity,
+        order_type=order_type_from_tiger(tiger_order.order_type, tiger_order.limit_price),
+        limit_price=float(tiger_order.limit_price) if tiger_order.limit_price else None,
+        status=engine_status(tiger_order, quantity, filled),
+        filled_quantity=filled,
+        average_price=float(tiger_order.avg_fill_price or 0.0),
+    )
+
+
+def fill_from_transaction(
+    t: Any, client_order_id: str, fee: float, broker_order_id: str
+) -> Fill:
+    """A :class:`Fill` from a tigeropen ``Transaction`` (``order_transactions``)."""
+    what = f"Tiger transaction {getattr(t, 'id', '?')} of order {broker_order_id}"
+    when = getattr(t, "transaction_time", None) or getattr(t, "transacted_at", None)
+    if when is None:
+        raise ValueError(f"{what}: no execution time")
+    if isinstance(when, str) and not when.isdigit():
+        ts = datetime.fromisoformat(when).replace(tzinfo=EXCHANGE_TZ)
+    else:
+        ts = ms_to_datetime(when)
+    price = float(t.filled_price)
+    if not price > 0:
+        raise ValueError(f"{what}: filled price {t.filled_price!r} is not positive")
+    return Fill(
+        fill_id=f"tiger-{t.id}",
+        client_order_id=client_order_id,
+        symbol=str(t.contract.symbol).upper(),
+        side=side_from_action(t.action, what),
+        quantity=scaled_quantity(t.filled_quantity, getattr(t, "filled_quantity_scale", 0), what),
+        price=price,
+        timestamp=ts,
+        fees=float(fee),
+        broker_order_id=broker_order_id,
+    )
+
+
+def position_from_tiger(p: Any) -> Position:
+    symbol = str(p.contract.symbol).upper()
+    quantity = scaled_quantity(p.quantity, getattr(p, "position_scale", 0), f"Tiger position {symbol}")
+    extra = {
+        k: float(v)
+        for k in ("market_price", "market_value", "unrealized_pnl", "realized_pnl")
+        if (v := getattr(p, k, None)) is not None
+    }
+    return Position(symbol=symbol, quantity=quantity,
+                    average_price=float(p.average_cost or 0.0), extra=extra)
+
+
+def account_from_segment(seg: Any) -> Account | None:
+    """:class:`Account` from a prime-assets stock segment or an assets summary; None if empty."""
+    cash = getattr(seg, "cash_balance", None)
+    if cash is None:
+        cash = getattr(seg, "cash", None)
+    equity = getattr(seg, "net_liquidation", None)
+    bp = getattr(seg, "buying_power", None)
+    vals = [cash, equity, bp]
+    if any(v is None or not abs(float(v)) < float("inf") for v in vals):
+        return None
+    return Account(cash=float(cash), equity=float(equity), buying_power=float(bp))

@@ -1,0 +1,128 @@
+"""k-line bars from the gateway become validated bars in qlab's schema."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from research.data import validate_bars
+
+
+def _ms(text: str) -> int:
+    return int(pd.Timestamp(text, tz="America/New_York").value // 1_000_000)
+
+
+def _daily(symbol_base: float) -> list[dict]:
+    # Tiger stamps a daily bar with its session date at midnight, exchange time.
+    # 2022-11-24 is Thanksgiving (no session); 2022-11-25 closes early at 13:00.
+    days = ["2022-11-21", "2022-11-22", "2022-11-23", "2022-11-25", "2022-11-28"]
+    return [{"time": _ms(d), "open": symbol_base + i, "high": symbol_base + i + 2,
+             "low": symbol_base + i - 1, "close": symbol_base + i + 1, "volume": 1e6 + i,
+             "amount": 0.0} for i, d in enumerate(days)]
+
+
+@pytest.fixture
+def bar_session(gateway, make_broker):
+    from live.tiger import TIGER_LIMITS_PER_MINUTE, RateLimiter
+
+    # a generous k-line budget so paging tests do not wait on the (correct) 60/min pacing
+    limiter = RateLimiter(limits={**TIGER_LIMITS_PER_MINUTE, "kline": 600})
+    return make_broker(gateway, limiter=limiter).session
+
+
+def test_daily_bars_are_stamped_at_the_session_close(gateway, bar_session):
+    from live.tiger import TigerBarSource
+
+    gateway.set_bars("AAPL", "day", _daily(150.0))
+    gateway.set_bars("MSFT", "day", _daily(250.0))
+    src = TigerBarSource(bar_session, "daily", page_size=2)
+    bars = src.load(["AAPL", "msft"], "2022-11-21", "2022-11-28")
+    assert validate_bars(bars, "daily").ok
+    assert list(bars.columns) == ["timestamp", "symbol", "open", "high", "low", "close", "volume"]
+    aapl = bars[bars["symbol"] == "AAPL"]
+    assert [t.isoformat() for t in aapl["timestamp"]] == [
+        "2022-11-21T16:00:00-05:00", "2022-11-22T16:00:00-05:00", "2022-11-23T16:00:00-05:00",
+        "2022-11-25T13:00:00-05:00", "2022-11-28T16:00:00-05:00",
+    ]
+    assert list(aapl["close"]) == [151.0, 152.0, 153.0, 154.0, 155.0]
+    assert bars["volume"].dtype == "float64"
+    # 5 bars, pages of 2: three k-line requests per symbol, all with the adjustment asked
+    kl = [biz for m, biz in gateway.requests if m == "kline"]
+    assert len(kl) == 6 and {b["right"] for b in kl} == {"br"} and {b["period"] for b in kl} == {
+        "day"}
+    assert kl[0]["begin_time"] == _ms("2022-11-21")
+
+
+def test_date_range_is_inclusive(gateway, bar_session):
+    from live.tiger import TigerBarSource
+
+    gateway.set_bars("AAPL", "day", _daily(150.0))
+    bars = TigerBarSource(bar_session).load(["AAPL"], "2022-11-22", "2022-11-25")
+    assert len(bars) == 3
+
+
+def test_minute_bars_move_to_their_close(gateway, bar_session):
+    from live.tiger import TigerBarSource
+
+    items = [{"time": _ms(f"2022-11-22 09:{30 + i}"), "open": 100.0, "high": 100.5,
+              "low": 99.5, "close": 100.2, "volume": 500.0} for i in range(3)]
+    items.append({"time": _ms("2022-11-22 15:59"), "open": 101.0, "high": 101.0, "low": 101.0,
+                  "close": 101.0, "volume": 9000.0})
+    gateway.set_bars("JPM", "1min", items)
+    bars = TigerBarSource(bar_session, "minute").load(["JPM"], "2022-11-22", "2022-11-22")
+    assert [t.strftime("%H:%M") for t in bars["timestamp"]] == ["09:31", "09:32", "09:33",
+                                                                "16:00"]
+    assert validate_bars(bars, "minute").ok
+
+
+def test_bars_outside_the_session_are_refused(gateway, bar_session):
+    from live.tiger import TigerBarSource
+    from research.data import BarValidationError
+
+    gateway.set_bars("JPM", "1min", [{"time": _ms("2022-11-22 16:30"), "open": 1.0,
+                                      "high": 1.0, "low": 1.0, "close": 1.0, "volume": 1.0}])
+    with pytest.raises(BarValidationError, match="outside_session"):
+        TigerBarSource(bar_session, "minute").load(["JPM"], "2022-11-22", "2022-11-22")
+
+
+def test_daily_bar_on_a_holiday_is_refused(gateway, bar_session):
+    from live.tiger import TigerBarSource
+
+    gateway.set_bars("AAPL", "day", [{"time": _ms("2022-11-24"), "open": 1.0, "high": 1.0,
+                                      "low": 1.0, "close": 1.0, "volume": 1.0}])
+    with pytest.raises(ValueError, match="2022-11-24 is not an XNYS session"):
+        TigerBarSource(bar_session).load(["AAPL"], "2022-11-21", "2022-11-28")
+
+
+def test_quote_permission_denied(gateway, bar_session):
+    from live.tiger import QuotePermissionDenied, TigerBarSource
+    from live.tiger.testing import Fault
+
+    gateway.fail_next("kline", Fault("code", code=4000, message=(
+        "permission denied(This service is temporarily unavailable)")))
+    with pytest.raises(QuotePermissionDenied) as err:
+        TigerBarSource(bar_session).load(["AAPL"], "2022-11-21", "2022-11-28")
+    assert err.value.code == "4000"
+
+
+def test_no_bars_is_an_error(gateway, bar_session):
+    from live.tiger import TigerBarSource
+
+    with pytest.raises(ValueError, match="no daily bars"):
+        TigerBarSource(bar_session).load(["AAPL"], "2022-11-21", "2022-11-28")
+
+
+def test_kline_requests_are_paced_by_the_rate_budget(gateway, make_broker):
+    from live.tiger import RateLimiter, TigerBarSource, TokenBucket
+
+    limiter = RateLimiter()
+    limiter.set_bucket("kline", TokenBucket(1, 10.0))  # one burst, then 10 per second
+    session = make_broker(gateway, limiter=limiter).session
+    gateway.set_bars("AAPL", "day", _daily(150.0))
+    import time
+
+    t0 = time.perf_counter()
+    bars = TigerBarSource(session, page_size=1, max_wait_s=5.0).load(
+        ["AAPL"], "2022-11-21", "2022-11-28")
+    assert len(bars) == 5 and gateway.calls("kline") == 5
+    assert time.perf_counter() - t0 >= 0.4 * 0.95  # 4 waits of 0.1 s
