@@ -1,22 +1,25 @@
 """The simulated world: bar replay, simulated broker with its own market-response model,
-fault injection, and the replay runner."""
+fault injection, the replay runner, parent-order generators and the execution study (tca).
 
-from __future__ import annotations
+Public names resolve lazily (PEP 562) so that ``qlab --help``, which imports ``sim.cli``,
+does not load numpy, pandas and the engine.
+"""
 
-from sim.broker import SimulatedBroker, no_fees
-from sim.faults import FaultConfig, FaultInjector
-from sim.replay import BarReplay
-from sim.response import corwin_schultz_half_spread, parkinson_variance, square_root_impact
-from sim.runner import run_replay
+from importlib import import_module
 
-__all__ = [
-    "BarReplay",
-    "FaultConfig",
-    "FaultInjector",
-    "SimulatedBroker",
-    "corwin_schultz_half_spread",
-    "no_fees",
-    "parkinson_variance",
-    "run_replay",
-    "square_root_impact",
-]
+_EXPORTS = {
+    "sim.broker": ("SimulatedBroker", "no_fees"),
+    "sim.faults": ("FaultConfig", "FaultInjector"),
+    "sim.replay": ("BarReplay",),
+    "sim.response": ("corwin_schultz_half_spread", "parkinson_variance", "square_root_impact"),
+    "sim.runner": ("run_replay",),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
