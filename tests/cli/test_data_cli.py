@@ -73,3 +73,15 @@ def test_config_validate_reports_paths(isolated_env):
     assert "execution.algorithm" in result.output and "bogus" in result.output
     path.write_text("name: x\n")
     assert runner.invoke(app, ["config", "validate", str(path)]).exit_code == 0
+
+
+def test_cli_import_loads_no_heavy_library():
+    # `qlab --help` must answer at once: the heavy libraries load inside the commands only.
+    heavy = ("pandas", "scipy", "mlflow", "cvxpy", "vectorbt", "tigeropen", "dask", "numba",
+             "papermill", "sklearn")
+    code = ("import sys, qlab.cli; "
+            f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
