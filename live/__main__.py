@@ -1,0 +1,3 @@
+from live.cli import live_app
+
+live_app(prog_name="python -m live")

@@ -1,0 +1,72 @@
+"""Market snapshots for the engine from Tiger: the latest minute bars (k-line) of every symbol,
+optionally with live quotes, one snapshot per new bar close."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from research.execution.model import MarketSnapshot
+
+
+def snapshots_from_bars(bars: pd.DataFrame, symbols: tuple[str, ...],
+                        first_index: int = 0) -> Iterator[MarketSnapshot]:
+    """One snapshot per bar close in ``bars`` (long schema); a symbol without a bar at that
+    close gets NaN prices and zero volume (no trading in it that bar)."""
+    cols = ("open", "high", "low", "close", "volume")
+    wide = {c: bars.pivot(index="timestamp", columns="symbol", values=c).reindex(
+        columns=list(symbols)) for c in cols}
+    quotes = {c: (bars.pivot(index="timestamp", columns="symbol", values=c).reindex(
+        columns=list(symbols)) if c in bars.columns else None) for c in ("bid", "ask")}
+    index = wide["close"].index
+    arrays = {c: wide[c].to_numpy(float) for c in cols}
+    arrays["volume"] = np.nan_to_num(arrays["volume"])
+    nan = np.full(len(symbols), np.nan)
+    for i, ts in enumerate(index):
+        yield MarketSnapshot(
+            first_index + i, ts.to_pydatetime(), symbols,
+            *(arrays[c][i] for c in cols),
+            quotes["bid"].to_numpy(float)[i] if quotes["bid"] is not None else nan,
+            quotes["ask"].to_numpy(float)[i] if quotes["ask"] is not None else nan,
+        )
+
+
+class TigerBarFeed:
+    """Polls ``source`` (a minute ``TigerBarSource``) for ``symbols`` and yields a snapshot for
+    each bar close newer than the last one yielded, in order. ``poll_s`` is the wait between
+    polls (seconds); ``idle_polls`` > 0 ends the feed after that many polls without a new bar
+    (tests, replays); ``since`` is the first session date to load (default: today)."""
+
+    def __init__(self, source, symbols: tuple[str, ...], *, poll_s: float = 5.0,
+                 idle_polls: int = 0, since=None, sleep: Callable[[float], None] = time.sleep):
+        self.source = source
+        self.symbols = symbols
+        self.poll_s = poll_s
+        self.idle_polls = idle_polls
+        self.since = since
+        self.sleep = sleep
+        self.last: datetime | None = None
+        self._next_index = 0
+
+    def __iter__(self) -> Iterator[MarketSnapshot]:
+        idle = 0
+        while True:
+            since = self.since or pd.Timestamp.now(tz="America/New_York").normalize()
+            bars = self.source.load(list(self.symbols), start=since)
+            if self.last is not None:
+                bars = bars[bars["timestamp"] > self.last]
+            if bars.empty:
+                idle += 1
+                if self.idle_polls and idle >= self.idle_polls:
+                    return
+                self.sleep(self.poll_s)
+                continue
+            idle = 0
+            for snap in snapshots_from_bars(bars, self.symbols, self._next_index):
+                self._next_index = snap.bar_index + 1
+                self.last = pd.Timestamp(snap.timestamp)
+                yield snap

@@ -1,0 +1,127 @@
+"""Assembling a live run from settings: the config from ``@live`` (or a file, dry-run only),
+the Tiger session, bars, monitoring and the :class:`live.runner.LiveRunner`."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+class LiveStartError(RuntimeError):
+    """The live process refuses to start (message names why; it never contains a secret)."""
+
+
+def _mode(dry_run: bool, paper: bool, settings: Any) -> str:
+    if dry_run:
+        return "dry-run"
+    if paper and not settings.tiger.paper:
+        raise LiveStartError("--paper given but settings.tiger.paper is false (a live account)")
+    if not paper and settings.tiger.paper:
+        raise LiveStartError("live mode needs settings.tiger.paper=false; use --paper for the "
+                             "paper account or --dry-run")
+    return "paper" if paper else "live"
+
+
+def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | None = None,
+             max_bars: int | None = None, since: str | None = None, idle_polls: int = 0,
+             poll_s: float = 5.0, kill_file: Path | None = None, metrics_port: int | None = None,
+             status_port: int | None = None, run_id: str | None = None,
+             tiger_public_key_file: Path | None = None, settings: Any = None,
+             stream: Any = None) -> int:
+    from live.feed import TigerBarFeed
+    from live.monitoring import LiveMetrics, StatusEndpoint, make_logger
+    from live.promotion import PromotionError, load_live_config
+    from live.runner import LiveRunner
+    from live.safety import DryRunBroker, KillSwitch
+    from live.tiger import TIGER_PRODUCTION_PUBLIC_KEY, TigerBroker, TigerSession
+    from live.tiger.bars import TigerBarSource
+    from live.tiger.config import TigerConfigError, private_key_body
+    from research.config import ConfigFileError, load_run_config, load_settings
+    from research.data.schema import Frequency
+    from research.execution import ReconciliationError
+    from research.promotion import config_hash
+
+    settings = settings or load_settings()
+    mode = _mode(dry_run, paper, settings)
+    if config_path is not None:
+        if not dry_run:
+            raise LiveStartError("--config is only allowed with --dry-run; paper and live trade "
+                                 f"the promoted config ({settings.tracking.registered_model}"
+                                 f"@{settings.tracking.live_alias}) only")
+        try:
+            config, version = load_run_config(config_path), "file"
+        except ConfigFileError as exc:
+            raise LiveStartError(str(exc)) from None
+    else:
+        try:
+            lc = load_live_config(settings)
+        except PromotionError as exc:
+            raise LiveStartError(str(exc)) from None
+        config, version = lc.config, lc.version
+    if not config.universe.symbols:
+        raise LiveStartError(f"config {config.name!r}: universe.symbols is empty; live trading "
+                             "needs an explicit symbol list")
+    symbols = tuple(config.universe.symbols)
+    h = config_hash(config)
+    run_id = run_id or f"{mode.replace('-', '')}-{config.name}-{h[:8]}"
+    try:
+        key = private_key_body(settings.tiger)
+    except TigerConfigError as exc:
+        raise LiveStartError(str(exc)) from None
+    secrets = [settings.tiger.private_key.get_secret_value(), key,
+               settings.tiger.account.get_secret_value()]
+    log = make_logger(run_id, secrets=secrets, stream=stream, mode=mode, config=config.name,
+                      config_version=version, config_hash=h[:12])
+    public = (tiger_public_key_file.read_text().strip() if tiger_public_key_file
+              else TIGER_PRODUCTION_PUBLIC_KEY)
+    try:
+        session = TigerSession(settings.tiger, tiger_public_key=public)
+    except TigerConfigError as exc:
+        raise LiveStartError(str(exc)) from None
+    broker: Any = TigerBroker(session)
+    if mode == "dry-run":
+        broker = DryRunBroker(broker)
+    day = pd.Timestamp(since) if since else pd.Timestamp.now(tz="America/New_York").normalize()
+    day = day.tz_localize(None) if day.tzinfo else day
+    history_days = int(max(config.strategy.lookback_days, settings.risk.var_lookback_days) * 1.6)
+    daily = TigerBarSource(session, Frequency.DAILY).load(
+        list(symbols), start=day - pd.Timedelta(days=history_days), end=day - pd.Timedelta(days=1))
+    closes = daily.pivot(index="timestamp", columns="symbol", values="close")
+    closes.index = closes.index.tz_localize(None).normalize()
+    journal_dir = Path(settings.execution.journal_path) / ("dry-run" if dry_run else "")
+    if dry_run:  # a dry run keeps no state between runs: nothing it "sent" exists anywhere
+        shutil.rmtree(journal_dir, ignore_errors=True)
+    metrics = LiveMetrics()
+    runner = LiveRunner(config, settings, broker, closes, run_id=run_id, journal_dir=journal_dir,
+                        mode=mode, kill_switch=KillSwitch(kill_file), logger=log,
+                        metrics=metrics)
+    servers = []
+    if metrics_port is not None:
+        server, _ = metrics.serve(metrics_port)
+        servers.append(server)
+        log.info("metrics_serving", port=server.server_address[1])
+    if status_port is not None:
+        ep = StatusEndpoint(runner.status, status_port).start()
+        servers.append(ep)
+        log.info("status_serving", url=ep.url)
+    log.info("starting", symbols=list(symbols), since=f"{day:%Y-%m-%d}")
+    try:
+        try:
+            runner.start()
+        except ReconciliationError as exc:
+            log.error("reconciliation_failed", error=str(exc))
+            raise LiveStartError(session.redact(f"reconciliation with Tiger failed: {exc}")
+                                 ) from None
+        feed = TigerBarFeed(TigerBarSource(session, Frequency.MINUTE), symbols, poll_s=poll_s,
+                            idle_polls=idle_polls, since=day)
+        return runner.run(feed, max_bars=max_bars)
+    finally:
+        for s in servers:
+            if hasattr(s, "stop"):
+                s.stop()
+            else:
+                s.shutdown()
+                s.server_close()

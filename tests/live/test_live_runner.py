@@ -1,0 +1,238 @@
+"""The live entry point end to end against the loopback gateway (real tigeropen client)."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+
+import pandas as pd
+import pytest
+import yaml
+
+from research.config import ExecutionSettings, RunConfig, Settings, TrackingSettings
+from tests.live.conftest import tiger_settings
+
+DAY = pd.Timestamp("2024-03-05")
+SYMBOLS = ["AAPL", "KO", "XOM"]
+PRICES = {"AAPL": 170.0, "KO": 60.0, "XOM": 105.0}
+
+
+def _ms(ts: pd.Timestamp) -> int:
+    return int(ts.tz_localize("America/New_York").value // 1_000_000)
+
+
+def script_market(gw, n_minutes: int = 12) -> None:
+    from research.data.calendar import sessions
+
+    days = sessions(DAY - pd.Timedelta(days=120), DAY - pd.Timedelta(days=1)).index
+    for k, sym in enumerate(SYMBOLS):
+        p0 = PRICES[sym]
+        daily = [{"time": _ms(d), "open": p0, "high": p0 * 1.01, "low": p0 * 0.99,
+                  "close": p0 * (1 + 0.01 * ((i * (k + 2)) % 5 - 2) / 2), "volume": 1e6}
+                 for i, d in enumerate(days)]
+        gw.set_bars(sym, "day", daily)
+        minutes = [{"time": _ms(DAY + pd.Timedelta(hours=9, minutes=30 + i)), "open": p0,
+                    "high": p0 + 0.05, "low": p0 - 0.05, "close": p0, "volume": 50_000.0}
+                   for i in range(n_minutes)]
+        gw.set_bars(sym, "1min", minutes)
+        gw.set_price(sym, p0)
+
+
+def run_config(**strategy) -> RunConfig:
+    return RunConfig(
+        name="livetest",
+        universe={"symbols": SYMBOLS},
+        strategy={"kind": "equal_weight", "rebalance": "daily", "lookback_days": 20,
+                  "capital": 1e6, **strategy},
+        execution={"algorithm": "twap", "horizon_minutes": 4},
+        risk={"max_position_weight": 0.4, "max_sector_weight": 0.5, "var_budget": 0.5},
+    )
+
+
+@pytest.fixture
+def settings(gateway, client_keys, tmp_path):
+    return Settings(
+        tiger=tiger_settings(gateway.url, client_keys.private_pem),
+        execution=ExecutionSettings(journal_path=tmp_path / "journal"),
+        tracking=TrackingSettings(mlflow_tracking_uri=f"sqlite:///{tmp_path}/ml/mlflow.db"),
+    )
+
+
+def make_runner(gw, settings, server_keys, *, dry=False, run_id="r1", kill_file=None,
+                stream=None):
+    from live.monitoring import make_logger
+    from live.runner import LiveRunner
+    from live.safety import DryRunBroker, KillSwitch
+    from live.tiger import TIGER_LIMITS_PER_MINUTE, RateLimiter, TigerBroker, TigerSession
+    from live.tiger.bars import TigerBarSource
+
+    # the feed replays a session's minute bars in milliseconds, not minutes: Tiger's per-minute
+    # budgets are scaled by the same compression (60x) so pacing does not dominate the test
+    fast = RateLimiter(120 * 60, limits={k: v * 60 for k, v in TIGER_LIMITS_PER_MINUTE.items()})
+    session = TigerSession(settings.tiger, tiger_public_key=server_keys.public_b64,
+                           max_wait_s=0.5, limiter=fast)
+    broker = TigerBroker(session)
+    daily = TigerBarSource(session, "daily").load(SYMBOLS, start=DAY - pd.Timedelta(days=200),
+                                                  end=DAY - pd.Timedelta(days=1))
+    closes = daily.pivot(index="timestamp", columns="symbol", values="close")
+    closes.index = closes.index.tz_localize(None).normalize()
+    log = make_logger(run_id, secrets=[settings.tiger.private_key.get_secret_value()],
+                      stream=stream)
+    runner = LiveRunner(run_config(), settings, DryRunBroker(broker) if dry else broker, closes,
+                        run_id=run_id, journal_dir=settings.execution.journal_path,
+                        mode="dry-run" if dry else "paper", kill_switch=KillSwitch(kill_file),
+                        logger=log)
+    return runner, session
+
+
+def minute_feed(session, since=DAY):
+    from live.feed import TigerBarFeed
+    from live.tiger.bars import TigerBarSource
+
+    return TigerBarFeed(TigerBarSource(session, "minute"), tuple(SYMBOLS), idle_polls=1,
+                        poll_s=0.0, since=since)
+
+
+def test_live_dry_run_cli_trades_nothing(gateway, client_keys, server_keys, tmp_path,
+                                         monkeypatch):
+    from typer.testing import CliRunner
+
+    from qlab.cli import app
+
+    script_market(gateway)
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(yaml.safe_dump(run_config().model_dump(mode="json")))
+    key = tmp_path / "key.pem"
+    key.write_text(client_keys.private_pem)
+    pub = tmp_path / "gw.pub"
+    pub.write_text(server_keys.public_b64)
+    env = {"QLAB_TIGER__TIGER_ID": "20150001", "QLAB_TIGER__ACCOUNT": "20190000000000900",
+           "QLAB_TIGER__PRIVATE_KEY_PATH": str(key), "QLAB_TIGER__SERVER_URL": gateway.url,
+           "QLAB_TIGER__QUOTE_SERVER_URL": gateway.url,
+           "QLAB_EXECUTION__JOURNAL_PATH": str(tmp_path / "j")}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    res = CliRunner().invoke(app, ["live", "--dry-run", "--config", str(cfg), "--bars", "3",
+                                   "--since", "2024-03-05", "--idle-polls", "1",
+                                   "--tiger-public-key-file", str(pub)])
+    assert res.exit_code == 0, res.output
+    assert "3 bar(s) processed" in res.output
+    assert gateway.calls("place_order") == 0  # dry run: decided, sent nothing
+    assert gateway.calls("kline") >= 2
+
+
+def test_live_refuses_a_config_file_outside_dry_run(settings):
+    from live.main import LiveStartError, run_live
+
+    with pytest.raises(LiveStartError, match="only allowed with --dry-run"):
+        run_live(paper=True, config_path="run.yaml", settings=settings)
+
+
+def test_live_dry_run_decides_twap_children_without_sending(gateway, settings, server_keys):
+    script_market(gateway)
+    runner, session = make_runner(gateway, settings, server_keys, dry=True)
+    assert runner.run(minute_feed(session), max_bars=3) == 3
+    e = runner.engine
+    # equal weight of $1m over 3 names at the previous close: rint(1e6/3/close) shares each
+    assert sorted(p.parent.symbol for p in e.parents.values()) == SYMBOLS
+    assert e.stats.submits >= 3
+    assert gateway.calls("place_order") == 0
+
+
+def test_live_restart_mid_parent_resumes_without_duplicate_orders(gateway, settings,
+                                                                  server_keys):
+    script_market(gateway)
+    runner, session = make_runner(gateway, settings, server_keys)
+    runner.run(minute_feed(session), max_bars=2)
+    placed = gateway.calls("place_order")
+    marks = [o.user_mark for o in gateway.orders.values()]
+    assert placed >= 3 and len(marks) == len(set(marks))
+    parents_before = {pid: ps.parent.quantity for pid, ps in runner.engine.parents.items()}
+    # a new process: same run id and journal; the feed replays the day from its first bar
+    runner2, session2 = make_runner(gateway, settings, server_keys)
+    runner2.run(minute_feed(session2), max_bars=10)
+    marks = [o.user_mark for o in gateway.orders.values()]
+    assert len(marks) == len(set(marks)), "a client order id reached Tiger twice"
+    assert {pid: ps.parent.quantity for pid, ps in runner2.engine.parents.items()} \
+        == parents_before  # no second rebalance decision on the same session
+    for pid, ps in runner2.engine.parents.items():  # the parents finished their work
+        assert ps.filled == ps.parent.quantity, pid
+    held = {s: int(p[0]) for s, p in gateway.positions.items()}
+    assert held == {p.symbol: p.quantity for p in (ps.parent for ps in
+                                                   runner2.engine.parents.values())}
+
+
+def test_live_refuses_to_start_on_a_foreign_open_order(gateway, settings, server_keys):
+    from research.execution import ReconciliationError
+
+    script_market(gateway)
+    gateway.fill_on_place = False
+    runner, session = make_runner(gateway, settings, server_keys)
+    from tigeropen.common.util.contract_utils import stock_contract
+    from tigeropen.common.util.order_utils import limit_order
+
+    o = limit_order(session.account, stock_contract("KO", currency="USD"), "BUY", 10, 1.0)
+    session.trade.place_order(o)  # placed by someone else: the journal cannot explain it
+    with pytest.raises(ReconciliationError, match="does not know"):
+        runner.start()
+    assert gateway.calls("place_order") == 1
+
+
+def test_live_kill_file_halts_and_cancels_open_orders(gateway, settings, server_keys,
+                                                      tmp_path):
+    script_market(gateway)
+    for s in SYMBOLS:  # nothing fills: the children stay open at Tiger
+        gateway.prices.pop(s)
+    kill = tmp_path / "KILL"
+    runner, session = make_runner(gateway, settings, server_keys, kill_file=kill)
+    feed = iter(minute_feed(session))
+    runner.start()
+    runner.on_bar(next(feed))
+    open_at_tiger = [o for o in gateway.orders.values() if o.is_open]
+    assert len(open_at_tiger) == 3
+    kill.write_text("stop")
+    assert runner.run(feed) == 0
+    assert runner.engine.trading_state.value == "halted"
+    assert gateway.calls("cancel_order") == 3
+    assert all(not o.is_open for o in gateway.orders.values())
+    assert runner.metrics.kill_switch._value.get() == 1.0
+
+
+def test_live_metrics_and_status_endpoints_answer_on_loopback(gateway, settings, server_keys):
+    from live.monitoring import StatusEndpoint
+
+    script_market(gateway)
+    runner, session = make_runner(gateway, settings, server_keys)
+    runner.run(minute_feed(session), max_bars=3)
+    server, _ = runner.metrics.serve(0)
+    ep = StatusEndpoint(runner.status).start()
+    try:
+        assert server.server_address[0] == "127.0.0.1"
+        port = server.server_address[1]
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+        text = text.decode()
+        m = re.search(r'qlab_orders_submitted_total\{order_type="market",side="buy"\} (\S+)',
+                      text)
+        assert m and float(m.group(1)) == runner.engine.stats.submits
+        assert 'qlab_trading_state{state="ACTIVE"} 1.0' in text
+        assert "qlab_broker_request_duration_seconds_bucket" in text
+        assert ep.url.startswith("http://127.0.0.1:")
+        status = json.loads(urllib.request.urlopen(ep.url + "/status", timeout=5).read())
+        assert status["state"]["trading_state"] == "active"
+        # the engine's book: fills it has ingested (the last bar's fills arrive next bar)
+        book: dict[str, int] = {}
+        for c in runner.engine.children.values():
+            book[c.symbol] = book.get(c.symbol, 0) + c.filled_quantity
+        assert status["positions"] == {k: v for k, v in book.items() if v}
+        assert len(status["positions"]) == 3
+        assert status["risk"]["nav"] > 0
+        only = json.loads(urllib.request.urlopen(ep.url + "/orders", timeout=5).read())
+        assert set(only) == {"orders"}
+        req = urllib.request.Request(ep.url + "/status", method="POST", data=b"{}")
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=5)
+        assert err.value.code == 405
+    finally:
+        server.shutdown()
+        ep.stop()
