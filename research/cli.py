@@ -262,13 +262,11 @@ def main() -> None:  # pragma: no cover - console entry point
     app()
 
 
-@app.command("demo")
-def demo():
-    """The main job on the embedded data: today the data pipeline end to end.
-
-    Synthesises the embedded intraday dataset if the store lacks it, re-reads and re-validates
-    it, and prints a summary. (The execution-comparison report replaces this when it lands.)
-    """
+@data_app.command("summary")
+def data_summary():
+    """The data pipeline end to end on the embedded data: synthesise the intraday dataset if the
+    store lacks it, re-read and re-validate it, and print a summary (``qlab demo`` runs the
+    execution-comparison report on it)."""
     import time
 
     from research.data import (

@@ -19,7 +19,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from research.config import STRATEGIES
 
@@ -51,37 +58,117 @@ class SmokeReportParams(ReportParams):
 
 
 Strategy = Literal["market", "limit", "twap", "vwap", "pov", "is"]
-SpreadSource = Literal["quotes", "corwin_schultz", "abdi_ranaldo", "roll"]
+#: Spread sources the simulated broker implements (quotes, or a bar estimator when quotes are
+#: dropped); the other cost-model estimators are not simulated and so cannot be swept.
+SimSpreadSource = Literal["quotes", "corwin_schultz"]
+StrategyList = Annotated[list[Strategy], BeforeValidator(_split_commas)]
+
+#: The study window used for the embedded synthetic dataset when ``start``/``end`` are None:
+#: two weeks, with the six weeks before them as history for the cost and risk models.
+EMBEDDED_STUDY_START, EMBEDDED_STUDY_END = "2022-03-01", "2022-03-14"
+#: What ``smoke=True`` caps (a CI-sized run that still draws every figure).
+SMOKE_CAPS = {"n_orders": 24, "sessions": 5, "sensitivity_n_orders": 10, "n_boot": 200}
+
+
+def _empty_to_none(value: Any) -> Any:
+    """``-p start ""`` or ``-p start none`` on the command line mean "no date"."""
+    if isinstance(value, str) and value.strip().lower() in ("", "none", "null"):
+        return None
+    return value
+
+
+OptionalDate = Annotated[str | None, BeforeValidator(_empty_to_none)]
 
 
 class ExecutionComparisonParams(ReportParams):
-    """``execution_comparison``: the execution-strategy study (draft: fields may still grow)."""
+    """``execution_comparison``: every parent order executed by every strategy on the same
+    simulated market path, plus a sensitivity sweep on a subset of orders and strategies."""
 
-    bars: str = Field("sp500_synthetic_minute", description="Bar file or dataset name.")
+    bars: str = Field("sp500_synthetic_minute",
+                      description="Bar file (CSV/Parquet in the bar schema) or dataset name.")
     orders: str = Field(
-        "synthetic", description="'synthetic', 'rebalance' or a CSV/Parquet parent-order file."
-    )
-    n_orders: int = Field(500, gt=0, description="Synthetic parent orders to generate.")
-    strategies: Annotated[list[Strategy], BeforeValidator(_split_commas)] = Field(
+        "synthetic", description="'synthetic', 'rebalance' or a CSV/Parquet parent-order file.")
+    n_orders: int = Field(400, gt=0, description="Parent orders of the synthetic generator.")
+    strategies: StrategyList = Field(
         default_factory=lambda: list(STRATEGIES), min_length=1,
         description="Execution strategies to compare; market is always the baseline.")
-    start: str | None = Field(None, description="First session (YYYY-MM-DD), inclusive.")
-    end: str | None = Field(None, description="Last session (YYYY-MM-DD), inclusive.")
-    seed: int = Field(0, description="Seed of order generation and of the simulated market.")
+    start: OptionalDate = Field(
+        None, description="First study session (YYYY-MM-DD). None: 2022-03-01 on the embedded "
+                          "dataset, else the session after 21 sessions of history.")
+    end: OptionalDate = Field(
+        None, description="Last study session (YYYY-MM-DD), inclusive. None: 2022-03-14 on "
+                          "the embedded dataset, else the bars' last session.")
+    seed: int = Field(0, description="Seed of order generation, the simulated market and the "
+                                     "bootstrap.")
+    n_boot: int = Field(2000, ge=100, description="Bootstrap resamples of the intervals.")
+    n_jobs: int = Field(2, ge=1, description="Strategies run in parallel processes.")
+    sensitivity_n_orders: int = Field(
+        150, gt=0, description="Orders (a seeded subset of the study's) rerun in each "
+                               "sensitivity cell.")
+    sensitivity_strategies: StrategyList = Field(
+        default_factory=lambda: ["market", "limit", "twap"], min_length=1,
+        description="Strategies rerun in each sensitivity cell (market is always included).")
     impact_y_grid: FloatList = Field(
-        default_factory=lambda: [0.5, 0.75, 1.0],
+        default_factory=lambda: [0.5, 0.75, 1.0], min_length=1,
         description="Simulated-market impact coefficients Y of the sensitivity table.")
     limit_fill_rules: Annotated[list[Literal["touch", "through"]],
                                 BeforeValidator(_split_commas)] = Field(
-        default_factory=lambda: ["touch", "through"],
+        default_factory=lambda: ["touch", "through"], min_length=1,
         description="Limit-fill rules of the sensitivity table.")
     participation_caps: FloatList = Field(
-        default_factory=lambda: [0.05, 0.10, 0.20],
+        default_factory=lambda: [0.05, 0.10, 0.20], min_length=1,
         description="Participation caps (fraction of bar volume) of the sensitivity table.")
-    spread_sources: Annotated[list[SpreadSource], BeforeValidator(_split_commas)] = Field(
-        default_factory=lambda: ["quotes", "corwin_schultz", "abdi_ranaldo", "roll"],
-        description="Spread sources of the sensitivity table.")
-    smoke: bool = Field(False, description="Tiny run for CI: few orders, few sessions.")
+    spread_sources: Annotated[list[SimSpreadSource], BeforeValidator(_split_commas)] = Field(
+        default_factory=lambda: ["quotes", "corwin_schultz"], min_length=1,
+        description="Spread sources of the sensitivity table (those the simulated broker "
+                    "implements).")
+    smoke: bool = Field(False, description="Tiny run for CI: caps orders, sessions, bootstrap "
+                                           "resamples and the sensitivity subset.")
+
+    @field_validator("impact_y_grid")
+    @classmethod
+    def _positive_impact(cls, values: list[float]) -> list[float]:
+        bad = [v for v in values if not v > 0]
+        if bad:
+            raise ValueError(f"impact coefficients must be positive, got {bad}")
+        return values
+
+    @field_validator("participation_caps")
+    @classmethod
+    def _fraction_caps(cls, values: list[float]) -> list[float]:
+        bad = [v for v in values if not 0 < v <= 1]
+        if bad:
+            raise ValueError(f"participation caps are fractions of bar volume in (0, 1], "
+                             f"got {bad}")
+        return values
+
+    def study_window(self, embedded_dataset: str) -> tuple[str | None, str | None]:
+        """(start, end) of the study: the given dates, else the two-week window on the
+        embedded dataset (``None`` elsewhere: the study module picks the window); ``smoke``
+        ends it after at most SMOKE_CAPS["sessions"] weekdays."""
+        start, end = self.start, self.end
+        if self.bars == embedded_dataset:
+            start = start or EMBEDDED_STUDY_START
+            end = end or EMBEDDED_STUDY_END
+        if self.smoke and start is not None:
+            import numpy as np
+
+            last = str(np.busday_offset(start, SMOKE_CAPS["sessions"] - 1, roll="forward"))
+            end = last if end is None else min(end, last)
+        return start, end
+
+    def effective(self) -> ExecutionComparisonParams:
+        """These parameters with the ``smoke`` caps applied (unchanged when smoke is False)."""
+        if not self.smoke:
+            return self
+        return self.model_copy(update={
+            "n_orders": min(self.n_orders, SMOKE_CAPS["n_orders"]),
+            "sensitivity_n_orders": min(self.sensitivity_n_orders,
+                                        SMOKE_CAPS["sensitivity_n_orders"]),
+            "n_boot": min(self.n_boot, SMOKE_CAPS["n_boot"]),
+            "sensitivity_strategies": [s for s in self.sensitivity_strategies
+                                       if s in ("market", "twap")] or ["market"],
+        })
 
 
 M = TypeVar("M", bound=ReportParams)

@@ -1,0 +1,290 @@
+"""The execution-comparison report's helpers (sim/tca/report.py) and its parameters model,
+on hand-built results: no engine run, no kernel."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from research.reports.params import ExecutionComparisonParams
+from sim.tca import report as rep
+
+
+def _strategy(mean, ci, fill=1.0, decomposition=None, std=10.0):
+    decomposition = decomposition or {"delay": 0.0, "spread": 1.0, "impact": 2.0,
+                                      "timing": mean - 4.0, "opportunity": 0.5, "fees": 0.5}
+    return {"n_orders": 400, "is_bps": {"mean": mean, "median": mean, "std": std, "ci95": ci},
+            "fill_rate": fill, "decomposition_bps": decomposition}
+
+
+def _paired(diff, diff_ci, diff_std, red, red_ci, needed_ci=None, deff=1.0):
+    return {"n_pairs": 400, "diff_bps": {"mean": diff, "ci95": diff_ci, "std": diff_std},
+            "reduction_pct": {"mean": red, "ci95": red_ci},
+            "orders_needed": {"ci": needed_ci, "power80": None, "design_effect": deff}}
+
+
+def _summary(twap_red_ci=(5.0, 25.0), limit_fill=0.95, synthetic=True):
+    """market 20 bps; twap 17 bps (15% cheaper); limit 22 bps (10% dearer)."""
+    return {
+        "strategies": {"market": _strategy(20.0, [17.0, 23.0]),
+                       "limit": _strategy(22.0, [18.0, 26.0], fill=limit_fill),
+                       "twap": _strategy(17.0, [14.0, 20.0])},
+        "paired_vs_market": {
+            "limit": _paired(2.0, [-1.0, 5.0], 30.0, -10.0, [-25.0, 5.0], needed_ci=865),
+            "twap": _paired(-3.0, [-5.0, -1.0], 30.0, 15.0, list(twap_red_ci), needed_ci=385,
+                            deff=2.0)},
+        "breakdowns": {
+            "adv_pct": [
+                {"bucket": "0-0.1", "n_orders": 0, "is_bps_mean": {},
+                 "diff_vs_market_bps_mean": {}},
+                {"bucket": "0.1-0.5", "n_orders": 3,
+                 "is_bps_mean": {"market": 10.0, "limit": 9.0, "twap": 8.0},
+                 "diff_vs_market_bps_mean": {"limit": -1.0, "twap": -2.0}}],
+            "time_of_day": []},
+        "meta": {
+            "n_orders": 400, "n_sessions": 10, "seed": 0,
+            "bars": {"synthetic": synthetic, "study_first_bar": "2022-03-01T09:31:00-05:00",
+                     "study_last_bar": "2022-03-14T16:00:00-04:00"},
+            "statistics": {"ci_method": "cluster_bootstrap_by_day", "n_clusters": 10,
+                           "n_boot": 2000},
+            "assumptions": {"impact_y": 0.8, "permanent_fraction": 0.25,
+                            "limit_fill_rule": "through", "participation_cap": 0.1,
+                            "spread_source": "quotes", "fee_schedule": "tiger_us",
+                            "latency_bars": 1, "benchmark": "arrival mid"}},
+    }
+
+
+# ---------------------------------------------------------------------------- verdict logic
+@pytest.mark.parametrize(("lo", "hi", "expected"), [
+    (2.0, 16.0, "consistent"), (16.0, 17.0, "consistent"), (-5.0, 16.0, "unresolved"),
+    (1.0, 14.9, "below"), (-30.0, 10.0, "below"), (18.5, 30.0, "above"),
+    (-10.0, -1.0, "costlier"), (math.nan, 1.0, "no_interval"),
+])
+def test_reduction_intervals_are_classified_against_the_claimed_band(lo, hi, expected):
+    assert rep.classify_reduction(lo, hi) == expected
+
+
+def test_orders_to_detect_a_claimed_saving_by_hand():
+    # (1.959964 + 0.841621)^2 = 7.848879; x deff 2 x (30 / 3)^2 = 1569.78 -> 1570
+    assert rep.orders_to_detect(30.0, 2.0, -3.0) == 1570
+    assert math.isnan(rep.orders_to_detect(0.0, 1.0, 3.0))
+
+
+def test_orders_to_narrow_scales_with_the_square_of_the_width():
+    # half width 15 points at 400 orders -> 1.5 points needs 400 x 10^2
+    assert rep.orders_to_narrow(400, -10.0, 20.0, 1.5) == 40_000
+    assert rep.orders_to_narrow(400, 15.0, 17.0, 1.5) == 400  # already narrow enough
+    assert math.isnan(rep.orders_to_narrow(400, math.nan, 2.0, 1.5))
+
+
+def test_verdict_holds_when_an_interval_meets_the_band_and_excludes_zero():
+    v = rep.claim_verdict(_summary())
+    assert v.outcome == "holds" and v.best_strategy == "twap"
+    findings = {f.strategy: f.finding for f in v.findings}
+    assert findings == {"limit": "below", "twap": "consistent"}
+    text = v.markdown
+    assert "Verdict on SYNTHETIC data: the 15-18% claim HOLDS" in text
+    assert "market orders cost 20.00 bps [95% CI 17.00, 23.00]" in text
+    assert "**twap**, 17.00 bps: 15.0% [5.0, 25.0] cheaper" in text
+    # 7.848879 x deff 2 x (30 / (0.15 x 20))^2 = 1569.78 -> 1,570 orders for a 15% saving
+    assert "twap: 385 paired orders" in text and "1,570 to detect a 15% saving" in text
+    # twap's interval half width 10 points at 400 orders -> 1.5 points: 400 x (10/1.5)^2
+    assert f"{math.ceil(400 * (10 / 1.5) ** 2):,} to pin the reduction" in text
+    assert "market 20.0 bps vs 20.7 claimed (inside the interval)" in text
+    assert "twap 17.0 bps vs 16.2 claimed (inside the interval)" in text
+    assert "impact Y = 0.8" in text and "only when the market trades through" in text
+
+
+def test_verdict_does_not_hold_when_every_interval_misses_the_band():
+    v = rep.claim_verdict(_summary(twap_red_ci=(1.0, 12.0), synthetic=False))
+    assert v.outcome == "does not hold"
+    assert "Verdict on this data: the 15-18% claim DOES NOT HOLD" in v.markdown
+    assert "SYNTHETIC" not in v.markdown
+
+
+def test_verdict_unresolved_when_the_interval_also_covers_zero():
+    v = rep.claim_verdict(_summary(twap_red_ci=(-4.0, 30.0)))
+    assert v.outcome == "unresolved"
+    assert "is NOT RESOLVED" in v.markdown
+
+
+def test_verdict_flags_a_low_fill_rate():
+    text = rep.claim_verdict(_summary(limit_fill=0.5)).markdown
+    assert "limit filled 50.0% of the shares" in text
+    assert "twap filled" not in text
+
+
+def test_verdict_summarises_the_sensitivity_cells():
+    sens = pd.DataFrame([
+        {"axis": "base", "value": "", "strategy": "market", "is_bps": 20.0,
+         "reduction_pct": math.nan, "same_ranking_as_base": True},
+        {"axis": "base", "value": "", "strategy": "twap", "is_bps": 17.0,
+         "reduction_pct": 15.0, "same_ranking_as_base": True},
+        {"axis": "impact_y", "value": 0.5, "strategy": "market", "is_bps": 12.0,
+         "reduction_pct": math.nan, "same_ranking_as_base": False},
+        {"axis": "impact_y", "value": 0.5, "strategy": "twap", "is_bps": 13.0,
+         "reduction_pct": -8.3, "same_ranking_as_base": False},
+    ])
+    inert = pd.DataFrame([
+        {"axis": "limit_fill_rule", "value": "touch", "strategy": "market", "is_bps": 20.0,
+         "reduction_pct": math.nan, "same_ranking_as_base": True},
+        {"axis": "limit_fill_rule", "value": "touch", "strategy": "twap", "is_bps": 17.0,
+         "reduction_pct": 15.0, "same_ranking_as_base": True}])
+    assert rep.unchanged_cells(pd.concat([sens, inert])) == ["limit_fill_rule = touch"]
+    assert rep.unchanged_cells(sens) == []
+    text = rep.claim_verdict(_summary(), pd.concat([sens, inert]), 150).markdown
+    assert "does not bind on these orders: limit_fill_rule = touch." in text
+    text = rep.claim_verdict(_summary(), sens, 150).markdown
+    assert "does not bind" not in text
+    assert "Sensitivity (150 orders, strategies market, twap): the base ranking twap < market " \
+           "held in 1 of 2 assumption cells." in text
+    assert "twap: reduction from -8.3% to 15.0% across cells (lowest with impact_y = 0.5); " \
+           "the point estimate lies in 15-18% in 1 of 2." in text
+    table = rep.sensitivity_summary(sens.assign(reduction_ci_lo=[np.nan, 1.0, np.nan, -20.0],
+                                                reduction_ci_hi=[np.nan, 30.0, np.nan, 5.0]))
+    assert list(table["ranking, cheapest first"]) == ["twap < market", "market < twap"]
+    assert list(table["same ranking as base"]) == [True, False]
+    assert list(table["twap vs market, %"]) == ["15.0 [1.0, 30.0]", "-8.3 [-20.0, 5.0]"]
+    assert list(table["assumption changed"]) == ["none (base)", "impact_y = 0.5"]
+
+
+def test_verdict_needs_a_market_baseline():
+    s = _summary()
+    del s["strategies"]["market"]
+    with pytest.raises(ValueError, match="no market-order baseline"):
+        rep.claim_verdict(s)
+
+
+# ------------------------------------------------------------------------------- tables
+def test_strategy_table_carries_the_json_numbers():
+    t = rep.strategy_table(_summary()).set_index("strategy")
+    assert t.loc["twap", "is_bps"] == 17.0 and t.loc["twap", "is_ci_lo"] == 14.0
+    assert t.loc["twap", "reduction_pct"] == 15.0 and t.loc["twap", "reduction_ci_hi"] == 25.0
+    assert t.loc["limit", "orders_needed_ci"] == 865
+    assert math.isnan(t.loc["market", "reduction_pct"])
+    shown = rep.display_table(_summary())
+    assert shown.loc["twap", "reduction vs market, % [95% CI]"] == "15.0 [5.0, 25.0]"
+    assert shown.loc["market", "vs market, bps [95% CI]"] == "baseline"
+
+
+def test_decomposition_total_is_the_sum_of_the_components():
+    table = rep.decomposition_table(_summary())
+    assert list(table.columns) == [*rep.COMPONENTS, "total"]
+    # spread 1 + impact 2 + timing (mean - 4) + opportunity 0.5 + fees 0.5 = mean
+    np.testing.assert_allclose(table["total"], [20.0, 22.0, 17.0])
+
+
+def test_breakdown_table_skips_empty_buckets_and_names_a_wrong_kind():
+    long = rep.breakdown_table(_summary(), "adv_pct")
+    assert list(long["bucket"].unique()) == ["0.1-0.5"]
+    assert long.set_index("strategy").loc["twap", "diff_vs_market_bps"] == -2.0
+    assert math.isnan(long.set_index("strategy").loc["market", "diff_vs_market_bps"])
+    assert rep.breakdown_table(_summary(), "time_of_day").empty
+    with pytest.raises(ValueError, match="breakdown 'size'"):
+        rep.breakdown_table(_summary(), "size")
+
+
+def test_calibration_table_by_hand():
+    po = pd.DataFrame({
+        "strategy": ["market"] * 3 + ["twap"] * 3,
+        "is_bps": [10.0, 20.0, 30.0, 5.0, 5.0, 99.0],
+        "predicted_bps": [10.0, 10.0, 10.0, 4.0, 6.0, np.nan],
+        "z": [0.0, 1.0, 2.0, 0.5, -0.5, np.nan],
+    })
+    t = rep.calibration_table(po)
+    assert list(t.index) == ["market", "twap"]
+    assert t.loc["market", "orders"] == 3 and t.loc["twap", "orders"] == 2  # NaN dropped
+    assert t.loc["market", "error_bps"] == pytest.approx(10.0)
+    assert t.loc["market", "z_mean"] == pytest.approx(1.0)
+    assert t.loc["market", "z_std"] == pytest.approx(1.0)
+    assert t.loc["twap", "z_std"] == pytest.approx(math.sqrt(0.5))
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['z'\]"):
+        rep.calibration_table(po.drop(columns="z"))
+
+
+def test_order_subset_is_seeded_and_keeps_the_original_order():
+    parents = pd.DataFrame({"order_id": [f"o{i:03d}" for i in range(50)]})
+    a = rep.order_subset(parents, 10, seed=3)
+    assert len(a) == 10 and a["order_id"].is_monotonic_increasing
+    assert a.equals(rep.order_subset(parents, 10, seed=3))
+    assert not a.equals(rep.order_subset(parents, 10, seed=4))
+    assert rep.order_subset(parents, 80, seed=3) is parents
+
+
+def test_headline_metrics_and_their_printout():
+    v = rep.claim_verdict(_summary())
+    m = rep.headline_metrics(_summary(), v)
+    assert m["is_bps"] == {"market": 20.0, "limit": 22.0, "twap": 17.0}
+    assert m["reduction_pct"] == {"limit": -10.0, "twap": 15.0}
+    assert m["reduction_pct_ci95"]["twap"] == [5.0, 25.0]
+    assert m["claim_outcome"] == "holds" and m["best_strategy"] == "twap"
+    text = " ".join(rep.format_headline(m).split())
+    assert "twap IS 17.00 [14.00, 20.00] bps vs market 15.0 [5.0, 25.0] %" in text
+    assert "15-18% claim: holds (cheapest alternative: twap)" in text
+
+
+# ------------------------------------------------------------------------------- figures
+def test_figures_carry_the_intervals():
+    s = _summary()
+    fig = rep.is_figure(s, "t")
+    bars = fig.data[0]
+    np.testing.assert_allclose(bars.error_y.array, [3.0, 4.0, 3.0])  # hi - mean
+    np.testing.assert_allclose(bars.error_y.arrayminus, [3.0, 4.0, 3.0])
+    assert list(fig.data[1].y) == [20.7, 17.9, 16.2]  # the seed's levels
+    red = rep.reduction_figure(s, "t").data[0]
+    assert list(red.y) == ["limit", "twap"]
+    np.testing.assert_allclose(red.error_x.array, [15.0, 10.0])
+    deco = rep.decomposition_figure(s, "t")
+    assert [t.name for t in deco.data] == [*rep.COMPONENTS, "total (mean IS)"]
+    brk = rep.breakdown_figure(s, "adv_pct", "t", "x")
+    assert list(brk.data[0].x) == ["0.1-0.5 (n=3)"]
+
+
+def test_calibration_figures_clip_and_count_outliers():
+    po = pd.DataFrame({"strategy": ["market"] * 3, "is_bps": [1.0, 2.0, 3.0],
+                       "predicted_bps": [1.0, 1.0, 1.0], "z": [0.0, 15.0, -1.0]})
+    scatter, hist = rep.calibration_figures(po, "t", z_clip=10.0)
+    assert list(hist.data[0].x) == [0.0, 10.0, -1.0]
+    assert "1 beyond ±10" in hist.layout.title.text
+    assert scatter.data[-1].name == "realised = predicted"
+
+
+# ---------------------------------------------------------------------------- parameters
+def test_smoke_caps_the_run_and_the_window():
+    p = ExecutionComparisonParams(smoke=True)
+    e = p.effective()
+    assert (e.n_orders, e.sensitivity_n_orders, e.n_boot) == (24, 10, 200)
+    assert e.sensitivity_strategies == ["market", "twap"]
+    # five sessions from Tuesday 2022-03-01: Mar 1, 2, 3, 4, 7
+    assert p.study_window("sp500_synthetic_minute") == ("2022-03-01", "2022-03-07")
+    assert ExecutionComparisonParams().effective().n_orders == 400
+
+
+def test_study_window_defaults_only_on_the_embedded_dataset():
+    assert ExecutionComparisonParams().study_window("sp500_synthetic_minute") == (
+        "2022-03-01", "2022-03-14")
+    assert ExecutionComparisonParams(bars="mine.csv").study_window(
+        "sp500_synthetic_minute") == (None, None)
+    assert ExecutionComparisonParams(start="2022-05-02", end="none").study_window(
+        "sp500_synthetic_minute") == ("2022-05-02", "2022-03-14")
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("spread_sources", "quotes,roll", "spread_sources.1: Input should be 'quotes' or "
+                                      "'corwin_schultz'"),
+    ("participation_caps", [0.1, 1.5], "participation caps are fractions"),
+    ("impact_y_grid", [0.5, 0.0], "impact coefficients must be positive"),
+    ("strategies", "market,vwop", "strategies.1: Input should be"),
+    ("n_boot", 10, "n_boot: Input should be greater than or equal to 100"),
+])
+def test_bad_values_are_named(field, value, message):
+    from research.reports.params import format_validation_error
+
+    with pytest.raises(ValidationError) as info:
+        ExecutionComparisonParams.model_validate({field: value})
+    assert any(message in line for line in format_validation_error(info.value)), \
+        format_validation_error(info.value)
