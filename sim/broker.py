@@ -46,8 +46,9 @@ from research.execution.model import (
 )
 from research.execution.rules import is_on_tick, is_regular_hours
 from sim.faults import FaultConfig, FaultInjector
+from sim.fill_kernel import fill_bar
 from sim.replay import BarReplay
-from sim.response import corwin_schultz_half_spread, parkinson_variance, square_root_impact
+from sim.response import corwin_schultz_half_spread, parkinson_variance
 
 FeeFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 _S = OrderStatus
@@ -191,9 +192,7 @@ class SimulatedBroker:
         new_fills: list[Fill] = []
         rows = self._open_rows
         self.bar_steps += rows.size
-        if rows.size:
-            rows = rows[self._eligible[rows] <= t]
-        if rows.size:  # bars with no eligible order skip the fill model entirely
+        if rows.size:  # bars with no open order skip the fill model entirely
             changed_rows, new_fills = self._fill(t, rows)
         # the bar's range feeds the volatility of later bars only (precomputed path)
         self._var = self._var_path[t + 1]
@@ -212,99 +211,52 @@ class SimulatedBroker:
             self._persist_bar(np.concatenate([changed_rows, expired]), new_fills)
 
     def _fill(self, t: int, rows: np.ndarray) -> tuple[np.ndarray, list[Fill]]:
-        """Fill the eligible open order ``rows`` against bar ``t``, vectorised over orders;
-        returns the rows that filled and their fills (reports are queued)."""
+        """Fill the open order ``rows`` eligible on bar ``t`` (one numba call over all of them,
+        see sim/fill_kernel.py); returns the rows that filled and their fills (reports are
+        queued). At most one fill per order per bar: the participation cap is applied to the
+        order's whole remaining size at once."""
         rp = self.replay
-        mult = np.exp(self._perm)
-        close, high, low = rp.close[t] * mult, rp.high[t] * mult, rp.low[t] * mult
-        bid, ask, vol = rp.bid[t] * mult, rp.ask[t] * mult, rp.volume[t]
-        with np.errstate(invalid="ignore"):
-            traded = np.isfinite(close) & (vol > 0)
-        vol0 = np.where(traded, vol, 0.0)
         st = self.settings
-        cap = np.floor(st.max_participation * vol0)
-        sigma = self._sigma_path[t]
-        changed_rows = _NO_ROWS
-        new_fills: list[Fill] = []
-        sym = self._sym[rows]
-        sign = self._sign[rows]
-        rem = (self._qty[rows] - self._filled[rows]).astype(float)
-        lim = self._limit[rows]
-        is_mkt = np.isnan(lim)
-        n = len(close)
-        q = np.zeros(rows.size)
-        mk = is_mkt & traded[sym]
-        mdem = np.bincount(sym[mk], rem[mk], minlength=n)
-        mtake = np.minimum(mdem, cap)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mscale = np.where(mdem > 0, mtake / mdem, 0.0)
-        q[mk] = np.floor(rem[mk] * mscale[sym[mk]] + 1e-9)
-        used = np.bincount(sym[mk], q[mk], minlength=n)
-        if st.limit_fill_rule == "through":
-            cross = np.where(sign > 0, low[sym] < lim, high[sym] > lim)
-        else:
-            cross = np.where(sign > 0, low[sym] <= lim, high[sym] >= lim)
-        lk = ~is_mkt & traded[sym] & cross
-        if lk.any():
-            lcap = np.minimum(np.floor(st.limit_volume_share * vol0), cap - used)
-            ldem = np.bincount(sym[lk], rem[lk], minlength=n)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                lscale = np.where(ldem > 0, np.minimum(ldem, lcap) / ldem, 0.0)
-            q[lk] = np.floor(rem[lk] * lscale[sym[lk]] + 1e-9)
-        # market prices: quote or close -/+ half spread, then temporary impact
-        half = self._half_spread(t, close)
-        buy_ref = np.where(np.isfinite(ask), ask, close * (1 + half))
-        sell_ref = np.where(np.isfinite(bid), bid, close * (1 - half))
-        buys = mk & (sign > 0)
-        sells = mk & (sign < 0)
-        qb = np.bincount(sym[buys], q[buys], minlength=n)
-        qs = np.bincount(sym[sells], q[sells], minlength=n)
-        imp_b = square_root_impact(st.impact_y, sigma, qb, vol0)
-        imp_s = square_root_impact(st.impact_y, sigma, qs, vol0)
-        mprice = np.where(sign > 0, buy_ref[sym] * (1 + imp_b[sym]),
-                          sell_ref[sym] * (1 - imp_s[sym]))
-        price = np.where(is_mkt, mprice, lim)
-        net = qb - qs
-        perm_frac = st.permanent_fraction * square_root_impact(
-            st.impact_y, sigma, np.abs(net), vol0
+        mult = np.exp(self._perm)
+        (frows, fq, fp, fsign, fsym, done, nfills, cum, net, perm_frac) = fill_bar(
+            t, rows, self._eligible, self._sym, self._sign, self._qty, self._filled,
+            self._notional, self._limit, self._is_open, self._nfills, self._pos,
+            rp.close[t], rp.high[t], rp.low[t], rp.bid[t], rp.ask[t], rp.volume[t], mult,
+            self._half_spread(t, rp.close[t]), self._sigma_path[t],
+            st.max_participation, st.limit_volume_share, st.limit_fill_rule == "through",
+            st.impact_y, st.permanent_fraction,
         )
+        # log1p stays in numpy (the kernel does only correctly rounded arithmetic)
         self._perm += np.sign(net) * np.log1p(perm_frac)
-
-        hit = q > 0
-        if hit.any():
-            frows, fq, fp, fsign, fsym = rows[hit], q[hit].astype(np.int64), price[hit], \
-                sign[hit], sym[hit]
-            fees = np.asarray(self.fee_fn(fq, fp, fsign), dtype=float)
-            self._filled[frows] += fq
-            self._notional[frows] += fq * fp
-            np.add.at(self._pos, fsym, fsign * fq)
-            self._cash -= float(np.sum(fsign * fq * fp) + fees.sum())
-            done = self._filled[frows] >= self._qty[frows]
-            self._is_open[frows[done]] = False
-            changed_rows = frows
-            ts = rp.timestamps[t]
-            syms = rp.symbols
-            nfills = self._nfills[frows]
-            self._nfills[frows] += 1
-            # one Python object per fill is the price of the Broker protocol; everything else
-            # above is vectorised, and this loop reads plain lists, not numpy scalars
-            for r, k, s_, sg, qq, pp, ff, dn, cum in zip(
-                    frows.tolist(), nfills.tolist(), fsym.tolist(), fsign.tolist(),
-                    fq.tolist(), fp.tolist(), fees.tolist(), done.tolist(),
-                    self._filled[frows].tolist(), strict=True):
-                cid = self._cids[r]
-                bid_ = f"SIM{r + 1}"  # == self._broker_id(r)
-                fill = Fill(f"{bid_}-F{k}", cid, syms[s_], Side.BUY if sg > 0 else Side.SELL,
-                            qq, pp, ts, ff, bid_)
-                new_fills.append(fill)
-                status = _S.FILLED if dn else _S.PARTIALLY_FILLED
-                self._status[r] = status
-                if self.tiger_style_reports and not dn:
-                    self._report(cid, ReportKind.STATUS, _S.ACCEPTED, cum, None, row=r)
-                else:
-                    self._report(cid, ReportKind.FILL, status, cum, fill, row=r)
-            self._fills.extend(new_fills)
-        return changed_rows, new_fills
+        new_fills: list[Fill] = []
+        if not frows.size:
+            return _NO_ROWS, new_fills
+        fees = np.asarray(self.fee_fn(fq, fp, fsign), dtype=float)
+        self._cash -= float(np.sum(fsign * fq * fp) + fees.sum())
+        ts = rp.timestamps[t]
+        syms = rp.symbols
+        cids = self._cids
+        status_of = self._status
+        tiger = self.tiger_style_reports
+        report = self._report
+        # one Python object per fill is the price of the Broker protocol; everything else
+        # above is compiled, and this loop reads plain lists, not numpy scalars
+        for r, k, s_, sg, qq, pp, ff, dn, c in zip(
+                frows.tolist(), nfills.tolist(), fsym.tolist(), fsign.tolist(), fq.tolist(),
+                fp.tolist(), fees.tolist(), done.tolist(), cum.tolist(), strict=True):
+            cid = cids[r]
+            bid_ = f"SIM{r + 1}"  # == self._broker_id(r)
+            fill = Fill(f"{bid_}-F{k}", cid, syms[s_], Side.BUY if sg > 0 else Side.SELL,
+                        qq, pp, ts, ff, bid_)
+            new_fills.append(fill)
+            status = _S.FILLED if dn else _S.PARTIALLY_FILLED
+            status_of[r] = status
+            if tiger and not dn:
+                report(cid, ReportKind.STATUS, _S.ACCEPTED, c, None, row=r)
+            else:
+                report(cid, ReportKind.FILL, status, c, fill, row=r)
+        self._fills.extend(new_fills)
+        return frows, new_fills
 
     def _half_spread(self, t: int, close: np.ndarray) -> np.ndarray:
         if self.settings.spread_source == "corwin_schultz" and t >= 2:

@@ -23,7 +23,8 @@ import numpy as np
 
 from research.execution.model import BreakerEvent, MarketSnapshot, TradingState
 
-_MIN_SPREAD_OBS = 5
+# bit flags of the kernel's conditions (values fixed in _breaker_kernel.py)
+HALTED, STALE, MOVED, WIDE, BANDED = 1, 2, 4, 8, 16
 
 
 class MarketBreakers:
@@ -48,10 +49,21 @@ class MarketBreakers:
         self.max_staleness_s = max_staleness_s
         self.cooldown_s = cooldown_s
         self._alpha = 1.0 - 0.5 ** (1.0 / spread_halflife_bars)
+        # numba is imported here, not at module level: importing research.execution (e.g. by
+        # the CLI) must stay light
+        from research.execution._breaker_kernel import market_conditions
+
+        self._kernel = market_conditions
         self.paused = np.zeros(n, dtype=bool)
         self.reasons: list[str] = [""] * n
         self._tripped_at = np.full(n, -np.inf)
-        self._window: deque[tuple[float, np.ndarray]] = deque()
+        # Closes of the last ``window_minutes`` as a ring buffer of rows (timestamps in
+        # _win_ts), so a bar appends one row instead of restacking the window; the price-move
+        # test needs only each symbol's min and max close in it (see _breaker_kernel.py).
+        self._win_close = np.full((16, n), np.nan)
+        self._win_ts = np.full(16, np.nan)
+        self._win_start = 0
+        self._win_len = 0
         self._normal_spread = np.full(n, np.nan)
         self._spread_obs = np.zeros(n, dtype=np.int64)
         self._last_update = np.full(n, np.nan)
@@ -60,85 +72,86 @@ class MarketBreakers:
         self._last_close = np.full(n, np.nan)
 
     def conditions(self, snap: MarketSnapshot, now: datetime) -> tuple[np.ndarray, list[str]]:
-        """Boolean trip mask per symbol and the reason of each tripped symbol (updates state)."""
+        """Boolean trip mask per symbol and the reason of each tripped symbol (updates state).
+
+        The arithmetic is one compiled call (research/execution/_breaker_kernel.py)."""
         ts = snap.timestamp.timestamp()
         now_s = now.timestamp()
-        close = snap.close
-        traded = np.isfinite(close) & (snap.volume > 0)
-        self._last_update = np.where(traded, ts, self._last_update)
-
         date = snap.timestamp.date()
         if self._session_date is not None and date != self._session_date:
             self._prev_close = self._last_close.copy()
         self._session_date = date
 
-        while self._window and self._window[0][0] < ts - self.window_s:
-            self._window.popleft()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            if self._window:
-                past = np.vstack([c for _, c in self._window])
-                move = np.nanmax(np.abs(close / past - 1.0), axis=0, initial=0.0)
-                move = np.where(np.isfinite(move), move, 0.0)
-            else:
-                move = np.zeros_like(close)
-            band = np.abs(close / self._prev_close - 1.0)
-            mid = 0.5 * (snap.bid + snap.ask)
-            rel_spread = (snap.ask - snap.bid) / mid
-        quoted = np.isfinite(rel_spread) & (rel_spread >= 0)
-        known = self._spread_obs >= _MIN_SPREAD_OBS
-        wide = quoted & known & (rel_spread > self.spread_multiple * self._normal_spread)
-        stale = ~np.isfinite(self._last_update) | (now_s - self._last_update > self.max_staleness_s)
-        moved = move > self.price_move_pct
-        banded = np.isfinite(band) & (band > self.day_band_pct)
-        halted = ~traded
-
-        upd = quoted & ~wide
-        first = upd & ~np.isfinite(self._normal_spread)
-        self._normal_spread = np.where(first, rel_spread, self._normal_spread)
-        self._normal_spread = np.where(
-            upd & ~first,
-            self._normal_spread + self._alpha * (rel_spread - self._normal_spread),
-            self._normal_spread,
+        self._drop_before(ts - self.window_s)
+        if self._win_len == len(self._win_ts):
+            self._grow_window()
+        flags, move, band, rel_spread = self._kernel(
+            snap.close, snap.volume, snap.bid, snap.ask, ts, now_s, self._win_close,
+            self._win_start, self._win_len, self._prev_close, self._last_update,
+            self._normal_spread, self._spread_obs, self._last_close, self.price_move_pct,
+            self.spread_multiple, self.day_band_pct, self.max_staleness_s, self._alpha,
         )
-        self._spread_obs += upd
-        self._window.append((ts, np.where(traded, close, np.nan)))
-        self._last_close = np.where(np.isfinite(close), close, self._last_close)
+        # the kernel wrote this bar's closes into the next ring row
+        self._win_ts[(self._win_start + self._win_len) % len(self._win_ts)] = ts
+        self._win_len += 1
 
-        trip = halted | stale | moved | wide | banded
+        trip = flags != 0
         reasons = [""] * len(self.symbols)
-        for i in np.flatnonzero(trip):
+        if not trip.any():
+            return trip, reasons
+        for i in np.flatnonzero(trip).tolist():
+            f = int(flags[i])
             parts = []
-            if halted[i]:
+            if f & HALTED:
                 parts.append("no trading in the bar (zero volume or no price: halt)")
-            if stale[i] and not halted[i]:
+            if f & STALE and not f & HALTED:
                 parts.append(f"data older than {self.max_staleness_s:.0f}s")
-            if moved[i]:
+            if f & MOVED:
                 parts.append(
                     f"price moved {move[i]:.2%} within {self.window_s / 60:.0f} min "
                     f"(limit {self.price_move_pct:.2%})"
                 )
-            if wide[i]:
+            if f & WIDE:
                 parts.append(
                     f"spread {rel_spread[i] * 1e4:.1f} bps > {self.spread_multiple:g} x normal "
                     f"{self._normal_spread[i] * 1e4:.1f} bps"
                 )
-            if banded[i]:
-                parts.append(f"price {band[i]:.2%} from previous close (band {self.day_band_pct:.2%})")
+            if f & BANDED:
+                parts.append(f"price {band[i]:.2%} from previous close "
+                             f"(band {self.day_band_pct:.2%})")
             reasons[i] = "; ".join(parts)
         return trip, reasons
+
+    def _drop_before(self, oldest_ts: float) -> None:
+        cap = len(self._win_ts)
+        while self._win_len and self._win_ts[self._win_start] < oldest_ts:
+            self._win_start = (self._win_start + 1) % cap
+            self._win_len -= 1
+
+    def _grow_window(self) -> None:
+        """Unroll the full ring into a buffer twice the size (the window holds more bars than
+        ever before, e.g. a longer window or denser bars)."""
+        cap = len(self._win_ts)
+        order = (self._win_start + np.arange(cap)) % cap
+        self._win_close = np.concatenate([self._win_close[order],
+                                          np.full_like(self._win_close, np.nan)])
+        self._win_ts = np.concatenate([self._win_ts[order], np.full(cap, np.nan)])
+        self._win_start = 0
 
     def update(self, snap: MarketSnapshot, now: datetime) -> list[BreakerEvent]:
         """Evaluate the bar; pause newly tripped symbols, resume cleared ones after cool-down."""
         trip, reasons = self.conditions(snap, now)
         now_s = now.timestamp()
         events: list[BreakerEvent] = []
-        newly = trip & ~self.paused
-        for i in np.flatnonzero(newly):
-            events.append(BreakerEvent(now, "symbol", self.symbols[i], "active", "paused", reasons[i]))
-            self.reasons[i] = reasons[i]
-        self._tripped_at = np.where(trip, now_s, self._tripped_at)
-        self.paused |= trip
-        if self.cooldown_s > 0:
+        if trip.any():
+            newly = trip & ~self.paused
+            for i in np.flatnonzero(newly).tolist():
+                events.append(BreakerEvent(now, "symbol", self.symbols[i], "active", "paused",
+                                           reasons[i]))
+                self.reasons[i] = reasons[i]
+            self._tripped_at = np.where(trip, now_s, self._tripped_at)
+            self.paused |= trip
+        if self.cooldown_s > 0 and self.paused.any():  # nothing paused: nothing to resume
             recover = self.paused & ~trip & (now_s - self._tripped_at >= self.cooldown_s)
             for i in np.flatnonzero(recover):
                 events.append(

@@ -313,7 +313,9 @@ class ExecutionEngine:
         self._bar = snap.bar_index
         self._now = self._clock() if self._clock is not None else snap.timestamp
         if self._volume_bar < snap.bar_index:
-            self._running_volume += np.nan_to_num(snap.volume)
+            v = snap.volume
+            # np.nan_to_num costs ~20 us per call; most bars have every volume finite
+            self._running_volume += v if np.isfinite(v).all() else np.nan_to_num(v)
             self._volume_bar = snap.bar_index
         self._mid = snap.mid()
 
