@@ -210,8 +210,11 @@ class SimulationSettings(_Group):
     impact_y: PositiveFloat = Field(
         0.8, description="Square-root temporary impact coefficient of the simulated market."
     )
-    permanent_fraction: Fraction = Field(
-        0.25, description="Share of the impact that stays in the price afterwards."
+    permanent_impact: float = Field(
+        1.0, ge=0,
+        description="Permanent impact: the price moves by this x daily vol x (net shares / ADV), "
+        "linear so it cannot depend on how an order is sliced (Almgren et al. 2005: "
+        "0.314 x turnover^1/4, about 1.2 for a large cap).",
     )
     limit_fill_rule: Literal["touch", "through"] = Field(
         "through", description="A limit fills when the market touches it or trades through it."

@@ -18,7 +18,10 @@ Fill rules (see also sim/response.py for the price model):
 * DAY orders still open at the last bar of their session expire.
 * Tiger's rules: market or limit only, DAY or GTC, no market order outside regular hours,
   limit prices on the tick grid ($0.01 at or above $1, $0.0001 below), whole shares, client
-  order ids unique. Fees come from the injected ``fee_fn`` (default :func:`no_fees`).
+  order ids unique. Fees come from the injected ``fee_fn`` (default :func:`no_fees`) and are
+  charged **per order**, as a broker bills commissions: each fill pays the increase of
+  ``fee_fn(cumulative shares, average price)`` over the order's previous fills, so a per-order
+  minimum is paid once however many partial fills the order takes.
 
 The broker can persist its state in its own SQLite file (``state_path``) so that a test can
 kill the process and still count what the "exchange" received and filled.
@@ -60,9 +63,12 @@ def no_fees(quantity: np.ndarray, price: np.ndarray, side_sign: np.ndarray) -> n
     return np.zeros(len(quantity))
 
 
+BARS_PER_SESSION = 390  # minutes in a regular NYSE session: per-bar -> daily scaling
+
+
 class SimulatedBroker:
     """Parameters: ``replay`` (the bars), ``settings`` (SimulationSettings: impact_y,
-    permanent_fraction, limit_fill_rule, limit_volume_share, max_participation, spread_source),
+    permanent_impact, limit_fill_rule, limit_volume_share, max_participation, spread_source),
     ``latency_bars`` (>= 1), ``fee_fn(quantity, price, side_sign) -> dollars``, ``faults``,
     ``state_path`` (SQLite file to persist to; None = memory only), ``initial_cash`` ($),
     ``fallback_half_spread_bps`` (half spread when a bar has no quotes), ``vol_halflife_bars``
@@ -131,6 +137,7 @@ class SimulatedBroker:
         # The volatility model reads only the replay's high/low ranges (permanent impact scales
         # high and low alike), so its whole path is computed once here instead of per bar.
         self._var_path, self._sigma_path = self._volatility_paths()
+        self._perm_coef_path = self._permanent_coefficients()
         self._var = self._var_path[0]  # EWMA per-bar variance before the next bar
         self._pos = np.zeros(n, np.int64)
         self._cash = float(initial_cash)
@@ -164,6 +171,40 @@ class SimulatedBroker:
         with np.errstate(invalid="ignore"):
             sigma = np.sqrt(np.where(np.isfinite(var[:-1]), var[:-1], bar_var))
         return var, np.where(np.isfinite(sigma), sigma, 0.0)
+
+    def _permanent_coefficients(self) -> np.ndarray:
+        """``coef[t]``: permanent price move (fraction) per net market share on bar t.
+
+        Linear in the net flow, ``permanent_impact * sigma_daily / ADV``, so the total move of a
+        parent does not depend on how it is sliced (a concave law would make slicing costlier
+        and hand market orders an artificial edge). sigma_daily = per-bar sigma x sqrt(390);
+        ADV = 390 x the mean volume of the bars before t (bar t's own before any history).
+        """
+        rp = self.replay
+        vol = np.where(np.isfinite(rp.volume), rp.volume, 0.0)
+        counts = np.arange(rp.n_bars, dtype=float)[:, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            past_mean = np.cumsum(vol, axis=0) - vol
+            past_mean = np.where(counts > 0, past_mean / np.maximum(counts, 1.0), vol)
+            coef = (self.settings.permanent_impact * self._sigma_path * np.sqrt(BARS_PER_SESSION)
+                    / (BARS_PER_SESSION * past_mean))
+        return np.where(np.isfinite(coef), coef, 0.0)
+
+    def _incremental_fees(self, rows, qty, price, sign) -> np.ndarray:
+        """Each fill's share of its order's fee: fee(order so far) - fee(order before it).
+
+        The kernel has already added this fill to the cumulative columns."""
+        cum_q = self._filled[rows].astype(float)
+        cum_notional = self._notional[rows]
+        prev_q = cum_q - qty
+        prev_notional = cum_notional - qty * price
+        now = np.asarray(self.fee_fn(cum_q, cum_notional / cum_q, sign), dtype=float)
+        later = prev_q > 0  # first fills of an order pay the whole fee so far
+        if later.any():
+            q = prev_q[later]
+            now[later] -= np.asarray(self.fee_fn(q, prev_notional[later] / q, sign[later]),
+                                     dtype=float)
+        return now
 
     # ------------------------------------------------------------------ clock and data
     @property
@@ -224,14 +265,14 @@ class SimulatedBroker:
             rp.close[t], rp.high[t], rp.low[t], rp.bid[t], rp.ask[t], rp.volume[t], mult,
             self._half_spread(t, rp.close[t]), self._sigma_path[t],
             st.max_participation, st.limit_volume_share, st.limit_fill_rule == "through",
-            st.impact_y, st.permanent_fraction,
+            st.impact_y, self._perm_coef_path[t],
         )
         # log1p stays in numpy (the kernel does only correctly rounded arithmetic)
         self._perm += np.sign(net) * np.log1p(perm_frac)
         new_fills: list[Fill] = []
         if not frows.size:
             return _NO_ROWS, new_fills
-        fees = np.asarray(self.fee_fn(fq, fp, fsign), dtype=float)
+        fees = self._incremental_fees(frows, fq, fp, fsign)
         self._cash -= float(np.sum(fsign * fq * fp) + fees.sum())
         ts = rp.timestamps[t]
         syms = rp.symbols

@@ -8,7 +8,8 @@ reference it is tested against (tests/sim/test_fill_kernel.py): the two must agr
 the kernel does only correctly rounded operations (+ - * / sqrt floor min) in the same order
 and the same summation order as ``np.bincount`` (row order); the transcendental part of the
 permanent impact (``log1p``) stays in numpy in the caller, where ``exp``/``log1p`` have always
-been evaluated.
+been evaluated. ``perm_coef`` (per symbol, fraction of price per net share) is computed by the
+caller: permanent impact is linear in the net market flow.
 
 The fill rules themselves are documented in sim/broker.py. Both functions take the broker's
 column arrays (indexed by order row) and the raw replay row of bar ``t``, update the columns of
@@ -32,7 +33,7 @@ from sim.response import square_root_impact
 def fill_bar_numpy(t, rows, eligible, sym_col, sign_col, qty_col, filled_col, notional_col,
                    limit_col, is_open_col, nfills_col, pos, close_raw, high_raw, low_raw,
                    bid_raw, ask_raw, volume, mult, half, sigma, max_participation,
-                   limit_volume_share, through, impact_y, permanent_fraction):
+                   limit_volume_share, through, impact_y, perm_coef):
     """Vectorised numpy reference of :func:`fill_bar` (same arguments, same results)."""
     rows = rows[eligible[rows] <= t]
     close, high, low = close_raw * mult, high_raw * mult, low_raw * mult
@@ -82,7 +83,7 @@ def fill_bar_numpy(t, rows, eligible, sym_col, sign_col, qty_col, filled_col, no
                       sell_ref[sym] * (1 - imp_s[sym]))
     price = np.where(is_mkt, mprice, lim)
     net = qb - qs
-    perm_frac = permanent_fraction * square_root_impact(impact_y, sigma, np.abs(net), vol0)
+    perm_frac = perm_coef * np.abs(net)
 
     hit = q > 0
     frows, fq, fp = rows[hit], q[hit].astype(np.int64), price[hit]
@@ -104,7 +105,7 @@ def fill_bar_numpy(t, rows, eligible, sym_col, sign_col, qty_col, filled_col, no
 def fill_bar(t, rows, eligible, sym_col, sign_col, qty_col, filled_col, notional_col,
              limit_col, is_open_col, nfills_col, pos, close_raw, high_raw, low_raw,
              bid_raw, ask_raw, volume, mult, half, sigma, max_participation,
-             limit_volume_share, through, impact_y, permanent_fraction):  # pragma: no cover
+             limit_volume_share, through, impact_y, perm_coef):  # pragma: no cover
     n = close_raw.shape[0]
     close = np.empty(n)
     high = np.empty(n)
@@ -197,8 +198,7 @@ def fill_bar(t, rows, eligible, sym_col, sign_col, qty_col, filled_col, notional
         x = impact_y * sigma[s] * np.sqrt(qs[s] / vol0[s])
         imp_s[s] = x if np.isfinite(x) else 0.0
         net[s] = qb[s] - qs[s]
-        x = impact_y * sigma[s] * np.sqrt(abs(net[s]) / vol0[s])
-        perm_frac[s] = permanent_fraction * (x if np.isfinite(x) else 0.0)
+        perm_frac[s] = perm_coef[s] * abs(net[s])
 
     k = 0
     for i in range(m):

@@ -6,8 +6,10 @@ circularity: research.costs predicts, this produces the fills it is judged again
   the bar's market orders on that side take and ``V_bar`` the bar's volume. ``sigma_bar`` is
   an EWMA of past bars' Parkinson variance (high-low range), so it is the volatility of one bar
   — the same horizon as ``V_bar``.
-* Permanent impact: ``permanent_fraction`` of the net (buy minus sell) impact stays in the
-  price; it is accumulated per symbol as a log-shift applied to every later price of the run.
+* Permanent impact: linear in the net (buy minus sell) market flow,
+  ``permanent_impact * sigma_daily * net / ADV`` (Almgren et al. 2005's form), accumulated per
+  symbol as a log-shift applied to every later price of the run. Linear, because a concave
+  permanent law would make a sliced order move the price more than the same order at once.
 * Half spread when the bar has no quotes: ``fallback_half_spread_bps``, or Corwin-Schultz
   (2012) from the two previous bars' highs and lows when that estimator is chosen.
 """

@@ -6,8 +6,8 @@ Adapters live here because the engine's public API wants them in a particular sh
 * :class:`RiskManagerCheck` turns ``RiskManager.check_order`` into a ``PreTradeRiskCheck``;
 * :class:`DatedFeeFn` gives the broker's ``fee_fn(quantity, price, side_sign)`` the fee-schedule
   version in force on the date of the bar being filled (Tiger commission + platform fee +
-  regulatory fees). A fill is charged as one order (per-order minimums apply per fill: a child
-  filled over several bars pays its minimum more than once; conservative).
+  regulatory fees). The broker charges fees per order (a child filled over several bars pays
+  its per-order minimum once), as Tiger bills them.
 """
 
 from __future__ import annotations

@@ -313,8 +313,9 @@ def _assumptions_text(meta: Mapping) -> str:
     bars = meta["bars"]
     data = ("SYNTHETIC minute bars (simulated around real daily closes)" if bars["synthetic"]
             else "the supplied bars")
-    return (f"{data}; simulated impact Y = {a['impact_y']:g} (square root, "
-            f"{100 * a['permanent_fraction']:.0f}% permanent); limits fill {rule}; "
+    return (f"{data}; simulated temporary impact Y = {a['impact_y']:g} (square root of bar "
+            f"participation), permanent impact {a['permanent_impact']:g} x daily vol x "
+            f"shares/ADV; limits fill {rule}; "
             f"participation capped at {100 * a['participation_cap']:.0f}% of bar volume; "
             f"spread from {a['spread_source']}; {a['fee_schedule']} fees; "
             f"{a['latency_bars']} bar(s) latency; benchmark: {a['benchmark']}")

@@ -450,7 +450,7 @@ def _meta(bars, inputs: StudyInputs, names, seed, settings, sim_settings: Simula
                        "sign": "positive bps = cost; diff = strategy - market"},
         "assumptions": {
             "impact_y": sim_settings.impact_y,
-            "permanent_fraction": sim_settings.permanent_fraction,
+            "permanent_impact": sim_settings.permanent_impact,
             "limit_fill_rule": sim_settings.limit_fill_rule,
             "limit_volume_share": sim_settings.limit_volume_share,
             "participation_cap": sim_settings.max_participation,

@@ -51,7 +51,7 @@ def _summary(twap_red_ci=(5.0, 25.0), limit_fill=0.95, synthetic=True):
                      "study_last_bar": "2022-03-14T16:00:00-04:00"},
             "statistics": {"ci_method": "cluster_bootstrap_by_day", "n_clusters": 10,
                            "n_boot": 2000},
-            "assumptions": {"impact_y": 0.8, "permanent_fraction": 0.25,
+            "assumptions": {"impact_y": 0.8, "permanent_impact": 1.0,
                             "limit_fill_rule": "through", "participation_cap": 0.1,
                             "spread_source": "quotes", "fee_schedule": "tiger_us",
                             "latency_bars": 1, "benchmark": "arrival mid"}},

@@ -38,7 +38,7 @@ def random_state(rng: np.random.Generator, n_orders: int, n_sym: int) -> dict:
         max_participation=float(rng.choice([0.02, 0.1, 1.0])),
         limit_volume_share=float(rng.choice([0.01, 0.05, 0.5])),
         through=bool(rng.random() < 0.5), impact_y=float(rng.uniform(0.3, 1.2)),
-        permanent_fraction=float(rng.uniform(0, 0.5)),
+        perm_coef=np.where(rng.random(n_sym) < 0.1, 0.0, rng.uniform(0, 1e-9, n_sym)),
     )
 
 
@@ -78,7 +78,7 @@ def test_kernel_on_a_hand_computed_bar():
         bid_raw=np.array([99.99, nan]), ask_raw=np.array([100.01, nan]),
         volume=np.array([20_000.0, 10_000.0]), mult=np.ones(2), half=np.full(2, 1e-4),
         sigma=np.array([1e-3, 1e-3]), max_participation=0.1, limit_volume_share=0.05,
-        through=True, impact_y=0.5, permanent_fraction=0.0,
+        through=True, impact_y=0.5, perm_coef=np.array([1e-8, 2e-8]),
     )
     frows, fq, fp, fsign, fsym, done, nfills, cum, net, perm = fill_bar(**st)
     # cap 2,000 shares split 3:1 -> 1,500 and 500; the limit takes 5% of 10,000 = 500 (all)
@@ -90,4 +90,5 @@ def test_kernel_on_a_hand_computed_bar():
     assert done.tolist() == [False, False, True]
     assert st["pos"].tolist() == [2000, -500]
     assert net.tolist() == [2000.0, 0.0]
+    assert perm.tolist() == [2000 * 1e-8, 0.0]  # linear in the net market flow
     assert st["is_open_col"].tolist() == [True, True, False]

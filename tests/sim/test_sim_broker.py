@@ -53,7 +53,7 @@ def test_quotes_vs_no_quotes_price():
 
 
 def test_square_root_temporary_and_permanent_impact():
-    settings = SimulationSettings(impact_y=0.8, permanent_fraction=0.25, max_participation=0.1)
+    settings = SimulationSettings(impact_y=0.8, permanent_impact=1.2, max_participation=0.1)
     rp = minute_bars(spread=0.02, high_mult=1.001, low_mult=0.999, volume=100_000)
     b = SimulatedBroker(rp, settings)
     b.process_bar(0)
@@ -63,9 +63,30 @@ def test_square_root_temporary_and_permanent_impact():
     impact = 0.8 * sigma * math.sqrt(1_000 / 100_000)
     ((q, p),) = fills_of(b, "C1")
     assert p == pytest.approx(100.01 * (1 + impact), rel=1e-12)
-    # a quarter of the impact stays in every later price of the run
-    assert b.snapshot(2).close[0] == pytest.approx(100.0 * (1 + 0.25 * impact), rel=1e-12)
+    # permanent: 1.2 x daily sigma x shares / ADV, with ADV = 390 x the past mean bar volume
+    permanent = 1.2 * sigma * math.sqrt(390) * 1_000 / (390 * 100_000)
+    assert b.snapshot(2).close[0] == pytest.approx(100.0 * (1 + permanent), rel=1e-12)
     assert rp.close[2, 0] == 100.0  # the data itself is untouched
+
+
+def test_permanent_impact_does_not_depend_on_slicing():
+    # One 2,000-share order vs two 1,000-share orders on consecutive bars: same final shift.
+    rp = minute_bars(spread=0.02, high_mult=1.001, low_mult=0.999, volume=100_000)
+    settings = SimulationSettings(impact_y=0.8, permanent_impact=1.0, max_participation=1.0)
+    whole = SimulatedBroker(rp, settings)
+    whole.process_bar(0)
+    whole.submit(mkt("W", 2_000))
+    for t in (1, 2):
+        whole.process_bar(t)
+    sliced = SimulatedBroker(rp, settings)
+    sliced.process_bar(0)
+    sliced.submit(mkt("S1", 1_000))
+    sliced.process_bar(1)
+    sliced.submit(mkt("S2", 1_000))
+    sliced.process_bar(2)
+    sliced.process_bar(3)
+    whole.process_bar(3)
+    assert sliced.snapshot(3).close[0] == pytest.approx(whole.snapshot(3).close[0], rel=1e-9)
 
 
 @pytest.mark.parametrize(("rule", "low", "filled"), [
@@ -173,3 +194,20 @@ def test_replay_from_frame_and_its_errors():
     bad.loc[0, "low"] = 11.0
     with pytest.raises(ValueError, match="high < low for B"):
         BarReplay.from_frame(bad)
+
+
+def test_fees_are_per_order_so_a_minimum_is_paid_once_across_partial_fills():
+    def fee_fn(quantity, price, side_sign):  # $1 minimum, else 1 cent a share
+        return np.maximum(1.0, 0.01 * np.asarray(quantity, dtype=float))
+
+    rp = minute_bars(volume=1_000)  # 10% cap: 100 shares a bar
+    b = SimulatedBroker(rp, SimulationSettings(max_participation=0.1), fee_fn=fee_fn)
+    b.process_bar(0)
+    b.submit(mkt("F1", 250))
+    for t in (1, 2, 3):
+        b.process_bar(t)
+    fills = [f for f in b.fills() if f.client_order_id == "F1"]
+    assert [f.quantity for f in fills] == [100, 100, 50]
+    # order fee after 100 shares: $1 (minimum); after 200: $2; after 250: $2.50
+    assert [round(f.fees, 10) for f in fills] == [1.0, 1.0, 0.5]
+    assert sum(f.fees for f in fills) == pytest.approx(float(fee_fn(250, 100.0, 1)))
