@@ -27,9 +27,10 @@ import numpy as np
 import pandas as pd
 
 from live.monitoring import InstrumentedBroker, LiveMetrics, MetricsAlertSink
-from live.safety import KillSwitch, RiskManagerCheck
+from live.safety import KillSwitch
 from research.domain import Side, Strategy
 from research.execution import ExecutionEngine, Journal, MarketSnapshot, ParentOrder
+from research.execution.risk_check import RiskManagerCheck
 from research.promotion import weight_strategy
 
 MODES = ("dry-run", "paper", "live")

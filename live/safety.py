@@ -10,8 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from research.domain import Fill, Order, OrderStatus, Side
-from research.execution.model import BrokerOrder, RiskDecision
+from research.domain import Fill, Order, OrderStatus
+from research.execution.model import BrokerOrder
 
 
 class KillSwitch:
@@ -46,19 +46,6 @@ class KillSwitch:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         self._previous.clear()
-
-
-class RiskManagerCheck:
-    """``PreTradeRiskCheck`` over ``research.risk.RiskManager.check_order`` (same adapter
-    shape the simulator uses)."""
-
-    def __init__(self, manager: Any):
-        self.manager = manager
-
-    def check(self, symbol: str, side: Side, quantity: int, price: float) -> RiskDecision:
-        d = self.manager.check_order(symbol, side, quantity, price)
-        code = ",".join(str(getattr(r, "value", r)) for r in d.reasons)
-        return RiskDecision(bool(d.approved), int(d.approved_quantity), code, d.message)
 
 
 class DryRunBroker:

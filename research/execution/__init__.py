@@ -54,9 +54,11 @@ from research.execution.quality import (
     execution_quality,
     perold_decomposition,
 )
+from research.execution.risk_check import RiskManagerCheck
 from research.execution.validation import PreTradeRiskCheck, PreTradeValidator, TokenBucket
 
 __all__ = [
+    "RiskManagerCheck",
     "LEGAL_TRANSITIONS",
     "Account",
     "AlgoContext",

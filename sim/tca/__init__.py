@@ -7,7 +7,8 @@ JSON layout: ``sim/tca/SCHEMA.md``.
 
 from __future__ import annotations
 
-from sim.tca._run import DatedFeeFn, RiskManagerCheck, StrategyParams
+from research.execution.risk_check import RiskManagerCheck
+from sim.tca._run import DatedFeeFn, StrategyParams
 from sim.tca.study import STRATEGY_NAMES, ComparisonResult, compare_strategies, summarise
 
 __all__ = [

@@ -3,7 +3,6 @@ thin adapter) and a fresh simulated broker with Tiger's fees, then per-parent TC
 
 Adapters live here because the engine's public API wants them in a particular shape:
 
-* :class:`RiskManagerCheck` turns ``RiskManager.check_order`` into a ``PreTradeRiskCheck``;
 * :class:`DatedFeeFn` gives the broker's ``fee_fn(quantity, price, side_sign)`` the fee-schedule
   version in force on the date of the bar being filled (Tiger commission + platform fee +
   regulatory fees). The broker charges fees per order (a child filled over several bars pays
@@ -24,7 +23,6 @@ from research.execution import (
     ExecutionEngine,
     Journal,
     ParentOrder,
-    RiskDecision,
     execution_quality,
 )
 from sim.broker import SimulatedBroker
@@ -37,18 +35,6 @@ from sim.tca._inputs import StudyInputs
 RUN_COLUMNS = ("order_id", "filled", "fill_rate", "arrival_mid", "is_bps", "delay_bps",
                "spread_bps", "impact_bps", "timing_bps", "opportunity_bps", "fees_bps",
                "child_orders", "child_rejects")
-
-
-class RiskManagerCheck:
-    """``PreTradeRiskCheck`` over a :class:`research.risk.RiskManager` (updated by the caller)."""
-
-    def __init__(self, manager):
-        self.manager = manager
-
-    def check(self, symbol: str, side: Side, quantity: int, price: float) -> RiskDecision:
-        d = self.manager.check_order(symbol, side, quantity, price)
-        code = ",".join(str(getattr(r, "value", r)) for r in d.reasons)
-        return RiskDecision(bool(d.approved), int(d.approved_quantity), code, d.message)
 
 
 class DatedFeeFn:

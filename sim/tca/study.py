@@ -4,7 +4,7 @@ market path (paired), scored by implementation shortfall against the arrival mid
 For each strategy: a fresh :class:`~sim.SimulatedBroker` (Tiger fee schedule by bar date,
 its own market-response model from ``settings.simulation``) and a fresh
 :class:`~research.execution.ExecutionEngine` (the real pre-trade validation, breakers and the
-real :class:`~research.risk.RiskManager` through :class:`~sim.tca._run.RiskManagerCheck`) over
+real :class:`~research.risk.RiskManager` through :class:`~research.execution.RiskManagerCheck`) over
 the same bars. Permanent impact accumulates within one strategy's run only.
 
 No circularity (DESIGN.md principle 2): fills come from the simulated market's own response
@@ -135,8 +135,8 @@ def _emit(progress: bool | Progress | None) -> Progress:
 def build_risk_check(inputs: StudyInputs, settings: Settings, nav: float):
     """A RiskManager fitted on past returns only, wrapped as a PreTradeRiskCheck."""
     from research.data.sectors import GICS_SECTOR
+    from research.execution.risk_check import RiskManagerCheck
     from research.risk import RiskManager
-    from sim.tca._run import RiskManagerCheck
 
     symbols = list(inputs.replay.symbols)
     closes = daily_closes(inputs.history).reindex(columns=symbols)
