@@ -26,6 +26,8 @@ def validate_run(
                         ] = None,
     backtest: Annotated[bool, typer.Option("--backtest/--no-backtest", help="Daily backtest on "
                                            "the embedded S&P 500 closes.")] = True,
+    gates: Annotated[Path | None, typer.Option("--gates", help="YAML of gate thresholds to "
+                                               "report against (default thresholds).")] = None,
 ) -> None:
     """Record a promotable run: the config as an artifact and the gate metrics."""
     import json
@@ -59,9 +61,14 @@ def validate_run(
     else:
         metrics["validation.backtest"] = 0.0
     run_id = record_validation_run(cfg, metrics, settings, tags=tags)
+    from live.promotion import PromotionError, load_thresholds
     from research.promotion import evaluate_gates
 
-    for r in evaluate_gates(metrics):
+    try:
+        thresholds = load_thresholds(gates)
+    except PromotionError as exc:
+        _fail(str(exc), 2)
+    for r in evaluate_gates(metrics, thresholds):
         typer.echo(r.line())
     typer.echo(f"validation run: {run_id}")
 
@@ -69,9 +76,13 @@ def validate_run(
 def promote(
     run_id: Annotated[str | None, typer.Argument(help="MLflow run id to promote.")] = None,
     list_: Annotated[bool, typer.Option("--list", help="Show the promotion history.")] = False,
+    gates: Annotated[Path | None, typer.Option("--gates", help="YAML of gate thresholds "
+                                               "(keys of GateThresholds); recorded with the "
+                                               "version and re-checked by `qlab live`.")
+                     ] = None,
 ) -> None:
     """Promote a validated run's config to `@live` if every gate passes."""
-    from live.promotion import GateFailure, PromotionError, promotion_history
+    from live.promotion import GateFailure, PromotionError, load_thresholds, promotion_history
     from live.promotion import promote as do_promote
     from research.config import load_settings
 
@@ -88,7 +99,7 @@ def promote(
     if not run_id:
         _fail("qlab promote: give a RUN_ID (or --list)", 2)
     try:
-        lc = do_promote(run_id, settings)
+        lc = do_promote(run_id, settings, load_thresholds(gates))
     except GateFailure as exc:
         _fail(f"promotion refused: {exc}", 1)
     except PromotionError as exc:

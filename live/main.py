@@ -94,10 +94,17 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
     journal_dir = Path(settings.execution.journal_path) / ("dry-run" if dry_run else "")
     if dry_run:  # a dry run keeps no state between runs: nothing it "sent" exists anywhere
         shutil.rmtree(journal_dir, ignore_errors=True)
+    from research.costs import CostModel
+
+    try:  # the cost model sees only the daily bars before the first session
+        cost_model = CostModel.from_settings(settings.costs).fit(daily)
+    except ValueError as exc:
+        raise LiveStartError(f"cost model could not be fitted on the daily bars: {exc}"
+                             ) from None
     metrics = LiveMetrics()
     runner = LiveRunner(config, settings, broker, closes, run_id=run_id, journal_dir=journal_dir,
                         mode=mode, kill_switch=KillSwitch(kill_file), logger=log,
-                        metrics=metrics)
+                        metrics=metrics, cost_model=cost_model)
     servers = []
     if metrics_port is not None:
         server, _ = metrics.serve(metrics_port)
@@ -115,6 +122,7 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
             log.error("reconciliation_failed", error=str(exc))
             raise LiveStartError(session.redact(f"reconciliation with Tiger failed: {exc}")
                                  ) from None
+        runner.prepare_session(day)  # risk refit and targets before the first bar
         feed = TigerBarFeed(TigerBarSource(session, Frequency.MINUTE), symbols, poll_s=poll_s,
                             idle_polls=idle_polls, since=day)
         return runner.run(feed, max_bars=max_bars)

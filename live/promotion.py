@@ -29,6 +29,22 @@ from research.promotion import (
 )
 
 HASH_TAG = "qlab.config_hash"
+THRESHOLDS_TAG = "qlab.gate_thresholds"  # JSON of the GateThresholds a version passed
+
+
+def load_thresholds(path: str | Path | None) -> GateThresholds | None:
+    """Gate thresholds from a YAML file (keys of :class:`GateThresholds`; unknown keys are an
+    error naming them), or None for the defaults."""
+    if path is None:
+        return None
+    import yaml
+    from pydantic import ValidationError
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        return GateThresholds.model_validate(data)
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise PromotionError(f"gate thresholds {path}: {exc}") from None
 
 
 class PromotionError(RuntimeError):
@@ -122,6 +138,7 @@ def promote(run_id: str, settings: Any, thresholds: GateThresholds | None = None
     mv = client.create_model_version(
         name, source=f"runs:/{run_id}/{Path(CONFIG_ARTIFACT).parent}", run_id=run_id,
         tags={HASH_TAG: h, "qlab.config_name": config.name, "qlab.gates": "passed",
+              THRESHOLDS_TAG: (thresholds or GateThresholds()).model_dump_json(),
               "qlab.previous_live_version": previous or "",
               "qlab.promoted_at": datetime.now(UTC).isoformat(timespec="seconds")},
     )
@@ -163,7 +180,8 @@ def promotion_history(settings: Any) -> list[dict[str, Any]]:
 
 
 def load_live_config(settings: Any, thresholds: GateThresholds | None = None) -> LiveConfig:
-    """The config behind ``@live``, hash-checked against its registry tag, gates re-checked."""
+    """The config behind ``@live``, hash-checked against its registry tag, gates re-checked
+    (with ``thresholds``, else those the version was promoted with, else the defaults)."""
     client = _client(settings)
     name, alias = settings.tracking.registered_model, settings.tracking.live_alias
     from mlflow.exceptions import MlflowException
@@ -179,6 +197,8 @@ def load_live_config(settings: Any, thresholds: GateThresholds | None = None) ->
     if tagged != h:
         raise PromotionError(f"{name}@{alias} (version {mv.version}): config hash {h[:12]} does "
                              f"not match the registry tag {str(tagged)[:12]}; refusing to trade")
+    if thresholds is None and mv.tags.get(THRESHOLDS_TAG):
+        thresholds = GateThresholds.model_validate_json(mv.tags[THRESHOLDS_TAG])
     results = evaluate_gates(_get_run(client, mv.run_id).data.metrics, thresholds)
     if failed(results):
         raise GateFailure(mv.run_id, results)

@@ -4,7 +4,15 @@ Tiger broker (or a dry-run wrapper) and Tiger bars.
 Per bar: kill switch check; on the first bar of a rebalance session, target weights from daily
 closes strictly before the session (same :mod:`research.strategies` code and bookkeeping as
 the simulator: NAV and shares valued at the previous close) become parent orders with
-deterministic ids ``<config>-<YYYYMMDD>-<SYMBOL>``; then ``engine.on_bar``; then metrics.
+deterministic ids ``<config>-<YYYYMMDD>-<SYMBOL>``; then ``engine.on_bar``; then metrics and
+one log line for the bar's submits (nothing is logged or counted per order on the way to the
+broker: that path is the latency budget).
+
+Cost model: given a fitted :class:`research.costs.CostModel` (``cost_model``), each parent's
+expected cost (bps of its notional) and timing-risk std are predicted when it is decided, on
+the array fast path; when the parent completes, realised implementation shortfall minus that
+prediction is observed in ``qlab_slippage_vs_model_bps`` and its z-score in
+``qlab_slippage_z``.
 
 Start-up (:meth:`LiveRunner.start`): the broker's positions at the first start of a run are
 saved beside the journal, and every start replays the journal and reconciles orders, fills and
@@ -42,14 +50,16 @@ class LiveRunner:
     closes, session dates x symbols, covering the strategy and risk lookbacks), ``run_id``
     (part of every client order id; the journal is ``<journal_dir>/<run_id>.sqlite``),
     ``mode``, ``bar_minutes`` (minutes per bar: parent horizons are in bars), ``kill_switch``,
-    ``logger`` (structlog), ``metrics`` (LiveMetrics), ``clock`` (Unix seconds, for staleness).
+    ``logger`` (structlog), ``metrics`` (LiveMetrics), ``clock`` (Unix seconds, for staleness),
+    ``cost_model`` (a fitted ``research.costs.CostModel``, or None: no cost-vs-model metric).
     """
 
     def __init__(self, config: Any, settings: Any, broker: Any, daily_closes: pd.DataFrame, *,
                  run_id: str, journal_dir: str | Path, mode: str = "dry-run",
                  bar_minutes: float = 1.0, kill_switch: KillSwitch | None = None,
                  logger: Any = None, metrics: LiveMetrics | None = None,
-                 clock: Callable[[], float] = time.time, instrument: bool = True):
+                 clock: Callable[[], float] = time.time, instrument: bool = True,
+                 cost_model: Any = None):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         from research.promotion.validation import _risk_settings
@@ -86,7 +96,14 @@ class LiveRunner:
         self._seen_fills: set[str] = set()
         self._decided: set[str] = set()
         self._day: pd.Timestamp | None = None
+        self._initial: dict[str, int] = {}
+        # session -> (target weights, previous closes, NAV $): prepared before its first bar
+        self._session: dict[pd.Timestamp, tuple[np.ndarray, np.ndarray, float]] = {}
         self.last_snapshot: MarketSnapshot | None = None
+        self.cost_model = cost_model
+        self._cost_state = self._cost_inputs(cost_model) if cost_model is not None else None
+        self.predicted_cost: dict[str, tuple[float, float]] = {}  # parent -> (bps, std bps)
+        self._cost_observed: set[str] = set()
 
     # ------------------------------------------------------------------ start-up
     def start(self) -> ExecutionEngine:
@@ -106,6 +123,7 @@ class LiveRunner:
 
             raise ReconciliationError([f"the account holds {s} ({initial[s]} shares), which is "
                                        "outside the config's universe" for s in unknown])
+        self._initial = {s: int(q) for s, q in initial.items()}
         journal = Journal(self.journal_path)
         engine = ExecutionEngine(
             self.run_id, self.symbols, self.broker, journal, self.settings.execution,
@@ -113,14 +131,34 @@ class LiveRunner:
         )
         engine.recover()
         self.engine = engine
+        self._warm_breakers()
+        if self.cost_model is not None:  # compile/load the numba kernel before the first bar
+            self.cost_model.predict({
+                "quantity": np.ones(1), "price": np.full(1, 100.0), "adv": np.full(1, 1e6),
+                "daily_vol": np.full(1, 0.02), "spread_bps": np.full(1, 5.0),
+                "strategy": np.zeros(1, dtype=np.int64), "is_sell": np.zeros(1, dtype=bool),
+                "start_minute": np.zeros(1), "horizon_minutes": np.full(1, 30.0),
+                "limit_offset_bps": np.zeros(1)})
         self._decided = {pid.rsplit("-", 1)[0] for pid in engine.parents}
         self.log.info("reconciled", positions=self._book(), parents=len(engine.parents),
                       open_orders=len(engine.open_children()))
         return engine
 
+    def _warm_breakers(self) -> None:
+        """Load the market breakers' compiled kernel (~1 s from numba's cache) on a throwaway
+        copy, so the first live bar does not pay for it."""
+        import copy
+
+        last = self.closes.iloc[-1].to_numpy(float)
+        n = len(self.symbols)
+        now = datetime(2000, 1, 3, 10, 0)
+        snap = MarketSnapshot(0, now, self.symbols, last, last, last, last, np.zeros(n),
+                              np.full(n, np.nan), np.full(n, np.nan))
+        copy.deepcopy(self.engine.market_breakers).conditions(snap, now)
+
     def _book(self) -> dict[str, int]:
         e = self.engine
-        init = json.loads(self.start_state_path.read_text())["positions"]
+        init = self._initial
         out = {s: int(init.get(s, 0)) + int(e.positions.get(s, 0)) for s in self.symbols}
         return {s: q for s, q in out.items() if q}
 
@@ -144,13 +182,9 @@ class LiveRunner:
         if key in self._decided or not self._is_rebalance_session(day):
             return []
         self._decided.add(key)
-        past = self.closes.loc[self.closes.index < day]
-        weights = self.strategy.target_weights(past, day).reindex(
-            list(self.symbols)).fillna(0.0).to_numpy(float)
-        price = past.iloc[-1].to_numpy(float)
+        weights, price, nav = self.prepare_session(day)
         held = self._book()
         shares = np.array([held.get(s, 0) for s in self.symbols], dtype=np.int64)
-        nav = float(self.broker.account().equity)
         priced = np.isfinite(price) & (price > 0)
         target = np.zeros(len(self.symbols), dtype=np.int64)
         target[priced] = np.rint(weights[priced] * nav / price[priced]).astype(np.int64)
@@ -189,6 +223,32 @@ class LiveRunner:
         self.metrics.net_exposure.set(float(weights.sum()))
         self.metrics.nav.set(nav)
 
+    def prepare_session(self, day: Any) -> tuple[np.ndarray, np.ndarray, float]:
+        """Everything of ``day``'s session that depends only on data before it: the risk
+        model refit (closes before the day, NAV from the broker), the strategy's target
+        weights, the previous closes. Call it before the open (``qlab live`` does after
+        start-up) so the first bar does not pay for it (nor for a broker account call);
+        otherwise the first bar of the session does. Returns (weights, closes, NAV $)."""
+        day = pd.Timestamp(day)
+        day = (day.tz_localize(None) if day.tzinfo else day).normalize()
+        ready = self._session.get(day)
+        if ready is not None:
+            return ready
+        if self.engine is None:
+            raise RuntimeError("LiveRunner.start() first (reconciles before any order)")
+        past = self.closes.loc[self.closes.index < day]
+        if past.empty:
+            raise ValueError(f"no daily close before {day.date()} to decide on")
+        price = past.iloc[-1].to_numpy(float)
+        nav = float(self.broker.account().equity)
+        held = self._book()
+        shares = np.array([held.get(s, 0) for s in self.symbols], dtype=np.int64)
+        self._update_risk(past, shares, price, nav, day.to_pydatetime())
+        weights = self.strategy.target_weights(past, day).reindex(
+            list(self.symbols)).fillna(0.0).to_numpy(float)
+        self._session = {day: (weights, price, nav)}  # one session at a time
+        return self._session[day]
+
     # ------------------------------------------------------------------ the loop
     def on_bar(self, snap: MarketSnapshot) -> None:
         engine = self.engine
@@ -196,21 +256,109 @@ class LiveRunner:
             raise RuntimeError("LiveRunner.start() first (reconciles before any order)")
         t0 = time.perf_counter()
         day = pd.Timestamp(snap.timestamp).tz_localize(None).normalize()
-        if day != self._day:  # a new session: refit the risk model on closes before it
+        if day != self._day:  # a new session: risk refit (unless prepared before the open)
             self._day = day
-            past = self.closes.loc[self.closes.index < day]
-            held = self._book()
-            shares = np.array([held.get(s, 0) for s in self.symbols], dtype=np.int64)
-            self._update_risk(past, shares, past.iloc[-1].to_numpy(float),
-                              float(self.broker.account().equity), snap.timestamp)
-        for parent in self.decide(snap):
-            if engine.add_parent(parent, snap):
-                self.log.info("parent_added", parent_id=parent.parent_id, symbol=parent.symbol,
-                              side=parent.side.value, quantity=parent.quantity)
+            self.prepare_session(day)
+        added = [p for p in self.decide(snap) if engine.add_parent(p, snap)]
         engine.on_bar(snap)
         self.metrics.loop_seconds.observe(time.perf_counter() - t0)
         self.last_snapshot = snap
+        if added:
+            self._predict_costs(added, snap)
+            self.log.info("parents_added", bar=snap.bar_index, parents=[
+                {"parent_id": p.parent_id, "symbol": p.symbol, "side": p.side.value,
+                 "quantity": p.quantity} for p in added])
+        if hasattr(self.broker, "flush"):
+            self.broker.flush(bar=snap.bar_index)
         self._after_bar(snap)
+
+    # ------------------------------------------------------------------ cost model
+    def _cost_inputs(self, model: Any) -> dict[str, np.ndarray]:
+        """Per-symbol (adv, daily vol, spread) of the fitted model, in universe order; a
+        symbol the model never saw is NaN, so a prediction for it raises naming it."""
+        def col(series: Any) -> np.ndarray:
+            return series.reindex(list(self.symbols)).to_numpy(float)
+
+        return {"adv": col(model.adv_), "daily_vol": col(model.daily_vol_),
+                "spread_bps": col(model.spread_bps_)}
+
+    def _predict_costs(self, parents: list[ParentOrder], snap: MarketSnapshot) -> None:
+        """Expected cost of ``parents`` at their arrival (the model's array fast path); kept
+        until each completes. Runs after the bar's orders were handed to the broker."""
+        if self._cost_state is None:
+            return
+        from research.costs import STRATEGY_CODES, minutes_since_open
+
+        index = {s: i for i, s in enumerate(self.symbols)}
+        rows = np.array([index[p.symbol] for p in parents], dtype=np.int64)
+        arrival = np.array([self.engine.parents[p.parent_id].arrival_price for p in parents])
+        st = self._cost_state
+        minute = max(0.0, float(minutes_since_open([snap.timestamp])[0]))
+        # the quote at arrival, rescaled to a session average (the model's spread unit),
+        # is fresher than the fitted spread; the fitted one covers a missing quote
+        bid, ask = snap.bid[rows], snap.ask[rows]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            quoted = (ask - bid) / (0.5 * (ask + bid)) * 1e4 / float(
+                self.cost_model.spread_profile_.at(minute))
+        spread = np.where(np.isfinite(quoted) & (quoted >= 0), quoted, st["spread_bps"][rows])
+        adv, vol = st["adv"][rows], st["daily_vol"][rows]
+        known = np.isfinite(spread) & np.isfinite(adv) & (adv > 0) & np.isfinite(vol) & np.isfinite(
+            arrival) & (arrival > 0)
+        if not known.all():
+            self.log.warning("cost_prediction_unavailable", reason="no spread, adv, volatility "
+                             "or arrival price for the symbol in the fitted model or the quote",
+                             parents=[p.parent_id for p, k in zip(parents, known, strict=True)
+                                      if not k])
+        if not known.any():
+            return
+        parents = [p for p, k in zip(parents, known, strict=True) if k]
+        n = len(parents)
+        ex = self.config.execution
+        est = self.cost_model.predict({
+            "quantity": np.array([p.quantity for p in parents], dtype=float),
+            "price": arrival[known], "adv": adv[known], "daily_vol": vol[known],
+            "spread_bps": spread[known],
+            "strategy": np.array([STRATEGY_CODES[p.strategy.value] for p in parents]),
+            "is_sell": np.array([p.side is Side.SELL for p in parents]),
+            "start_minute": np.full(n, minute),
+            "horizon_minutes": np.full(n, float(ex.horizon_minutes)),
+            "limit_offset_bps": np.full(n, float(ex.limit_offset_bps)),
+            "fees_on": pd.Timestamp(snap.timestamp).date(),
+            "order_ids": [p.parent_id for p in parents],
+        })
+        for p, bps, std in zip(parents, est.total_bps, est.timing_risk_bps, strict=True):
+            self.predicted_cost[p.parent_id] = (float(bps), float(std))
+
+    def _cost_predictor(self, parent: ParentOrder, arrival_price: float) -> tuple[float, float]:
+        return self.predicted_cost.get(parent.parent_id, (float("nan"), float("nan")))
+
+    def _observe_completed_parents(self) -> None:
+        """Realised shortfall minus predicted cost of every parent that completed since the
+        last bar (once each; parents without a prediction, e.g. recovered after a restart,
+        are skipped)."""
+        e = self.engine
+        done = [pid for pid in self.predicted_cost
+                if pid not in self._cost_observed and e.parents[pid].done]
+        if not done:
+            return
+        from research.execution.quality import execution_quality
+
+        wanted = set(done)
+        for q in execution_quality(e, self._cost_predictor):
+            if q.parent_id not in wanted:
+                continue
+            self._cost_observed.add(q.parent_id)
+            if q.filled_quantity == 0 or not np.isfinite(q.shortfall_bps):
+                continue
+            diff = q.shortfall_bps - q.predicted_cost_bps
+            self.metrics.slippage_vs_model.observe(diff)
+            if np.isfinite(q.slippage_z):
+                self.metrics.slippage_z.observe(q.slippage_z)
+            self.log.info("parent_cost", parent_id=q.parent_id, symbol=q.symbol,
+                          shortfall_bps=round(q.shortfall_bps, 3),
+                          predicted_bps=round(q.predicted_cost_bps, 3),
+                          predicted_std_bps=round(q.predicted_std_bps, 3),
+                          slippage_vs_model_bps=round(diff, 3), fill_rate=q.fill_rate)
 
     def _after_bar(self, snap: MarketSnapshot) -> None:
         e = self.engine
@@ -230,6 +378,8 @@ class LiveRunner:
             if ps is not None and ps.arrival_price and c.filled_quantity:
                 sign = 1.0 if c.side is Side.BUY else -1.0
                 m.slippage.observe(sign * (c.average_price / ps.arrival_price - 1.0) * 1e4)
+        if self.predicted_cost:
+            self._observe_completed_parents()
 
     def run(self, bars: Iterable[MarketSnapshot], max_bars: int | None = None) -> int:
         """Trade ``bars`` until they end, ``max_bars`` were processed or the kill switch fires.

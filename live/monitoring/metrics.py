@@ -28,8 +28,12 @@ class LiveMetrics:
             "qlab_slippage_bps", "Fill price vs the parent's arrival mid, bps (positive = cost).",
             buckets=(-50, -20, -10, -5, -2, 0, 2, 5, 10, 20, 50, 100), registry=r)
         self.slippage_vs_model = Histogram(
-            "qlab_slippage_vs_model_bps", "Slippage minus the cost model's prediction, bps.",
+            "qlab_slippage_vs_model_bps", "Implementation shortfall of a completed parent minus "
+            "the cost model's prediction at its arrival, bps of its notional.",
             buckets=(-50, -20, -10, -5, -2, 0, 2, 5, 10, 20, 50), registry=r)
+        self.slippage_z = Histogram(
+            "qlab_slippage_z", "(Realised shortfall - predicted cost) / predicted std, per "
+            "completed parent.", buckets=(-3, -2, -1, -0.5, 0, 0.5, 1, 2, 3), registry=r)
         self.gross_exposure = Gauge("qlab_gross_exposure_ratio", "Gross exposure / NAV.",
                                     registry=r)
         self.net_exposure = Gauge("qlab_net_exposure_ratio", "Net exposure / NAV.", registry=r)

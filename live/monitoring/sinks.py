@@ -1,8 +1,8 @@
 """Glue between the trading objects and monitoring: an AlertManager sink and a Broker wrapper.
 
 :class:`InstrumentedBroker` is the Broker protocol around another broker: it times every call
-(``qlab_broker_request_duration_seconds``), counts submits by side and order type, rejects by
-the broker's reason code, and fills, and logs each order with its context.
+(``qlab_broker_request_duration_seconds``), counts submits by side and order type and rejects by
+the broker's reason code; submits are logged and counted in bulk once per bar (:meth:`flush`).
 """
 
 from __future__ import annotations
@@ -39,10 +39,17 @@ class MetricsAlertSink:
 
 
 class InstrumentedBroker:
+    """Broker wrapper for monitoring. Submits are the hot path (up to one per symbol per bar):
+    each is only recorded in memory (its ids, side, type and latency); :meth:`flush`, called
+    once per bar after the engine's step, turns them into one ``orders_submitted`` log line
+    (every client / broker order id in it) and bulk metric updates. Rejects, cancels and
+    errors are rare and are logged when they happen."""
+
     def __init__(self, inner: Any, metrics: LiveMetrics, logger: Any):
         self.inner = inner
         self.metrics = metrics
         self.logger = logger
+        self._submitted: list[tuple[str, str, str, str, str, int, float]] = []
 
     def _timed(self, method: str, fn, *args, **kwargs):
         t0 = time.perf_counter()
@@ -55,20 +62,51 @@ class InstrumentedBroker:
             self.metrics.broker_latency.labels(method=method).observe(time.perf_counter() - t0)
 
     def submit(self, order: Order) -> str:
-        ctx = {"client_order_id": order.client_order_id, "parent_id": order.parent_id,
-               "symbol": order.symbol, "side": order.side.value, "quantity": order.quantity,
-               "order_type": order.order_type.value, "limit_price": order.limit_price}
+        t0 = time.perf_counter()
         try:
-            broker_id = self._timed("submit", self.inner.submit, order)
+            broker_id = self.inner.submit(order)
         except Rejected as exc:
-            reason = exc.code or "rejected"
-            self.metrics.rejects.labels(reason=reason).inc()
-            self.logger.warning("order_rejected", reason=reason, error=str(exc), **ctx)
+            self._observe_failed_submit(order, exc, time.perf_counter() - t0)
             raise
-        self.metrics.orders_submitted.labels(side=order.side.value,
-                                             order_type=order.order_type.value).inc()
-        self.logger.info("order_submitted", broker_order_id=broker_id, **ctx)
+        except Exception as exc:
+            self.metrics.broker_errors.labels(method="submit", error=type(exc).__name__).inc()
+            self.metrics.broker_latency.labels(method="submit").observe(
+                time.perf_counter() - t0)
+            raise
+        self._submitted.append((order.client_order_id, str(broker_id), order.symbol,
+                                order.side._value_, order.order_type._value_,
+                                int(order.quantity), time.perf_counter() - t0))
         return broker_id
+
+    def _observe_failed_submit(self, order: Order, exc: Rejected, seconds: float) -> None:
+        reason = exc.code or "rejected"
+        self.metrics.broker_latency.labels(method="submit").observe(seconds)
+        self.metrics.broker_errors.labels(method="submit", error=type(exc).__name__).inc()
+        self.metrics.rejects.labels(reason=reason).inc()
+        self.logger.warning("order_rejected", reason=reason, error=str(exc),
+                            client_order_id=order.client_order_id, parent_id=order.parent_id,
+                            symbol=order.symbol, side=order.side.value,
+                            quantity=order.quantity, order_type=order.order_type.value,
+                            limit_price=order.limit_price)
+
+    def flush(self, **context: Any) -> int:
+        """Log and count the submits since the last flush (one log line); returns how many."""
+        done, self._submitted = self._submitted, []
+        if not done:
+            return 0
+        counts: dict[tuple[str, str], int] = {}
+        latency = self.metrics.broker_latency.labels(method="submit")
+        for _cid, _bid, _sym, side, otype, _qty, seconds in done:
+            counts[(side, otype)] = counts.get((side, otype), 0) + 1
+            latency.observe(seconds)
+        for (side, otype), n in counts.items():
+            self.metrics.orders_submitted.labels(side=side, order_type=otype).inc(n)
+        self.logger.info(
+            "orders_submitted", count=len(done),
+            orders=[{"client_order_id": c, "broker_order_id": b, "symbol": s, "side": sd,
+                     "order_type": t, "quantity": q} for c, b, s, sd, t, q, _ in done],
+            **context)
+        return len(done)
 
     def cancel(self, client_order_id: str, broker_order_id: str | None = None) -> None:
         self._timed("cancel", self.inner.cancel, client_order_id, broker_order_id)

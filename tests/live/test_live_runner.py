@@ -60,7 +60,7 @@ def settings(gateway, client_keys, tmp_path):
 
 
 def make_runner(gw, settings, server_keys, *, dry=False, run_id="r1", kill_file=None,
-                stream=None):
+                stream=None, **runner_kw):
     from live.monitoring import make_logger
     from live.runner import LiveRunner
     from live.safety import DryRunBroker, KillSwitch
@@ -82,7 +82,7 @@ def make_runner(gw, settings, server_keys, *, dry=False, run_id="r1", kill_file=
     runner = LiveRunner(run_config(), settings, DryRunBroker(broker) if dry else broker, closes,
                         run_id=run_id, journal_dir=settings.execution.journal_path,
                         mode="dry-run" if dry else "paper", kill_switch=KillSwitch(kill_file),
-                        logger=log)
+                        logger=log, **runner_kw)
     return runner, session
 
 
