@@ -473,8 +473,10 @@ class ExecutionEngine:
             self.stats.duplicate_fills += 1
             return
         self.stats.fills += 1
-        self.parents[child.parent_id].filled += fill.quantity
-        self.positions[child.symbol] += child.side.sign * fill.quantity
+        q = fill.quantity
+        self.parents[child.parent_id].filled += q
+        # not child.side.sign: a property call per fill (a million per study)
+        self.positions[child.symbol] += q if child.side is Side.BUY else -q
         if was_open and not child.is_open:
             self._child_closed(child)
 
@@ -576,9 +578,11 @@ class ExecutionEngine:
             return
         bar = self._bar
         stage = self.journal.stage
-        for r in reports:
-            stage(EventKind.REPORT, r.to_json(), r.client_order_id, bar)
-            self._apply_report(r, bar)
+        apply = self._apply_report
+        kind = EventKind.REPORT
+        for r in reports:  # write-ahead: staged (committed before any action) then applied
+            stage(kind, r.to_json_text(), r.client_order_id, bar)
+            apply(r, bar)
 
     def _resolve_inflight(self) -> None:
         for cid in sorted(self._unresolved):

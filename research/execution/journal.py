@@ -63,7 +63,8 @@ class JournalEvent:
 _ENCODE = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 _INSERT = "INSERT INTO events(kind, client_order_id, bar_index, payload) VALUES (?,?,?,?)"
 
-Row = tuple[EventKind, dict[str, Any], str | None, int | None]
+# payload: a dict, or its JSON text when the producer encoded it already (hot paths)
+Row = tuple[EventKind, dict[str, Any] | str, str | None, int | None]
 
 
 class Journal:
@@ -116,9 +117,10 @@ class Journal:
         self._staged.extend(rows)
         self.commit()
 
-    def stage(self, kind: EventKind, payload: dict[str, Any], client_order_id: str | None = None,
-              bar_index: int | None = None) -> None:
-        """Queue one event for the next ``commit`` (not durable until then)."""
+    def stage(self, kind: EventKind, payload: dict[str, Any] | str,
+              client_order_id: str | None = None, bar_index: int | None = None) -> None:
+        """Queue one event for the next ``commit`` (not durable until then). ``payload`` is a
+        JSON-able dict, or a str holding its compact JSON text already (stored verbatim)."""
         self._staged.append((kind, payload, client_order_id, bar_index))
 
     @property
@@ -130,7 +132,9 @@ class Journal:
         """Write every staged event in one transaction (all or nothing), in staging order."""
         if not self._staged:
             return
-        data = [(k._value_, cid, bar, _ENCODE(p)) for k, p, cid, bar in self._staged]
+        # a str payload was encoded by its producer already (ExecutionReport.to_json_text)
+        data = [(k._value_, cid, bar, p if p.__class__ is str else _ENCODE(p))
+                for k, p, cid, bar in self._staged]
         self._db.execute("BEGIN")
         try:
             self._db.executemany(_INSERT, data)

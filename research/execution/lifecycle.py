@@ -53,8 +53,17 @@ STATUS_RANK: dict[OrderStatus, int] = {
 OPEN_STATUSES = frozenset({S.SUBMITTED, S.ACCEPTED, S.PARTIALLY_FILLED, S.PENDING_CANCEL})
 
 
+# Hot-path lookups keyed by the statuses' plain string values: hashing an Enum member runs
+# Enum.__hash__ in Python, a str's hash is cached (these run once or more per fill).
+_LEGAL_BY_VALUE: dict[str, frozenset[str]] = {
+    k._value_: frozenset(v._value_ for v in vs) for k, vs in LEGAL_TRANSITIONS.items()
+}
+_TERMINAL_VALUES = frozenset(s._value_ for s in S if s.is_terminal)
+_RANK_BY_VALUE = {k._value_: v for k, v in STATUS_RANK.items()}
+
+
 def is_legal(current: OrderStatus, new: OrderStatus) -> bool:
-    return new in LEGAL_TRANSITIONS[current]
+    return new._value_ in _LEGAL_BY_VALUE[current._value_]
 
 
 @dataclass(slots=True)
@@ -89,7 +98,9 @@ class ChildOrder:
     @property
     def leaves_quantity(self) -> int:
         """Shares still working at the broker (0 once terminal)."""
-        return 0 if self.status.is_terminal else self.quantity - self.filled_quantity
+        if self.status._value_ in _TERMINAL_VALUES:
+            return 0
+        return self.quantity - self.filled_quantity
 
     @property
     def average_price(self) -> float:
@@ -97,7 +108,7 @@ class ChildOrder:
 
     @property
     def is_open(self) -> bool:
-        return not self.status.is_terminal
+        return self.status._value_ not in _TERMINAL_VALUES
 
     def transition(self, new: OrderStatus, bar: int, reason: str = "") -> None:
         """Move to ``new``; raise :class:`IllegalTransition` (with the history) if forbidden."""
@@ -115,29 +126,32 @@ class ChildOrder:
 
         Raises :class:`OverfillError` if it would take the order beyond its quantity.
         """
-        if fill.fill_id in self.fill_ids:
+        fid = fill.fill_id
+        if fid in self.fill_ids:
             return False
-        if fill.quantity <= 0:
+        q = fill.quantity
+        if q <= 0:
             raise OverfillError(
-                f"order {self.client_order_id}: fill {fill.fill_id} has non-positive quantity "
-                f"{fill.quantity}"
+                f"order {self.client_order_id}: fill {fid} has non-positive quantity {q}"
             )
-        if self.filled_quantity + fill.quantity > self.quantity:
+        filled = self.filled_quantity + q
+        if filled > self.quantity:
             raise OverfillError(
-                f"order {self.client_order_id}: fill {fill.fill_id} of {fill.quantity} on top of "
+                f"order {self.client_order_id}: fill {fid} of {q} on top of "
                 f"{self.filled_quantity} filled exceeds the order quantity {self.quantity}; "
                 f"history: {self.history}"
             )
-        self.fill_ids.add(fill.fill_id)
-        self.filled_quantity += fill.quantity
-        self.filled_notional += fill.quantity * fill.price
+        self.fill_ids.add(fid)
+        self.filled_quantity = filled
+        self.filled_notional += q * fill.price
         self.fees += fill.fees
-        if self.status.is_terminal:
-            self.history.append((self.status.value, bar, f"late fill {fill.fill_id}"))
-        elif self.filled_quantity == self.quantity:
-            self.transition(S.FILLED, bar, f"fill {fill.fill_id}")
-        elif self.status in (S.SUBMITTED, S.ACCEPTED):
-            self.transition(S.PARTIALLY_FILLED, bar, f"fill {fill.fill_id}")
+        status = self.status
+        if status._value_ in _TERMINAL_VALUES:
+            self.history.append((status._value_, bar, f"late fill {fid}"))
+        elif filled == self.quantity:
+            self.transition(S.FILLED, bar, f"fill {fid}")
+        elif status is S.SUBMITTED or status is S.ACCEPTED:
+            self.transition(S.PARTIALLY_FILLED, bar, f"fill {fid}")
         return True
 
     def apply_status(self, new: OrderStatus, bar: int, reason: str = "") -> bool:
@@ -146,13 +160,13 @@ class ChildOrder:
         PARTIALLY_FILLED / FILLED statuses are never applied from status reports: the fills
         carry those transitions, so an engine cannot believe in shares it has no fill for.
         """
-        if new in (S.PARTIALLY_FILLED, S.FILLED):
+        if new is S.PARTIALLY_FILLED or new is S.FILLED:
             return False
         cur = self.status
-        if new == cur:
+        if new is cur:
             return False
-        if cur.is_terminal:
-            if new.is_terminal and cur is not S.FILLED:
+        if cur._value_ in _TERMINAL_VALUES:
+            if new._value_ in _TERMINAL_VALUES and cur is not S.FILLED:
                 # two different final answers about one order: the broker contradicts itself
                 self.transition(new, bar, reason)
             return False  # FILLED beats a late cancel/expiry; anything else is stale
@@ -160,7 +174,7 @@ class ChildOrder:
             return False
         if new is S.ACCEPTED and cur is S.PENDING_CANCEL and "cancel refused" not in reason:
             return False
-        if STATUS_RANK[new] < STATUS_RANK[cur] and not (
+        if _RANK_BY_VALUE[new._value_] < _RANK_BY_VALUE[cur._value_] and not (
             cur is S.PENDING_CANCEL and new is S.ACCEPTED
         ):
             return False
