@@ -71,17 +71,9 @@ class LiveConfig:
 
 
 def _client(settings: Any) -> Any:
-    from research.tracking import _quiet_mlflow_env, _quiet_mlflow_loggers, _sqlite_folder
+    from research.tracking import mlflow_client
 
-    _quiet_mlflow_env()
-    from mlflow.tracking import MlflowClient
-
-    _quiet_mlflow_loggers()
-    uri = settings.tracking.mlflow_tracking_uri
-    folder = _sqlite_folder(uri)
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    return mlflow_client(settings)
 
 
 def _read_config(client: Any, run_id: str) -> RunConfig:

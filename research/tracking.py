@@ -190,6 +190,23 @@ def _experiment_id(client: Any, name: str, uri: str) -> str:
     return client.create_experiment(name, artifact_location=location)
 
 
+def mlflow_client(settings: Settings) -> Any:
+    """An explicit MLflow client (tracking and registry) on the configured URI, quietened.
+
+    Creates the folder of a ``sqlite:///`` database. Every qlab use of MLflow goes through it,
+    so there is one writer configuration and no global MLflow state.
+    """
+    _quiet_mlflow_env()
+    from mlflow.tracking import MlflowClient
+
+    _quiet_mlflow_loggers()
+    uri = settings.tracking.mlflow_tracking_uri
+    folder = _sqlite_folder(uri)
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
 @contextmanager
 def tracked_run(kind: str, params: Mapping[str, Any] | None = None,
                 tags: Mapping[str, Any] | None = None, settings: Settings | None = None, *,
@@ -208,16 +225,8 @@ def tracked_run(kind: str, params: Mapping[str, Any] | None = None,
         from research.config import load_settings
 
         settings = load_settings()
-    _quiet_mlflow_env()
-    from mlflow.tracking import MlflowClient
-
-    _quiet_mlflow_loggers()
-
+    client = mlflow_client(settings)
     uri = settings.tracking.mlflow_tracking_uri
-    folder = _sqlite_folder(uri)
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-    client = MlflowClient(tracking_uri=uri)
     experiment_id = _experiment_id(client, settings.tracking.experiment, uri)
     all_tags = {"qlab.kind": kind, **code_version().as_tags(), **(tags or {})}
     run = client.create_run(experiment_id, run_name=run_name or kind,
@@ -233,4 +242,5 @@ def tracked_run(kind: str, params: Mapping[str, Any] | None = None,
         client.set_terminated(handle.run_id, status=status)
 
 
-__all__ = ["CodeVersion", "TrackedRun", "code_version", "flatten", "tracked_run"]
+__all__ = [
+    "CodeVersion", "TrackedRun", "code_version", "flatten", "mlflow_client", "tracked_run"]
