@@ -30,10 +30,15 @@ def repeat(fn, n: int, warmup: int = 3) -> list[float]:
     return out
 
 
-def describe(times: list[float]) -> str:
+_SCALE = {"ms": 1e3, "us": 1e6}
+
+
+def describe(times: list[float], unit: str = "ms") -> str:
     s = sorted(times)
     p99 = s[min(len(s) - 1, int(0.99 * len(s)))]
-    return f"median {statistics.median(s) * 1e3:9.3f} ms   p99 {p99 * 1e3:9.3f} ms   (n={len(s)})"
+    k = _SCALE[unit]
+    return (f"median {statistics.median(s) * k:10.3f} {unit}   p99 {p99 * k:10.3f} {unit}   "
+            f"(n={len(s)})")
 
 
 def row(name: str, times: list[float], target: str) -> None:

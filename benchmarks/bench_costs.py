@@ -7,7 +7,6 @@ Figures are printed, never asserted. Run: ``python benchmarks/bench_costs.py``.
 
 from __future__ import annotations
 
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -16,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import machine, repeat  # noqa: E402
+from _timing import describe, machine, repeat  # noqa: E402
 
 from research.costs import STRATEGIES, STRATEGY_CODES, CostModel  # noqa: E402
 
@@ -59,14 +58,8 @@ def arrays(model: CostModel, orders: pd.DataFrame, market: pd.DataFrame) -> dict
     )
 
 
-def us(times: list[float]) -> str:
-    s = sorted(times)
-    p99 = s[min(len(s) - 1, int(0.99 * len(s)))]
-    return f"median {statistics.median(s) * 1e6:10.1f} us   p99 {p99 * 1e6:10.1f} us"
-
-
 def report(name: str, times: list[float], target: str) -> None:
-    print(f"{name:52s} {us(times)}   (n={len(times)})   target {target}")
+    print(f"{name:52s} {describe(times, 'us')}   target {target}")
 
 
 def bench_law(law: str) -> None:
