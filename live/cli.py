@@ -1,4 +1,6 @@
-"""Commands of the live world: ``qlab validate-run``, ``qlab promote``, ``qlab live``.
+"""Commands of the live world: ``qlab validate-run``, ``qlab promote``, ``qlab live`` and
+``qlab data fetch`` (bars from a broker's quote API; research must not import live, so the
+command lives here and is added to research's ``data`` group).
 
 Mounted on ``qlab`` by :func:`mount`; ``python -m live`` runs ``live`` alone. Only typer is
 imported at module level.
@@ -146,11 +148,201 @@ def live(
     typer.echo(f"qlab live: {n} bar(s) processed")
 
 
+#: Bar sources ``qlab data fetch --source`` knows.
+FETCH_SOURCES = ("tiger",)
+#: Times one k-line page is re-asked after Tiger throttles it (waits double each time).
+FETCH_RATE_LIMIT_RETRIES = 5
+_TIGER_CREDENTIALS_HELP = (
+    "QLAB_TIGER__TIGER_ID, QLAB_TIGER__ACCOUNT and QLAB_TIGER__PRIVATE_KEY_PATH (a key file) "
+    "or QLAB_TIGER__PRIVATE_KEY, in the environment or .env"
+)
+
+
+def _parse_symbols(text: str) -> list[str]:
+    symbols: list[str] = []
+    for part in text.split(","):
+        sym = part.strip().upper()
+        if sym and sym not in symbols:
+            symbols.append(sym)
+    if not symbols:
+        _fail("qlab data fetch: --symbols is empty (e.g. --symbols AAPL,MSFT)", 2)
+    return symbols
+
+
+def _parse_day(option: str, text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        _fail(f"qlab data fetch: {option} must be a date YYYY-MM-DD, got {text!r}", 2)
+
+
+def _missing_tiger_credentials(tiger) -> list[str]:
+    """Environment variables of the Tiger credentials that are not set (names only)."""
+    missing = []
+    if not tiger.tiger_id:
+        missing.append("QLAB_TIGER__TIGER_ID")
+    if not tiger.account.get_secret_value():
+        missing.append("QLAB_TIGER__ACCOUNT")
+    if not tiger.private_key.get_secret_value() and tiger.private_key_path is None:
+        missing.append("QLAB_TIGER__PRIVATE_KEY_PATH (or QLAB_TIGER__PRIVATE_KEY)")
+    return missing
+
+
+def data_fetch(
+    source: Annotated[str, typer.Option("--source", help=f"Where the bars come from: "
+                                        f"{', '.join(FETCH_SOURCES)}.")],
+    symbols: Annotated[str, typer.Option("--symbols", help="Comma-separated symbols, e.g. "
+                                         "AAPL,MSFT.")],
+    start: Annotated[str, typer.Option("--start", help="First session, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--end", help="Last session, YYYY-MM-DD (inclusive).")],
+    frequency: Annotated[str, typer.Option("--frequency", help="1d (daily) or 1min (minute).")
+                         ] = "1d",
+    name: Annotated[str | None, typer.Option("--name", help="Dataset name (default: "
+                                             "SOURCE_daily / SOURCE_minute).")] = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Replace an existing dataset.")
+                       ] = False,
+    tiger_public_key: Annotated[Path | None, typer.Option(
+        "--tiger-public-key-file", help="Gateway response key (sandbox/test gateways).",
+        hidden=True)] = None,
+) -> None:
+    """Download bars from a broker's quote API, validate them and add them to the store.
+
+    Tiger: k-lines through tigeropen with the credentials of qlab's settings,
+    forward-adjusted prices, paced by Tiger's k-line limit (60 requests a minute).
+    On any error the store is left untouched.
+    """
+    import sys
+
+    from pydantic import ValidationError
+
+    from research.config import load_settings
+    from research.data.schema import Frequency
+
+    if source.strip().lower() not in FETCH_SOURCES:
+        _fail(f"qlab data fetch: unknown source {source!r}; known sources: "
+              f"{', '.join(FETCH_SOURCES)} (files: `qlab data import FILE`)", 2)
+    wanted = _parse_symbols(symbols)
+    first, last = _parse_day("--start", start), _parse_day("--end", end)
+    if first > last:
+        _fail(f"qlab data fetch: --start {first} is after --end {last}", 2)
+    try:
+        freq = Frequency.parse(frequency)
+    except ValueError:
+        _fail(f"qlab data fetch: --frequency must be 1d or 1min, got {frequency!r}", 2)
+    name = name or f"tiger_{freq.value}"
+    try:
+        settings = load_settings()
+    except ValidationError as exc:
+        lines = "\n".join(f"  {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        _fail(f"invalid settings (environment / .env):\n{lines}", 2)
+    missing = _missing_tiger_credentials(settings.tiger)
+    if missing:
+        _fail(f"qlab data fetch: Tiger credentials missing: set {', '.join(missing)} "
+              f"(all of: {_TIGER_CREDENTIALS_HELP})", 2)
+
+    from research.data import BarStore
+
+    store = BarStore(settings.data.store_path)
+    if store.exists(name) and not replace:  # before spending any of the k-line budget
+        _fail(f"qlab data fetch: dataset {name!r} exists in {store.root}; pass --replace or "
+              "--name", 1)
+    bars = _fetch_tiger_bars(settings, wanted, first, last, freq, tiger_public_key,
+                             progress=sys.stderr.isatty())
+    try:
+        info = store.write(name, bars, source=f"tiger kline {freq.value} forward-adjusted "
+                           f"{first}..{last}", synthetic=False, frequency=freq,
+                           replace=replace)
+    except (ValueError, FileExistsError) as exc:  # BarValidationError is a ValueError
+        _fail(f"qlab data fetch: {exc}\nnothing written", 1)
+    typer.echo(f"fetched {info.rows} rows, {len(info.symbols)} symbol(s) from Tiger as dataset "
+               f"{info.name!r} ({info.frequency}, {info.start} .. {info.end}) in {store.root}")
+
+
+def _fetch_tiger_bars(settings, symbols: list[str], first, last, freq,
+                      public_key_file: Path | None, progress: bool):
+    """Validated bars of every symbol (one k-line download per symbol), or exit with a clear
+    message; messages from Tiger go through the session's redactor (key, account)."""
+    import sys
+
+    import pandas as pd
+
+    from live.tiger import (
+        TIGER_PRODUCTION_PUBLIC_KEY,
+        QuotePermissionDenied,
+        TigerAuthError,
+        TigerBarSource,
+        TigerConfigError,
+        TigerSession,
+    )
+    from live.tiger.bars import NoBarsError
+    from research.execution.errors import BrokerUnavailable, RateLimited, Rejected
+
+    tiger = settings.tiger
+    public = (public_key_file.read_text().strip() if public_key_file
+              else TIGER_PRODUCTION_PUBLIC_KEY)
+    try:
+        session = TigerSession(tiger, tiger_public_key=public)
+    except TigerConfigError as exc:
+        _fail(f"qlab data fetch: Tiger settings: {exc}", 2)
+    source = TigerBarSource(session, freq, rate_limit_retries=FETCH_RATE_LIMIT_RETRIES)
+    iterator = symbols
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(symbols, desc="tiger kline", unit="symbol", file=sys.stderr)
+    frames, empty = [], []
+    for sym in iterator:
+        if progress:
+            iterator.set_postfix_str(sym)
+        try:
+            frames.append(source.load([sym], first, last))
+        except NoBarsError:
+            empty.append(sym)  # keep going: name every unknown symbol at once
+        except TigerAuthError as exc:
+            _fail(session.redact(
+                f"qlab data fetch: Tiger refused the credentials (code {exc.code}): {exc}\n"
+                f"check QLAB_TIGER__TIGER_ID and that the private key is the one registered "
+                f"with Tiger for it (QLAB_TIGER__PRIVATE_KEY_PATH / QLAB_TIGER__PRIVATE_KEY)"), 1)
+        except QuotePermissionDenied as exc:
+            _fail(session.redact(f"qlab data fetch: Tiger denied market data (code {exc.code}):"
+                                 f" {exc}; the account needs a US quote subscription"), 1)
+        except RateLimited as exc:
+            _fail(session.redact(
+                f"qlab data fetch: Tiger kept rate-limiting k-line requests after "
+                f"{FETCH_RATE_LIMIT_RETRIES} back-offs ({exc}); wait a minute and retry"), 1)
+        except Rejected as exc:
+            _fail(session.redact(f"qlab data fetch: Tiger rejected the k-line request for {sym} "
+                                 f"(code {exc.code}): {exc.reason}\nnothing written"), 1)
+        except BrokerUnavailable as exc:
+            _fail(session.redact(f"qlab data fetch: cannot reach Tiger's quote server "
+                                 f"{tiger.quote_server_url}: {exc}\nnothing written"), 1)
+        except ValueError as exc:  # bars that fail validation, too many pages
+            _fail(session.redact(f"qlab data fetch: {sym}: {exc}\nnothing written"), 1)
+    if empty:
+        _fail(f"qlab data fetch: Tiger returned no {freq.value} bars for {', '.join(empty)} "
+              f"between {first} and {last}: unknown symbol(s), or no trading session in the "
+              "range\nnothing written", 1)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _data_group(app: typer.Typer) -> typer.Typer:
+    """The root app's ``data`` sub-app (research's), or a new one if there is none."""
+    for group in app.registered_groups:
+        if group.name == "data" and group.typer_instance is not None:
+            return group.typer_instance
+    data = typer.Typer(help="Bars.", no_args_is_help=True)
+    app.add_typer(data, name="data")
+    return data
+
+
 def mount(app: typer.Typer) -> None:
-    """Add ``validate-run``, ``promote`` and ``live`` to the ``qlab`` app."""
+    """Add ``validate-run``, ``promote``, ``live`` and ``data fetch`` to the ``qlab`` app."""
     app.command("validate-run")(validate_run)
     app.command("promote")(promote)
     app.command("live")(live)
+    _data_group(app).command("fetch")(data_fetch)
 
 
 live_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)

@@ -24,8 +24,13 @@ from live.tiger.session import TigerSession
 from research.data.calendar import sessions
 from research.data.schema import EXCHANGE_TZ, REQUIRED_COLUMNS, Frequency
 from research.data.validation import validate_bars
+from research.execution.errors import RateLimited
 
 _PERIOD = {Frequency.DAILY: "day", Frequency.MINUTE: "1min"}
+
+
+class NoBarsError(ValueError):
+    """Tiger answered with no bars (unknown symbol, or no session in the date range)."""
 
 
 class TigerBarSource:
@@ -33,7 +38,10 @@ class TigerBarSource:
 
     ``page_size`` is the number of bars asked per request (Tiger caps a request at 1200 bars);
     every request draws from the session's ``kline`` rate budget (60/min) and waits up to
-    ``max_wait_s`` seconds for it: a long download is paced, not failed.
+    ``max_wait_s`` seconds for it: a long download is paced, not failed. When Tiger throttles
+    a request anyway (code 4 / HTTP 429) the session silences ``kline`` for its cool-down;
+    ``rate_limit_retries`` > 0 then re-asks the same page after it, that many times at most
+    (0: the :class:`RateLimited` reaches the caller, as the live feed wants).
     """
 
     def __init__(
@@ -46,6 +54,7 @@ class TigerBarSource:
         page_size: int = 1200,
         max_pages: int = 1000,
         max_wait_s: float = 120.0,
+        rate_limit_retries: int = 0,
     ):
         self.session = session
         self.frequency = Frequency.parse(frequency)
@@ -59,6 +68,7 @@ class TigerBarSource:
         self.page_size = int(page_size)
         self.max_pages = int(max_pages)
         self.max_wait_s = float(max_wait_s)
+        self.rate_limit_retries = int(rate_limit_retries)
 
     def __repr__(self) -> str:
         return f"TigerBarSource({self.frequency.value}, adjust={self.adjust!r})"
@@ -73,7 +83,7 @@ class TigerBarSource:
         frames = [self._fetch(sym.upper(), begin_ms, end_ms) for sym in symbols]
         raw = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         if raw.empty:
-            raise ValueError(f"Tiger returned no {self.frequency.value} bars for {symbols} "
+            raise NoBarsError(f"Tiger returned no {self.frequency.value} bars for {symbols} "
                              f"between {start} and {end}")
         bars = self._to_schema(raw)
         validate_bars(bars, self.frequency).raise_if_invalid(
@@ -93,13 +103,7 @@ class TigerBarSource:
         quote = self.session.quote
         parts, token = [], None
         for _ in range(self.max_pages):
-            with warnings.catch_warnings():  # tigeropen's own pandas deprecation noise
-                warnings.filterwarnings("ignore", module=r"tigeropen\.")
-                df = self.session.call(
-                    "kline", quote.get_bars, [symbol], period=_PERIOD[self.frequency],
-                    begin_time=begin_ms, end_time=end_ms, right=self.adjust,
-                    limit=self.page_size, page_token=token, max_wait_s=self.max_wait_s,
-                )
+            df = self._page(quote, symbol, begin_ms, end_ms, token)
             if df is None or len(df) == 0:
                 break
             parts.append(df)
@@ -111,6 +115,28 @@ class TigerBarSource:
             raise ValueError(f"Tiger kline {symbol}: more than {self.max_pages} pages; "
                              "narrow the date range")
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    def _page(self, quote, symbol: str, begin_ms: int, end_ms: int, token: str | None):
+        attempt = 0
+        while True:
+            try:
+                with warnings.catch_warnings():  # tigeropen's own pandas deprecation noise
+                    warnings.filterwarnings("ignore", module=r"tigeropen\.")
+                    return self.session.call(
+                        "kline", quote.get_bars, [symbol], period=_PERIOD[self.frequency],
+                        begin_time=begin_ms, end_time=end_ms, right=self.adjust,
+                        limit=self.page_size, page_token=token, max_wait_s=self.max_wait_s,
+                    )
+            except RateLimited as exc:
+                if attempt >= self.rate_limit_retries:
+                    raise
+                if exc.code != 0:
+                    # Tiger throttled the request (the session has blocked kline for its
+                    # cool-down): double the silence each time it happens again, so a
+                    # repeated throttle never turns into hammering (Tiger blacklists that)
+                    self.session.limiter.bucket("kline").penalize(
+                        min(self.session.rate_limit_cooldown_s * 2**attempt, self.max_wait_s))
+                attempt += 1
 
     def _to_schema(self, raw: pd.DataFrame) -> pd.DataFrame:
         missing = [c for c in ("symbol", "time", "open", "high", "low", "close", "volume")
