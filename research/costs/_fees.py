@@ -115,6 +115,16 @@ class FeeTable:
 
     def compute(self, quantity, price, is_sell, *, children=1) -> np.ndarray:
         """Total fees in dollars per order (see :meth:`matrix`)."""
+        if (isinstance(children, int) and children == 1 and isinstance(quantity, np.ndarray) and quantity.ndim == 1
+                and isinstance(price, np.ndarray) and price.shape == quantity.shape
+                and isinstance(is_sell, np.ndarray) and is_sell.shape == quantity.shape):
+            # the hot path (the simulated broker's fills): same numbers, compiled
+            from research.costs._fee_kernel import order_fee_totals
+
+            return order_fee_totals(
+                quantity.astype(float, copy=False), price.astype(float, copy=False),
+                is_sell.astype(bool, copy=False), self.per_share, self.value_rate,
+                self.minimum, self.maximum, self.max_fraction, self.sells_only)
         return self.matrix(quantity, price, is_sell, children=children).sum(axis=0)
 
 

@@ -121,3 +121,15 @@ def test_schedule_files_are_validated(tmp_path):
     mine = load_fee_schedules(custom)["mine"]
     np.testing.assert_allclose(mine.as_of("2021-01-01").compute([10, 1000], [5.0, 5.0],
                                                                 [False, True]), [2.0, 10.0])
+
+
+@pytest.mark.parametrize("table", [TIGER.as_of("2024-06-03"), TIGER.as_of("2025-06-02"),
+                                   fee_schedule("flat_bps", flat_bps=2.0).as_of("2024-06-03")])
+def test_compiled_totals_equal_the_vectorised_matrix_exactly(table):
+    rng = np.random.default_rng(3)
+    q = np.floor(rng.lognormal(5, 2, 500)) + 1  # 1 share to millions: minimums and caps
+    price = rng.uniform(0.5, 900.0, 500)
+    sell = rng.random(500) < 0.5
+    fast = table.compute(q, price, sell)
+    np.testing.assert_array_equal(fast, table.matrix(q, price, sell).sum(axis=0))
+    assert (fast > 0).all()
