@@ -10,11 +10,15 @@ Fill rules (see also sim/response.py for the price model):
 * Limit orders fill at their limit price (never better: conservative) only when the bar trades
   through it (``limit_fill_rule="through"``: low < limit for a buy, high > limit for a sell) or
   touches it (``"touch"``: <=, >=). Queue: the order is assumed to stand behind all displayed
-  size, so it may take at most ``limit_volume_share`` of the bar's volume, shared pro rata with
-  the other resting limits on the symbol; the rest carries to the next bar.
+  size, so this run's resting limits on a symbol may take at most ``limit_volume_share`` of the
+  bar's volume together, in time priority; the rest carries to the next bar.
 * Participation cap: all fills of a symbol in a bar take at most ``max_participation`` of its
-  volume; market orders go first (they cross), limits share what is left. Within a class the
-  cap is shared pro rata by remaining size, rounded down to whole shares. No volume, no fill.
+  volume; market orders go first (they cross), limits get what is left. Within a class the cap
+  is handed out in time priority (arrival order, as an exchange matches): an order takes all it
+  can before a later one gets anything, so an order is only partly filled when the cap runs out
+  on it. (Why not pro rata: every order would then take a sliver on every bar — unlike a real
+  matching engine — and a study run would produce tens of fills per child order.) Whole
+  shares. No volume, no fill.
 * DAY orders still open at the last bar of their session expire.
 * Tiger's rules: market or limit only, DAY or GTC, no market order outside regular hours,
   limit prices on the tick grid ($0.01 at or above $1, $0.0001 below), whole shares, client
@@ -51,7 +55,12 @@ from research.execution.rules import is_on_tick, is_regular_hours
 from sim.faults import FaultConfig, FaultInjector
 from sim.fill_kernel import fill_bar
 from sim.replay import BarReplay
-from sim.response import corwin_schultz_half_spread, parkinson_variance
+from sim.response import (
+    DEFAULT_SPREAD_WINDOW_BARS,
+    SPREAD_SOURCES,
+    half_spread_path,
+    parkinson_variance,
+)
 
 FeeFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 _S = OrderStatus
@@ -71,8 +80,13 @@ class SimulatedBroker:
     permanent_impact, limit_fill_rule, limit_volume_share, max_participation, spread_source),
     ``latency_bars`` (>= 1), ``fee_fn(quantity, price, side_sign) -> dollars``, ``faults``,
     ``state_path`` (SQLite file to persist to; None = memory only), ``initial_cash`` ($),
-    ``fallback_half_spread_bps`` (half spread when a bar has no quotes), ``vol_halflife_bars``
-    (EWMA half-life of the per-bar volatility), ``tiger_style_reports`` (partial fills reported
+    ``fallback_half_spread_bps`` (half spread when a bar has no quotes and no bar estimate),
+    ``spread_window_bars`` (trailing window of the bar spread estimators), ``vol_halflife_bars``
+    (EWMA half-life of the per-bar volatility), ``coalesce_reports`` (a poll delivers what a
+    polling client sees: an ACCEPTED report superseded by a later report of the same order in
+    the same poll is dropped — the order was accepted and then filled/cancelled between two
+    polls; False delivers every report, as a push channel would; always False under fault
+    injection, whose duplicates and reorderings are the point), ``tiger_style_reports`` (partial fills reported
     only as a status with the cumulative filled quantity, as Tiger's "Submitted").
     """
 
@@ -87,7 +101,9 @@ class SimulatedBroker:
         state_path: str | Path | None = None,
         initial_cash: float = 1e9,
         fallback_half_spread_bps: float = 1.5,
+        spread_window_bars: int = DEFAULT_SPREAD_WINDOW_BARS,
         vol_halflife_bars: float = 30.0,
+        coalesce_reports: bool = True,
         tiger_style_reports: bool = False,
         synchronous: str = "FULL",
     ):
@@ -96,18 +112,27 @@ class SimulatedBroker:
                              "decision bar)")
         self.replay = replay
         self.settings = settings or SimulationSettings()
-        if self.settings.spread_source not in ("quotes", "corwin_schultz"):
+        if self.settings.spread_source not in SPREAD_SOURCES:
             raise ValueError(
                 f"simulated broker: spread_source {self.settings.spread_source!r} is not "
-                "supported; use 'quotes' (with a fallback half spread) or 'corwin_schultz'"
+                f"supported; use one of {SPREAD_SOURCES} ('quotes': a fallback half spread "
+                "where a bar has no bid/ask)"
             )
         self.latency_bars = latency_bars
         self.fee_fn = fee_fn
         self.faults = FaultInjector(faults)
         self.initial_cash = initial_cash
         self.fallback_half_spread = fallback_half_spread_bps * 1e-4
+        # half spread of bars without quotes, (n_bars, n_symbols): the bar estimators read only
+        # past bars of the recorded replay, so the whole path is computed once, not per bar
+        self._spread_path = half_spread_path(
+            self.settings.spread_source, replay.high, replay.low, replay.close,
+            self.fallback_half_spread, window=spread_window_bars)
         self._vol_alpha = 1.0 - 0.5 ** (1.0 / vol_halflife_bars)
         self.tiger_style_reports = tiger_style_reports
+        # why coalesce: without it every child costs the engine one more report to journal and
+        # apply (a third of all reports in the execution-comparison study)
+        self.coalesce_reports = coalesce_reports and not self.faults.enabled
         self._session_last = replay.session_last_bar()
         n = replay.n_symbols
         self._sym_index = {s: i for i, s in enumerate(replay.symbols)}
@@ -319,12 +344,17 @@ class SimulatedBroker:
         return frows, new_fills
 
     def _half_spread(self, t: int, close: np.ndarray) -> np.ndarray:
-        if self.settings.spread_source == "corwin_schultz" and t >= 2:
-            rp = self.replay
-            hs = corwin_schultz_half_spread(rp.high[t - 2], rp.low[t - 2], rp.high[t - 1],
-                                            rp.low[t - 1])
-            return np.where(np.isfinite(hs) & (hs > 0), hs, self.fallback_half_spread)
-        return np.full(close.shape, self.fallback_half_spread)
+        """Half spread (fraction) of bar ``t`` where it has no quotes (the kernel uses the
+        bid/ask where it has them); ``close`` is unused, kept for the call's shape."""
+        return self._spread_path[t]
+
+    @property
+    def half_spread_path(self) -> np.ndarray:
+        """Read-only (n_bars, n_symbols) half spreads charged where a bar has no quotes
+        (:func:`sim.response.half_spread_path` of this broker's spread source)."""
+        view = self._spread_path.view()
+        view.flags.writeable = False
+        return view
 
     # ------------------------------------------------------------------ reports
     def _report(self, cid: str, kind: ReportKind, status: OrderStatus, cum: int,
@@ -351,6 +381,10 @@ class SimulatedBroker:
         now = self.last_bar
         out = [r for d, r in self._pending if d <= now]
         self._pending = [(d, r) for d, r in self._pending if d > now]
+        if self.coalesce_reports and len(out) > 1:
+            accepted = ReportKind.ACCEPTED
+            later = {r.client_order_id for r in out if r.kind is not accepted}
+            out = [r for r in out if r.kind is not accepted or r.client_order_id not in later]
         if len(out) > 1 and self.faults.hit(self.faults.config.report_reorder):
             perm = self.faults.rng.permutation(len(out))
             out = [out[i] for i in perm]

@@ -49,15 +49,11 @@ def fill_bar_numpy(t, rows, eligible, sym_col, sign_col, qty_col, filled_col, no
     is_mkt = np.isnan(lim)
     n = len(close)
     q = np.zeros(rows.size)
-    # market orders cross first and share the participation cap pro rata by remaining size
+    # market orders cross first and take the participation cap in time (row) priority
     mk = is_mkt & traded[sym]
-    mdem = np.bincount(sym[mk], rem[mk], minlength=n)
-    mtake = np.minimum(mdem, cap)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mscale = np.where(mdem > 0, mtake / mdem, 0.0)
-    q[mk] = np.floor(rem[mk] * mscale[sym[mk]] + 1e-9)
+    q[mk] = _time_priority(sym[mk], rem[mk], cap)
     used = np.bincount(sym[mk], q[mk], minlength=n)
-    # limits fill only when traded through (or touched), sharing what the cap leaves
+    # limits fill only when traded through (or touched), in time priority on what the cap leaves
     with np.errstate(invalid="ignore"):
         if through:
             cross = np.where(sign > 0, low[sym] < lim, high[sym] > lim)
@@ -66,10 +62,7 @@ def fill_bar_numpy(t, rows, eligible, sym_col, sign_col, qty_col, filled_col, no
     lk = ~is_mkt & traded[sym] & cross
     if lk.any():
         lcap = np.minimum(np.floor(limit_volume_share * vol0), cap - used)
-        ldem = np.bincount(sym[lk], rem[lk], minlength=n)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            lscale = np.where(ldem > 0, np.minimum(ldem, lcap) / ldem, 0.0)
-        q[lk] = np.floor(rem[lk] * lscale[sym[lk]] + 1e-9)
+        q[lk] = _time_priority(sym[lk], rem[lk], lcap)
     # market prices: quote or close -/+ half spread, then temporary impact
     buy_ref = np.where(np.isfinite(ask), ask, close * (1 + half))
     sell_ref = np.where(np.isfinite(bid), bid, close * (1 - half))
@@ -97,6 +90,16 @@ def fill_bar_numpy(t, rows, eligible, sym_col, sign_col, qty_col, filled_col, no
     nfills_col[frows] += 1
     return (frows, fq, fp, fsign, fsym, done, nfills_before, filled_col[frows].copy(), net,
             perm_frac)
+
+
+def _time_priority(sym: np.ndarray, rem: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """Shares each order takes when a symbol's ``cap`` is handed out in row (= arrival) order:
+    an order gets ``min(rem, what the earlier orders left)``. Exact integer arithmetic."""
+    ahead = np.zeros(rem.size)
+    for s in np.unique(sym):  # a handful of symbols: a stable per-symbol running sum
+        at = np.flatnonzero(sym == s)
+        ahead[at] = np.cumsum(rem[at]) - rem[at]
+    return np.clip(cap[sym] - ahead, 0.0, rem)
 
 
 # error_model="numpy": a division by zero gives inf/nan as in numpy (then mapped to 0 like
@@ -129,51 +132,33 @@ def fill_bar(t, rows, eligible, sym_col, sign_col, qty_col, filled_col, notional
             el[m] = rows[i]
             m += 1
 
-    # market orders first: demand per symbol in row order (== np.bincount's summation order)
+    # market orders first, in row (= arrival) order: each takes what the cap has left
     rem = np.empty(m)
     q = np.zeros(m)
-    mdem = np.zeros(n)
-    for i in range(m):
-        r = el[i]
-        rem[i] = float(qty_col[r] - filled_col[r])
-        if np.isnan(limit_col[r]) and traded[sym_col[r]]:
-            mdem[sym_col[r]] += rem[i]
-    mscale = np.zeros(n)
-    for s in range(n):
-        if mdem[s] > 0:
-            mscale[s] = min(mdem[s], cap[s]) / mdem[s]
     used = np.zeros(n)
     qb = np.zeros(n)
     qs = np.zeros(n)
     any_limit = False
-    ldem = np.zeros(n)
     for i in range(m):
         r = el[i]
         s = sym_col[r]
+        rem[i] = float(qty_col[r] - filled_col[r])
         if not traded[s]:
             continue
-        lim = limit_col[r]
-        if np.isnan(lim):
-            q[i] = np.floor(rem[i] * mscale[s] + 1e-9)
+        if np.isnan(limit_col[r]):
+            q[i] = min(rem[i], max(cap[s] - used[s], 0.0))
             used[s] += q[i]
             if sign_col[r] > 0:
                 qb[s] += q[i]
             elif sign_col[r] < 0:
                 qs[s] += q[i]
         else:
-            if through:
-                cross = low[s] < lim if sign_col[r] > 0 else high[s] > lim
-            else:
-                cross = low[s] <= lim if sign_col[r] > 0 else high[s] >= lim
-            if cross:
-                any_limit = True
-                ldem[s] += rem[i]
+            any_limit = True
+    # then limits traded through (or touched), in row order, on what the cap leaves
     if any_limit:
-        lscale = np.zeros(n)
+        lleft = np.empty(n)
         for s in range(n):
-            lcap = min(np.floor(limit_volume_share * vol0[s]), cap[s] - used[s])
-            if ldem[s] > 0:
-                lscale[s] = min(ldem[s], lcap) / ldem[s]
+            lleft[s] = min(np.floor(limit_volume_share * vol0[s]), cap[s] - used[s])
         for i in range(m):
             r = el[i]
             s = sym_col[r]
@@ -185,7 +170,8 @@ def fill_bar(t, rows, eligible, sym_col, sign_col, qty_col, filled_col, notional
             else:
                 cross = low[s] <= lim if sign_col[r] > 0 else high[s] >= lim
             if cross:
-                q[i] = np.floor(rem[i] * lscale[s] + 1e-9)
+                q[i] = min(rem[i], max(lleft[s], 0.0))
+                lleft[s] -= q[i]
 
     # temporary impact per symbol and side; permanent impact of the net market flow
     imp_b = np.zeros(n)

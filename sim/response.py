@@ -10,8 +10,10 @@ circularity: research.costs predicts, this produces the fills it is judged again
   ``permanent_impact * sigma_daily * net / ADV`` (Almgren et al. 2005's form), accumulated per
   symbol as a log-shift applied to every later price of the run. Linear, because a concave
   permanent law would make a sliced order move the price more than the same order at once.
-* Half spread when the bar has no quotes: ``fallback_half_spread_bps``, or Corwin-Schultz
-  (2012) from the two previous bars' highs and lows when that estimator is chosen.
+* Half spread when the bar has no quotes: ``fallback_half_spread_bps``, or a bar estimator
+  (Corwin-Schultz 2012, Abdi-Ranaldo 2017, Roll 1984) over a trailing window of past bars, see
+  :func:`half_spread_path`. This is sim's own code: the cost model's estimators in
+  research/costs are the predictor being judged and are deliberately not called here.
 """
 
 from __future__ import annotations
@@ -44,3 +46,144 @@ def corwin_schultz_half_spread(h1, l1, h2, l2) -> np.ndarray:
         alpha = (np.sqrt(2 * beta) - np.sqrt(beta)) / _K - np.sqrt(gamma / _K)
         spread = 2 * (np.exp(alpha) - 1) / (1 + np.exp(alpha))
     return np.where(np.isfinite(spread), np.maximum(spread, 0.0) / 2, np.nan)
+
+
+# ----------------------------------------------------------------- bar spread estimators
+#: Bar estimators of the half spread the simulated broker can charge when a bar has no quotes.
+BAR_SPREAD_ESTIMATORS = ("corwin_schultz", "abdi_ranaldo", "roll")
+#: Every spread source of the simulated broker ("quotes": the bar's bid/ask, else the fallback).
+SPREAD_SOURCES = ("quotes", *BAR_SPREAD_ESTIMATORS)
+#: Trailing window of the bar estimators, in bars: one regular session of minute bars. The
+#: estimators are averages of noisy per-pair moments whose error shrinks as 1/sqrt(pairs): a
+#: session gives ~390 pairs (Roll's autocovariance then has a relative error of about
+#: 2 (1 + 2 sigma_bar^2 / s^2) / sqrt(390): ~15% for a spread s of twice the bar volatility, ~8%
+#: on the spread itself), while still following day-to-day changes in liquidity. It does not follow the intraday U-shape of
+#: spreads: the price of a low-noise estimate.
+DEFAULT_SPREAD_WINDOW_BARS = 390
+
+
+def _log_prices(prices) -> np.ndarray:
+    """ln(price) as a 2-D matrix; NaN where the price is missing or not positive."""
+    a = np.asarray(prices, dtype=float)
+    a = a.reshape(a.shape[0], -1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.log(a)
+    return np.where(np.isfinite(out), out, np.nan)
+
+
+def _cs_pair_spreads(lh: np.ndarray, ll: np.ndarray, lc: np.ndarray) -> np.ndarray:
+    """Row k: Corwin-Schultz full spread of the bar pair (k-1, k); row 0 NaN.
+
+    With the paper's gap adjustment: when bar k trades entirely above (below) bar k-1's close,
+    its high and low are shifted down (up) by the gap, so a jump between bars (overnight) is not
+    read as range."""
+    out = np.full(lh.shape, np.nan)
+    prev_close = lc[:-1]
+    gap = np.maximum(0.0, prev_close - lh[1:]) + np.minimum(0.0, prev_close - ll[1:])
+    h2, l2 = lh[1:] + gap, ll[1:] + gap
+    with np.errstate(invalid="ignore", over="ignore"):
+        beta = (lh[:-1] - ll[:-1]) ** 2 + (h2 - l2) ** 2
+        gamma = (np.maximum(lh[:-1], h2) - np.minimum(ll[:-1], l2)) ** 2
+        alpha = (np.sqrt(2.0 * beta) - np.sqrt(beta)) / _K - np.sqrt(gamma / _K)
+        e = np.exp(alpha)
+        out[1:] = 2.0 * (e - 1.0) / (1.0 + e)
+    return out
+
+
+def _ar_pair_moments(lh: np.ndarray, ll: np.ndarray, lc: np.ndarray) -> np.ndarray:
+    """Row k: Abdi-Ranaldo squared-spread moment 4 (c_{k-1} - eta_{k-1})(c_{k-1} - eta_k) of the
+    bar pair (k-1, k), eta = mid-range (ln high + ln low) / 2; row 0 NaN."""
+    eta = 0.5 * (lh + ll)
+    out = np.full(lh.shape, np.nan)
+    out[1:] = 4.0 * (lc[:-1] - eta[:-1]) * (lc[:-1] - eta[1:])
+    return out
+
+
+def _trailing_sum(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row t: sum and count of the finite ``x`` over rows t-window .. t-1 (never row t itself).
+
+    Cumulative sums make this O(n) for any window; rows are only ever added to later sums, so
+    changing row t leaves every earlier row's result bit-for-bit unchanged."""
+    finite = np.isfinite(x)
+    n = x.shape[0]
+    csum = np.zeros((n + 1, *x.shape[1:]))
+    count = np.zeros((n + 1, *x.shape[1:]))
+    np.cumsum(np.where(finite, x, 0.0), axis=0, out=csum[1:])
+    np.cumsum(finite, axis=0, out=count[1:])
+    t = np.arange(n)
+    lo = np.maximum(t - window, 0)
+    return csum[t] - csum[lo], count[t] - count[lo]
+
+
+def half_spread_path(source: str, high, low, close, fallback: float, *,
+                     window: int = DEFAULT_SPREAD_WINDOW_BARS,
+                     min_pairs: int | None = None) -> np.ndarray:
+    """Half spread (fraction of price) to charge a market order on each bar without quotes.
+
+    ``high``, ``low``, ``close``: price matrices (n_bars, n_symbols) in time order (or one
+    symbol's vectors); NaN = no bar. Returns the same shape. Row t is **look-ahead free**: it
+    uses only bars <= t-1, i.e. the pairs of consecutive bars that closed before bar t, at most
+    ``window`` of them; until ``min_pairs`` pairs exist (default: a quarter of the window) and
+    wherever the estimate is undefined, NaN or not positive, it is ``fallback``.
+
+    * ``"quotes"``: ``fallback`` everywhere (the fill uses the bar's bid/ask where it has them).
+    * ``"corwin_schultz"`` (Corwin & Schultz 2012): the mean of the pairs' high-low spread
+      estimates, averaged *before* flooring (flooring each pair at 0 first, as in the paper's
+      monthly averages, biases the estimate upward; with ``window=1`` this is the two-bar
+      estimator from bars t-2, t-1).
+    * ``"abdi_ranaldo"`` (Abdi & Ranaldo 2017): S^2 = 4 mean[(c_k - eta_k)(c_k - eta_{k+1})],
+      c = ln close, eta = (ln high + ln low) / 2. Negative products are kept in the mean and only
+      a non-positive mean is rejected: the paper's main ("monthly") estimator, which sets a
+      negative window estimate to zero rather than each pair (the upward-biased "two-day
+      corrected" variant); here the zero is replaced by ``fallback``.
+    * ``"roll"`` (Roll 1984): S = 2 sqrt(-cov(r_k, r_{k-1})) on log close returns; undefined
+      when the autocovariance is >= 0 (then ``fallback``).
+
+    Full spreads are halved. All three assume trades bounce between bid and ask. Bars priced
+    at the mid have no bounce (qlab's synthetic minute bars, closes within ~0.2 bps of the
+    mid): there Roll's autocovariance is noise around zero, so Roll is the fallback on about
+    half of the bars and sampling noise on the rest, Abdi-Ranaldo likewise, and Corwin-
+    Schultz reads the range's curvature, not a spread (on one month of those bars: fallback on
+    49%, 52% and 1% of the bars, estimates of median 1.8, 1.0 and 0.6 bps against quoted half
+    spreads of median 1.6 bps) -- an honest property of such data, not a bug. Estimates use
+    the recorded bars, not this run's permanent impact, which scales all prices alike and so
+    barely moves a relative spread. Pairs spanning an overnight gap are included (Corwin-
+    Schultz adjusts for the gap; for the others it is one pair in a session's window).
+    """
+    if source not in SPREAD_SOURCES:
+        raise ValueError(f"unknown spread source {source!r}; choose one of {SPREAD_SOURCES}")
+    shortest = 2 if source == "roll" else 1  # a covariance needs two pairs
+    if int(window) != window or window < shortest:
+        raise ValueError(f"spread window for {source} must be an integer >= {shortest} bars, "
+                         f"got {window!r}")
+    window = int(window)
+    min_pairs = max(shortest, window // 4) if min_pairs is None else int(min_pairs)
+    if not 1 <= min_pairs <= window:
+        raise ValueError(f"min_pairs must be in [1, window={window}], got {min_pairs}")
+    shape = np.shape(close)
+    lc = _log_prices(close)
+    if source == "quotes" or lc.shape[0] < 2:
+        return np.full(shape, float(fallback))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if source == "roll":
+            r = np.full(lc.shape, np.nan)
+            r[1:] = lc[1:] - lc[:-1]
+            now, before = r.copy(), np.full(lc.shape, np.nan)
+            before[1:] = r[:-1]
+            both = np.isfinite(now) & np.isfinite(before)
+            now, before = np.where(both, now, np.nan), np.where(both, before, np.nan)
+            s_ab, n = _trailing_sum(now * before, window)
+            s_a, _ = _trailing_sum(now, window)
+            s_b, _ = _trailing_sum(before, window)
+            cov = (s_ab - s_a * s_b / n) / (n - 1.0)
+            half = np.sqrt(-cov)  # cov > 0: NaN, cov = 0: 0 -- both become the fallback
+        else:
+            lh, ll = _log_prices(high), _log_prices(low)
+            if source == "corwin_schultz":
+                total, n = _trailing_sum(_cs_pair_spreads(lh, ll, lc), window)
+                half = 0.5 * total / n
+            else:
+                total, n = _trailing_sum(_ar_pair_moments(lh, ll, lc), window)
+                half = 0.5 * np.sqrt(total / n)
+    ok = (n >= min_pairs) & np.isfinite(half) & (half > 0)
+    return np.where(ok, half, float(fallback)).reshape(shape)

@@ -58,9 +58,9 @@ class SmokeReportParams(ReportParams):
 
 
 Strategy = Literal["market", "limit", "twap", "vwap", "pov", "is"]
-#: Spread sources the simulated broker implements (quotes, or a bar estimator when quotes are
-#: dropped); the other cost-model estimators are not simulated and so cannot be swept.
-SimSpreadSource = Literal["quotes", "corwin_schultz"]
+#: Spread sources the simulated broker implements (quotes, or one of its own bar estimators when
+#: quotes are dropped: sim/response.py; research cannot import sim, so the names are repeated).
+SimSpreadSource = Literal["quotes", "corwin_schultz", "abdi_ranaldo", "roll"]
 StrategyList = Annotated[list[Strategy], BeforeValidator(_split_commas)]
 
 #: The study window used for the embedded synthetic dataset when ``start``/``end`` are None:
@@ -119,9 +119,10 @@ class ExecutionComparisonParams(ReportParams):
         default_factory=lambda: [0.05, 0.10, 0.20], min_length=1,
         description="Participation caps (fraction of bar volume) of the sensitivity table.")
     spread_sources: Annotated[list[SimSpreadSource], BeforeValidator(_split_commas)] = Field(
-        default_factory=lambda: ["quotes", "corwin_schultz"], min_length=1,
-        description="Spread sources of the sensitivity table (those the simulated broker "
-                    "implements).")
+        default_factory=lambda: ["quotes", "corwin_schultz", "abdi_ranaldo", "roll"],
+        min_length=1,
+        description="Spread sources of the sensitivity table: quotes and the simulated "
+                    "broker's bar estimators.")
     smoke: bool = Field(False, description="Tiny run for CI: caps orders, sessions, bootstrap "
                                            "resamples and the sensitivity subset.")
 

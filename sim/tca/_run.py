@@ -26,8 +26,6 @@ from research.execution import (
     execution_quality,
 )
 from sim.broker import SimulatedBroker
-from sim.replay import BarReplay
-from sim.response import corwin_schultz_half_spread
 from sim.runner import run_replay
 from sim.tca._inputs import StudyInputs
 
@@ -126,18 +124,15 @@ def _is_params(row, inputs: StudyInputs, params: StrategyParams, state: pd.DataF
             "risk_aversion": params.is_risk_aversion, "horizon": horizon_days}
 
 
-def half_spreads(replay: BarReplay, settings: SimulationSettings, fallback: float) -> np.ndarray:
+def half_spreads(broker: SimulatedBroker) -> np.ndarray:
     """Half spread (fraction of the mid) the simulated broker charges a market order per bar
-    and symbol: the quotes where present, else its bar estimator / fallback (sim/broker.py)."""
+    and symbol: the quotes where present, else the broker's own bar-estimator / fallback path
+    (one implementation: :func:`sim.response.half_spread_path`, computed by the broker)."""
+    replay = broker.replay
     quoted = np.isfinite(replay.bid) & np.isfinite(replay.ask)
     with np.errstate(invalid="ignore", divide="ignore"):
         q = (replay.ask - replay.bid) / (replay.ask + replay.bid)
-    est = np.full(replay.close.shape, fallback)
-    if settings.spread_source == "corwin_schultz" and replay.n_bars > 2:
-        hs = corwin_schultz_half_spread(replay.high[:-2], replay.low[:-2], replay.high[1:-1],
-                                        replay.low[1:-1])
-        est[2:] = np.where(np.isfinite(hs) & (hs > 0), hs, fallback)
-    return np.where(quoted, q, est)
+    return np.where(quoted, q, broker.half_spread_path)
 
 
 def run_strategy(inputs: StudyInputs, strategy: str, parents: list[ParentOrder], *,
@@ -168,7 +163,7 @@ def run_strategy(inputs: StudyInputs, strategy: str, parents: list[ParentOrder],
         fills = broker.fills()
     finally:
         journal.close()
-    half = half_spreads(replay, sim_settings, broker.fallback_half_spread)
+    half = half_spreads(broker)
     return _tca_frame(inputs, engine, quality, fills, mids, half)
 
 

@@ -3,9 +3,10 @@ impact coefficient Y, the limit-fill rule, the participation cap and the spread 
 
 One-at-a-time sweep around the base settings (each cell changes one assumption), which keeps
 the grid at ``1 + sum(len(axis) - 1)`` runs instead of the full product. Spread source:
-``quotes`` uses the bars' bid/ask; a bar estimator (``corwin_schultz``) drops the quote columns
-so that the simulated broker prices the spread from the bars (the arrival mid becomes the
-close). Estimators the simulated broker does not implement are refused.
+``quotes`` uses the bars' bid/ask; a bar estimator (``corwin_schultz``, ``abdi_ranaldo``,
+``roll``: sim/response.py's own, over a trailing session of bars) drops the quote columns so that
+the simulated broker prices the spread from the bars (the arrival mid becomes the close).
+Sources the simulated broker does not implement are refused.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import pandas as pd
 
 from research.config import Settings, load_settings
 from research.data.schema import QUOTE_COLUMNS
+from sim.response import SPREAD_SOURCES
 from sim.tca.study import STRATEGY_NAMES, compare_strategies
 
-SIM_SPREAD_SOURCES = ("quotes", "corwin_schultz")
+#: quotes and every bar estimator of the simulated broker
+SIM_SPREAD_SOURCES = SPREAD_SOURCES
 
 
 def sensitivity(

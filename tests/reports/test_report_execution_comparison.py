@@ -29,13 +29,14 @@ def test_parameters_cell_defaults_are_the_models_defaults():
 
 def test_bad_parameters_fail_before_execution(tmp_path):
     with pytest.raises(ReportParameterError) as info:
-        run_report(NAME, {"n_order": 50, "n_orders": "many", "spread_sources": ["roll"]},
+        run_report(NAME, {"n_order": 50, "n_orders": "many", "spread_sources": ["vwap"]},
                    output_dir=tmp_path, track=False)
     problems = info.value.problems
     assert len(problems) == 3, problems
     assert problems[0].startswith("n_order: unknown parameter (the notebook declares: bars,")
     assert any(p.startswith("n_orders: Input should be a valid integer") for p in problems)
-    assert any(p.startswith("spread_sources.0: Input should be 'quotes' or 'corwin_schultz'")
+    assert any(p.startswith("spread_sources.0: Input should be 'quotes', 'corwin_schultz', "
+                            "'abdi_ranaldo' or 'roll'")
                for p in problems)
     assert not any(tmp_path.iterdir())  # no kernel started, nothing written
 

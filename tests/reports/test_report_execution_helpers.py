@@ -274,8 +274,8 @@ def test_study_window_defaults_only_on_the_embedded_dataset():
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
-    ("spread_sources", "quotes,roll", "spread_sources.1: Input should be 'quotes' or "
-                                      "'corwin_schultz'"),
+    ("spread_sources", "quotes,vwap", "spread_sources.1: Input should be 'quotes', "
+                                      "'corwin_schultz', 'abdi_ranaldo' or 'roll'"),
     ("participation_caps", [0.1, 1.5], "participation caps are fractions"),
     ("impact_y_grid", [0.5, 0.0], "impact coefficients must be positive"),
     ("strategies", "market,vwop", "strategies.1: Input should be"),

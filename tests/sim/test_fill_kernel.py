@@ -65,12 +65,12 @@ def test_kernel_matches_numpy_reference_exactly(seed):
 
 
 def test_kernel_on_a_hand_computed_bar():
-    """Two market buys sharing a 10% cap pro rata, one sell limit traded through."""
+    """Two market buys taking a 10% cap in arrival order, one sell limit traded through."""
     nan = np.nan
     st = dict(
         t=1, rows=np.array([0, 1, 2], np.int64), eligible=np.array([1, 1, 1], np.int64),
         sym_col=np.array([0, 0, 1], np.int64), sign_col=np.array([1, 1, -1], np.int64),
-        qty_col=np.array([3000, 1000, 500], np.int64), filled_col=np.zeros(3, np.int64),
+        qty_col=np.array([1500, 1000, 500], np.int64), filled_col=np.zeros(3, np.int64),
         notional_col=np.zeros(3), limit_col=np.array([nan, nan, 50.0]),
         is_open_col=np.ones(3, bool), nfills_col=np.zeros(3, np.int64),
         pos=np.zeros(2, np.int64), close_raw=np.array([100.0, 50.0]),
@@ -81,14 +81,15 @@ def test_kernel_on_a_hand_computed_bar():
         through=True, impact_y=0.5, perm_coef=np.array([1e-8, 2e-8]),
     )
     frows, fq, fp, fsign, fsym, done, nfills, cum, net, perm = fill_bar(**st)
-    # cap 2,000 shares split 3:1 -> 1,500 and 500; the limit takes 5% of 10,000 = 500 (all)
+    # cap 2,000 shares: the first order takes all its 1,500, the later one the 500 left;
+    # the limit takes 5% of 10,000 = 500 (all)
     assert frows.tolist() == [0, 1, 2]
     assert fq.tolist() == [1500, 500, 500]
     impact = 0.5 * 1e-3 * np.sqrt(2000 / 20_000)
     assert fp[0] == pytest.approx(100.01 * (1 + impact), rel=1e-15)
     assert fp[2] == 50.0
-    assert done.tolist() == [False, False, True]
+    assert done.tolist() == [True, False, True]
     assert st["pos"].tolist() == [2000, -500]
     assert net.tolist() == [2000.0, 0.0]
     assert perm.tolist() == [2000 * 1e-8, 0.0]  # linear in the net market flow
-    assert st["is_open_col"].tolist() == [True, True, False]
+    assert st["is_open_col"].tolist() == [False, True, False]

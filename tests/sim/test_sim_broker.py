@@ -112,12 +112,32 @@ def test_limit_volume_share_carries_over_to_later_bars():
     assert [q for q, _ in fills_of(b, "L1")] == [500, 500, 200]
     assert b.get_order("L1").status is OrderStatus.FILLED
     kinds = [(r.kind, r.status, r.cum_filled) for r in b.poll_reports()]
-    assert kinds[1:] == [(ReportKind.FILL, OrderStatus.PARTIALLY_FILLED, 500),
-                         (ReportKind.FILL, OrderStatus.PARTIALLY_FILLED, 1000),
-                         (ReportKind.FILL, OrderStatus.FILLED, 1200)]
+    # one poll after three bars: the ACCEPTED the fills superseded is not delivered
+    assert kinds == [(ReportKind.FILL, OrderStatus.PARTIALLY_FILLED, 500),
+                     (ReportKind.FILL, OrderStatus.PARTIALLY_FILLED, 1000),
+                     (ReportKind.FILL, OrderStatus.FILLED, 1200)]
 
 
-def test_participation_cap_is_shared_pro_rata_and_zero_volume_never_fills():
+@pytest.mark.parametrize("coalesce", [True, False])
+def test_a_poll_drops_only_acceptances_superseded_in_the_same_poll(coalesce):
+    rp = minute_bars(low_mult=0.99, volume=10_000)
+    b = SimulatedBroker(rp, SimulationSettings(limit_volume_share=0.05),
+                        coalesce_reports=coalesce)
+    b.process_bar(0)
+    b.submit(lmt("FILLS", 100, 99.95))
+    b.submit(lmt("RESTS", 100, 90.00))  # never reached: stays accepted
+    assert [(r.client_order_id, r.kind) for r in b.poll_reports()] == [
+        ("FILLS", ReportKind.ACCEPTED), ("RESTS", ReportKind.ACCEPTED)]  # polled in time
+    b.submit(lmt("LATE", 100, 99.95))
+    b.process_bar(1)
+    got = [(r.client_order_id, r.kind) for r in b.poll_reports()]
+    expected = [("FILLS", ReportKind.FILL), ("LATE", ReportKind.FILL)]
+    if not coalesce:
+        expected.insert(0, ("LATE", ReportKind.ACCEPTED))
+    assert got == expected
+
+
+def test_participation_cap_goes_in_arrival_order_and_zero_volume_never_fills():
     rp = minute_bars(spread=0.02, volume=10_000)
     rp.volume[1, 0] = 0.0  # a halted bar
     b = SimulatedBroker(rp, SimulationSettings(max_participation=0.10))
@@ -127,7 +147,8 @@ def test_participation_cap_is_shared_pro_rata_and_zero_volume_never_fills():
     b.process_bar(1)
     assert b.fills() == []
     b.process_bar(2)
-    assert [q for q, _ in fills_of(b, "A")] == [666] and [q for q, _ in fills_of(b, "B")] == [333]
+    # cap 1,000: A (first in) takes all its 800, B the 200 left and the rest next bar
+    assert [q for q, _ in fills_of(b, "A")] == [800] and [q for q, _ in fills_of(b, "B")] == [200]
     b.process_bar(3)
     assert sum(q for q, _ in fills_of(b, "A")) == 800 and sum(q for q, _ in fills_of(b, "B")) == 400
     assert b.positions()["AAA"].quantity == 1_200
