@@ -98,6 +98,7 @@ def strategy_table(summary: Mapping) -> pd.DataFrame:
             "diff_ci_hi": d_hi, "diff_std_bps": _num(p.get("diff_bps", {}).get("std")),
             "reduction_pct": _num(p.get("reduction_pct", {}).get("mean")),
             "reduction_ci_lo": r_lo, "reduction_ci_hi": r_hi,
+            "reduction_defined": bool(p.get("reduction_pct", {}).get("defined", True)),
             "orders_needed_ci": _num(needed.get("ci")),
             "orders_needed_power80": _num(needed.get("power80")),
             "design_effect": _num(needed.get("design_effect")),
@@ -215,7 +216,8 @@ class StrategyFinding:
     strategy: str
     reduction_pct: float
     ci95: tuple[float, float]
-    finding: str  # consistent | unresolved | below | above | costlier | no_interval
+    finding: str  # consistent | unresolved | below | above | costlier | no_interval |
+    #              baseline_unresolved (market's own cost not resolved above 0: no % exists)
     orders_to_exclude_zero: float
     orders_to_detect_claim: float
     orders_to_resolve_band: float
@@ -271,6 +273,9 @@ _FINDING_TEXT = {
     "above": "above the claim (the whole interval is over 18%)",
     "costlier": "more expensive than market orders (the whole interval is below zero)",
     "no_interval": "no interval (too few orders)",
+    "baseline_unresolved": ("no meaningful % (market orders' own cost is not resolved above "
+                            "zero, so a ratio to it is unbounded; read the paired difference "
+                            "in bps)"),
 }
 
 
@@ -287,7 +292,8 @@ def _findings(t: pd.DataFrame, market_is: float) -> list[StrategyFinding]:
         out.append(StrategyFinding(
             strategy=r.strategy, reduction_pct=r.reduction_pct,
             ci95=(r.reduction_ci_lo, r.reduction_ci_hi),
-            finding=classify_reduction(r.reduction_ci_lo, r.reduction_ci_hi),
+            finding=(classify_reduction(r.reduction_ci_lo, r.reduction_ci_hi)
+                     if r.reduction_defined else "baseline_unresolved"),
             orders_to_exclude_zero=r.orders_needed_ci,
             orders_to_detect_claim=orders_to_detect(r.diff_std_bps, r.design_effect,
                                                     claim_effect),
@@ -300,7 +306,7 @@ def _outcome(findings: Sequence[StrategyFinding]) -> str:
     kinds = {f.finding for f in findings}
     if "consistent" in kinds:
         return "holds"
-    if "unresolved" in kinds or "no_interval" in kinds or not findings:
+    if kinds & {"unresolved", "no_interval", "baseline_unresolved"} or not findings:
         return "unresolved"
     return "does not hold"
 
@@ -388,13 +394,23 @@ def claim_verdict(summary: Mapping, sensitivity_table: pd.DataFrame | None = Non
             f"({meta['bars']['study_first_bar'][:10]} to {meta['bars']['study_last_bar'][:10]}),"
             f" market orders cost {market.is_bps:.2f} bps [95% CI {market.is_ci_lo:.2f}, "
             f"{market.is_ci_hi:.2f}] and the cheapest alternative, **{best}**, "
-            f"{b.is_bps:.2f} bps: {b.reduction_pct:.1f}% "
-            f"[{b.reduction_ci_lo:.1f}, {b.reduction_ci_hi:.1f}] "
-            f"{'cheaper' if b.reduction_pct >= 0 else 'dearer'} than market orders.")
+            f"{b.is_bps:.2f} bps: " + (
+                f"{b.reduction_pct:.1f}% [{b.reduction_ci_lo:.1f}, {b.reduction_ci_hi:.1f}] "
+                f"{'cheaper' if b.reduction_pct >= 0 else 'dearer'} than market orders."
+                if b.reduction_defined else
+                f"{b.diff_bps:+.2f} bps per order versus market orders [{b.diff_ci_lo:+.2f}, "
+                f"{b.diff_ci_hi:+.2f}]. No % reduction is quoted: the market baseline's own "
+                "interval reaches zero, so any ratio to it is unbounded."))
         lines.append("")
     lines.append("Per strategy (reduction versus market orders, 95% CI clustered by day):")
     lines.append("")
     for f in findings:
+        if f.finding == "baseline_unresolved":
+            d = others[others["strategy"] == f.strategy].iloc[0]
+            lines.append(f"- {f.strategy}: {d.diff_bps:+.2f} bps versus market orders "
+                         f"[{d.diff_ci_lo:+.2f}, {d.diff_ci_hi:+.2f}], "
+                         f"{_FINDING_TEXT[f.finding]}.")
+            continue
         lines.append(f"- {f.strategy}: {f.reduction_pct:.1f}% [{f.ci95[0]:.1f}, "
                      f"{f.ci95[1]:.1f}], {_FINDING_TEXT[f.finding]}.")
     low_fill = others[others["fill_rate"] < LOW_FILL_RATE]

@@ -288,3 +288,13 @@ def test_bad_values_are_named(field, value, message):
         ExecutionComparisonParams.model_validate({field: value})
     assert any(message in line for line in format_validation_error(info.value)), \
         format_validation_error(info.value)
+
+
+def test_verdict_quotes_no_percentage_when_the_market_baseline_reaches_zero():
+    s = _summary(twap_red_ci=(-900.0, 1500.0))
+    s["paired_vs_market"]["twap"]["reduction_pct"]["defined"] = False
+    v = rep.claim_verdict(s)
+    twap = next(f for f in v.findings if f.strategy == "twap")
+    assert twap.finding == "baseline_unresolved" and v.outcome == "unresolved"
+    assert "- twap: -3.00 bps versus market orders [-5.00, -1.00], no meaningful %" in v.markdown
+    assert "1500" not in v.markdown

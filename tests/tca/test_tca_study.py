@@ -112,3 +112,28 @@ def test_bad_input_names_the_problem(tca_bars, tca_orders):
     later = tca_orders[tca_orders["decision_time"] > first.normalize() + pd.Timedelta(hours=10)]
     with pytest.raises(ValueError, match="no bars before the first decision"):
         compare_strategies(late, later, ("market",))
+
+
+def test_reduction_is_flagged_undefined_when_the_market_cost_straddles_zero():
+    from sim.tca.study import summarise
+
+    rng = np.random.default_rng(0)
+    n = 60
+    rows = []
+    for name, shift in (("market", 0.0), ("twap", -1.0)):
+        rows.append(pd.DataFrame({
+            "order_id": [f"o{i}" for i in range(n)], "strategy": name,
+            "day": np.repeat(pd.date_range("2022-03-01", periods=6).date, n // 6),
+            "is_bps": rng.normal(0.0, 5.0, n) + shift, "filled": 100, "quantity": 100,
+            "fill_rate": 1.0, "z": np.nan, "predicted_bps": np.nan, "child_orders": 1,
+            "child_rejects": 0, "adv_pct": 0.5, "minute_of_day": 60.0,
+            **{c: 0.0 for c in ("delay_bps", "spread_bps", "impact_bps", "timing_bps",
+                                "opportunity_bps", "fees_bps")}}))
+    per_order = pd.concat(rows, ignore_index=True)
+    red = summarise(per_order, ["market", "twap"], seed=0, n_boot=500)[
+        "paired_vs_market"]["twap"]["reduction_pct"]
+    assert red["defined"] is False and red["baseline_nonpositive_share"] > 0.025
+    per_order.loc[per_order["strategy"] == "market", "is_bps"] += 20.0  # clearly positive
+    red = summarise(per_order, ["market", "twap"], seed=0, n_boot=500)[
+        "paired_vs_market"]["twap"]["reduction_pct"]
+    assert red["defined"] is True and red["baseline_nonpositive_share"] == 0.0
