@@ -34,7 +34,7 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
     from live.feed import TigerBarFeed
     from live.monitoring import LiveMetrics, StatusEndpoint, make_logger
     from live.promotion import PromotionError, load_live_config
-    from live.runner import LiveRunner
+    from live.runner import LiveRunner, startup_heap_frozen
     from live.safety import DryRunBroker, KillSwitch
     from live.tiger import TIGER_PRODUCTION_PUBLIC_KEY, TigerBroker, TigerSession
     from live.tiger.bars import TigerBarSource
@@ -125,7 +125,8 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
         runner.prepare_session(day)  # risk refit and targets before the first bar
         feed = TigerBarFeed(TigerBarSource(session, Frequency.MINUTE), symbols, poll_s=poll_s,
                             idle_polls=idle_polls, since=day)
-        return runner.run(feed, max_bars=max_bars)
+        with startup_heap_frozen():  # no 100 ms full GC pass inside a bar
+            return runner.run(feed, max_bars=max_bars)
     finally:
         for s in servers:
             if hasattr(s, "stop"):

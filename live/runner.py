@@ -5,8 +5,10 @@ Per bar: kill switch check; on the first bar of a rebalance session, target weig
 closes strictly before the session (same :mod:`research.strategies` code and bookkeeping as
 the simulator: NAV and shares valued at the previous close) become parent orders with
 deterministic ids ``<config>-<YYYYMMDD>-<SYMBOL>``; then ``engine.on_bar``; then metrics and
-one log line for the bar's submits (nothing is logged or counted per order on the way to the
-broker: that path is the latency budget).
+the bar's log lines (the rebalance decision, the parents, one line for all submits): nothing is
+logged or counted between the bar and its last order, that path is the latency budget
+(benchmarks/bench_live.py; ``qlab live`` also freezes the start-up heap out of the garbage
+collector, :func:`startup_heap_frozen`).
 
 Cost model: given a fitted :class:`research.costs.CostModel` (``cost_model``), each parent's
 expected cost (bps of its notional) and timing-risk std are predicted when it is decided, on
@@ -23,10 +25,12 @@ explain, raises ``ReconciliationError`` and nothing trades.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +46,25 @@ from research.execution.risk_check import RiskManagerCheck
 from research.promotion import weight_strategy
 
 MODES = ("dry-run", "paper", "live")
+
+
+@contextmanager
+def startup_heap_frozen() -> Iterator[None]:
+    """Run the trading loop with everything allocated at start-up frozen out of the cyclic
+    garbage collector (``gc.freeze``), and thawed on exit.
+
+    Why: start-up leaves ~200k long-lived container objects (pandas, numba, the Tiger client,
+    the daily history, the risk model); a full collection walks all of them, 85-135 ms on the
+    benchmark box, and lands in whichever bar happens to allocate past the threshold. Frozen,
+    a full collection only sees what the loop allocated (microseconds). Nothing else changes:
+    frozen objects are never collected, and they live as long as the process anyway.
+    """
+    gc.collect()  # leave garbage out of the frozen set
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 class LiveRunner:
@@ -99,6 +122,8 @@ class LiveRunner:
         self._initial: dict[str, int] = {}
         # session -> (target weights, previous closes, NAV $): prepared before its first bar
         self._session: dict[pd.Timestamp, tuple[np.ndarray, np.ndarray, float]] = {}
+        self._rebalance_days: dict[pd.Timestamp, bool] = {}  # prepared with the session
+        self._day_cache: tuple[Any, pd.Timestamp | None, str] = (None, None, "")
         self.last_snapshot: MarketSnapshot | None = None
         self.cost_model = cost_model
         self._cost_state = self._cost_inputs(cost_model) if cost_model is not None else None
@@ -124,7 +149,10 @@ class LiveRunner:
             raise ReconciliationError([f"the account holds {s} ({initial[s]} shares), which is "
                                        "outside the config's universe" for s in unknown])
         self._initial = {s: int(q) for s, q in initial.items()}
-        journal = Journal(self.journal_path)
+        # NORMAL by default: survives a process kill; a power loss may drop the last commits,
+        # which reconciliation then refuses to trade on (see ExecutionSettings)
+        journal = Journal(self.journal_path,
+                          synchronous=self.settings.execution.journal_synchronous)
         engine = ExecutionEngine(
             self.run_id, self.symbols, self.broker, journal, self.settings.execution,
             risk_check=RiskManagerCheck(self.risk), initial_positions=initial,
@@ -175,12 +203,36 @@ class LiveRunner:
             return day.isocalendar()[:2] != prev.isocalendar()[:2]
         return (day.year, day.month) != (prev.year, prev.month)
 
+    def _session_day(self, timestamp: datetime) -> pd.Timestamp:
+        """The session date of a bar timestamp (local wall date, midnight, naive), cached for
+        the day: ``pd.Timestamp(...).tz_localize(None).normalize()`` costs ~15 us per bar."""
+        if timestamp.date() != self._day_cache[0]:
+            self._remember_day(pd.Timestamp(timestamp).tz_localize(None).normalize())
+        return self._day_cache[1]
+
+    def _remember_day(self, day: pd.Timestamp) -> None:
+        """Cache (date, session day, decision key) of ``day``: the key prefixes parent ids."""
+        self._day_cache = (day.date(), day, f"{self.config.name}-{day:%Y%m%d}")
+
     def decide(self, snap: MarketSnapshot) -> list[ParentOrder]:
         """Parent orders of a rebalance on ``snap``'s session (empty if not one, or done)."""
-        day = pd.Timestamp(snap.timestamp).tz_localize(None).normalize()
-        key = f"{self.config.name}-{day:%Y%m%d}"
-        if key in self._decided or not self._is_rebalance_session(day):
-            return []
+        parents, decided = self._decide(snap)
+        if decided:
+            self.log.info("rebalance_decided", **decided)
+        return parents
+
+    def _decide(self, snap: MarketSnapshot) -> tuple[list[ParentOrder], dict[str, Any]]:
+        """``decide`` without its log line: (parents, fields of the ``rebalance_decided`` line,
+        empty if nothing was decided). ``on_bar`` logs after the bar's orders are sent."""
+        day = self._session_day(snap.timestamp)
+        key = self._day_cache[2]
+        if key in self._decided:
+            return [], {}
+        rebalance = self._rebalance_days.get(day)
+        if rebalance is None:
+            rebalance = self._is_rebalance_session(day)
+        if not rebalance:
+            return [], {}
         self._decided.add(key)
         weights, price, nav = self.prepare_session(day)
         held = self._book()
@@ -195,9 +247,8 @@ class LiveRunner:
         parents = [ParentOrder(f"{key}-{s}", s, Side.BUY if q > 0 else Side.SELL, int(abs(q)),
                                strategy=algo, horizon_bars=horizon, params=params)
                    for s, q in zip(self.symbols, trade, strict=True) if q != 0]
-        self.log.info("rebalance_decided", session=f"{day:%Y-%m-%d}", nav=nav,
-                      parents=len(parents), algorithm=algo.value, horizon_bars=horizon)
-        return parents
+        return parents, {"session": f"{day:%Y-%m-%d}", "nav": nav, "parents": len(parents),
+                         "algorithm": algo.value, "horizon_bars": horizon}
 
     def _algo_params(self, algo: Strategy) -> dict:
         ex = self.config.execution
@@ -247,6 +298,8 @@ class LiveRunner:
         weights = self.strategy.target_weights(past, day).reindex(
             list(self.symbols)).fillna(0.0).to_numpy(float)
         self._session = {day: (weights, price, nav)}  # one session at a time
+        self._rebalance_days = {day: self._is_rebalance_session(day)}
+        self._remember_day(day)  # the first bar finds its session date ready
         return self._session[day]
 
     # ------------------------------------------------------------------ the loop
@@ -255,12 +308,18 @@ class LiveRunner:
         if engine is None:
             raise RuntimeError("LiveRunner.start() first (reconciles before any order)")
         t0 = time.perf_counter()
-        day = pd.Timestamp(snap.timestamp).tz_localize(None).normalize()
+        day = self._session_day(snap.timestamp)
         if day != self._day:  # a new session: risk refit (unless prepared before the open)
             self._day = day
             self.prepare_session(day)
-        added = [p for p in self.decide(snap) if engine.add_parent(p, snap)]
-        engine.on_bar(snap)
+        # nothing is logged or counted between the bar and its last order (the latency budget)
+        parents, decided = self._decide(snap)
+        try:
+            added = [p for p in parents if engine.add_parent(p, snap)]
+            engine.on_bar(snap)
+        finally:
+            if decided:
+                self.log.info("rebalance_decided", **decided)
         self.metrics.loop_seconds.observe(time.perf_counter() - t0)
         self.last_snapshot = snap
         if added:

@@ -3,11 +3,15 @@
 The engine writes an event *before* it acts on it (an INTENT before ``submit``, a REPORT before
 applying it), so its state after a crash is the fold of the journal. Durability choice:
 
-* WAL mode, ``synchronous=FULL`` by default: every commit is fsync'd, so a journaled intent
-  survives a power loss, not only a process kill. This is the setting for live trading.
+* WAL mode, ``synchronous=FULL`` (this class's default): every commit is fsync'd, so a
+  journaled intent survives a power loss, not only a process kill; one disk flush per commit.
 * ``synchronous="NORMAL"`` (WAL): commits survive any *process* crash (SIGKILL included) but the
-  last transactions may roll back on an OS crash / power loss. Good enough for backtests and
-  several times faster; what the benchmark uses.
+  last transactions may roll back on an OS crash / power loss. Backtests use it, and so does
+  live trading by default (``ExecutionSettings.journal_synchronous``): what recovery needs is
+  process-crash durability, and after a power loss the restart reconciliation finds the orders
+  the journal forgot (open at the broker, or filled into its positions) and refuses to trade on
+  the mismatch; it never re-sends them. FULL is the live option for power-loss durability, at
+  the price of a flush inside every active bar (benchmarks/bench_live.py).
 
 Events are never updated or deleted. A batch (e.g. the reports of one poll) is one
 transaction: all of it or none of it is on disk.
