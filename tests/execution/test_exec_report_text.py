@@ -64,3 +64,23 @@ def test_non_str_broker_id_takes_the_generic_encoder():
     r = ExecutionReport("S1-R10", "c-1", ReportKind.ACCEPTED, OrderStatus.ACCEPTED, 0, 12345)
     assert r.to_json_text() == ENCODE(r.to_json())
     assert '"broker_order_id":12345' in r.to_json_text()
+
+
+INTENTS = [
+    {"parent_id": "P-1", "slice": 3, "symbol": "AAPL", "side": "buy", "quantity": 120,
+     "order_type": "market", "limit_price": None, "mid": 101.23456789012345},
+    {"parent_id": 'p"é\\', "slice": 0, "symbol": "BRK.B", "side": "sell", "quantity": 1,
+     "order_type": "limit", "limit_price": 99.95, "mid": 1e-7},
+    # unexpected types / non-finite numbers take the generic encoder: same text
+    {"parent_id": "P", "slice": 1, "symbol": "X", "side": "buy", "quantity": 5,
+     "order_type": "market", "limit_price": None, "mid": float("nan")},
+    {"parent_id": "P", "slice": 1, "symbol": "X", "side": "buy", "quantity": 5,
+     "order_type": "limit", "limit_price": 7, "mid": 1.5},
+]
+
+
+@pytest.mark.parametrize("payload", INTENTS)
+def test_intent_text_is_the_journal_encoding(payload):
+    from research.execution.engine import intent_json_text
+
+    assert intent_json_text(payload) == ENCODE(payload)
