@@ -234,7 +234,8 @@ class ExecutionEngine:
         self._wake_heap: list[int] = []
         self._dirty: set[str] = set()
         self._unresolved: set[str] = set()
-        self._outbox: list[tuple[ParentState, ChildRequest, int, float]] = []
+        # (parent, request, validated quantity, mid, slice index, client order id)
+        self._outbox: list[tuple[ParentState, ChildRequest, int, float, int, str]] = []
         self._cancel_queue: list[ChildOrder] = []
         self._needs_sync: set[str] = set()
         self._running_volume = np.zeros(len(self.symbols))
@@ -358,7 +359,7 @@ class ExecutionEngine:
             due |= self._wake.pop(heapq.heappop(heap))
         due |= self._dirty
         self._dirty = set()
-        self._outbox: list[tuple[ParentState, ChildRequest, int, float]] = []
+        self._outbox = []
         for pid in sorted(due):
             ps = self.parents[pid]
             if not ps.done:
@@ -795,7 +796,7 @@ class ExecutionEngine:
         )
         if not check.accepted:
             return self._local_reject(ps, check.reason_code, check.reason)
-        self._outbox.append((ps, req, check.quantity, mid))
+        self._outbox.append((ps, req, check.quantity, mid, slice_index, cid))
         return None
 
     def _flush_outbox(self) -> None:
@@ -805,10 +806,8 @@ class ExecutionEngine:
         if not self._outbox:
             return
         intents = []
-        for ps, req, qty, mid in self._outbox:
+        for ps, req, qty, mid, slice_index, cid in self._outbox:
             par = ps.parent
-            slice_index = ps.next_slice
-            cid = client_order_id(self.run_id, par.parent_id, slice_index)
             payload = {
                 "parent_id": par.parent_id, "slice": slice_index, "symbol": par.symbol,
                 "side": par.side._value_, "quantity": qty,

@@ -144,8 +144,11 @@ def run_strategy(inputs: StudyInputs, strategy: str, parents: list[ParentOrder],
     broker = SimulatedBroker(replay, sim_settings, latency_bars=latency_bars, fee_fn=fee_fn)
     fee_fn.bind(broker)
     journal = Journal(":memory:", synchronous="NORMAL")
+    # commit_every_bar=False: the journal is in memory (a study is rerun, not recovered), so a
+    # commit per bar would buy nothing; intents are still committed before every submit
     engine = ExecutionEngine(f"tca-{strategy}", replay.symbols, broker, journal, exec_settings,
-                             risk_check=risk_check, sleep=lambda s: None)
+                             risk_check=risk_check, sleep=lambda s: None,
+                             commit_every_bar=False)
     engine.recover()
     by_bar: dict[int, list[ParentOrder]] = defaultdict(list)
     for p, t in zip(parents, inputs.orders["arrival_bar"].tolist(), strict=True):
