@@ -876,6 +876,34 @@ class ExecutionEngine:
             raise RuntimeError("engine: call recover() before trading (replays the journal and "
                                "reconciles with the broker)")
 
+    def _probe_lost_slices(self) -> list[str]:
+        """Orders at the broker under the client ids this run would send next.
+
+        Why: intents are committed before they are sent, so after a process crash the broker
+        never has a slice the journal lacks. After an OS crash or power loss under
+        ``journal_synchronous=NORMAL`` the journal's last commits can be gone; an order they
+        covered that is still open, or that moved a position, is caught above, but one that
+        was since cancelled, rejected or expired unfilled is not — and the engine would
+        derive the same client id for the same slice and send it a second time. One query per
+        unfinished parent (at restart only) closes that gap."""
+        found = []
+        for pid, ps in self.parents.items():
+            if ps.done:
+                continue
+            k = ps.next_slice
+            while True:
+                cid = client_order_id(self.run_id, pid, k)
+                bo = None if cid in self.children else self._call(self.broker.get_order, cid)
+                if bo is None:
+                    break
+                found.append(
+                    f"broker has order {bo.broker_order_id} (client id {cid}, slice {k} of parent "
+                    f"{pid}, {bo.status.value}, {bo.symbol} {bo.side.value} {bo.quantity}) that "
+                    "the journal does not know: the journal lost its last events (an OS crash or "
+                    "power loss with journal_synchronous=NORMAL?); not re-sending that slice")
+                k += 1
+        return found
+
     def _reconcile(self) -> None:
         mismatches: list[str] = []
         for child in list(self.children.values()):
@@ -921,6 +949,7 @@ class ExecutionEngine:
                 for fid in c.fill_ids - known:
                     mismatches.append(f"journal has fill {fid} of order {c.client_order_id} that "
                                       "the broker does not report")
+        mismatches.extend(self._probe_lost_slices())
         if self.initial_positions is not None:
             bpos = {s: p.quantity for s, p in self._call(self.broker.positions).items()}
             for s in set(bpos) | set(self.positions) | set(self.initial_positions):

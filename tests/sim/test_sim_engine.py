@@ -244,3 +244,35 @@ def test_execution_quality_matches_the_fills_and_the_prediction(tmp_path, fast_s
     assert q.delay_bps == 0 and q.opportunity_bps == 0
     assert q.slippage_z == pytest.approx((2.0 - 1.0) / 0.5)
     assert e.journal.count(EventKind.PARENT_DONE) == 1
+
+
+def test_a_slice_the_journal_lost_is_refused_even_when_the_order_is_closed(
+        tmp_path, fast_settings):
+    """The journal lost its last commits (power loss under synchronous=NORMAL) covering a
+    child the broker has since cancelled unfilled: nothing open, no position moved — only the
+    probe of the next client id catches it, and nothing is re-sent."""
+    import shutil
+
+    rp = minute_bars(n=12, spread=0.02, volume=2_000, low_mult=0.999)
+    b = SimulatedBroker(rp)
+    e = engine_for(b, tmp_path, fast_settings, initial_positions={})
+    # a passive limit far from the market: it rests, unfilled, until its time in force ends
+    parent = ParentOrder("P", "AAA", Side.BUY, 100, Strategy.LIMIT, horizon_bars=10,
+                         params={"offset_bps": 50.0, "tif_bars": 8, "fallback_to_market": False})
+    run_replay(e, b, stop=3, before_bar=add_at(0, parent))
+    events = list(e.journal.events())
+    e.journal.close()
+    (cid,) = e.children
+    cut = next(i for i, ev in enumerate(events) if ev.kind is EventKind.INTENT)
+    shutil.move(tmp_path / "j.sqlite", tmp_path / "j.before")
+    with Journal(tmp_path / "j.sqlite") as j:  # the surviving prefix, as WAL recovery leaves it
+        j.append_many((ev.kind, ev.payload, ev.client_order_id, ev.bar_index)
+                      for ev in events[:cut])
+    b.cancel(cid)  # the broker closed it meanwhile, unfilled
+    b.process_bar(3)
+    assert not b.open_orders() and not b.positions().get("AAA")
+    sent = list(b.submit_attempts)
+    with pytest.raises(ReconciliationError, match="journal does not know") as exc:
+        engine_for(b, tmp_path, fast_settings, initial_positions={})
+    assert cid in str(exc.value) and "slice 0 of parent P" in str(exc.value)
+    assert b.submit_attempts == sent  # nothing re-sent
