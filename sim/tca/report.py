@@ -198,10 +198,14 @@ def sensitivity_summary(table: pd.DataFrame) -> pd.DataFrame:
         row = {"assumption changed": "none (base)" if axis == "base" else f"{axis} = {value}",
                "ranking, cheapest first": " < ".join(ranked),
                "same ranking as base": bool(cell["same_ranking_as_base"].iloc[0])}
-        for r in cell.itertuples():
-            if r.strategy != "market":
-                row[f"{r.strategy} vs market, %"] = _fmt_ci(r.reduction_pct, r.reduction_ci_lo,
-                                                             r.reduction_ci_hi)
+        for r in cell.to_dict("records"):
+            if r["strategy"] == "market":
+                continue
+            if r.get("reduction_defined", True):
+                text = _fmt_ci(r["reduction_pct"], r["reduction_ci_lo"], r["reduction_ci_hi"])
+            else:  # market cost not resolved above 0 in this cell: no % exists
+                text = f"no % ({_fmt(r['diff_bps'], '{:+.2f}')} bps)"
+            row[f"{r['strategy']} vs market, %"] = text
         row["market IS, bps"] = _fmt(float(cell.loc[cell["strategy"] == "market",
                                                      "is_bps"].iloc[0]), "{:.2f}")
         rows.append(row)
@@ -355,12 +359,21 @@ def _sensitivity_text(table: pd.DataFrame, strategies: Sequence[str],
         lines.append(f"Identical to the base, so the assumption does not bind on these orders: "
                      f"{', '.join(inert)}.")
     for name in strategies:
-        red = table.loc[table["strategy"] == name, "reduction_pct"].to_numpy(float)
+        rows = table[table["strategy"] == name]
+        if "reduction_defined" in rows:  # cells whose market baseline reaches 0 have no %
+            undefined = rows[~rows["reduction_defined"].astype(bool)]
+            rows = rows[rows["reduction_defined"].astype(bool)]
+            if name != "market" and len(undefined):
+                d = undefined["diff_bps"].to_numpy(float)
+                lines.append(f"{name}: no % in {len(undefined)} cell(s) whose market cost is not "
+                             f"resolved above 0; there the paired difference runs from "
+                             f"{np.nanmin(d):+.2f} to {np.nanmax(d):+.2f} bps.")
+        red = rows["reduction_pct"].to_numpy(float)
         red = red[np.isfinite(red)]
         if name == "market" or not red.size:
             continue
         lo, hi = float(red.min()), float(red.max())
-        worst = table.loc[(table["strategy"] == name)].sort_values("reduction_pct").iloc[0]
+        worst = rows.sort_values("reduction_pct").iloc[0]
         where = "base" if worst["axis"] == "base" else f"{worst['axis']} = {worst['value']}"
         inside = sum(CLAIM_REDUCTION_PCT[0] <= x <= CLAIM_REDUCTION_PCT[1] for x in red)
         lines.append(f"{name}: reduction from {lo:.1f}% to {hi:.1f}% across cells (lowest "
@@ -467,6 +480,11 @@ def headline_metrics(summary: Mapping, verdict: ClaimVerdict | None = None) -> d
                           if r.strategy != "market"},
         "reduction_pct_ci95": {r.strategy: [r.reduction_ci_lo, r.reduction_ci_hi]
                                for r in t.itertuples() if r.strategy != "market"},
+        "reduction_defined": {r.strategy: bool(r.reduction_defined) for r in t.itertuples()
+                              if r.strategy != "market"},
+        "diff_bps": {r.strategy: r.diff_bps for r in t.itertuples() if r.strategy != "market"},
+        "diff_bps_ci95": {r.strategy: [r.diff_ci_lo, r.diff_ci_hi] for r in t.itertuples()
+                          if r.strategy != "market"},
         "fill_rate": {r.strategy: r.fill_rate for r in t.itertuples()},
     }
     if verdict is not None:
@@ -482,8 +500,13 @@ def format_headline(metrics: Mapping) -> str:
         lo, hi = metrics["is_bps_ci95"][name]
         line = f"{name:<7} IS {_fmt_ci(value, lo, hi, '{:.2f}'):>24} bps"
         if name in metrics.get("reduction_pct", {}):
-            rlo, rhi = metrics["reduction_pct_ci95"][name]
-            line += f"   vs market {_fmt_ci(metrics['reduction_pct'][name], rlo, rhi):>22} %"
+            if metrics.get("reduction_defined", {}).get(name, True):
+                rlo, rhi = metrics["reduction_pct_ci95"][name]
+                line += f"   vs market {_fmt_ci(metrics['reduction_pct'][name], rlo, rhi):>22} %"
+            else:  # a % of a baseline not resolved above zero is unbounded: quote bps
+                dlo, dhi = metrics["diff_bps_ci95"][name]
+                line += (f"   vs market {_fmt_ci(metrics['diff_bps'][name], dlo, dhi, '{:+.2f}'):>22}"
+                         " bps (no %: market cost not resolved above 0)")
         lines.append(line)
     if "claim_outcome" in metrics:
         lines.append(f"15-18% claim: {metrics['claim_outcome']} (cheapest alternative: "
@@ -523,6 +546,8 @@ def reduction_figure(summary: Mapping, title: str):
 
     t = strategy_table(summary)
     t = t[t["strategy"] != "market"]
+    if not t["reduction_defined"].all():
+        return _difference_figure(t, title)
     fig = go.Figure(go.Scatter(
         x=t["reduction_pct"], y=t["strategy"], mode="markers",
         marker=dict(size=12, color=[_colour(s) for s in t["strategy"]]),
@@ -535,6 +560,25 @@ def reduction_figure(summary: Mapping, title: str):
     fig.add_vline(x=0, line_dash="dash", line_color="grey")
     fig.update_layout(title=title, xaxis_title="cost reduction vs market orders, % "
                       "(positive = cheaper)", height=360, showlegend=False)
+    return fig
+
+
+def _difference_figure(t: pd.DataFrame, title: str):
+    """The paired difference versus market (bps) with 95% CIs: what :func:`reduction_figure`
+    shows when the market's own cost is not resolved above zero (a % of it is unbounded)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Scatter(
+        x=t["diff_bps"], y=t["strategy"], mode="markers",
+        marker=dict(size=12, color=[_colour(s) for s in t["strategy"]]),
+        error_x=dict(type="data", symmetric=False, array=t["diff_ci_hi"] - t["diff_bps"],
+                     arrayminus=t["diff_bps"] - t["diff_ci_lo"]),
+        name="difference [95% CI]", hovertemplate="%{y}: %{x:+.2f} bps<extra></extra>"))
+    fig.add_vline(x=0, line_dash="dash", line_color="grey")
+    fig.update_layout(title=f"{title}<br><sup>shown in bps: market orders' own cost is not "
+                      "resolved above zero, so no % of it is meaningful</sup>",
+                      xaxis_title="cost difference vs market orders, bps (negative = cheaper)",
+                      height=380, showlegend=False)
     return fig
 
 

@@ -86,6 +86,7 @@ def sensitivity(
                 "is_ci_hi": r["is_ci_hi"], "fill_rate": r["fill_rate"],
                 "reduction_pct": r["reduction_pct"], "reduction_ci_lo": r["red_ci_lo"],
                 "reduction_ci_hi": r["red_ci_hi"], "rank": r["rank"],
+                "reduction_defined": r["reduction_defined"], "diff_bps": r["diff_bps"],
                 "same_ranking_as_base": order == base_order,
             })
     return pd.DataFrame(rows)

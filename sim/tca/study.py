@@ -87,6 +87,8 @@ class ComparisonResult:
                 "red_ci_lo": (r.get("ci95") or [None, None])[0],
                 "red_ci_hi": (r.get("ci95") or [None, None])[1],
                 "orders_needed": (p.get("orders_needed") or {}).get("ci"),
+                "reduction_defined": bool(r.get("defined", True)),
+                "diff_bps": (p.get("diff_bps") or {}).get("mean"),
             })
         return pd.DataFrame(rows)
 
@@ -97,11 +99,15 @@ class ComparisonResult:
 
         lines = [f"{'strategy':<8} {'n':>6} {'IS bps [95% CI]':>26} {'fill':>6} "
                  f"{'vs market % [95% CI]':>28} {'orders needed':>14}"]
+        if not self.table()["reduction_defined"].all():
+            lines.insert(0, "no % reduction: market orders' own cost is not resolved above 0 "
+                         "(a ratio to it is unbounded); the paired difference is shown in bps")
         for r in self.table().to_dict("records"):
             ci = f"[{f(r['is_ci_lo'])}, {f(r['is_ci_hi'])}]"
             red = ("baseline" if r["strategy"] == "market" else
                    f"{f(r['reduction_pct'], '{:.1f}')} [{f(r['red_ci_lo'], '{:.1f}')}, "
-                   f"{f(r['red_ci_hi'], '{:.1f}')}]")
+                   f"{f(r['red_ci_hi'], '{:.1f}')}]" if r["reduction_defined"] else
+                   f"no % ({f(r['diff_bps'], '{:+.2f}')} bps)")
             lines.append(f"{r['strategy']:<8} {r['n']:>6} {f(r['is_bps']):>9} {ci:>16} "
                          f"{f(r['fill_rate'], '{:.1%}'):>6} {red:>28} "
                          f"{f(r['orders_needed'], '{:.0f}'):>14}")

@@ -150,6 +150,15 @@ def test_verdict_summarises_the_sensitivity_cells():
     assert list(table["same ranking as base"]) == [True, False]
     assert list(table["twap vs market, %"]) == ["15.0 [1.0, 30.0]", "-8.3 [-20.0, 5.0]"]
     assert list(table["assumption changed"]) == ["none (base)", "impact_y = 0.5"]
+    # a cell whose market cost is not resolved above 0 quotes no % but the paired bps
+    unresolved = sens.assign(reduction_defined=[True, True, True, False],
+                             diff_bps=[np.nan, -3.0, np.nan, 1.0],
+                             reduction_ci_lo=np.nan, reduction_ci_hi=np.nan)
+    text = rep.claim_verdict(_summary(), unresolved, 150).markdown
+    assert ("twap: no % in 1 cell(s) whose market cost is not resolved above 0; there the "
+            "paired difference runs from +1.00 to +1.00 bps.") in text
+    assert "twap: reduction from 15.0% to 15.0% across cells" in text
+    assert list(rep.sensitivity_summary(unresolved)["twap vs market, %"])[1] == "no % (+1.00 bps)"
 
 
 def test_verdict_needs_a_market_baseline():
@@ -225,6 +234,12 @@ def test_headline_metrics_and_their_printout():
     text = " ".join(rep.format_headline(m).split())
     assert "twap IS 17.00 [14.00, 20.00] bps vs market 15.0 [5.0, 25.0] %" in text
     assert "15-18% claim: holds (cheapest alternative: twap)" in text
+    # a baseline not resolved above zero: the printout quotes the paired difference in bps
+    s = _summary()
+    s["paired_vs_market"]["twap"]["reduction_pct"]["defined"] = False
+    text = " ".join(rep.format_headline(rep.headline_metrics(s)).split())
+    assert ("twap IS 17.00 [14.00, 20.00] bps vs market -3.00 [-5.00, -1.00] bps (no %: market "
+            "cost not resolved above 0)") in text
 
 
 # ------------------------------------------------------------------------------- figures
@@ -238,6 +253,13 @@ def test_figures_carry_the_intervals():
     red = rep.reduction_figure(s, "t").data[0]
     assert list(red.y) == ["limit", "twap"]
     np.testing.assert_allclose(red.error_x.array, [15.0, 10.0])
+    undefined = _summary()
+    for p in undefined["paired_vs_market"].values():
+        p["reduction_pct"]["defined"] = False
+    diff = rep.reduction_figure(undefined, "t")
+    assert list(diff.data[0].x) == [2.0, -3.0]  # the paired difference, bps
+    np.testing.assert_allclose(diff.data[0].error_x.array, [3.0, 2.0])
+    assert "no % of it is meaningful" in diff.layout.title.text
     deco = rep.decomposition_figure(s, "t")
     assert [t.name for t in deco.data] == [*rep.COMPONENTS, "total (mean IS)"]
     brk = rep.breakdown_figure(s, "adv_pct", "t", "x")
