@@ -487,7 +487,11 @@ def _meta(bars, inputs: StudyInputs, names, seed, settings, sim_settings: Simula
             "vwap_profile": "pooled past volume profile (sessions before the study)",
             "cost_model": {"fitted_through": model.fitted_through_.isoformat(),
                            "impact_law": model.impact_law, "sqrt_impact_y": model.sqrt_impact_y,
-                           "spread_source": model.spread_source},
+                           "spread_source": model.spread_source,
+                           # what each symbol's spread actually came from (the configured
+                           # source falls back to a bar estimator without quotes)
+                           "spread_methods_used": {str(k): int(v) for k, v in sorted(
+                               model.spread_method_.value_counts().items())}},
             "risk_nav": nav,
             "risk_returns": risk_source,
             "risk_observations": int(risk_n),
