@@ -65,7 +65,7 @@ StrategyList = Annotated[list[Strategy], BeforeValidator(_split_commas)]
 
 #: The study window used for the embedded synthetic dataset when ``start``/``end`` are None:
 #: two weeks, with the six weeks before them as history for the cost and risk models.
-EMBEDDED_STUDY_START, EMBEDDED_STUDY_END = "2022-03-01", "2022-03-14"
+EMBEDDED_STUDY_START, EMBEDDED_STUDY_END = "2022-03-01", "2022-03-31"
 #: What ``smoke=True`` caps (a CI-sized run that still draws every figure).
 SMOKE_CAPS = {"n_orders": 24, "sessions": 5, "sensitivity_n_orders": 10, "n_boot": 200}
 
@@ -88,7 +88,7 @@ class ExecutionComparisonParams(ReportParams):
                       description="Bar file (CSV/Parquet in the bar schema) or dataset name.")
     orders: str = Field(
         "synthetic", description="'synthetic', 'rebalance' or a CSV/Parquet parent-order file.")
-    n_orders: int = Field(400, gt=0, description="Parent orders of the synthetic generator.")
+    n_orders: int = Field(1000, gt=0, description="Parent orders of the synthetic generator.")
     strategies: StrategyList = Field(
         default_factory=lambda: list(STRATEGIES), min_length=1,
         description="Execution strategies to compare; market is always the baseline.")
@@ -96,14 +96,14 @@ class ExecutionComparisonParams(ReportParams):
         None, description="First study session (YYYY-MM-DD). None: 2022-03-01 on the embedded "
                           "dataset, else the session after 21 sessions of history.")
     end: OptionalDate = Field(
-        None, description="Last study session (YYYY-MM-DD), inclusive. None: 2022-03-14 on "
+        None, description="Last study session (YYYY-MM-DD), inclusive. None: 2022-03-31 on "
                           "the embedded dataset, else the bars' last session.")
     seed: int = Field(0, description="Seed of order generation, the simulated market and the "
                                      "bootstrap.")
     n_boot: int = Field(2000, ge=100, description="Bootstrap resamples of the intervals.")
     n_jobs: int = Field(2, ge=1, description="Strategies run in parallel processes.")
     sensitivity_n_orders: int = Field(
-        150, gt=0, description="Orders (a seeded subset of the study's) rerun in each "
+        300, gt=0, description="Orders (a seeded subset of the study's) rerun in each "
                                "sensitivity cell.")
     sensitivity_strategies: StrategyList = Field(
         default_factory=lambda: ["market", "limit", "twap"], min_length=1,
@@ -144,8 +144,8 @@ class ExecutionComparisonParams(ReportParams):
         return values
 
     def study_window(self, embedded_dataset: str) -> tuple[str | None, str | None]:
-        """(start, end) of the study: the given dates, else the two-week window on the
-        embedded dataset (``None`` elsewhere: the study module picks the window); ``smoke``
+        """(start, end) of the study: the given dates, else March 2022 (23 sessions) on
+        the embedded dataset (``None`` elsewhere: the study module picks the window); ``smoke``
         ends it after at most SMOKE_CAPS["sessions"] weekdays."""
         start, end = self.start, self.end
         if self.bars == embedded_dataset:

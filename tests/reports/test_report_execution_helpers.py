@@ -283,16 +283,16 @@ def test_smoke_caps_the_run_and_the_window():
     assert e.sensitivity_strategies == ["market", "twap"]
     # five sessions from Tuesday 2022-03-01: Mar 1, 2, 3, 4, 7
     assert p.study_window("sp500_synthetic_minute") == ("2022-03-01", "2022-03-07")
-    assert ExecutionComparisonParams().effective().n_orders == 400
+    assert ExecutionComparisonParams().effective().n_orders == 1000
 
 
 def test_study_window_defaults_only_on_the_embedded_dataset():
     assert ExecutionComparisonParams().study_window("sp500_synthetic_minute") == (
-        "2022-03-01", "2022-03-14")
+        "2022-03-01", "2022-03-31")
     assert ExecutionComparisonParams(bars="mine.csv").study_window(
         "sp500_synthetic_minute") == (None, None)
     assert ExecutionComparisonParams(start="2022-05-02", end="none").study_window(
-        "sp500_synthetic_minute") == ("2022-05-02", "2022-03-14")
+        "sp500_synthetic_minute") == ("2022-05-02", "2022-03-31")
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
