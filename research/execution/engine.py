@@ -243,6 +243,8 @@ class ExecutionEngine:
         self._bar = -1
         self._replaying = False
         self._recovered = False
+        self._resumed = False  # set by recover(): True when the journal held an earlier start
+        self._resume_day = None  # session date of the first bar after the restart
         self._now: datetime | None = None
         self._mid: np.ndarray | None = None
 
@@ -269,6 +271,7 @@ class ExecutionEngine:
             self._replaying = False
         if not has_run:
             self.journal.append(EventKind.RUN, {"run_id": self.run_id, "symbols": self.symbols})
+        self._resumed = has_run  # a restart: new parents may be ones a lost journal tail held
         self._reconcile()
         self.journal.commit()
         self._recovered = True
@@ -294,6 +297,18 @@ class ExecutionEngine:
         if not math.isfinite(mid):
             raise ValueError(f"parent {parent.parent_id}: no price for {parent.symbol} on bar "
                              f"{snapshot.bar_index}, cannot set its arrival price")
+        if self._resumed and (self._resume_day is None
+                              or snapshot.timestamp.date() <= self._resume_day):
+            # A parent is journaled with its first intent (one commit): a power loss that erased
+            # that commit erased the parent too, and its first child may be at the broker,
+            # closed unfilled (invisible to reconciliation). A restarted run asks before it
+            # derives those client ids again; a fresh run's parents cannot have any. Only in the
+            # session the run resumed in: what an OS crash loses is its last seconds of writes,
+            # so later sessions' parents are new (and a query per parent would cost the first
+            # bar of every later rebalance its latency budget).
+            lost = self._lost_slices(parent.parent_id, 0)
+            if lost:
+                raise ReconciliationError(lost)
         self._emit(EventKind.PARENT, {
             "parent": parent.to_json(), "arrival_bar": snapshot.bar_index, "arrival_price": mid,
             "volume_base": float(self._running_volume[i]) if self._volume_bar < snapshot.bar_index
@@ -340,6 +355,8 @@ class ExecutionEngine:
                 f"on_bar: bar {snap.bar_index} was already processed (last {self.last_bar_done})"
             )
         self._bar = snap.bar_index
+        if self._resumed and self._resume_day is None:
+            self._resume_day = snap.timestamp.date()
         self._now = self._clock() if self._clock is not None else snap.timestamp
         if self._volume_bar < snap.bar_index:
             v = snap.volume
@@ -888,21 +905,26 @@ class ExecutionEngine:
         unfinished parent (at restart only) closes that gap."""
         found = []
         for pid, ps in self.parents.items():
-            if ps.done:
-                continue
-            k = ps.next_slice
-            while True:
-                cid = client_order_id(self.run_id, pid, k)
-                bo = None if cid in self.children else self._call(self.broker.get_order, cid)
-                if bo is None:
-                    break
-                found.append(
-                    f"broker has order {bo.broker_order_id} (client id {cid}, slice {k} of parent "
-                    f"{pid}, {bo.status.value}, {bo.symbol} {bo.side.value} {bo.quantity}) that "
-                    "the journal does not know: the journal lost its last events (an OS crash or "
-                    "power loss with journal_synchronous=NORMAL?); not re-sending that slice")
-                k += 1
+            if not ps.done:
+                found += self._lost_slices(pid, ps.next_slice)
         return found
+
+    def _lost_slices(self, parent_id: str, first_slice: int) -> list[str]:
+        """Broker orders under this run's client ids for ``parent_id`` from ``first_slice`` on
+        that the journal does not hold (one query per slice, until the broker has none)."""
+        found = []
+        k = first_slice
+        while True:
+            cid = client_order_id(self.run_id, parent_id, k)
+            bo = None if cid in self.children else self._call(self.broker.get_order, cid)
+            if bo is None:
+                return found
+            found.append(
+                f"broker has order {bo.broker_order_id} (client id {cid}, slice {k} of parent "
+                f"{parent_id}, {bo.status.value}, {bo.symbol} {bo.side.value} {bo.quantity}) "
+                "that the journal does not know: the journal lost its last events (an OS crash "
+                "or power loss with journal_synchronous=NORMAL?); not re-sending that slice")
+            k += 1
 
     def _reconcile(self) -> None:
         mismatches: list[str] = []

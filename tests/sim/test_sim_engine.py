@@ -246,11 +246,13 @@ def test_execution_quality_matches_the_fills_and_the_prediction(tmp_path, fast_s
     assert e.journal.count(EventKind.PARENT_DONE) == 1
 
 
+@pytest.mark.parametrize("lost_from", [EventKind.INTENT, EventKind.PARENT])
 def test_a_slice_the_journal_lost_is_refused_even_when_the_order_is_closed(
-        tmp_path, fast_settings):
-    """The journal lost its last commits (power loss under synchronous=NORMAL) covering a
-    child the broker has since cancelled unfilled: nothing open, no position moved — only the
-    probe of the next client id catches it, and nothing is re-sent."""
+        tmp_path, fast_settings, lost_from):
+    """The journal lost its last commit (power loss under synchronous=NORMAL) covering a child
+    the broker has since cancelled unfilled: nothing open, no position moved. Whether the lost
+    commit held only the intent or also the parent (add_parent stages it, the first intent
+    commits it), the restarted run refuses before deriving that client id again."""
     import shutil
 
     rp = minute_bars(n=12, spread=0.02, volume=2_000, low_mult=0.999)
@@ -263,16 +265,33 @@ def test_a_slice_the_journal_lost_is_refused_even_when_the_order_is_closed(
     events = list(e.journal.events())
     e.journal.close()
     (cid,) = e.children
-    cut = next(i for i, ev in enumerate(events) if ev.kind is EventKind.INTENT)
+    cut = next(i for i, ev in enumerate(events) if ev.kind is lost_from)
     shutil.move(tmp_path / "j.sqlite", tmp_path / "j.before")
     with Journal(tmp_path / "j.sqlite") as j:  # the surviving prefix, as WAL recovery leaves it
         j.append_many((ev.kind, ev.payload, ev.client_order_id, ev.bar_index)
                       for ev in events[:cut])
     b.cancel(cid)  # the broker closed it meanwhile, unfilled
     b.process_bar(3)
+    b._pending.clear()  # a new process hears no stale reports
     assert not b.open_orders() and not b.positions().get("AAA")
     sent = list(b.submit_attempts)
     with pytest.raises(ReconciliationError, match="journal does not know") as exc:
-        engine_for(b, tmp_path, fast_settings, initial_positions={})
+        e2 = engine_for(b, tmp_path, fast_settings, initial_positions={})
+        run_replay(e2, b, stop=5, before_bar=add_at(3, parent))  # the run re-decides P
     assert cid in str(exc.value) and "slice 0 of parent P" in str(exc.value)
     assert b.submit_attempts == sent  # nothing re-sent
+
+
+def test_a_fresh_run_does_not_probe_the_broker_for_its_new_parents(tmp_path, fast_settings):
+    class CountingBroker(SimulatedBroker):
+        queries = 0
+
+        def get_order(self, client_order_id):
+            CountingBroker.queries += 1
+            return super().get_order(client_order_id)
+
+    b = CountingBroker(minute_bars(n=4, spread=0.02))
+    e = engine_for(b, tmp_path, fast_settings)
+    run_replay(e, b, before_bar=add_at(0, ParentOrder("P", "AAA", Side.BUY, 100,
+                                                      Strategy.MARKET, horizon_bars=2)))
+    assert CountingBroker.queries == 0 and e.positions["AAA"] == 100
