@@ -199,6 +199,9 @@ def data_fetch(
     end: Annotated[str, typer.Option("--end", help="Last session, YYYY-MM-DD (inclusive).")],
     frequency: Annotated[str, typer.Option("--frequency", help="1d (daily) or 1min (minute).")
                          ] = "1d",
+    adjust: Annotated[str, typer.Option("--adjust", help="Prices: nr = raw, as traded "
+                                        "(default); br = forward-adjusted for splits and "
+                                        "dividends as of the fetch day.")] = "nr",
     name: Annotated[str | None, typer.Option("--name", help="Dataset name (default: "
                                              "SOURCE_daily / SOURCE_minute).")] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Replace an existing dataset.")
@@ -209,11 +212,15 @@ def data_fetch(
 ) -> None:
     """Download bars from a broker's quote API, validate them and add them to the store.
 
-    Tiger: k-lines through tigeropen with the credentials of qlab's settings,
-    forward-adjusted prices, paced by Tiger's k-line limit (60 requests a minute).
+    Tiger: k-lines through tigeropen with the credentials of qlab's settings, paced by
+    Tiger's k-line limit (60 requests a minute). Prices are raw by default: per-share fees
+    and minimums, the $1 tick-size threshold and %ADV need the prices that traded, and
+    forward-adjusted history changes with every later split or dividend (the dataset's
+    source records which was fetched, and for br the fetch day).
     On any error the store is left untouched.
     """
     import sys
+    from datetime import date
 
     from pydantic import ValidationError
 
@@ -231,6 +238,10 @@ def data_fetch(
         freq = Frequency.parse(frequency)
     except ValueError:
         _fail(f"qlab data fetch: --frequency must be 1d or 1min, got {frequency!r}", 2)
+    adjust = adjust.strip().lower()
+    if adjust not in ("nr", "br"):  # Tiger's k-line `right` (tigeropen QuoteRight)
+        _fail(f"qlab data fetch: --adjust must be nr (raw) or br (forward-adjusted), got "
+              f"{adjust!r}", 2)
     name = name or f"tiger_{freq.value}"
     try:
         settings = load_settings()
@@ -248,10 +259,13 @@ def data_fetch(
     if store.exists(name) and not replace:  # before spending any of the k-line budget
         _fail(f"qlab data fetch: dataset {name!r} exists in {store.root}; pass --replace or "
               "--name", 1)
-    bars = _fetch_tiger_bars(settings, wanted, first, last, freq, tiger_public_key,
+    bars = _fetch_tiger_bars(settings, wanted, first, last, freq, adjust, tiger_public_key,
                              progress=sys.stderr.isatty())
+    # forward-adjusted prices are only defined relative to the day they were fetched
+    prices = "raw (right=nr)" if adjust == "nr" else (
+        f"forward-adjusted (right=br) as of {date.today().isoformat()}")
     try:
-        info = store.write(name, bars, source=f"tiger kline {freq.value} forward-adjusted "
+        info = store.write(name, bars, source=f"tiger kline {freq.value} {prices} "
                            f"{first}..{last}", synthetic=False, frequency=freq,
                            replace=replace)
     except (ValueError, FileExistsError) as exc:  # BarValidationError is a ValueError
@@ -260,7 +274,7 @@ def data_fetch(
                f"{info.name!r} ({info.frequency}, {info.start} .. {info.end}) in {store.root}")
 
 
-def _fetch_tiger_bars(settings, symbols: list[str], first, last, freq,
+def _fetch_tiger_bars(settings, symbols: list[str], first, last, freq, adjust: str,
                       public_key_file: Path | None, progress: bool):
     """Validated bars of every symbol (one k-line download per symbol), or exit with a clear
     message; messages from Tiger go through the session's redactor (key, account)."""
@@ -286,7 +300,8 @@ def _fetch_tiger_bars(settings, symbols: list[str], first, last, freq,
         session = TigerSession(tiger, tiger_public_key=public)
     except TigerConfigError as exc:
         _fail(f"qlab data fetch: Tiger settings: {exc}", 2)
-    source = TigerBarSource(session, freq, rate_limit_retries=FETCH_RATE_LIMIT_RETRIES)
+    source = TigerBarSource(session, freq, adjust=adjust,
+                            rate_limit_retries=FETCH_RATE_LIMIT_RETRIES)
     iterator = symbols
     if progress:
         from tqdm.auto import tqdm

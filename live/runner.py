@@ -67,6 +67,25 @@ def startup_heap_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
+def write_text_durably(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so that after a crash or a power loss it holds either
+    the old content or the new one, never nothing: the temporary file is fsynced before the
+    rename (else the rename can reach the disk before the data) and the directory after it
+    (else the rename itself can be lost). Two fsyncs: meant for small, rare writes."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    if os.name == "posix":  # a directory cannot be opened for fsync on Windows
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
 class LiveRunner:
     """Parameters: ``config`` (RunConfig), ``settings`` (Settings), ``broker`` (Broker
     protocol; wrap in ``DryRunBroker`` for dry runs), ``daily_closes`` (wide frame of daily
@@ -139,9 +158,10 @@ class LiveRunner:
             initial = json.loads(self.start_state_path.read_text())["positions"]
         else:
             initial = {s: int(p.quantity) for s, p in self.broker.positions().items()}
-            tmp = self.start_state_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"run_id": self.run_id, "positions": initial}))
-            os.replace(tmp, self.start_state_path)
+            # durable before any order: lost after a power loss, a restart would take the
+            # broker's positions (which already hold this run's fills) as its start
+            write_text_durably(self.start_state_path,
+                               json.dumps({"run_id": self.run_id, "positions": initial}))
         unknown = sorted(set(initial) - set(self.symbols))
         if unknown:
             from research.execution import ReconciliationError

@@ -9,7 +9,10 @@ closes. A wrong assumption cannot pass silently: a 16:00-stamped first bar shift
 fails validation as ``outside_session``.
 
 Prices: ``adjust="br"`` (Tiger's default, forward-adjusted: the latest prices are the traded
-ones, older prices adjusted for splits/dividends) or ``"nr"`` (raw).
+ones, older prices adjusted for splits/dividends) or ``"nr"`` (raw). The values are tigeropen's
+``QuoteRight`` (``BR``/``NR``), sent as k-line ``right``. Forward-adjusted history is rewritten by
+every later split or dividend, so it depends on the day it was fetched; raw prices are the ones
+that traded, which per-share fees, minimums, tick-size rules and %ADV need.
 """
 
 from __future__ import annotations

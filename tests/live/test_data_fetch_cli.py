@@ -69,7 +69,7 @@ def test_fetch_writes_validated_daily_bars_to_the_store(gateway, fetch_env, clie
     store = BarStore(fetch_env["store"])
     info = store.info("tiger_june")
     assert info.symbols == ["AAPL", "MSFT"] and not info.synthetic
-    assert info.source.startswith("tiger kline daily")
+    assert info.source == "tiger kline daily raw (right=nr) 2022-06-01..2022-06-03"
     bars = store.read("tiger_june")
     assert validate_bars(bars, "daily").ok
     aapl = bars[bars["symbol"] == "AAPL"]
@@ -78,10 +78,10 @@ def test_fetch_writes_validated_daily_bars_to_the_store(gateway, fetch_env, clie
     assert [t.strftime("%Y-%m-%d %H:%M") for t in aapl["timestamp"]] == [
         "2022-06-01 16:00", "2022-06-02 16:00", "2022-06-03 16:00"]
     assert list(bars.loc[bars["symbol"] == "MSFT", "close"]) == [252.0, 253.0, 254.0]
-    # one k-line request per symbol (deduplicated), all daily and forward-adjusted
+    # one k-line request per symbol (deduplicated), all daily and raw (the default)
     kline = [biz for m, biz in gateway.requests if m == "kline"]
     assert [b["symbols"] for b in kline] == [["AAPL"], ["MSFT"]]
-    assert {b["period"] for b in kline} == {"day"} and {b["right"] for b in kline} == {"br"}
+    assert {b["period"] for b in kline} == {"day"} and {b["right"] for b in kline} == {"nr"}
 
     # the dataset exists now: a second fetch refuses before spending any k-line budget
     res = _fetch(fetch_env, "--source", "tiger", "--symbols", "AAPL", "--start", "2022-06-01",
@@ -105,7 +105,30 @@ def test_fetch_minute_bars_under_the_default_name(gateway, fetch_env):
     assert [t.strftime("%H:%M") for t in bars["timestamp"]] == ["09:31", "09:32", "09:33",
                                                                 "09:34"]
     assert list(bars["close"]) == [100.0, 101.0, 102.0, 103.0]
-    assert {biz["period"] for m, biz in gateway.requests if m == "kline"} == {"1min"}
+    kline = [biz for m, biz in gateway.requests if m == "kline"]
+    assert {b["period"] for b in kline} == {"1min"} and {b["right"] for b in kline} == {"nr"}
+
+
+def test_forward_adjusted_bars_on_request_record_the_fetch_day(gateway, fetch_env):
+    from datetime import date
+
+    from research.data import BarStore
+
+    before = date.today()
+    res = _fetch(fetch_env, "--source", "tiger", "--symbols", "AAPL", "--start", "2022-06-01",
+                 "--end", "2022-06-03", "--adjust", "BR")
+    assert res.exit_code == 0, res.output
+    assert {biz["right"] for m, biz in gateway.requests if m == "kline"} == {"br"}
+    # forward-adjusted history changes with later splits/dividends: the fetch day is recorded
+    assert BarStore(fetch_env["store"]).info("tiger_daily").source in {
+        f"tiger kline daily forward-adjusted (right=br) as of {day.isoformat()} "
+        "2022-06-01..2022-06-03" for day in (before, date.today())}  # midnight may pass
+
+
+def test_adjust_values_are_tigeropens_quote_rights():
+    from tigeropen.common.consts import QuoteRight
+
+    assert {r.value for r in QuoteRight} == {"nr", "br"}
 
 
 def test_bars_that_fail_validation_are_named_and_nothing_is_written(gateway, fetch_env):
@@ -200,6 +223,8 @@ def test_bad_dates_and_frequencies_are_refused(gateway, fetch_env):
         (["--start", "June 1", "--end", "2022-06-03"], "--start must be a date YYYY-MM-DD"),
         (["--start", "2022-06-01", "--end", "2022-06-03", "--frequency", "5min"],
          "--frequency must be 1d or 1min"),
+        (["--start", "2022-06-01", "--end", "2022-06-03", "--adjust", "fr"],
+         "--adjust must be nr (raw) or br (forward-adjusted)"),
     ]:
         res = _fetch(fetch_env, "--source", "tiger", "--symbols", "AAPL", *args)
         assert res.exit_code == 2 and message in res.output, res.output
