@@ -116,7 +116,10 @@ def compare(
         summary["meta"]["orders_description"] = orders_desc
         metrics = {"strategies": {n: {"is_bps": s["is_bps"], "fill_rate": s["fill_rate"]}
                                   for n, s in summary["strategies"].items()},
-                   "paired_vs_market": {n: {"reduction_pct": p["reduction_pct"],
+                   # an unbounded ratio (market cost not resolved above 0) is not logged
+                   "paired_vs_market": {n: {"reduction_pct": p["reduction_pct"] if
+                                            p["reduction_pct"].get("defined", True) else
+                                            {"defined": False},
                                             "diff_bps": p["diff_bps"]}
                                         for n, p in summary["paired_vs_market"].items()},
                    "elapsed_s": time.perf_counter() - t0}

@@ -128,6 +128,7 @@ def display_table(summary: Mapping) -> pd.DataFrame:
         "reduction vs market, % [95% CI]": [
             "baseline" if r.strategy == "market" else
             _fmt_ci(r.reduction_pct, r.reduction_ci_lo, r.reduction_ci_hi)
+            if r.reduction_defined else "no % (market cost not resolved above 0)"
             for r in t.itertuples()],
         "paired orders to exclude 0": ["" if r.strategy == "market" else
                                        _fmt(r.orders_needed_ci, "{:,.0f}")
@@ -220,7 +221,7 @@ class StrategyFinding:
     strategy: str
     reduction_pct: float
     ci95: tuple[float, float]
-    finding: str  # consistent | unresolved | below | above | costlier | no_interval |
+    finding: str  # consistent | unresolved | unsized | below | above | costlier | no_interval |
     #              baseline_unresolved (market's own cost not resolved above 0: no % exists)
     orders_to_exclude_zero: float
     orders_to_detect_claim: float
@@ -229,7 +230,8 @@ class StrategyFinding:
 
 @dataclass(frozen=True)
 class ClaimVerdict:
-    """``outcome``: ``holds`` (some strategy's interval excludes 0 and meets the band),
+    """``outcome``: ``holds`` (some strategy's interval excludes 0 and meets the band, and its
+    estimate lies in the band),
     ``does not hold`` (every interval lies outside the band, or no strategy beats market),
     ``unresolved`` (intervals reach the band but also zero); ``markdown``: the text."""
 
@@ -239,9 +241,13 @@ class ClaimVerdict:
     markdown: str
 
 
-def classify_reduction(lo: float, hi: float, band: tuple[float, float] = CLAIM_REDUCTION_PCT
-                       ) -> str:
-    """Where a reduction interval [lo, hi] (%) lies relative to ``band`` and to zero."""
+def classify_reduction(lo: float, hi: float, band: tuple[float, float] = CLAIM_REDUCTION_PCT,
+                       point: float | None = None) -> str:
+    """Where a reduction interval [lo, hi] (%) lies relative to ``band`` and to zero.
+
+    With the ``point`` estimate: an interval that excludes zero and reaches the band only
+    supports the claim if the estimate itself is in the band; otherwise the saving is real but
+    its size is not pinned ("unsized": e.g. 10% [0.2, 44.5] does not make 15-18% hold)."""
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return "no_interval"
     if hi < 0:
@@ -250,7 +256,11 @@ def classify_reduction(lo: float, hi: float, band: tuple[float, float] = CLAIM_R
         return "below"
     if lo > band[1]:
         return "above"
-    return "consistent" if lo > 0 else "unresolved"
+    if lo <= 0:
+        return "unresolved"
+    if point is not None and not band[0] <= point <= band[1]:
+        return "unsized"
+    return "consistent"
 
 
 def orders_to_detect(diff_std_bps: float, design_effect: float, effect_bps: float) -> float:
@@ -273,6 +283,8 @@ def orders_to_narrow(n: int, lo: float, hi: float, half_width: float) -> float:
 _FINDING_TEXT = {
     "consistent": "consistent with the claim (the interval meets 15-18% and excludes zero)",
     "unresolved": "not resolved (the interval meets 15-18% but also includes zero)",
+    "unsized": ("cheaper than market orders, but the size is not pinned (the interval excludes "
+                "zero and reaches 15-18%, the estimate lies outside it)"),
     "below": "below the claim (the whole interval is under 15%)",
     "above": "above the claim (the whole interval is over 18%)",
     "costlier": "more expensive than market orders (the whole interval is below zero)",
@@ -296,7 +308,8 @@ def _findings(t: pd.DataFrame, market_is: float) -> list[StrategyFinding]:
         out.append(StrategyFinding(
             strategy=r.strategy, reduction_pct=r.reduction_pct,
             ci95=(r.reduction_ci_lo, r.reduction_ci_hi),
-            finding=(classify_reduction(r.reduction_ci_lo, r.reduction_ci_hi)
+            finding=(classify_reduction(r.reduction_ci_lo, r.reduction_ci_hi,
+                                        point=r.reduction_pct)
                      if r.reduction_defined else "baseline_unresolved"),
             orders_to_exclude_zero=r.orders_needed_ci,
             orders_to_detect_claim=orders_to_detect(r.diff_std_bps, r.design_effect,
@@ -310,7 +323,7 @@ def _outcome(findings: Sequence[StrategyFinding]) -> str:
     kinds = {f.finding for f in findings}
     if "consistent" in kinds:
         return "holds"
-    if kinds & {"unresolved", "no_interval", "baseline_unresolved"} or not findings:
+    if kinds & {"unresolved", "unsized", "no_interval", "baseline_unresolved"} or not findings:
         return "unresolved"
     return "does not hold"
 
@@ -476,9 +489,11 @@ def headline_metrics(summary: Mapping, verdict: ClaimVerdict | None = None) -> d
         "n_sessions": int(summary["meta"]["n_sessions"]),
         "is_bps": {r.strategy: r.is_bps for r in t.itertuples()},
         "is_bps_ci95": {r.strategy: [r.is_ci_lo, r.is_ci_hi] for r in t.itertuples()},
-        "reduction_pct": {r.strategy: r.reduction_pct for r in t.itertuples()
-                          if r.strategy != "market"},
+        # NaN where no % exists (MLflow keeps NaN): an unbounded ratio is not a metric
+        "reduction_pct": {r.strategy: r.reduction_pct if r.reduction_defined else math.nan
+                          for r in t.itertuples() if r.strategy != "market"},
         "reduction_pct_ci95": {r.strategy: [r.reduction_ci_lo, r.reduction_ci_hi]
+                               if r.reduction_defined else [math.nan, math.nan]
                                for r in t.itertuples() if r.strategy != "market"},
         "reduction_defined": {r.strategy: bool(r.reduction_defined) for r in t.itertuples()
                               if r.strategy != "market"},

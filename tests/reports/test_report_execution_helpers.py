@@ -68,6 +68,16 @@ def test_reduction_intervals_are_classified_against_the_claimed_band(lo, hi, exp
     assert rep.classify_reduction(lo, hi) == expected
 
 
+def test_a_real_saving_of_unpinned_size_is_not_the_claim_holding():
+    assert rep.classify_reduction(0.2, 44.5, point=10.0) == "unsized"
+    assert rep.classify_reduction(0.2, 44.5, point=16.0) == "consistent"
+    assert rep.classify_reduction(-3.0, 44.5, point=16.0) == "unresolved"
+    s = _summary(twap_red_ci=(0.2, 44.5))
+    s["paired_vs_market"]["twap"]["reduction_pct"]["mean"] = 10.0
+    v = rep.claim_verdict(s)
+    assert v.outcome == "unresolved" and "the size is not pinned" in v.markdown
+
+
 def test_orders_to_detect_a_claimed_saving_by_hand():
     # (1.959964 + 0.841621)^2 = 7.848879; x deff 2 x (30 / 3)^2 = 1569.78 -> 1570
     assert rep.orders_to_detect(30.0, 2.0, -3.0) == 1570
@@ -234,12 +244,17 @@ def test_headline_metrics_and_their_printout():
     text = " ".join(rep.format_headline(m).split())
     assert "twap IS 17.00 [14.00, 20.00] bps vs market 15.0 [5.0, 25.0] %" in text
     assert "15-18% claim: holds (cheapest alternative: twap)" in text
+    assert rep.display_table(_summary()).loc["twap", "reduction vs market, % [95% CI]"] == \
+        "15.0 [5.0, 25.0]"
     # a baseline not resolved above zero: the printout quotes the paired difference in bps
     s = _summary()
     s["paired_vs_market"]["twap"]["reduction_pct"]["defined"] = False
     text = " ".join(rep.format_headline(rep.headline_metrics(s)).split())
     assert ("twap IS 17.00 [14.00, 20.00] bps vs market -3.00 [-5.00, -1.00] bps (no %: market "
             "cost not resolved above 0)") in text
+    m = rep.headline_metrics(s)  # what MLflow gets: no unbounded ratio
+    assert math.isnan(m["reduction_pct"]["twap"]) and m["reduction_defined"]["twap"] is False
+    assert rep.display_table(s).loc["twap", "reduction vs market, % [95% CI]"].startswith("no %")
 
 
 # ------------------------------------------------------------------------------- figures
