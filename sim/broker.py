@@ -127,7 +127,8 @@ class SimulatedBroker:
         # past bars of the recorded replay, so the whole path is computed once, not per bar
         self._spread_path = half_spread_path(
             self.settings.spread_source, replay.high, replay.low, replay.close,
-            self.fallback_half_spread, window=spread_window_bars)
+            self.fallback_half_spread, window=spread_window_bars,
+            session_last=replay.session_last_bar())  # overnight pairs are not a spread
         self._vol_alpha = 1.0 - 0.5 ** (1.0 / vol_halflife_bars)
         self.tiger_style_reports = tiger_style_reports
         # why coalesce: without it every child costs the engine one more report to journal and

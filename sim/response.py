@@ -115,9 +115,24 @@ def _trailing_sum(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     return csum[t] - csum[lo], count[t] - count[lo]
 
 
+def _overnight_pairs(session_last, n_bars: int) -> np.ndarray:
+    """Row k True where the pair (k-1, k) spans a session boundary (bar k-1 ends a session);
+    all False without ``session_last``."""
+    out = np.zeros(n_bars, dtype=bool)
+    if session_last is None:
+        return out
+    last = np.asarray(session_last)
+    if last.shape != (n_bars,) or last.dtype != bool:
+        raise ValueError(f"session_last must be booleans of shape ({n_bars},) (one per bar), "
+                         f"got {last.dtype} of shape {last.shape}")
+    out[1:] = last[:-1]
+    return out
+
+
 def half_spread_path(source: str, high, low, close, fallback: float, *,
                      window: int = DEFAULT_SPREAD_WINDOW_BARS,
-                     min_pairs: int | None = None) -> np.ndarray:
+                     min_pairs: int | None = None,
+                     session_last: np.ndarray | None = None) -> np.ndarray:
     """Half spread (fraction of price) to charge a market order on each bar without quotes.
 
     ``high``, ``low``, ``close``: price matrices (n_bars, n_symbols) in time order (or one
@@ -143,12 +158,30 @@ def half_spread_path(source: str, high, low, close, fallback: float, *,
     at the mid have no bounce (qlab's synthetic minute bars, closes within ~0.2 bps of the
     mid): there Roll's autocovariance is noise around zero, so Roll is the fallback on about
     half of the bars and sampling noise on the rest, Abdi-Ranaldo likewise, and Corwin-
-    Schultz reads the range's curvature, not a spread (on one month of those bars: fallback on
-    49%, 52% and 1% of the bars, estimates of median 1.8, 1.0 and 0.6 bps against quoted half
-    spreads of median 1.6 bps) -- an honest property of such data, not a bug. Estimates use
-    the recorded bars, not this run's permanent impact, which scales all prices alike and so
-    barely moves a relative spread. Pairs spanning an overnight gap are included (Corwin-
-    Schultz adjusts for the gap; for the others it is one pair in a session's window).
+    Schultz reads the range's curvature, not a spread (on one month of those bars, overnight
+    pairs left out as the broker does: fallback on 48%, 53% and 1% of the bars, estimates of
+    median 1.65, 0.9 and 0.65 bps against quoted half spreads of median 1.6 bps) -- an honest
+    property of such data, not a bug. Estimates use the recorded bars, not this run's
+    permanent impact, which scales all prices alike and so barely moves a relative spread.
+
+    ``session_last`` (optional, booleans of shape (n_bars,), True on a session's last bar, as
+    :meth:`sim.replay.BarReplay.session_last_bar`): pairs that span the overnight gap are left
+    out of every window's sums and counts, so the estimates average intraday pairs only and
+    ``min_pairs`` counts intraday pairs. Why: one overnight pair is not harmless. An Abdi-
+    Ranaldo moment or a Roll product grows with the price move the pair spans: across a 1%
+    overnight move it is ~20x an intraday term of 5 bps bars, and its share of a 390-pair mean
+    is as large as the squared 1 bp spread being measured, either sign (with a 1 bp half
+    spread, 5 bps bar volatility and 1-2% overnight moves, Abdi-Ranaldo was undefined on
+    11-19% of the bars instead of 2% and Roll's median was 1.33-1.48x the truth instead of
+    1.20x; with the overnight pairs left out: 2% and 1.21x, as without gaps). For Abdi-Ranaldo
+    and Corwin-Schultz the pair (k-1, k) is left out when bar k-1 ends a session; for Roll,
+    the product r_k r_{k-1} is left out when either return spans the gap (bar k-1 or bar k-2
+    ends a session). The window still counts bars: a session boundary inside it leaves one
+    pair (Roll: two products) fewer, not one more from further back. Corwin-Schultz's own gap
+    adjustment makes its overnight pair nearly harmless, but it is dropped too, so all three
+    read intraday pairs only. Still look-ahead free: row t reads ``session_last`` only up to
+    bar t-2, i.e. whether a bar up to t-1 opened a new session. Without ``session_last``
+    every consecutive pair is used (data with no session boundaries).
     """
     if source not in SPREAD_SOURCES:
         raise ValueError(f"unknown spread source {source!r}; choose one of {SPREAD_SOURCES}")
@@ -162,6 +195,7 @@ def half_spread_path(source: str, high, low, close, fallback: float, *,
         raise ValueError(f"min_pairs must be in [1, window={window}], got {min_pairs}")
     shape = np.shape(close)
     lc = _log_prices(close)
+    overnight = _overnight_pairs(session_last, lc.shape[0])
     if source == "quotes" or lc.shape[0] < 2:
         return np.full(shape, float(fallback))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -171,6 +205,9 @@ def half_spread_path(source: str, high, low, close, fallback: float, *,
             now, before = r.copy(), np.full(lc.shape, np.nan)
             before[1:] = r[:-1]
             both = np.isfinite(now) & np.isfinite(before)
+            # row k pairs r_k with r_{k-1}: out if either return spans the gap (row 0 has no
+            # r_{-1} and is never used)
+            both[1:] &= ~(overnight[1:] | overnight[:-1])[:, None]
             now, before = np.where(both, now, np.nan), np.where(both, before, np.nan)
             s_ab, n = _trailing_sum(now * before, window)
             s_a, _ = _trailing_sum(now, window)
@@ -179,11 +216,10 @@ def half_spread_path(source: str, high, low, close, fallback: float, *,
             half = np.sqrt(-cov)  # cov > 0: NaN, cov = 0: 0 -- both become the fallback
         else:
             lh, ll = _log_prices(high), _log_prices(low)
-            if source == "corwin_schultz":
-                total, n = _trailing_sum(_cs_pair_spreads(lh, ll, lc), window)
-                half = 0.5 * total / n
-            else:
-                total, n = _trailing_sum(_ar_pair_moments(lh, ll, lc), window)
-                half = 0.5 * np.sqrt(total / n)
+            pairs = (_cs_pair_spreads if source == "corwin_schultz" else _ar_pair_moments)(
+                lh, ll, lc)
+            pairs[overnight] = np.nan  # NaN pairs are neither summed nor counted
+            total, n = _trailing_sum(pairs, window)
+            half = 0.5 * total / n if source == "corwin_schultz" else 0.5 * np.sqrt(total / n)
     ok = (n >= min_pairs) & np.isfinite(half) & (half > 0)
     return np.where(ok, half, float(fallback)).reshape(shape)
