@@ -10,15 +10,18 @@ Fill rules (see also sim/response.py for the price model):
 * Limit orders fill at their limit price (never better: conservative) only when the bar trades
   through it (``limit_fill_rule="through"``: low < limit for a buy, high > limit for a sell) or
   touches it (``"touch"``: <=, >=). Queue: the order is assumed to stand behind all displayed
-  size, so this run's resting limits on a symbol may take at most ``limit_volume_share`` of the
-  bar's volume together, in time priority; the rest carries to the next bar.
+  size, so this run's resting limits on a symbol (both sides together) may take at most
+  ``limit_volume_share`` of the bar's volume, in time priority only — no price priority among
+  this run's own limits, a simplification that matters only when several of them cross on one
+  bar; the rest carries to the next bar.
 * Participation cap: all fills of a symbol in a bar take at most ``max_participation`` of its
   volume; market orders go first (they cross), limits get what is left. Within a class the cap
-  is handed out in time priority (arrival order, as an exchange matches): an order takes all it
-  can before a later one gets anything, so an order is only partly filled when the cap runs out
-  on it. (Why not pro rata: every order would then take a sliver on every bar — unlike a real
-  matching engine — and a study run would produce tens of fills per child order.) Whole
-  shares. No volume, no fill.
+  is handed out in time priority (submission order; the engine submits older parents' children
+  first, ties by parent id): an order takes all it can before a later one gets anything, so an
+  order is only partly filled when the cap runs out on it. The cap is a model of available
+  liquidity, not an exchange queue; why not pro rata: every order would then take a sliver on
+  every bar and a study run would produce tens of fills per child order. Whole shares. No
+  volume, no fill.
 * DAY orders still open at the last bar of their session expire.
 * Tiger's rules: market or limit only, DAY or GTC, no market order outside regular hours,
   limit prices on the tick grid ($0.01 at or above $1, $0.0001 below), whole shares, client

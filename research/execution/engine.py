@@ -377,8 +377,11 @@ class ExecutionEngine:
         due |= self._dirty
         self._dirty = set()
         self._outbox = []
-        for pid in sorted(due):
-            ps = self.parents[pid]
+        # older parents first (their children reach the broker first, and a capped market
+        # fills in arrival order); the id only breaks ties among parents of the same bar
+        parents = self.parents
+        for pid in sorted(due, key=lambda p: (parents[p].arrival_bar, p)):
+            ps = parents[pid]
             if not ps.done:
                 self._work_parent(ps, snap, self._mid)
         self._send_cancels()
