@@ -221,6 +221,7 @@ class ExecutionEngine:
             reraise=True,
         )
         self.parents: dict[str, ParentState] = {}
+        self._work_order: dict[str, tuple[int, str]] = {}  # parent id -> (arrival bar, id)
         self.children: dict[str, ChildOrder] = {}
         self.positions: dict[str, int] = defaultdict(int)
         self.events: list[BreakerEvent] = []
@@ -380,7 +381,7 @@ class ExecutionEngine:
         # older parents first (their children reach the broker first, and a capped market
         # fills in arrival order); the id only breaks ties among parents of the same bar
         parents = self.parents
-        for pid in sorted(due, key=lambda p: (parents[p].arrival_bar, p)):
+        for pid in sorted(due, key=self._work_order.__getitem__):
             ps = parents[pid]
             if not ps.done:
                 self._work_parent(ps, snap, self._mid)
@@ -465,6 +466,7 @@ class ExecutionEngine:
                 algorithm=self._factory(parent), volume_base=p["volume_base"],
             )
             self.parents[parent.parent_id] = ps
+            self._work_order[parent.parent_id] = (ps.arrival_bar, parent.parent_id)
             self._wake_at(ps.arrival_bar, parent.parent_id)
             self._wake_at(ps.deadline_bar, parent.parent_id)
         elif k is EventKind.PARENT_DONE:
