@@ -171,8 +171,10 @@ class LiveRunner:
         self._initial = {s: int(q) for s, q in initial.items()}
         # NORMAL by default: survives a process kill; a power loss may drop the last commits,
         # which reconciliation then refuses to trade on (see ExecutionSettings)
+        # no WAL checkpoint inside a commit (a bar): prepare_session checkpoints before the open
         journal = Journal(self.journal_path,
-                          synchronous=self.settings.execution.journal_synchronous)
+                          synchronous=self.settings.execution.journal_synchronous,
+                          autocheckpoint=False)
         engine = ExecutionEngine(
             self.run_id, self.symbols, self.broker, journal, self.settings.execution,
             risk_check=RiskManagerCheck(self.risk), initial_positions=initial,
@@ -299,7 +301,8 @@ class LiveRunner:
         model refit (closes before the day, NAV from the broker), the strategy's target
         weights, the previous closes. Call it before the open (``qlab live`` does after
         start-up) so the first bar does not pay for it (nor for a broker account call);
-        otherwise the first bar of the session does. Returns (weights, closes, NAV $)."""
+        otherwise the first bar of the session does. It also checkpoints the journal's WAL
+        (disabled inside commits, see Journal). Returns (weights, closes, NAV $)."""
         day = pd.Timestamp(day)
         day = (day.tz_localize(None) if day.tzinfo else day).normalize()
         ready = self._session.get(day)
@@ -307,6 +310,7 @@ class LiveRunner:
             return ready
         if self.engine is None:
             raise RuntimeError("LiveRunner.start() first (reconciles before any order)")
+        self.engine.journal.checkpoint()  # the WAL is folded back here, not inside a bar
         past = self.closes.loc[self.closes.index < day]
         if past.empty:
             raise ValueError(f"no daily close before {day.date()} to decide on")

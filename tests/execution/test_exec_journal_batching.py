@@ -44,3 +44,18 @@ def test_error_rate_window_counts_like_a_recount():
         assert b._failed_calls == sum(not c for c in b._calls)
     ev = b.record_call(False, 1.0, now)
     assert ev is not None and b.state is TradingState.REDUCING and "75%" in ev.reason
+
+
+def test_without_autocheckpoint_the_wal_is_folded_back_only_on_request(tmp_path):
+    from research.execution.journal import EventKind, Journal
+
+    path = tmp_path / "j.sqlite"
+    wal = tmp_path / "j.sqlite-wal"
+    with Journal(path, synchronous="NORMAL", autocheckpoint=False) as j:
+        for i in range(3000):  # ~15 MB of WAL: past the default 1,000-page autocheckpoint
+            j.append(EventKind.BAR_DONE, {"running_volume": [float(i)] * 500}, None, i)
+        grown = wal.stat().st_size
+        assert grown > 2 * 1000 * 4096  # nothing was checkpointed inside the commits
+        j.checkpoint()
+        assert wal.stat().st_size == 0  # folded back and truncated
+        assert sum(1 for _ in j.events()) == 3000
