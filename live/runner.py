@@ -138,6 +138,8 @@ class LiveRunner:
         self._seen_fills: set[str] = set()
         self._decided: set[str] = set()
         self._day: pd.Timestamp | None = None
+        # last traded price per symbol in the current session: becomes its daily close
+        self._session_close: np.ndarray | None = None
         self._initial: dict[str, int] = {}
         # session -> (target weights, previous closes, NAV $): prepared before its first bar
         self._session: dict[pd.Timestamp, tuple[np.ndarray, np.ndarray, float]] = {}
@@ -334,6 +336,7 @@ class LiveRunner:
         t0 = time.perf_counter()
         day = self._session_day(snap.timestamp)
         if day != self._day:  # a new session: risk refit (unless prepared before the open)
+            self._close_session()
             self._day = day
             self.prepare_session(day)
         # nothing is logged or counted between the bar and its last order (the latency budget)
@@ -443,7 +446,25 @@ class LiveRunner:
                           predicted_std_bps=round(q.predicted_std_bps, 3),
                           slippage_vs_model_bps=round(diff, 3), fill_rate=q.fill_rate)
 
+    def _close_session(self) -> None:
+        """Append the session that just ended to the daily closes (its last traded prices), so
+        a process that trades across sessions decides the next one on up-to-date closes, not
+        on those it was started with."""
+        day, close = self._day, self._session_close
+        self._session_close = None
+        if day is None or close is None or day in self.closes.index or not np.isfinite(
+                close).any():
+            return
+        row = pd.DataFrame([close], index=pd.DatetimeIndex([day]), columns=self.closes.columns)
+        self.closes = pd.concat([self.closes, row]).sort_index()
+        self.log.info("session_closed", day=f"{day:%Y-%m-%d}",
+                      closes_from="last traded price of each symbol's last bar")
+
     def _after_bar(self, snap: MarketSnapshot) -> None:
+        close = np.asarray(snap.close, dtype=float)
+        prev = self._session_close
+        self._session_close = close.copy() if prev is None else np.where(
+            np.isfinite(close), close, prev)
         e = self.engine
         m = self.metrics
         m.set_trading_state(e.trading_state.value.upper())

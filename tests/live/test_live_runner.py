@@ -236,3 +236,35 @@ def test_live_metrics_and_status_endpoints_answer_on_loopback(gateway, settings,
     finally:
         server.shutdown()
         ep.stop()
+
+
+def test_a_run_across_sessions_decides_the_next_on_the_closes_it_saw(gateway, settings,
+                                                                     server_keys):
+    """The daily closes are loaded once at start; a process still running the next day must
+    add the session it traded (its last prices) before deciding on the next one."""
+    import numpy as np
+
+    from research.execution.model import MarketSnapshot
+
+    script_market(gateway)
+    runner, _ = make_runner(gateway, settings, server_keys, dry=True)
+    runner.start()
+    n = len(SYMBOLS)
+
+    def snap(i, ts, last):
+        c = np.array(last, dtype=float)
+        return MarketSnapshot(i, ts.tz_localize("America/New_York").to_pydatetime(),
+                              tuple(SYMBOLS), c, c * 1.001, c * 0.999, c, np.full(n, 5e4),
+                              c - 0.01, c + 0.01)
+
+    day2 = pd.Timestamp("2024-03-06")
+    runner.on_bar(snap(0, DAY + pd.Timedelta(hours=15, minutes=58), [171.0, 61.0, 106.0]))
+    runner.on_bar(snap(1, DAY + pd.Timedelta(hours=15, minutes=59),
+                       [172.0, np.nan, 107.0]))  # KO did not trade in the last minute
+    assert DAY not in runner.closes.index
+    runner.on_bar(snap(2, day2 + pd.Timedelta(hours=9, minutes=31), [173.0, 62.0, 108.0]))
+    assert runner.closes.index[-1] == DAY
+    assert runner.closes.loc[DAY].tolist() == [172.0, 61.0, 107.0]
+    weights, price, nav = runner.prepare_session(day2)
+    assert price.tolist() == [172.0, 61.0, 107.0]  # day 2 is decided on day 1's closes
+    runner.shutdown()
