@@ -140,6 +140,9 @@ class LiveRunner:
         self._day: pd.Timestamp | None = None
         # last traded price per symbol in the current session: becomes its daily close
         self._session_close: np.ndarray | None = None
+        # start of the current session's last one-minute bar, and the next session's date
+        self._last_bar_at: datetime | None = None
+        self._next_session: pd.Timestamp | None = None
         self._initial: dict[str, int] = {}
         # session -> (target weights, previous closes, NAV $): prepared before its first bar
         self._session: dict[pd.Timestamp, tuple[np.ndarray, np.ndarray, float]] = {}
@@ -326,6 +329,7 @@ class LiveRunner:
         self._session = {day: (weights, price, nav)}  # one session at a time
         self._rebalance_days = {day: self._is_rebalance_session(day)}
         self._remember_day(day)  # the first bar finds its session date ready
+        self._last_bar_at, self._next_session = _session_edges(day)
         return self._session[day]
 
     # ------------------------------------------------------------------ the loop
@@ -465,6 +469,12 @@ class LiveRunner:
         prev = self._session_close
         self._session_close = close.copy() if prev is None else np.where(
             np.isfinite(close), close, prev)
+        if (self._last_bar_at is not None and self._next_session is not None
+                and snap.timestamp >= self._last_bar_at and self._day is not None):
+            # the session's last bar: close it and prepare the next one now, after this bar's
+            # orders, so the next open's first bar does not pay the risk refit (4-9 ms)
+            self._close_session()
+            self.prepare_session(self._next_session)
         e = self.engine
         m = self.metrics
         m.set_trading_state(e.trading_state.value.upper())
@@ -550,3 +560,18 @@ class LiveRunner:
                        for c in (e.open_children() if e else [])],
             "alerts": list(self.alert_sink.recent),
         }
+
+
+def _session_edges(day: pd.Timestamp) -> tuple[datetime | None, pd.Timestamp | None]:
+    """(start of ``day``'s last one-minute bar, tz-aware; the next session's date) from the
+    exchange calendar; (None, None) when the calendar does not know ``day``."""
+    from research.data.calendar import sessions
+
+    try:
+        ahead = sessions(day, day + pd.Timedelta(days=10))
+    except Exception:  # noqa: BLE001 - a date outside the calendar: no early preparation
+        return None, None
+    if len(ahead) < 2 or ahead.index[0] != day:
+        return None, None
+    last = (ahead["close"].iloc[0] - pd.Timedelta(minutes=1)).to_pydatetime()
+    return last, ahead.index[1]

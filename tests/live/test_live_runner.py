@@ -259,12 +259,17 @@ def test_a_run_across_sessions_decides_the_next_on_the_closes_it_saw(gateway, se
 
     day2 = pd.Timestamp("2024-03-06")
     runner.on_bar(snap(0, DAY + pd.Timedelta(hours=15, minutes=58), [171.0, 61.0, 106.0]))
+    assert DAY not in runner.closes.index
+    # the session's last bar (15:59-16:00): the session is closed and the next one prepared
+    # right after it, so the next open's first bar finds the risk refit done
     runner.on_bar(snap(1, DAY + pd.Timedelta(hours=15, minutes=59),
                        [172.0, np.nan, 107.0]))  # KO did not trade in the last minute
-    assert DAY not in runner.closes.index
-    runner.on_bar(snap(2, day2 + pd.Timedelta(hours=9, minutes=31), [173.0, 62.0, 108.0]))
     assert runner.closes.index[-1] == DAY
     assert runner.closes.loc[DAY].tolist() == [172.0, 61.0, 107.0]
+    assert day2 in runner._session
+    prepared = runner.prepare_session(day2)
+    runner.on_bar(snap(2, day2 + pd.Timedelta(hours=9, minutes=31), [173.0, 62.0, 108.0]))
     weights, price, nav = runner.prepare_session(day2)
     assert price.tolist() == [172.0, 61.0, 107.0]  # day 2 is decided on day 1's closes
+    assert runner.prepare_session(day2)[0] is prepared[0]  # not refitted on its first bar
     runner.shutdown()
