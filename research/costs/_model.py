@@ -571,11 +571,13 @@ _FAR_FUTURE = as_date("2100-01-01")
 
 
 def _bar_spread(method: str, d: pd.DataFrame) -> float:
+    # intraday bars carry their session ("_day"): pairs across the overnight gap are left out
+    sessions = d["_day"].to_numpy() if "_day" in d.columns else None
     try:
         if method == "corwin_schultz":
-            return corwin_schultz(d["high"], d["low"], d["close"])
+            return corwin_schultz(d["high"], d["low"], d["close"], sessions)
         if method == "abdi_ranaldo":
-            return abdi_ranaldo(d["high"], d["low"], d["close"])
-        return roll(d["close"])
+            return abdi_ranaldo(d["high"], d["low"], d["close"], sessions)
+        return roll(d["close"], sessions)
     except ValueError:  # too few bars for this estimator: try the next one
         return np.nan

@@ -71,29 +71,63 @@ def _floored_sqrt(x):
 
 
 # ------------------------------------------------------------------------ full sample
-def corwin_schultz(high, low, close) -> float:
-    """Corwin-Schultz spread over the whole sample (fraction of the mid)."""
+def _same_session(sessions, n: int) -> np.ndarray | None:
+    """``ok[k]``: bars k and k+1 belong to the same session (None: no sessions given)."""
+    if sessions is None:
+        return None
+    sessions = np.asarray(sessions)
+    if sessions.shape != (n,):
+        raise ValueError(f"sessions must label each of the {n} bars, got shape {sessions.shape}")
+    return sessions[1:] == sessions[:-1]
+
+
+def corwin_schultz(high, low, close, sessions=None) -> float:
+    """Corwin-Schultz spread over the whole sample (fraction of the mid).
+
+    ``sessions`` (one label per bar, e.g. the session date): on intraday bars, only pairs
+    within a session are used (the overnight pair mixes a day's gap into one bar pair)."""
     lh, ll, lc = _logs(high, low, close)
     if lh.size < 2:
         raise ValueError("corwin_schultz needs at least two bars")
-    return float(max(np.mean(_cs_pairs(lh, ll, lc)), 0.0))
+    pairs = _cs_pairs(lh, ll, lc)
+    ok = _same_session(sessions, lh.size)
+    if ok is not None:
+        pairs = pairs[ok]
+    if pairs.size == 0:
+        raise ValueError("corwin_schultz needs two bars of one session")
+    return float(max(np.mean(pairs), 0.0))
 
 
-def abdi_ranaldo(high, low, close) -> float:
-    """Abdi-Ranaldo spread over the whole sample (fraction of the mid)."""
+def abdi_ranaldo(high, low, close, sessions=None) -> float:
+    """Abdi-Ranaldo spread over the whole sample (fraction of the mid); ``sessions`` as in
+    :func:`corwin_schultz`."""
     lh, ll, lc = _logs(high, low, close)
     if lh.size < 2:
         raise ValueError("abdi_ranaldo needs at least two bars")
-    return float(_floored_sqrt(np.mean(_ar_pairs(lh, ll, lc))))
+    pairs = _ar_pairs(lh, ll, lc)
+    ok = _same_session(sessions, lh.size)
+    if ok is not None:
+        pairs = pairs[ok]
+    if pairs.size == 0:
+        raise ValueError("abdi_ranaldo needs two bars of one session")
+    return float(_floored_sqrt(np.mean(pairs)))
 
 
-def roll(close) -> float:
-    """Roll spread over the whole sample (fraction of the mid); 0 if autocovariance >= 0."""
+def roll(close, sessions=None) -> float:
+    """Roll spread over the whole sample (fraction of the mid); 0 if autocovariance >= 0.
+    ``sessions``: only pairs of returns that both lie within one session are used."""
     (lc,) = _logs(close)
     r = np.diff(lc)
     if r.size < 3:
         raise ValueError("roll needs at least four bars")
-    cov = np.cov(r[1:], r[:-1])[0, 1]
+    a, b = r[1:], r[:-1]
+    ok = _same_session(sessions, lc.size)
+    if ok is not None:
+        keep = ok[1:] & ok[:-1]
+        a, b = a[keep], b[keep]
+        if a.size < 2:
+            raise ValueError("roll needs three bars of one session")
+    cov = np.cov(a, b)[0, 1]
     return float(2.0 * np.sqrt(max(-cov, 0.0)))
 
 

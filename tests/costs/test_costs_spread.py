@@ -123,3 +123,28 @@ def test_bad_inputs():
         rolling_roll(np.ones(10), 1)
     with pytest.raises(ValueError, match="unknown spread estimator"):
         estimate_spreads(pd.DataFrame(), "edge")
+
+
+def _intraday_bounce_bars(n_days=30, per_day=120, trades=20, half=2e-4, vol=3e-4,
+                          overnight=0.02, seed=5):
+    """Minute-like bars from trades at bid/ask around a random-walk mid, with big overnight
+    gaps: (high, low, close, session label) per bar."""
+    rng = np.random.default_rng(seed)
+    n = n_days * per_day
+    steps = rng.normal(0.0, vol / np.sqrt(trades), (n, trades))
+    steps[::per_day, 0] += rng.normal(0.0, overnight, n_days)  # the gap opens each session
+    mid = np.cumsum(steps.ravel()).reshape(n, trades)
+    px = np.exp(mid + half * rng.choice([-1.0, 1.0], (n, trades)))
+    return px.max(axis=1), px.min(axis=1), px[:, -1], np.repeat(np.arange(n_days), per_day)
+
+
+def test_full_sample_estimators_leave_out_overnight_pairs_of_intraday_bars():
+    # 1 bp half spread, 3 bps per bar, 3% overnight gaps: 30 overnight pairs among 3,600
+    high, low, close, day = _intraday_bounce_bars(half=1e-4, vol=3e-4, overnight=0.03)
+    truth = 2e-4
+    assert abdi_ranaldo(high, low, close, day) == pytest.approx(truth, rel=0.15)
+    assert roll(close, day) == pytest.approx(truth, rel=0.15)
+    # unmasked, the overnight return pairs swamp Roll's autocovariance
+    assert abs(roll(close) / truth - 1) > 0.5
+    with pytest.raises(ValueError, match="label each"):
+        roll(close, day[:-1])
