@@ -126,7 +126,12 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
         feed = TigerBarFeed(TigerBarSource(session, Frequency.MINUTE), symbols, poll_s=poll_s,
                             idle_polls=idle_polls, since=day)
         with startup_heap_frozen():  # no 100 ms full GC pass inside a bar
-            return runner.run(feed, max_bars=max_bars)
+            try:
+                return runner.run(feed, max_bars=max_bars)
+            except ReconciliationError as exc:  # e.g. a restart found a slice it never journaled
+                log.error("reconciliation_failed", error=str(exc))
+                raise LiveStartError(session.redact(
+                    f"trading stopped, reconciliation with Tiger failed: {exc}")) from None
     finally:
         for s in servers:
             if hasattr(s, "stop"):

@@ -41,7 +41,13 @@ import pandas as pd
 from live.monitoring import InstrumentedBroker, LiveMetrics, MetricsAlertSink
 from live.safety import KillSwitch
 from research.domain import Side, Strategy
-from research.execution import ExecutionEngine, Journal, MarketSnapshot, ParentOrder
+from research.execution import (
+    ExecutionEngine,
+    Journal,
+    MarketSnapshot,
+    ParentOrder,
+    TradingState,
+)
 from research.execution.risk_check import RiskManagerCheck
 from research.promotion import weight_strategy
 
@@ -140,6 +146,10 @@ class LiveRunner:
         self._day: pd.Timestamp | None = None
         # last traded price per symbol in the current session: becomes its daily close
         self._session_close: np.ndarray | None = None
+        # parents decided on a bar that had no price for their symbol, added when one comes
+        self._deferred: list[ParentOrder] = []
+        self._deferred_logged = 0
+        self._symbol_index = {s: i for i, s in enumerate(self.symbols)}
         # start of the current session's last one-minute bar, and the next session's date
         self._last_bar_at: datetime | None = None
         self._next_session: pd.Timestamp | None = None
@@ -185,6 +195,9 @@ class LiveRunner:
             risk_check=RiskManagerCheck(self.risk), initial_positions=initial,
         )
         engine.recover()
+        # the run's first events reach the database file now, not at the first WAL checkpoint:
+        # a journal an OS crash wiped entirely would look like a fresh run and skip the probes
+        journal.checkpoint()
         self.engine = engine
         self._warm_breakers()
         if self.cost_model is not None:  # compile/load the numba kernel before the first bar
@@ -329,7 +342,7 @@ class LiveRunner:
         self._session = {day: (weights, price, nav)}  # one session at a time
         self._rebalance_days = {day: self._is_rebalance_session(day)}
         self._remember_day(day)  # the first bar finds its session date ready
-        self._last_bar_at, self._next_session = _session_edges(day)
+        self._last_bar_at, self._next_session = _session_edges(day, self.bar_minutes)
         return self._session[day]
 
     # ------------------------------------------------------------------ the loop
@@ -345,7 +358,10 @@ class LiveRunner:
             self.prepare_session(day)
         # nothing is logged or counted between the bar and its last order (the latency budget)
         parents, decided = self._decide(snap)
+        if self._deferred or parents:
+            parents, self._deferred = self._priced_now(self._deferred + parents, snap)
         try:
+            engine.check_new_parents(parents, snap)  # all or none (after a restart only)
             added = [p for p in parents if engine.add_parent(p, snap)]
             engine.on_bar(snap)
         finally:
@@ -459,22 +475,57 @@ class LiveRunner:
         if day is None or close is None or day in self.closes.index or not np.isfinite(
                 close).any():
             return
+        # a symbol without a single bar this session (halted, late feed) keeps its previous
+        # close: a NaN would read as "unpriced" and the next rebalance would sell it out
+        previous = self.closes.loc[self.closes.index < day]
+        if not previous.empty:
+            close = np.where(np.isfinite(close), close, previous.iloc[-1].to_numpy(float))
         row = pd.DataFrame([close], index=pd.DatetimeIndex([day]), columns=self.closes.columns)
         self.closes = pd.concat([self.closes, row]).sort_index()
         self.log.info("session_closed", day=f"{day:%Y-%m-%d}",
                       closes_from="last traded price of each symbol's last bar")
+
+    def _priced_now(self, parents: list[ParentOrder], snap: MarketSnapshot
+                    ) -> tuple[list[ParentOrder], list[ParentOrder]]:
+        """(parents whose symbol has a price on this bar, the others). A symbol without one
+        (not yet open, halted) cannot get an arrival price: its parent waits for a bar that
+        prices it, instead of stopping the run. Kept in memory: a restart re-decides the
+        session only if no parent of it was registered."""
+        index = self._symbol_index
+        ok = np.isfinite(snap.close) | (np.isfinite(snap.bid) & np.isfinite(snap.ask))
+        now = [p for p in parents if ok[index[p.symbol]]]
+        later = [p for p in parents if not ok[index[p.symbol]]]
+        if later and self._deferred_logged != len(later):
+            self._deferred_logged = len(later)
+            self.log.warning("parents_deferred", reason="no price on this bar",
+                             parents=[p.parent_id for p in later])
+        return now, later
+
+    def _prepare_next_session_after(self, snap: MarketSnapshot) -> None:
+        """After the session's last bar: close it and prepare the next one now, after this
+        bar's orders, so the next open's first bar does not pay the risk refit (4-9 ms).
+        Skipped when halting; a failure is logged and left to the next session's first bar."""
+        last, nxt = self._last_bar_at, self._next_session
+        if last is None or nxt is None or self._day is None:
+            return
+        ts = snap.timestamp
+        if ts.tzinfo is None:  # naive bar times are exchange wall time
+            last = last.replace(tzinfo=None)
+        if ts < last or self.kill.engaged or self.engine.trading_state is TradingState.HALTED:
+            return
+        try:
+            self._close_session()
+            self.prepare_session(nxt)
+        except Exception as exc:  # noqa: BLE001 - the next open retries; this bar is done
+            self.log.warning("next_session_not_prepared", session=f"{nxt:%Y-%m-%d}",
+                             error=str(exc))
 
     def _after_bar(self, snap: MarketSnapshot) -> None:
         close = np.asarray(snap.close, dtype=float)
         prev = self._session_close
         self._session_close = close.copy() if prev is None else np.where(
             np.isfinite(close), close, prev)
-        if (self._last_bar_at is not None and self._next_session is not None
-                and snap.timestamp >= self._last_bar_at and self._day is not None):
-            # the session's last bar: close it and prepare the next one now, after this bar's
-            # orders, so the next open's first bar does not pay the risk refit (4-9 ms)
-            self._close_session()
-            self.prepare_session(self._next_session)
+        self._prepare_next_session_after(snap)
         e = self.engine
         m = self.metrics
         m.set_trading_state(e.trading_state.value.upper())
@@ -562,9 +613,10 @@ class LiveRunner:
         }
 
 
-def _session_edges(day: pd.Timestamp) -> tuple[datetime | None, pd.Timestamp | None]:
-    """(start of ``day``'s last one-minute bar, tz-aware; the next session's date) from the
-    exchange calendar; (None, None) when the calendar does not know ``day``."""
+def _session_edges(day: pd.Timestamp, bar_minutes: float = 1.0
+                   ) -> tuple[datetime | None, pd.Timestamp | None]:
+    """(start of ``day``'s last bar of ``bar_minutes``, tz-aware; the next session's date)
+    from the exchange calendar; (None, None) when the calendar does not know ``day``."""
     from research.data.calendar import sessions
 
     try:
@@ -573,5 +625,5 @@ def _session_edges(day: pd.Timestamp) -> tuple[datetime | None, pd.Timestamp | N
         return None, None
     if len(ahead) < 2 or ahead.index[0] != day:
         return None, None
-    last = (ahead["close"].iloc[0] - pd.Timedelta(minutes=1)).to_pydatetime()
+    last = (ahead["close"].iloc[0] - pd.Timedelta(minutes=bar_minutes)).to_pydatetime()
     return last, ahead.index[1]

@@ -246,6 +246,7 @@ class ExecutionEngine:
         self._recovered = False
         self._resumed = False  # set by recover(): True when the journal held an earlier start
         self._resume_day = None  # session date of the first bar after the restart
+        self._probed_parents: set[str] = set()  # new parent ids the broker was asked about
         self._now: datetime | None = None
         self._mid: np.ndarray | None = None
 
@@ -298,24 +299,43 @@ class ExecutionEngine:
         if not math.isfinite(mid):
             raise ValueError(f"parent {parent.parent_id}: no price for {parent.symbol} on bar "
                              f"{snapshot.bar_index}, cannot set its arrival price")
-        if self._resumed and (self._resume_day is None
-                              or snapshot.timestamp.date() <= self._resume_day):
-            # A parent is journaled with its first intent (one commit): a power loss that erased
-            # that commit erased the parent too, and its first child may be at the broker,
-            # closed unfilled (invisible to reconciliation). A restarted run asks before it
-            # derives those client ids again; a fresh run's parents cannot have any. Only in the
-            # session the run resumed in: what an OS crash loses is its last seconds of writes,
-            # so later sessions' parents are new (and a query per parent would cost the first
-            # bar of every later rebalance its latency budget).
-            lost = self._lost_slices(parent.parent_id, 0)
-            if lost:
-                raise ReconciliationError(lost)
+        self.check_new_parents([parent], snapshot)
         self._emit(EventKind.PARENT, {
             "parent": parent.to_json(), "arrival_bar": snapshot.bar_index, "arrival_price": mid,
             "volume_base": float(self._running_volume[i]) if self._volume_bar < snapshot.bar_index
             else float(self._running_volume[i] - snapshot.volume[i]),
         }, None, snapshot.bar_index)
         return True
+
+    def check_new_parents(self, parents: Iterable[ParentOrder], snapshot: MarketSnapshot) -> None:
+        """Raise :class:`ReconciliationError` if the broker already has orders under client ids
+        of these not-yet-registered parents; call it for a whole batch before registering any
+        (a batch refused half-way would leave the other half registered, and a restart would
+        then count the decision as taken).
+
+        Why: a parent is journaled with its first intent (one commit): a power loss that erased
+        that commit erased the parent too, and its first child may be at the broker, closed
+        unfilled (invisible to reconciliation). A restarted run asks before it derives those
+        client ids again; a fresh run's parents cannot have any. Only in the session the run
+        resumed in: what an OS crash loses is its last seconds of writes, so later sessions'
+        parents are new (and a query per parent would cost every later rebalance its latency
+        budget). Each parent id is asked about once.
+        """
+        if not self._resumed or (self._resume_day is not None
+                                 and snapshot.timestamp.date() > self._resume_day):
+            return
+        lost: list[str] = []
+        for p in parents:
+            pid = p.parent_id
+            if pid in self.parents or pid in self._probed_parents:
+                continue
+            found = self._lost_slices(pid, 0)
+            if found:
+                lost += found
+            else:
+                self._probed_parents.add(pid)
+        if lost:
+            raise ReconciliationError(lost)
 
     def cancel_parent(self, parent_id: str, reason: str = "cancelled by user") -> None:
         ps = self.parents[parent_id]

@@ -273,3 +273,65 @@ def test_a_run_across_sessions_decides_the_next_on_the_closes_it_saw(gateway, se
     assert price.tolist() == [172.0, 61.0, 107.0]  # day 2 is decided on day 1's closes
     assert runner.prepare_session(day2)[0] is prepared[0]  # not refitted on its first bar
     runner.shutdown()
+
+
+def _snap(i, ts, last):
+    import numpy as np
+
+    from research.execution.model import MarketSnapshot
+
+    c = np.array(last, dtype=float)
+    n = len(c)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("America/New_York")
+    return MarketSnapshot(i, ts.to_pydatetime(), tuple(SYMBOLS), c, c * 1.001, c * 0.999, c,
+                          np.full(n, 5e4), c - 0.01, c + 0.01)
+
+
+def test_a_symbol_without_a_bar_all_session_keeps_its_previous_close(gateway, settings,
+                                                                     server_keys):
+    script_market(gateway)
+    runner, _ = make_runner(gateway, settings, server_keys, dry=True)
+    runner.start()
+    previous = runner.closes.iloc[-1]["KO"]
+    # KO has no price on the rebalance bar: its parent waits instead of stopping the run
+    runner.on_bar(_snap(0, DAY + pd.Timedelta(hours=15, minutes=58), [171.0, float("nan"),
+                                                                       106.0]))
+    assert [p.symbol for p in runner._deferred] == ["KO"]
+    assert sorted(p.parent.symbol for p in runner.engine.parents.values()) == ["AAPL", "XOM"]
+    runner.on_bar(_snap(1, DAY + pd.Timedelta(hours=15, minutes=59), [172.0, float("nan"),
+                                                                       107.0]))
+    assert runner.closes.loc[DAY].tolist() == [172.0, previous, 107.0]  # not NaN: not sold
+    runner.shutdown()
+
+
+def test_preparing_the_next_session_never_breaks_the_last_bar(gateway, settings, server_keys,
+                                                              monkeypatch):
+    import io
+
+    script_market(gateway)
+    stream = io.StringIO()
+    runner, _ = make_runner(gateway, settings, server_keys, dry=True, stream=stream)
+    runner.start()
+    runner.on_bar(_snap(0, DAY + pd.Timedelta(hours=15, minutes=58), [171.0, 61.0, 106.0]))
+    real = runner.prepare_session
+
+    def failing(day):
+        if day > DAY:
+            raise ConnectionError("Tiger unreachable")
+        return real(day)
+
+    monkeypatch.setattr(runner, "prepare_session", failing)
+    runner.on_bar(_snap(1, DAY + pd.Timedelta(hours=15, minutes=59), [172.0, 61.0, 107.0]))
+    assert "next_session_not_prepared" in stream.getvalue()
+    assert runner.closes.index[-1] == DAY
+    runner.shutdown()
+
+
+def test_the_run_is_on_disk_before_any_order(gateway, settings, server_keys):
+    script_market(gateway)
+    runner, _ = make_runner(gateway, settings, server_keys)
+    runner.start()
+    wal = runner.journal_path.with_name(runner.journal_path.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0  # checkpointed into the database
+    runner.shutdown()

@@ -295,3 +295,27 @@ def test_a_fresh_run_does_not_probe_the_broker_for_its_new_parents(tmp_path, fas
     run_replay(e, b, before_bar=add_at(0, ParentOrder("P", "AAA", Side.BUY, 100,
                                                       Strategy.MARKET, horizon_bars=2)))
     assert CountingBroker.queries == 0 and e.positions["AAA"] == 100
+
+
+def test_a_batch_of_new_parents_is_checked_before_any_is_registered(tmp_path, fast_settings):
+    """After a restart, one parent of a rebalance whose first child the broker already has
+    stops the whole batch: none is registered, so the next restart asks again."""
+    from research.domain import Order
+    from research.execution.ids import client_order_id
+
+    b = SimulatedBroker(minute_bars(n=6, spread=0.02))
+    e = engine_for(b, tmp_path, fast_settings)
+    run_replay(e, b, stop=1)
+    e.journal.close()
+    # the broker knows slice 0 of "B" (its journal entries were lost), cancelled unfilled
+    cid = client_order_id("run", "B", 0)
+    b.submit(Order(cid, "AAA", Side.BUY, 10))
+    b.cancel(cid)
+    b._pending.clear()  # a new process hears no stale reports
+    e2 = engine_for(b, tmp_path, fast_settings)
+    parents = [ParentOrder(pid, "AAA", Side.BUY, 10, Strategy.MARKET, horizon_bars=2)
+               for pid in ("A", "B", "C")]
+    b.process_bar(1)
+    with pytest.raises(ReconciliationError, match="slice 0 of parent B"):
+        e2.check_new_parents(parents, b.snapshot(1))
+    assert e2.parents == {} and not any(k is EventKind.PARENT for k, *_ in e2.journal.staged)
