@@ -230,10 +230,11 @@ class StrategyFinding:
 
 @dataclass(frozen=True)
 class ClaimVerdict:
-    """``outcome``: ``holds`` (some strategy's interval excludes 0 and meets the band, and its
-    estimate lies in the band),
-    ``does not hold`` (every interval lies outside the band, or no strategy beats market),
-    ``unresolved`` (intervals reach the band but also zero); ``markdown``: the text."""
+    """``outcome``: ``holds`` (some strategy's interval is pinned to the band, see
+    :func:`classify_reduction`), ``does not hold`` (every interval lies outside the band, or no
+    strategy beats market), ``unresolved`` (otherwise: an interval reaches the band but also
+    zero, or is too wide to pin the size, or there is no interval or no meaningful %);
+    ``markdown``: the text."""
 
     outcome: str
     best_strategy: str | None
@@ -242,12 +243,13 @@ class ClaimVerdict:
 
 
 def classify_reduction(lo: float, hi: float, band: tuple[float, float] = CLAIM_REDUCTION_PCT,
-                       point: float | None = None) -> str:
+                       tolerance: float = CLAIM_RESOLUTION_PP) -> str:
     """Where a reduction interval [lo, hi] (%) lies relative to ``band`` and to zero.
 
-    With the ``point`` estimate: an interval that excludes zero and reaches the band only
-    supports the claim if the estimate itself is in the band; otherwise the saving is real but
-    its size is not pinned ("unsized": e.g. 10% [0.2, 44.5] does not make 15-18% hold)."""
+    ``consistent`` (the claim holds) needs the interval pinned to the band: inside it widened
+    by ``tolerance`` points each side. An interval that excludes zero and reaches the band but
+    is wider is ``unsized``: a real saving whose size the data do not pin (10% [0.2, 44.5] or
+    16% [0.5, 60] do not make "15-18%" hold, wherever the point estimate falls)."""
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return "no_interval"
     if hi < 0:
@@ -258,9 +260,9 @@ def classify_reduction(lo: float, hi: float, band: tuple[float, float] = CLAIM_R
         return "above"
     if lo <= 0:
         return "unresolved"
-    if point is not None and not band[0] <= point <= band[1]:
-        return "unsized"
-    return "consistent"
+    if lo >= band[0] - tolerance and hi <= band[1] + tolerance:
+        return "consistent"
+    return "unsized"
 
 
 def orders_to_detect(diff_std_bps: float, design_effect: float, effect_bps: float) -> float:
@@ -281,10 +283,11 @@ def orders_to_narrow(n: int, lo: float, hi: float, half_width: float) -> float:
 
 
 _FINDING_TEXT = {
-    "consistent": "consistent with the claim (the interval meets 15-18% and excludes zero)",
+    "consistent": ("consistent with the claim (the interval lies within 15-18% give or take "
+                   f"{CLAIM_RESOLUTION_PP:.1f} points)"),
     "unresolved": "not resolved (the interval meets 15-18% but also includes zero)",
     "unsized": ("cheaper than market orders, but the size is not pinned (the interval excludes "
-                "zero and reaches 15-18%, the estimate lies outside it)"),
+                "zero and reaches 15-18%, but is wider than the band)"),
     "below": "below the claim (the whole interval is under 15%)",
     "above": "above the claim (the whole interval is over 18%)",
     "costlier": "more expensive than market orders (the whole interval is below zero)",
@@ -308,8 +311,7 @@ def _findings(t: pd.DataFrame, market_is: float) -> list[StrategyFinding]:
         out.append(StrategyFinding(
             strategy=r.strategy, reduction_pct=r.reduction_pct,
             ci95=(r.reduction_ci_lo, r.reduction_ci_hi),
-            finding=(classify_reduction(r.reduction_ci_lo, r.reduction_ci_hi,
-                                        point=r.reduction_pct)
+            finding=(classify_reduction(r.reduction_ci_lo, r.reduction_ci_hi)
                      if r.reduction_defined else "baseline_unresolved"),
             orders_to_exclude_zero=r.orders_needed_ci,
             orders_to_detect_claim=orders_to_detect(r.diff_std_bps, r.design_effect,
@@ -395,6 +397,17 @@ def _sensitivity_text(table: pd.DataFrame, strategies: Sequence[str],
     return lines
 
 
+def _versus_market(red: float, lo: float, hi: float) -> str:
+    """'X% cheaper/dearer than market orders (reduction R% [lo, hi])', the direction stated
+    only when the interval excludes zero."""
+    ci = f"reduction {red:.1f}% [{lo:.1f}, {hi:.1f}]"
+    if lo > 0:
+        return f"{red:.1f}% cheaper than market orders ({ci})"
+    if hi < 0:
+        return f"{-red:.1f}% dearer than market orders ({ci})"
+    return f"not distinguishable from market orders ({ci})"
+
+
 def claim_verdict(summary: Mapping, sensitivity_table: pd.DataFrame | None = None,
                   sensitivity_n_orders: int | None = None) -> ClaimVerdict:
     """Does the seed's 15-18% claim hold on this result? The text states the interval, the
@@ -421,8 +434,7 @@ def claim_verdict(summary: Mapping, sensitivity_table: pd.DataFrame | None = Non
             f" market orders cost {market.is_bps:.2f} bps [95% CI {market.is_ci_lo:.2f}, "
             f"{market.is_ci_hi:.2f}] and the cheapest alternative, **{best}**, "
             f"{b.is_bps:.2f} bps: " + (
-                f"{b.reduction_pct:.1f}% [{b.reduction_ci_lo:.1f}, {b.reduction_ci_hi:.1f}] "
-                f"{'cheaper' if b.reduction_pct >= 0 else 'dearer'} than market orders."
+                f"{_versus_market(b.reduction_pct, b.reduction_ci_lo, b.reduction_ci_hi)}."
                 if b.reduction_defined else
                 f"{b.diff_bps:+.2f} bps per order versus market orders [{b.diff_ci_lo:+.2f}, "
                 f"{b.diff_ci_hi:+.2f}]. No % reduction is quoted: the market baseline's own "
