@@ -199,9 +199,9 @@ def data_fetch(
     end: Annotated[str, typer.Option("--end", help="Last session, YYYY-MM-DD (inclusive).")],
     frequency: Annotated[str, typer.Option("--frequency", help="1d (daily) or 1min (minute).")
                          ] = "1d",
-    adjust: Annotated[str, typer.Option("--adjust", help="Prices: nr = raw, as traded "
-                                        "(default); br = forward-adjusted for splits and "
-                                        "dividends as of the fetch day.")] = "nr",
+    adjust: Annotated[str | None, typer.Option(
+        "--adjust", help="Prices: nr = raw, as traded (default for 1min); br = forward-adjusted "
+        "for splits and dividends as of the fetch day (default for 1d).")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Dataset name (default: "
                                              "SOURCE_daily / SOURCE_minute).")] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Replace an existing dataset.")
@@ -213,10 +213,12 @@ def data_fetch(
     """Download bars from a broker's quote API, validate them and add them to the store.
 
     Tiger: k-lines through tigeropen with the credentials of qlab's settings, paced by
-    Tiger's k-line limit (60 requests a minute). Prices are raw by default: per-share fees
-    and minimums, the $1 tick-size threshold and %ADV need the prices that traded, and
-    forward-adjusted history changes with every later split or dividend (the dataset's
-    source records which was fetched, and for br the fetch day).
+    Tiger's k-line limit (60 requests a minute). Minute bars are raw by default: per-share
+    fees and minimums, the $1 tick-size threshold and %ADV need the prices that traded.
+    Daily bars are forward-adjusted by default: they feed returns (risk model, strategy
+    weights, volatility), where a split in raw closes reads as a crash. Forward-adjusted
+    history changes with every later split or dividend, so the dataset's source records which
+    was fetched, and for br the fetch day.
     On any error the store is left untouched.
     """
     import sys
@@ -238,7 +240,7 @@ def data_fetch(
         freq = Frequency.parse(frequency)
     except ValueError:
         _fail(f"qlab data fetch: --frequency must be 1d or 1min, got {frequency!r}", 2)
-    adjust = adjust.strip().lower()
+    adjust = (adjust or ("br" if freq is Frequency.DAILY else "nr")).strip().lower()
     if adjust not in ("nr", "br"):  # Tiger's k-line `right` (tigeropen QuoteRight)
         _fail(f"qlab data fetch: --adjust must be nr (raw) or br (forward-adjusted), got "
               f"{adjust!r}", 2)

@@ -60,7 +60,8 @@ def test_fetch_writes_validated_daily_bars_to_the_store(gateway, fetch_env, clie
     from research.data import BarStore, validate_bars
 
     res = _fetch(fetch_env, "--source", "tiger", "--symbols", "aapl, MSFT,AAPL",
-                 "--start", "2022-06-01", "--end", "2022-06-03", "--name", "tiger_june")
+                 "--start", "2022-06-01", "--end", "2022-06-03", "--name", "tiger_june",
+                 "--adjust", "nr")
     assert res.exit_code == 0, res.output
     assert ("fetched 6 rows, 2 symbol(s) from Tiger as dataset 'tiger_june' (daily, "
             "2022-06-01T16:00:00-04:00 .. 2022-06-03T16:00:00-04:00)") in res.output
@@ -78,7 +79,7 @@ def test_fetch_writes_validated_daily_bars_to_the_store(gateway, fetch_env, clie
     assert [t.strftime("%Y-%m-%d %H:%M") for t in aapl["timestamp"]] == [
         "2022-06-01 16:00", "2022-06-02 16:00", "2022-06-03 16:00"]
     assert list(bars.loc[bars["symbol"] == "MSFT", "close"]) == [252.0, 253.0, 254.0]
-    # one k-line request per symbol (deduplicated), all daily and raw (the default)
+    # one k-line request per symbol (deduplicated), all daily and raw (as asked)
     kline = [biz for m, biz in gateway.requests if m == "kline"]
     assert [b["symbols"] for b in kline] == [["AAPL"], ["MSFT"]]
     assert {b["period"] for b in kline} == {"day"} and {b["right"] for b in kline} == {"nr"}
@@ -109,14 +110,14 @@ def test_fetch_minute_bars_under_the_default_name(gateway, fetch_env):
     assert {b["period"] for b in kline} == {"1min"} and {b["right"] for b in kline} == {"nr"}
 
 
-def test_forward_adjusted_bars_on_request_record_the_fetch_day(gateway, fetch_env):
+def test_daily_bars_default_to_forward_adjusted_and_record_the_fetch_day(gateway, fetch_env):
     from datetime import date
 
     from research.data import BarStore
 
     before = date.today()
     res = _fetch(fetch_env, "--source", "tiger", "--symbols", "AAPL", "--start", "2022-06-01",
-                 "--end", "2022-06-03", "--adjust", "BR")
+                 "--end", "2022-06-03")  # daily bars: forward-adjusted unless asked otherwise
     assert res.exit_code == 0, res.output
     assert {biz["right"] for m, biz in gateway.requests if m == "kline"} == {"br"}
     # forward-adjusted history changes with later splits/dividends: the fetch day is recorded
