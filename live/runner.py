@@ -328,7 +328,9 @@ class LiveRunner:
             return ready
         if self.engine is None:
             raise RuntimeError("LiveRunner.start() first (reconciles before any order)")
-        self.engine.journal.checkpoint()  # the WAL is folded back here, not inside a bar
+        if not self.engine.journal.checkpoint():  # the WAL is folded back here, not in a bar
+            self.log.warning("journal_checkpoint_busy", journal=str(self.journal_path),
+                             effect="the WAL keeps growing until a checkpoint completes")
         past = self.closes.loc[self.closes.index < day]
         if past.empty:
             raise ValueError(f"no daily close before {day.date()} to decide on")

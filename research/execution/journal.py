@@ -190,11 +190,13 @@ class Journal:
         )
         return [r[0] for r in cur]
 
-    def checkpoint(self) -> None:
+    def checkpoint(self) -> bool:
         """Commit what is staged, then copy the WAL into the database and truncate it (call
-        it when no bar is being processed)."""
+        it when no bar is being processed). False if another connection kept it from
+        completing (the WAL then keeps growing until a later checkpoint succeeds)."""
         self.commit()
-        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return not busy
 
     def close(self) -> None:
         """Commit what is staged, then close."""
