@@ -142,6 +142,8 @@ class LiveRunner:
         self.engine: ExecutionEngine | None = None
         self.halted_reason = ""
         self._seen_fills: set[str] = set()
+        # per child: (shares, $) already in the risk manager's book (see prepare_session)
+        self._risk_booked: dict[str, tuple[int, float]] = {}
         self._decided: set[str] = set()
         self._day: pd.Timestamp | None = None
         # last traded price per symbol in the current session: becomes its daily close
@@ -339,6 +341,9 @@ class LiveRunner:
         held = self._book()
         shares = np.array([held.get(s, 0) for s in self.symbols], dtype=np.int64)
         self._update_risk(past, shares, price, nav, day.to_pydatetime())
+        # the refit book holds every fill so far: later fills reach it through _book_fills
+        self._risk_booked = {cid: (c.filled_quantity, c.filled_notional)
+                             for cid, c in self.engine.children.items()}
         weights = self.strategy.target_weights(past, day).reindex(
             list(self.symbols)).fillna(0.0).to_numpy(float)
         self._session = {day: (weights, price, nav)}  # one session at a time
@@ -522,6 +527,20 @@ class LiveRunner:
             self.log.warning("next_session_not_prepared", session=f"{nxt:%Y-%m-%d}",
                              error=str(exc))
 
+    def _book_fills(self, snap: MarketSnapshot) -> None:
+        """Put the fills since the risk refit into the risk manager's book, so the pre-trade
+        check of the next child sees the position its siblings built (one aggregate fill per
+        child and bar, at its average price)."""
+        booked = self._risk_booked
+        for cid, c in self.engine.children.items():
+            q0, n0 = booked.get(cid, (0, 0.0))
+            dq = c.filled_quantity - q0
+            if dq <= 0:
+                continue
+            booked[cid] = (c.filled_quantity, c.filled_notional)
+            self.risk.on_fill(c.symbol, c.side, dq, (c.filled_notional - n0) / dq,
+                              when=snap.timestamp)
+
     def _after_bar(self, snap: MarketSnapshot) -> None:
         close = np.asarray(snap.close, dtype=float)
         prev = self._session_close
@@ -535,6 +554,7 @@ class LiveRunner:
         ts = pd.Timestamp(snap.timestamp).timestamp()
         m.last_bar.set(ts)
         m.staleness.set(max(0.0, self.clock() - ts))
+        self._book_fills(snap)
         for c in e.children.values():
             new = c.fill_ids - self._seen_fills
             if not new:

@@ -335,3 +335,18 @@ def test_the_run_is_on_disk_before_any_order(gateway, settings, server_keys):
     wal = runner.journal_path.with_name(runner.journal_path.name + "-wal")
     assert not wal.exists() or wal.stat().st_size == 0  # checkpointed into the database
     runner.shutdown()
+
+
+def test_fills_reach_the_risk_managers_book_once(gateway, settings, server_keys):
+    """Pre-trade checks of later children see the position earlier fills built: each fill
+    is booked once, after the refit that already holds everything filled before it."""
+    script_market(gateway)
+    runner, session = make_runner(gateway, settings, server_keys)
+    runner.run(minute_feed(session), max_bars=6)
+    nav = runner.risk.nav
+    book = dict(zip(runner.risk.symbols, runner.risk._require_update().weights, strict=True))
+    for sym in SYMBOLS:
+        filled = sum(c.filled_notional * (1 if c.side.value == "buy" else -1)
+                     for c in runner.engine.children.values() if c.symbol == sym)
+        assert filled > 0
+        assert book[sym] == pytest.approx(filled / nav, rel=1e-9)
