@@ -81,36 +81,34 @@ def _same_session(sessions, n: int) -> np.ndarray | None:
     return sessions[1:] == sessions[:-1]
 
 
+def _pair_mean(name: str, pair_terms, high, low, close, sessions) -> float:
+    """Mean of an estimator's per-pair terms over consecutive bars (within sessions when
+    ``sessions`` labels the bars)."""
+    lh, ll, lc = _logs(high, low, close)
+    if lh.size < 2:
+        raise ValueError(f"{name} needs at least two bars")
+    pairs = pair_terms(lh, ll, lc)
+    ok = _same_session(sessions, lh.size)
+    if ok is not None:
+        pairs = pairs[ok]
+    if pairs.size == 0:
+        raise ValueError(f"{name} needs two bars of one session")
+    return float(np.mean(pairs))
+
+
 def corwin_schultz(high, low, close, sessions=None) -> float:
     """Corwin-Schultz spread over the whole sample (fraction of the mid).
 
     ``sessions`` (one label per bar, e.g. the session date): on intraday bars, only pairs
     within a session are used (the overnight pair mixes a day's gap into one bar pair)."""
-    lh, ll, lc = _logs(high, low, close)
-    if lh.size < 2:
-        raise ValueError("corwin_schultz needs at least two bars")
-    pairs = _cs_pairs(lh, ll, lc)
-    ok = _same_session(sessions, lh.size)
-    if ok is not None:
-        pairs = pairs[ok]
-    if pairs.size == 0:
-        raise ValueError("corwin_schultz needs two bars of one session")
-    return float(max(np.mean(pairs), 0.0))
+    return float(max(_pair_mean("corwin_schultz", _cs_pairs, high, low, close, sessions), 0.0))
 
 
 def abdi_ranaldo(high, low, close, sessions=None) -> float:
     """Abdi-Ranaldo spread over the whole sample (fraction of the mid); ``sessions`` as in
     :func:`corwin_schultz`."""
-    lh, ll, lc = _logs(high, low, close)
-    if lh.size < 2:
-        raise ValueError("abdi_ranaldo needs at least two bars")
-    pairs = _ar_pairs(lh, ll, lc)
-    ok = _same_session(sessions, lh.size)
-    if ok is not None:
-        pairs = pairs[ok]
-    if pairs.size == 0:
-        raise ValueError("abdi_ranaldo needs two bars of one session")
-    return float(_floored_sqrt(np.mean(pairs)))
+    return float(_floored_sqrt(_pair_mean("abdi_ranaldo", _ar_pairs, high, low, close,
+                                          sessions)))
 
 
 def roll(close, sessions=None) -> float:
