@@ -402,7 +402,7 @@ class LiveRunner:
             return
         from research.costs import STRATEGY_CODES, minutes_since_open
 
-        index = {s: i for i, s in enumerate(self.symbols)}
+        index = self._symbol_index
         rows = np.array([index[p.symbol] for p in parents], dtype=np.int64)
         arrival = np.array([self.engine.parents[p.parent_id].arrival_price for p in parents])
         st = self._cost_state
