@@ -184,6 +184,7 @@ class ExecutionEngine:
         st = self.settings
         self._clock = clock
         self._factory = algorithm_factory or (lambda p: build_algorithm(p, schedule_fn))
+        self._algorithm_ready: tuple[str, ExecutionAlgorithm | None] = ("", None)
         self.inflight_check_retries = inflight_check_retries
         self.initial_positions = initial_positions
         self.commit_every_bar = commit_every_bar
@@ -300,6 +301,9 @@ class ExecutionEngine:
             raise ValueError(f"parent {parent.parent_id}: no price for {parent.symbol} on bar "
                              f"{snapshot.bar_index}, cannot set its arrival price")
         self.check_new_parents([parent], snapshot)
+        # built before the parent is journaled: an algorithm that cannot be built (a missing
+        # parameter) raises here, never from a PARENT event a restart would replay
+        self._algorithm_ready = (parent.parent_id, self._factory(parent))
         self._emit(EventKind.PARENT, {
             "parent": parent.to_json(), "arrival_bar": snapshot.bar_index, "arrival_price": mid,
             "volume_base": float(self._running_volume[i]) if self._volume_bar < snapshot.bar_index
@@ -480,10 +484,14 @@ class ExecutionEngine:
             self.stats.local_rejects += 1
         elif k is EventKind.PARENT:
             parent = ParentOrder.from_json(p["parent"])
+            ready_id, algorithm = self._algorithm_ready
+            if ready_id != parent.parent_id:  # replaying the journal
+                algorithm = self._factory(parent)
+            self._algorithm_ready = ("", None)
             ps = ParentState(
                 parent=parent, symbol_index=self._sym_index[parent.symbol],
                 arrival_bar=p["arrival_bar"], arrival_price=p["arrival_price"],
-                algorithm=self._factory(parent), volume_base=p["volume_base"],
+                algorithm=algorithm, volume_base=p["volume_base"],
             )
             self.parents[parent.parent_id] = ps
             self._work_order[parent.parent_id] = (ps.arrival_bar, parent.parent_id)
@@ -828,6 +836,7 @@ class ExecutionEngine:
                 )
         if self.market_breakers.paused[i]:
             return self._local_reject(ps, RejectReason.SYMBOL_PAUSED, self.market_breakers.reasons[i])
+        qty = self._within_max_notional(ps, req, qty, float(snap.close[i]))
         slice_index = ps.next_slice  # one child per parent per bar
         cid = client_order_id(self.run_id, par.parent_id, slice_index)
         check = self.validator.validate(
@@ -840,6 +849,22 @@ class ExecutionEngine:
             return self._local_reject(ps, check.reason_code, check.reason)
         self._outbox.append((ps, req, check.quantity, mid, slice_index, cid))
         return None
+
+    def _within_max_notional(self, ps: ParentState, req: ChildRequest, qty: int,
+                             last: float) -> int:
+        """The child's quantity cut to the largest within the maximum order notional; the
+        parent then works the rest from the next bar. Why here: the cap bounds one order (a
+        fat-finger guard), not a parent, so an algorithm's large slice becomes several
+        children instead of a refusal repeated every bar."""
+        price = req.limit_price if req.limit_price is not None else last
+        cap = self.validator.max_order_notional
+        if not (price > 0 and qty * price > cap):
+            return qty
+        fitted = int(cap // price)
+        if fitted < 1:
+            return qty  # one share is over the cap: the validator refuses it, naming why
+        self._wake_at(self._bar + 1, ps.parent.parent_id)
+        return fitted
 
     def _flush_outbox(self) -> None:
         """Journal every intent of the bar in one durable transaction, then send them one by

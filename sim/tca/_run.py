@@ -1,13 +1,6 @@
 """One strategy's run over the study window: the real engine, the real risk manager (through a
-thin adapter) and a fresh simulated broker with Tiger's fees, then per-parent TCA.
-
-Adapters live here because the engine's public API wants them in a particular shape:
-
-* :class:`DatedFeeFn` gives the broker's ``fee_fn(quantity, price, side_sign)`` the fee-schedule
-  version in force on the date of the bar being filled (Tiger commission + platform fee +
-  regulatory fees). The broker charges fees per order (a child filled over several bars pays
-  its per-order minimum once), as Tiger bills them.
-"""
+thin adapter) and a fresh simulated broker with Tiger's fees (:class:`sim.fees.DatedFeeFn`),
+then per-parent TCA."""
 
 from __future__ import annotations
 
@@ -26,6 +19,7 @@ from research.execution import (
     execution_quality,
 )
 from sim.broker import SimulatedBroker
+from sim.fees import DatedFeeFn
 from sim.runner import run_replay
 from sim.tca._inputs import StudyInputs
 
@@ -33,27 +27,6 @@ from sim.tca._inputs import StudyInputs
 RUN_COLUMNS = ("order_id", "filled", "fill_rate", "arrival_mid", "is_bps", "delay_bps",
                "spread_bps", "impact_bps", "timing_bps", "opportunity_bps", "fees_bps",
                "child_orders", "child_rejects")
-
-
-class DatedFeeFn:
-    """Broker ``fee_fn`` charging ``schedule.as_of(date of the bar being filled)``."""
-
-    def __init__(self, schedule):
-        self.schedule = schedule
-        self.broker: SimulatedBroker | None = None
-        self._tables: dict = {}
-
-    def bind(self, broker: SimulatedBroker) -> DatedFeeFn:
-        self.broker = broker
-        return self
-
-    def __call__(self, quantity: np.ndarray, price: np.ndarray, side_sign: np.ndarray) -> np.ndarray:
-        b = self.broker
-        day = b.replay.timestamps[max(b.last_bar, 0)].date()
-        table = self._tables.get(day)
-        if table is None:
-            table = self._tables[day] = self.schedule.as_of(day)
-        return table.compute(quantity, price, np.asarray(side_sign) < 0)
 
 
 @dataclass(frozen=True)
