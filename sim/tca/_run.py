@@ -18,6 +18,7 @@ from research.execution import (
     ParentOrder,
     execution_quality,
 )
+from research.trading import almgren_chriss_params, limit_params, vwap_volume_profile
 from sim.broker import SimulatedBroker
 from sim.fees import DatedFeeFn
 from sim.runner import run_replay
@@ -53,48 +54,35 @@ class StrategyParams:
 
 def build_parents(inputs: StudyInputs, strategy: str, params: StrategyParams,
                   profile: np.ndarray, model_state: pd.DataFrame) -> list[ParentOrder]:
-    """One ParentOrder per study order for ``strategy`` (same ids, sizes, times for all)."""
+    """One ParentOrder per study order for ``strategy`` (same ids, sizes, times for all); each
+    algorithm's parameters come from :mod:`research.trading.algorithm_params`, the functions
+    the trading loop uses live, with the study's per-order inputs."""
     o = inputs.orders
     s = Strategy(strategy)
     out = []
-    n_prof = len(profile)
     for row in o.itertuples(index=False):
         h = int(row.horizon_bars)
         p: dict = {}
         if s is Strategy.LIMIT:
-            p = {"offset_bps": params.limit_offset_bps,
-                 "tif_bars": max(1, h - params.limit_cleanup_bars), "fallback_to_market": True}
+            p = limit_params(params.limit_offset_bps, h, params.limit_cleanup_bars, True)
         elif s is Strategy.VWAP:
-            k = int(max(0, round(row.minute_of_day / inputs.bar_minutes)))
-            seg = profile[k:k + h]
-            if len(seg) < h:
-                seg = np.concatenate([seg, np.full(h - len(seg), 1.0 / n_prof)])
-            p = {"volume_profile": [float(x) for x in seg]}
+            start_bar = int(max(0, round(row.minute_of_day / inputs.bar_minutes)))
+            p = {"volume_profile": vwap_volume_profile(profile, start_bar, h)}
         elif s is Strategy.POV:
             p = {"rate": params.pov_rate}
         elif s is Strategy.IS:
-            p = _is_params(row, inputs, params, model_state)
+            st = model_state.loc[row.symbol]
+            p = almgren_chriss_params(
+                price=float(row.decision_mid), daily_vol=float(st["daily_vol"]),
+                adv=float(st["adv"]), spread_bps=float(st["spread_bps"]),
+                quantity=int(row.quantity), horizon_minutes=float(row.horizon_minutes),
+                impact_y=params.is_impact_y, risk_aversion=params.is_risk_aversion)
         out.append(ParentOrder(
             parent_id=str(row.order_id), symbol=row.symbol, side=Side(row.side),
             quantity=int(row.quantity), strategy=s, horizon_bars=h,
             deadline_grace_bars=int(row.grace_bars), params=p,
         ))
     return out
-
-
-def _is_params(row, inputs: StudyInputs, params: StrategyParams, state: pd.DataFrame) -> dict:
-    """Almgren-Chriss coefficients in days (sigma $/share/day^1/2, eta $/share per share/day,
-    epsilon $/share): the square-root cost Y*sigma*P*sqrt(X/ADV) per share matched by the
-    linear temporary impact eta*X/T at the order's own size X and horizon T."""
-    st = state.loc[row.symbol]
-    price = float(row.decision_mid)
-    sigma = price * float(st["daily_vol"])
-    horizon_days = row.horizon_minutes / 390.0
-    x = float(row.quantity)
-    eta = params.is_impact_y * sigma * np.sqrt(x / float(st["adv"])) * horizon_days / x
-    eps = price * float(st["spread_bps"]) * 0.5e-4 if np.isfinite(st["spread_bps"]) else 0.0
-    return {"sigma": sigma, "eta": max(eta, 1e-12), "gamma": 0.0, "epsilon": eps,
-            "risk_aversion": params.is_risk_aversion, "horizon": horizon_days}
 
 
 def half_spreads(broker: SimulatedBroker) -> np.ndarray:
