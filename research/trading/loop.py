@@ -15,7 +15,8 @@ Per bar (:meth:`TradingLoop.on_bar`):
    a parent whose symbol has no price yet waits for one; a parent whose algorithm cannot be
    built is refused (logged) before anything is journaled;
 3. ``engine.on_bar`` — the execution engine with the risk manager's pre-trade check;
-4. fills booked into the risk manager; each parent's cost predicted at arrival and its
+4. fills booked into the risk manager as the engine applies them (inside step 3, so the next
+   child's check sees them); each parent's cost predicted at arrival and its
    realised shortfall compared when it completes; parents that sent nothing for
    ``execution.parent_idle_bars`` bars logged with the reason;
 5. after the session's last bar (exchange calendar, early closes included): the session is
@@ -118,9 +119,6 @@ class TradingLoop:
         self.initial_positions: dict[str, int] = {}
         self._decided: set[str] = set()
         self._day: pd.Timestamp | None = None
-        # per child: (shares, $) already in the risk manager's book (see prepare_session)
-        self._risk_booked: dict[str, tuple[int, float]] = {}
-        self._fills_booked = -1  # engine fill count at the last booking
         # last traded price per symbol in the current session: becomes its daily close
         self._session_close: np.ndarray | None = None
         # parents decided on a bar that had no price for their symbol, added when one comes
@@ -161,6 +159,7 @@ class TradingLoop:
             self.run_id, self.symbols, self.broker, journal, ex,
             risk_check=RiskManagerCheck(self.risk), initial_positions=self.initial_positions,
             sleep=self._sleep, commit_every_bar=self._commit_every_bar,
+            on_fill=self._book_fill,
         )
         engine.recover()
         # the run's first events reach the database file now, not at the first WAL checkpoint:
@@ -307,10 +306,8 @@ class TradingLoop:
         nav = float(self.broker.account().equity)
         held = self.book()
         shares = np.array([held.get(s, 0) for s in self.symbols], dtype=np.int64)
+        # the refit book holds every fill so far; later ones reach it through _book_fill
         self._update_risk(past, shares, price, nav, day.to_pydatetime())
-        # the refit book holds every fill so far: later fills reach it through _book_fills
-        self._risk_booked = {cid: (c.filled_quantity, c.filled_notional)
-                             for cid, c in self.engine.children.items()}
         weights = self.strategy.target_weights(past, day).reindex(
             list(self.symbols)).fillna(0.0).to_numpy(float)
         self._session = {day: (weights, price, nav)}  # one session at a time
@@ -377,29 +374,18 @@ class TradingLoop:
         self._session_close = close.copy() if prev is None else np.where(
             np.isfinite(close), close, prev)
         self._prepare_next_session_after(snap)
-        self._book_fills(snap)
         self._watch_idle(snap)
         self._on_bar_done(snap)
         if self.predicted_cost:
             self._observe_completed_parents()
 
-    def _book_fills(self, snap: MarketSnapshot) -> None:
-        """Put the fills since the risk refit into the risk manager's book, so the pre-trade
-        check of the next child sees the position its siblings built (one aggregate fill per
-        child and bar, at its average price)."""
-        fills = self.engine.stats.fills + self.engine.stats.recovered_fills
-        if fills == self._fills_booked:
-            return  # no fill this bar: nothing to book (the scan below is O(children))
-        self._fills_booked = fills
-        booked = self._risk_booked
-        for cid, c in self.engine.children.items():
-            q0, n0 = booked.get(cid, (0, 0.0))
-            dq = c.filled_quantity - q0
-            if dq <= 0:
-                continue
-            booked[cid] = (c.filled_quantity, c.filled_notional)
-            self.risk.on_fill(c.symbol, c.side, dq, (c.filled_notional - n0) / dq,
-                              when=snap.timestamp)
+    def _book_fill(self, symbol: str, side: Side, shares: int, price: float,
+                   when: datetime) -> None:
+        """Put a fill into the risk manager's book the moment the engine applies it, so the
+        pre-trade check of the next child — on this very bar — sees the position its siblings
+        built. Fills before the first risk refit are in the refit's book already."""
+        if self.risk.as_of is not None:
+            self.risk.on_fill(symbol, side, shares, price, when=when)
 
     def _watch_idle(self, snap: MarketSnapshot) -> None:
         """Nothing silent: a parent that sent no child for ``parent_idle_bars`` bars of an open

@@ -23,7 +23,8 @@ def config_for(algorithm: str, **execution) -> RunConfig:
         execution={"algorithm": algorithm, "horizon_minutes": 30, **execution},
         # limits that do not bind: these tests are about execution (risk: tests/trading)
         risk={"max_position_weight": 1.0, "max_sector_weight": 1.0, "var_budget": 1.0,
-              "max_pairwise_correlation": 1.0, "daily_loss_limit": 1.0},
+              "max_pairwise_correlation": 1.0, "daily_loss_limit": 1.0,
+              "max_gross_exposure": 2.0, "max_net_exposure": 2.0},
     )
 
 
