@@ -8,6 +8,8 @@ from research.trading.algorithm_params import (
     almgren_chriss_params,
     limit_params,
     per_bar_volume_profile,
+    pov_params,
+    vwap_params,
     vwap_volume_profile,
 )
 from research.trading.loop import TradingLoop, portfolio_strategy, risk_settings_for
@@ -23,6 +25,6 @@ from research.trading.rebalance import (
 __all__ = [
     "REBALANCE_FREQUENCIES", "AlgorithmInputError", "AlgorithmPlanner", "TradingLoop",
     "almgren_chriss_params", "is_rebalance_session", "limit_params", "per_bar_volume_profile",
-    "portfolio_strategy", "rebalance_dates", "rebalance_orders", "rebalance_parents",
-    "risk_settings_for", "target_shares", "vwap_volume_profile",
+    "portfolio_strategy", "pov_params", "rebalance_dates", "rebalance_orders", "rebalance_parents",
+    "risk_settings_for", "target_shares", "vwap_params", "vwap_volume_profile",
 ]

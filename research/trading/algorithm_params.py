@@ -55,6 +55,17 @@ def limit_params(offset_bps: float, horizon_bars: int, cleanup_bars: int,
             "fallback_to_market": bool(fallback_to_market)}
 
 
+def pov_params(rate: float) -> dict[str, Any]:
+    """POV: follow ``rate`` of the market volume realised since arrival."""
+    return {"rate": float(rate)}
+
+
+def vwap_params(per_bar_profile: np.ndarray, start_bar: int, horizon_bars: int
+                ) -> dict[str, Any]:
+    """VWAP: slices along :func:`vwap_volume_profile`."""
+    return {"volume_profile": vwap_volume_profile(per_bar_profile, start_bar, horizon_bars)}
+
+
 def vwap_volume_profile(per_bar_profile: np.ndarray, start_bar: int, horizon_bars: int
                         ) -> list[float]:
     """Expected volume of each of the ``horizon_bars`` bars from ``start_bar`` (bars after the
@@ -141,14 +152,13 @@ class AlgorithmPlanner:
             return limit_params(ex.limit_offset_bps, parent.horizon_bars, cleanup,
                                 ex.limit_fallback_to_market)
         if algo is Strategy.POV:
-            return {"rate": float(ex.pov_rate)}
+            return pov_params(ex.pov_rate)
         if algo is Strategy.VWAP:
             if self._volume_profile is None:
                 raise AlgorithmInputError(parent.parent_id, algo.value,
                                           "no volume profile: no fitted cost model")
             start_bar = int(max(0.0, start_minute) // self.bar_minutes)
-            return {"volume_profile": vwap_volume_profile(self._volume_profile, start_bar,
-                                                          parent.horizon_bars)}
+            return vwap_params(self._volume_profile, start_bar, parent.horizon_bars)
         if algo is Strategy.IS:
             return {**self._market_state(parent, price), "risk_aversion": ex.risk_aversion}
         return {}
@@ -180,4 +190,4 @@ class AlgorithmPlanner:
 
 
 __all__ = ["AlgorithmInputError", "AlgorithmPlanner", "almgren_chriss_params", "limit_params",
-           "per_bar_volume_profile", "vwap_volume_profile"]
+           "per_bar_volume_profile", "pov_params", "vwap_params", "vwap_volume_profile"]

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -257,12 +258,10 @@ class TradingLoop:
         built is refused here (never journaled) and named in the log and the status."""
         if not parents:
             return parents
-        from research.costs import minutes_since_open
-
         index = self._symbol_index
         rows = [index[p.symbol] for p in parents]
         mid = snap.mid()[rows]
-        minute = float(minutes_since_open([snap.timestamp])[0])
+        minute = minutes_after_open(snap.timestamp)
         out = []
         for p, px in zip(parents, mid.tolist(), strict=True):
             try:
@@ -643,6 +642,16 @@ class TradingLoop:
                                 for pid, why in self.refused.items()],
             "deferred_parents": [p.parent_id for p in self._deferred],
         }
+
+
+_EXCHANGE = ZoneInfo("America/New_York")
+
+
+def minutes_after_open(timestamp: datetime) -> float:
+    """Minutes after 09:30 exchange time (naive stamps are exchange wall time); plain datetime
+    arithmetic, as it runs on the bar-to-orders path (a pandas conversion costs ~100 us)."""
+    t = timestamp.astimezone(_EXCHANGE) if timestamp.tzinfo is not None else timestamp
+    return t.hour * 60.0 + t.minute + t.second / 60.0 - 570.0
 
 
 def session_edges(day: pd.Timestamp) -> tuple[datetime | None, pd.Timestamp | None]:

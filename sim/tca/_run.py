@@ -18,7 +18,7 @@ from research.execution import (
     ParentOrder,
     execution_quality,
 )
-from research.trading import almgren_chriss_params, limit_params, vwap_volume_profile
+from research.trading import almgren_chriss_params, limit_params, pov_params, vwap_params
 from sim.broker import SimulatedBroker
 from sim.fees import DatedFeeFn
 from sim.runner import run_replay
@@ -67,9 +67,9 @@ def build_parents(inputs: StudyInputs, strategy: str, params: StrategyParams,
             p = limit_params(params.limit_offset_bps, h, params.limit_cleanup_bars, True)
         elif s is Strategy.VWAP:
             start_bar = int(max(0, round(row.minute_of_day / inputs.bar_minutes)))
-            p = {"volume_profile": vwap_volume_profile(profile, start_bar, h)}
+            p = vwap_params(profile, start_bar, h)
         elif s is Strategy.POV:
-            p = {"rate": params.pov_rate}
+            p = pov_params(params.pov_rate)
         elif s is Strategy.IS:
             st = model_state.loc[row.symbol]
             p = almgren_chriss_params(

@@ -6,7 +6,6 @@ function computes."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from research.config import RunConfig, Settings
