@@ -48,7 +48,7 @@ def real_shaped_week(seed: int = 7) -> pd.DataFrame:
     for symbol, (price, daily_vol, daily_volume, missing_share) in SYMBOLS.items():
         first = STUDY_SESSIONS[0] if symbol == LATE_SYMBOL else HISTORY_SESSION
         log_price = np.log(price)
-        for day, row in days.loc[first:].iterrows():
+        for _, row in days.loc[first:].iterrows():
             stamps = _session_minutes(row["open"], row["close"])
             n = len(stamps)
             minute_vol = daily_vol / np.sqrt(390.0) * (1.0 + 1.5 * np.exp(-np.arange(n) / 20.0))
