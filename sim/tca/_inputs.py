@@ -275,7 +275,8 @@ def past_volume_profile(history: pd.DataFrame, bar_minutes: float) -> tuple[np.n
 
 
 def past_risk_returns(inputs: StudyInputs, min_rows: int) -> tuple[pd.DataFrame, str]:
-    """(returns, source) for the risk model, one column per replay symbol, no NaN.
+    """(returns, source) for the risk model, one column per symbol with past bars (a symbol
+    of the bars that has none is not traded: the checks refuse it otherwise), no NaN.
 
     Daily returns of past closes when there are ``min_rows`` of them for every symbol; else
     each symbol's past bar returns within sessions (overnight gaps excluded) scaled to a day
@@ -285,7 +286,7 @@ def past_risk_returns(inputs: StudyInputs, min_rows: int) -> tuple[pd.DataFrame,
     reads each symbol's own return distribution, not cross-correlations. May return fewer
     than ``min_rows`` rows (the caller reports it).
     """
-    symbols = list(inputs.replay.symbols)
+    symbols = risk_symbols(inputs)
     history = pd.concat([inputs.history, inputs.late_history], ignore_index=True)
     closes = daily_closes(history).reindex(columns=symbols)
     daily = np.log(closes).diff().iloc[1:].dropna(how="any")
@@ -312,6 +313,12 @@ def past_risk_returns(inputs: StudyInputs, min_rows: int) -> tuple[pd.DataFrame,
     return np.expm1(side_by_side) * scale, (
         source + "; the symbols' histories do not overlap, so each symbol's own most recent "
         "ones side by side (no cross-correlation is measured)")
+
+
+def risk_symbols(inputs: StudyInputs) -> list[str]:
+    """The replay's symbols that have past bars: the ones the risk model can be fitted on."""
+    have = set(inputs.history["symbol"]) | set(inputs.late_history.get("symbol", ()))
+    return [s for s in inputs.replay.symbols if s in have]
 
 
 def check_study_inputs(inputs: StudyInputs, state: pd.DataFrame, *, risk_rows: int,
@@ -347,7 +354,7 @@ def check_study_inputs(inputs: StudyInputs, state: pd.DataFrame, *, risk_rows: i
                             "gave a positive value; add bid/ask columns to the bars")
     if not problems and risk_rows < risk_rows_needed:
         problems.append(f"risk model: {risk_rows} past return observation(s) for "
-                        f"{inputs.replay.n_symbols} symbols, it needs {risk_rows_needed}: add "
+                        f"{len(risk_symbols(inputs))} symbols, it needs {risk_rows_needed}: add "
                         "earlier sessions to the bars")
     if problems:
         raise StudyInputError(problems)

@@ -47,6 +47,7 @@ from sim.tca._inputs import (
     past_risk_returns,
     past_volume_profile,
     prepare_inputs,
+    risk_symbols,
 )
 from sim.tca._run import StrategyParams, build_parents, run_strategy
 from sim.tca._stats import MIN_CLUSTERS, ClusterBootstrap, orders_needed, percentile_ci
@@ -151,9 +152,9 @@ def build_risk_check(inputs: StudyInputs, settings: Settings, nav: float):
     from research.execution.risk_check import RiskManagerCheck
     from research.risk import RiskManager
 
-    symbols = list(inputs.replay.symbols)
     # historical VaR needs >= 20 scenarios at 95% and the covariance more rows than assets
     returns, source = past_risk_returns(inputs, risk_rows_needed(inputs))
+    symbols = list(returns.columns)
     sectors = {s: GICS_SECTOR.get(s, f"Unknown:{s}") for s in symbols}
     manager = RiskManager(settings.risk, sectors)
     manager.update(returns, None, nav=nav, as_of=inputs.history["timestamp"].iloc[-1])
@@ -161,7 +162,7 @@ def build_risk_check(inputs: StudyInputs, settings: Settings, nav: float):
 
 
 def risk_rows_needed(inputs: StudyInputs) -> int:
-    return max(inputs.replay.n_symbols + 1, 20)
+    return max(len(risk_symbols(inputs)) + 1, 20)
 
 
 def fit_cost_state(settings: Settings, params: StrategyParams, inputs: StudyInputs):

@@ -194,3 +194,13 @@ def test_cli_runs_the_week_and_names_what_is_missing(tmp_path, week, week_orders
     assert res.exit_code == 2
     assert f"{LATE_SYMBOL}: history: no bar before its first order's session" in res.output
     assert "Traceback" not in res.output and "done in" not in res.output
+
+
+def test_an_untraded_symbol_without_history_does_not_stop_the_study(week, week_orders):
+    orders = week_orders[week_orders["symbol"] != LATE_SYMBOL]
+    result = compare_strategies(week, orders, ("market", "is"), seed=3, n_boot=50,
+                                code_version="test")
+    meta = result.summary["meta"]
+    assert LATE_SYMBOL in meta["bars"]["symbols"]  # still in the replay, never traded
+    assert LATE_SYMBOL not in meta["bars"]["history_per_symbol"]
+    assert "do not overlap" not in meta["assumptions"]["risk_returns"]
