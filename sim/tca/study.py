@@ -10,7 +10,14 @@ the same bars. Permanent impact accumulates within one strategy's run only.
 No circularity (DESIGN.md principle 2): fills come from the simulated market's own response
 model; the cost model (``settings.costs``) is fitted on the bars **before** the first
 decision's session and only *predicts* each order's cost, giving the calibration z-score
-(realised - predicted) / predicted timing-risk std.
+(realised - predicted) / predicted timing-risk std. A symbol whose data starts after that
+session has its own state fitted on its own bars before its first order's session
+(``sim.tca._inputs``); with few past daily closes the daily volatility is the 5-minute
+realised volatility of the past intraday bars (``meta.assumptions.cost_model.daily_vol_method``).
+
+Inputs are checked before any strategy runs (:func:`sim.tca._inputs.check_study_inputs`):
+history, volatility, ADV and spread per traded symbol and the risk model's observations; a
+:class:`~sim.tca._inputs.StudyInputError` lists every one that is missing.
 
 Risk manager: its model is fitted on daily returns of past closes only (sessions before the
 study; with fewer than max(symbols + 1, 20) past daily returns, on past bar returns scaled to a day
