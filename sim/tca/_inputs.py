@@ -140,7 +140,8 @@ def prepare_inputs(bars: pd.DataFrame, parents: pd.DataFrame) -> StudyInputs:
     if no_session.any():
         raise ValueError(f"tca: order(s) {_listing(orders.loc[no_session, 'order_id'])} decide on "
                          "a session without bars")
-    start, stop = int(dec_idx.min()), int(day_last.max()) + 1
+    start = min(int(dec_idx.min()), _first_price_bar(bars, orders, decision, ts))
+    stop = int(day_last.max()) + 1
     window = bars[(bars["timestamp"] >= ts[start]) & (bars["timestamp"] <= ts[stop - 1])]
     replay = BarReplay.from_frame(window, symbols=sorted(known))
     arrival = dec_idx - start
@@ -203,6 +204,26 @@ def _history_per_symbol(bars: pd.DataFrame, orders: pd.DataFrame, days: pd.Datet
         late.append(own)
     late_history = pd.concat(late, ignore_index=True) if late else bars.iloc[:0]
     return history, late_history, missing
+
+
+def _first_price_bar(bars: pd.DataFrame, orders: pd.DataFrame, decision: pd.DatetimeIndex,
+                     ts: pd.DatetimeIndex) -> int:
+    """Index in ``ts`` of the earliest bar an arrival mid may come from: each order's symbol's
+    last bar at or before its decision in the same session. The replay starts there when that
+    is before the first decision (the symbol printed no bar in the first decision's minute),
+    so that the last mid is in the replay; otherwise it starts at the first decision."""
+    # one resolution on both sides (a CSV's timestamps parse to us, orders' to ns)
+    left = pd.DataFrame({"t": decision.tz_convert(EXCHANGE_TZ).as_unit("ns"),
+                         "symbol": orders["symbol"].to_numpy()})
+    right = pd.DataFrame({"t": bars["timestamp"].dt.as_unit("ns"),
+                          "symbol": bars["symbol"].to_numpy()})
+    right["src"] = right["t"]
+    found = pd.merge_asof(left.sort_values("t"), right.sort_values("t"), on="t", by="symbol",
+                          direction="backward")
+    same_day = found["src"].notna() & (found["src"].dt.normalize() == found["t"].dt.normalize())
+    if not same_day.any():
+        return len(ts)
+    return int(ts.searchsorted(found.loc[same_day, "src"].min(), side="left"))
 
 
 def _raw_mid(replay: BarReplay) -> np.ndarray:

@@ -204,3 +204,19 @@ def test_an_untraded_symbol_without_history_does_not_stop_the_study(week, week_o
     assert LATE_SYMBOL in meta["bars"]["symbols"]  # still in the replay, never traded
     assert LATE_SYMBOL not in meta["bars"]["history_per_symbol"]
     assert "do not overlap" not in meta["assumptions"]["risk_returns"]
+
+
+def test_the_first_decision_may_fall_in_a_minute_without_a_bar(week):
+    gap = _minute_without_a_bar(week, "KO", STUDY_SESSIONS[0])
+    orders = pd.DataFrame([
+        {"order_id": "FIRST", "symbol": "KO", "side": "sell", "quantity": 400,
+         "decision_time": gap, "horizon_minutes": 15},
+        {"order_id": "LATER", "symbol": "AAPL", "side": "buy", "quantity": 900,
+         "decision_time": gap + pd.Timedelta(minutes=30), "horizon_minutes": 15}])
+    result = compare_strategies(week, orders, ("market",), seed=3, n_boot=50,
+                                code_version="test")
+    meta = result.summary["meta"]
+    assert meta["assumptions"]["arrival_mid_from_an_earlier_bar"] == 1
+    # the replay starts at KO's last bar before the decision, where its arrival mid comes from
+    assert pd.Timestamp(meta["bars"]["study_first_bar"]) < gap
+    assert result.per_order["is_bps"].notna().all()
