@@ -4,6 +4,7 @@ then per-parent TCA."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -111,14 +112,20 @@ def run_strategy(inputs: StudyInputs, strategy: str, parents: list[ParentOrder],
                              risk_check=risk_check, sleep=lambda s: None,
                              commit_every_bar=False)
     engine.recover()
-    by_bar: dict[int, list[ParentOrder]] = defaultdict(list)
-    for p, t in zip(parents, inputs.orders["arrival_bar"].tolist(), strict=True):
-        by_bar[t].append(p)
+    by_bar: dict[int, list[tuple[ParentOrder, int]]] = defaultdict(list)
+    o = inputs.orders
+    for p, t, stale in zip(parents, o["arrival_bar"].tolist(), o["arrival_stale_bars"].tolist(),
+                           strict=True):
+        by_bar[t].append((p, stale))
+    sym_index = {s: i for i, s in enumerate(replay.symbols)}
     mids = np.full(replay.close.shape, np.nan)
 
     def before_bar(eng: ExecutionEngine, snap) -> None:
         mids[snap.bar_index] = snap.mid()  # this run's prices: its permanent impact included
-        for p in by_bar.get(snap.bar_index, ()):
+        for p, stale in by_bar.get(snap.bar_index, ()):
+            if stale:  # no bar of the symbol in the decision minute: its last mid is known
+                i = sym_index[p.symbol]
+                snap = _with_price(snap, i, mids[snap.bar_index - stale, i])
             eng.add_parent(p, snap)
 
     try:
@@ -129,6 +136,15 @@ def run_strategy(inputs: StudyInputs, strategy: str, parents: list[ParentOrder],
         journal.close()
     half = half_spreads(broker)
     return _tca_frame(inputs, engine, quality, fills, mids, half)
+
+
+def _with_price(snap, i: int, mid: float):
+    """``snap`` with symbol ``i``'s close set to ``mid`` (no quote): the arrival price the
+    engine registers for a parent whose symbol printed no bar in the decision minute. Only
+    the registration sees it; the bar itself is processed unchanged (no trading in it)."""
+    close = snap.close.copy()
+    close[i] = mid
+    return dataclasses.replace(snap, close=close)
 
 
 def _tca_frame(inputs: StudyInputs, engine, quality: dict, fills, mids: np.ndarray,
