@@ -20,7 +20,7 @@ from research.config import ExecutionSettings, RunConfig, Settings, TrackingSett
 from tests.live.conftest import tiger_settings
 from tests.live.test_live_runner import DAY, SYMBOLS, minute_feed, script_market
 
-SCALE = 20.0
+SCALE = 30.0
 SESSION_BARS = 390
 HORIZON = 100  # TWAP over 100 minutes: about one child a minute per symbol
 CRASH_AFTER = 80  # bars the first process trades before it dies
