@@ -27,7 +27,10 @@ code 1000 (see :class:`~live.tiger.errors.MethodUnavailable`). The adapter then 
 from the order records — one fill per finished order with its filled quantity, average price
 and commission, stamped at its latest execution — and says so in ``fill_source`` /
 ``fill_source_reason`` and the log. An order still working has no fill in that mode until it
-finishes (its filled shares stay counted as working by the engine, so nothing is re-sent).
+finishes (its filled shares stay counted as working by the engine, so nothing is re-sent); a
+restart while one is partly filled finds Tiger's position ahead of the journal and is refused
+by the engine's position check until the order finishes or is cancelled (a guessed split of
+its executions could not be derived again by the next restart).
 
 Fees. Tiger gives commission per order, not per execution; each fill gets the order's
 commission pro rata to its quantity, from an order snapshot whose filled quantity matches the

@@ -148,3 +148,33 @@ def test_restart_after_a_full_session_of_children_reconciles_and_resumes(
           f"(x{SCALE:g} = {reconcile_s * SCALE:.0f} s on the scaled clock), calls {dict(reconcile_calls)}; "
           f"clean restart calls {dict(clean_calls)}; gateway throttles {len(gw.throttled)} "
           f"{Counter(gw.throttled)}")
+
+
+def test_order_records_refuse_a_restart_while_a_child_is_partly_filled_and_working(
+        make_gateway, client_keys, server_keys, tmp_path):
+    """Known limit of fills from order records: a working order's partial fills have no
+    per-execution record, so they are booked when it finishes. A restart in between finds
+    Tiger's position ahead of the journal and refuses to trade, naming the position, rather
+    than guessing (cancel the order or let it finish, then restart)."""
+    from research.execution import ReconciliationError
+
+    gw = make_gateway(transactions_supported=False, fill_on_place=False)
+    script_market(gw, n_minutes=3)
+    settings = Settings(
+        tiger=tiger_settings(gw.url, client_keys.private_pem),
+        execution=ExecutionSettings(journal_path=tmp_path / "journal"),
+        tracking=TrackingSettings(mlflow_tracking_uri=f"sqlite:///{tmp_path}/ml/mlflow.db"),
+    )
+    runner1, session1, _ = new_process(gw, settings, server_keys)
+    runner1.run(minute_feed(session1), max_bars=1)
+    (working,) = [o for o in gw.orders.values() if o.symbol == "KO"]
+    gw.fill(working.id, 3, 60.01)  # partly filled, still working, after the last journal write
+    runner2, _, broker2 = new_process(gw, settings, server_keys)
+    with pytest.raises(ReconciliationError, match="position KO: broker 3 shares"):
+        runner2.start()
+    assert broker2.fill_source == "order_records"
+    working.status = "Cancelled"  # the user cancels it in Tiger's app: the restart goes ahead
+    runner3, _, _ = new_process(gw, settings, server_keys)
+    engine3 = runner3.start()
+    assert engine3.positions["KO"] == 3
+    runner3.shutdown()

@@ -201,3 +201,41 @@ def test_code_1000_names_its_cause(gateway, broker):
                                          message="failed to get developer information"))
     with pytest.raises(TigerAuthError):
         broker.positions()
+
+
+def unlimited_client():
+    """A client limiter far above Tiger's limits: only the gateway can say no."""
+    from live.tiger import RateLimiter, TokenBucket
+
+    return RateLimiter(limits={"positions": 100_000, "kline": 100_000},
+                       order_bucket=TokenBucket(100_000, 100_000.0))
+
+
+def test_the_gateway_enforces_the_published_per_method_limit(make_gateway, make_broker):
+    from research.execution.errors import RateLimited
+
+    gw = make_gateway()
+    gw.enforce_published_limits(time_scale=2.0)  # a 30 s window: no test machine is that slow
+    broker = make_broker(gw, limiter=unlimited_client())
+    for _ in range(60):  # positions: 60 a minute
+        broker.positions()
+    with pytest.raises(RateLimited) as err:
+        broker.positions()
+    assert err.value.code == 4 and "up to 60 times per minute" in str(err.value)
+    assert gw.throttled == ["positions"]
+
+
+def test_the_gateway_caps_a_paper_accounts_place_modify_cancel_together(make_gateway,
+                                                                          make_broker):
+    from research.execution.errors import RateLimited
+
+    gw = make_gateway(fill_on_place=False)
+    gw.enforce_published_limits(time_scale=2.0)
+    gw.set_price("AAPL", 50.0)
+    broker = make_broker(gw, limiter=unlimited_client())
+    for i in range(60):  # 60 places and 60 cancels: 120, the shared budget
+        broker.submit(Order(f"P{i:03d}", "AAPL", Side.BUY, 1))
+        broker.cancel(f"P{i:03d}")
+    with pytest.raises(RateLimited) as err:
+        broker.submit(Order("P999", "AAPL", Side.BUY, 1))
+    assert err.value.code == 4 and not gw.orders_with_mark("P999")
