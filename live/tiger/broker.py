@@ -108,8 +108,9 @@ class TigerBroker:
 
     ``order_lookback`` bounds how far back ``get_order`` searches Tiger's order list for a
     client order id it did not place in this process (a restart). ``currency`` is the
-    contracts' currency (US equities: USD). ``query_max_wait_s`` is the longest one query of
-    ``fills`` waits for its rate-limit token (seconds): longer than a 60 s window plus a
+    contracts' currency (US equities: USD). ``query_max_wait_s`` is the longest one query that
+    reconciliation makes (``get_order``, ``open_orders``, ``fills``, ``positions``) waits for
+    its rate-limit token (seconds): longer than a 60 s window plus a
     cool-down, so pacing, not the adapter's own limiter, decides how long a large
     reconciliation takes.
     """
@@ -211,9 +212,10 @@ class TigerBroker:
         with self._lock:
             t = self._orders.get(client_order_id)
         if t is not None:
-            o = self.session.call("orders", self.session.trade.get_order, id=int(t.broker_order_id))
+            o = self._paced_query("orders", self.session.trade.get_order,
+                                  id=int(t.broker_order_id))
         elif client_order_id.startswith(FOREIGN_ORDER_PREFIX):
-            o = self.session.call("orders", self.session.trade.get_order,
+            o = self._paced_query("orders", self.session.trade.get_order,
                                   id=int(client_order_id[len(FOREIGN_ORDER_PREFIX):]))
         else:
             o = self._find_by_user_mark(client_order_id)
@@ -224,7 +226,7 @@ class TigerBroker:
         return self._track(client_order_id, str(o.id), o).last
 
     def open_orders(self) -> list[BrokerOrder]:
-        orders = self.session.call("active_orders", self.session.trade.get_open_orders,
+        orders = self._paced_query("active_orders", self.session.trade.get_open_orders,
                                    sec_type="STK") or []
         out = []
         for o in orders:
@@ -240,7 +242,7 @@ class TigerBroker:
         since_ms = int((self.session.clock() - self.order_lookback.total_seconds()) * 1000)
         matches, token, pages = [], "", 0
         while True:
-            resp = self.session.call("orders", self.session.trade.get_orders, sec_type="STK",
+            resp = self._paced_query("orders", self.session.trade.get_orders, sec_type="STK",
                                      start_time=since_ms, limit=_PAGE, page_token=token)
             items = getattr(resp, "result", resp) or []
             matches += [o for o in items if getattr(o, "user_mark", None) == cid]
@@ -394,7 +396,12 @@ class TigerBroker:
     def _paced_query(self, method: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """An idempotent query that waits for its rate-limit token as long as the published
         limit requires, and is sent again (after the session's cool-down) when Tiger itself
-        throttles it: a reconciliation is paced, never abandoned, by rate limits."""
+        throttles it: a reconciliation is paced, never abandoned, by rate limits.
+
+        Used by every query reconciliation makes (``get_order``, ``open_orders``, ``fills``,
+        ``positions``). Why not leave the waiting to the engine's retries: after a throttle
+        the session refuses the method for its cool-down (10 s), longer than the engine's
+        backoff budget, so a restart would give up on the adapter's own refusal."""
         for attempt in range(_THROTTLE_RETRIES + 1):
             try:
                 return self.session.call(method, fn, *args,
@@ -500,7 +507,7 @@ class TigerBroker:
 
     # ------------------------------------------------------------------ portfolio
     def positions(self) -> dict[str, Position]:
-        rows = self.session.call("positions", self.session.trade.get_positions,
+        rows = self._paced_query("positions", self.session.trade.get_positions,
                                  sec_type="STK", market="US") or []
         out: dict[str, Position] = {}
         for p in rows:

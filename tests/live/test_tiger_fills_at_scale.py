@@ -207,7 +207,7 @@ def unlimited_client():
     """A client limiter far above Tiger's limits: only the gateway can say no."""
     from live.tiger import RateLimiter, TokenBucket
 
-    return RateLimiter(limits={"positions": 100_000, "kline": 100_000},
+    return RateLimiter(limits={"prime_assets": 100_000},
                        order_bucket=TokenBucket(100_000, 100_000.0))
 
 
@@ -217,12 +217,12 @@ def test_the_gateway_enforces_the_published_per_method_limit(make_gateway, make_
     gw = make_gateway()
     gw.enforce_published_limits(time_scale=2.0)  # a 30 s window: no test machine is that slow
     broker = make_broker(gw, limiter=unlimited_client())
-    for _ in range(60):  # positions: 60 a minute
-        broker.positions()
+    for _ in range(60):  # prime_assets: 60 a minute
+        broker.account()
     with pytest.raises(RateLimited) as err:
-        broker.positions()
+        broker.account()
     assert err.value.code == 4 and "up to 60 times per minute" in str(err.value)
-    assert gw.throttled == ["positions"]
+    assert gw.throttled == ["prime_assets"]
 
 
 def test_the_gateway_caps_a_paper_accounts_place_modify_cancel_together(make_gateway,
