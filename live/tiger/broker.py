@@ -134,6 +134,9 @@ class TigerBroker:
         self._orders: dict[str, _Tracked] = {}
         self._in_doubt: set[str] = set()  # places with no clear answer: never sent again
         self._final_fills: dict[str, list[Fill]] = {}  # finished orders whose fills are known
+        # user_mark -> Tiger ids of the orders carrying it, as seen by any scan of the order
+        # list: a later lookup of a mark seen there asks for that one order, not a new scan
+        self._seen_marks: dict[str, set[int]] = defaultdict(set)
         self._lock = threading.RLock()
 
     @classmethod
@@ -218,7 +221,9 @@ class TigerBroker:
             o = self._paced_query("orders", self.session.trade.get_order,
                                   id=int(client_order_id[len(FOREIGN_ORDER_PREFIX):]))
         else:
-            o = self._find_by_user_mark(client_order_id)
+            o = self._find_seen_mark(client_order_id)
+            if o is None:
+                o = self._find_by_user_mark(client_order_id)
         if o is None:
             return None
         with self._lock:
@@ -237,6 +242,27 @@ class TigerBroker:
                 out.append(self._track(cid, str(o.id), o).last)
         return out
 
+    def _find_seen_mark(self, cid: str) -> Any | None:
+        """The order carrying ``cid`` if an earlier scan saw exactly one, fetched by its id.
+
+        Why: a restart looks up every unfinished child, and a scan per child reads the whole
+        order list each time. Only presence is trusted: a mark no scan has seen (or one whose
+        place had no clear answer, which Tiger may create late) is always scanned for again."""
+        with self._lock:
+            ids = list(self._seen_marks.get(cid, ()))
+            in_doubt = cid in self._in_doubt
+        if len(ids) != 1 or in_doubt:
+            return None
+        o = self._paced_query("orders", self.session.trade.get_order, id=ids[0])
+        return o if o is not None and getattr(o, "user_mark", None) == cid else None
+
+    def _remember_marks(self, tiger_orders: Iterable[Any]) -> None:
+        with self._lock:
+            for o in tiger_orders:
+                mark = getattr(o, "user_mark", None)
+                if mark:
+                    self._seen_marks[mark].add(int(o.id))
+
     def _find_by_user_mark(self, cid: str) -> Any | None:
         """The Tiger order whose user_mark is ``cid`` within ``order_lookback``, else None."""
         since_ms = int((self.session.clock() - self.order_lookback.total_seconds()) * 1000)
@@ -245,6 +271,7 @@ class TigerBroker:
             resp = self._paced_query("orders", self.session.trade.get_orders, sec_type="STK",
                                      start_time=since_ms, limit=_PAGE, page_token=token)
             items = getattr(resp, "result", resp) or []
+            self._remember_marks(items)
             matches += [o for o in items if getattr(o, "user_mark", None) == cid]
             token = getattr(resp, "next_page_token", None)
             pages += 1
@@ -267,7 +294,9 @@ class TigerBroker:
         while True:
             resp = self._paced_query("orders", self.session.trade.get_orders, sec_type="STK",
                                      start_time=since_ms, limit=_PAGE, page_token=token)
-            for o in getattr(resp, "result", resp) or []:
+            items = getattr(resp, "result", resp) or []
+            self._remember_marks(items)
+            for o in items:
                 mark = getattr(o, "user_mark", None)
                 if mark in cids:
                     found[mark].append(o)

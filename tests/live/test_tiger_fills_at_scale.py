@@ -239,3 +239,23 @@ def test_the_gateway_caps_a_paper_accounts_place_modify_cancel_together(make_gat
     with pytest.raises(RateLimited) as err:
         broker.submit(Order("P999", "AAPL", Side.BUY, 1))
     assert err.value.code == 4 and not gw.orders_with_mark("P999")
+
+
+def test_a_restart_looks_up_unfinished_children_without_a_scan_each(make_gateway, make_broker):
+    # 700 orders on the account (3 pages of the order list); 12 of them still working
+    gw = make_gateway(fill_on_place=False)
+    gw.enforce_published_limits(time_scale=SCALE)
+    gw.set_price("AAPL", 50.0)
+    for i in range(700):
+        gw._m_place_order({"symbol": "AAPL", "action": "BUY", "order_type": "LMT",
+                           "limit_price": 40.0, "total_quantity": 1, "user_mark": f"O{i:04d}"})
+    gw.requests.clear()
+    broker = fresh_broker(make_broker, gw)
+    working = [f"O{i:04d}" for i in range(0, 700, 60)]
+    found = [broker.get_order(cid) for cid in working]
+    assert [bo.client_order_id for bo in found] == working
+    assert all(bo.status is OrderStatus.ACCEPTED for bo in found)
+    # one scan (3 pages) for the first, then one order query each: 3 + 11, not 12 x 3
+    assert gw.calls("orders") == 3 + len(working) - 1
+    assert broker.get_order("O9999") is None  # never seen: always scanned for again
+    assert gw.calls("orders") == 3 + len(working) - 1 + 3
