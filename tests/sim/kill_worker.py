@@ -1,9 +1,44 @@
-"""Subprocess body of the SIGKILL test: runs (or resumes) one engine + persistent simulated
-broker through a fixed replay, then prints DONE. Not a test module (no test_ prefix)."""
+"""Subprocess body of the SIGKILL test (not a test module: no test_ prefix).
+
+One *life* runs (or resumes) an engine and a persistent simulated broker through a fixed
+replay. It is killed with SIGKILL at a point tied to its own progress, never to wall-clock time
+(a 2-core machine under load would otherwise decide where the kills land):
+
+* ``intent:k``    right after the journal commit that made this life's k-th intent durable
+                  (intents written, none of the batch sent yet);
+* ``submit:k``    right after this life's k-th order reached the broker (the broker stored it,
+                  the engine never saw the answer: an intent without an outcome);
+* ``report:k``    right after the broker handed over this life's k-th execution report (the
+                  broker forgets it; the engine has not journaled it: a fill only the broker's
+                  own records now know);
+* ``journaled:k`` right after the journal commit that made this life's k-th report durable.
+
+Commands::
+
+    kill_worker.py run WORKDIR SEED ENGINE [KIND:K]   one life in this process
+    kill_worker.py campaign WORKDIR SEED ENGINE N     N lives killed at seeded random points,
+                                                      then one life that runs to the end
+
+``campaign`` imports the code once and forks every life from itself (a fresh interpreter per
+life would spend ~1.5 s importing numpy, pandas and numba): each life is still a separate
+process killed with SIGKILL, sharing nothing with the next but the files on disk. The test runs
+the final clean restart in a fresh interpreter (``run``).
+
+Output lines (stdout): ``KILLED kind:k bar B`` from a life just before it kills itself;
+``LIFE i kind:k killed|done|exit N`` from the campaign; ``DONE`` when a life finished the replay.
+
+ENGINE: ``real`` (the production engine), or a deliberately broken test-only variant the kill
+test must catch: ``drops-fills-at-recovery`` (reconciliation ignores the fills the broker
+reports), ``resends-unanswered-intents`` (at restart, an intent without an outcome is sent
+again instead of being looked up at the broker).
+"""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import traceback
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,16 +48,22 @@ import numpy as np
 
 from research.config import ExecutionSettings
 from research.domain import Side, Strategy
-from research.execution import ExecutionEngine, Journal, ParentOrder
+from research.execution import EventKind, ExecutionEngine, Journal, ParentOrder
+from research.execution.errors import SubmitTimeout
 from sim import BarReplay, FaultConfig, SimulatedBroker, run_replay
 
 NY = ZoneInfo("America/New_York")
-# Two sessions (200 bars each) with parents arriving through both: the run must last long enough (the
-# engine is fast) for the random kills to land in the middle of trading, and the session close
-# in between expires DAY orders across restarts.
+# Two sessions (200 bars each) with parents arriving through both; the session close in between
+# expires DAY orders across restarts.
 SESSION_BARS, SYMBOLS = 200, ("AAA", "BBB", "CCC")
 N_BARS = 2 * SESSION_BARS
 ARRIVALS = (1, 90, 201, 290)
+
+KILL_KINDS = ("intent", "submit", "report", "journaled")
+# k is drawn from 1..KILL_RANGE[kind]: a fault-free-ish run makes ~690 intents, ~640 submits
+# reaching the broker and ~1,400 reports; a range of about a tenth of the run per life spreads
+# the kills of a campaign over the whole replay
+KILL_RANGE = {"intent": 90, "submit": 80, "report": 180, "journaled": 180}
 
 
 def build_replay() -> BarReplay:
@@ -48,21 +89,124 @@ PARENTS = [(bar, replace(p, parent_id=f"{p.parent_id}@{bar}"))
            for bar in ARRIVALS for p in BASE_PARENTS]
 
 
-def main(workdir: str, seed: int) -> None:
+# ------------------------------------------------------------------ kill points
+class KillSwitch:
+    """Counts one kind of progress in this life and SIGKILLs the process at the k-th."""
+
+    def __init__(self, spec: str | None):
+        self.kind, self.k, self.count = None, 0, 0
+        if spec:
+            kind, _, k = spec.partition(":")
+            if kind not in KILL_KINDS or not k.isdigit() or int(k) < 1:
+                raise SystemExit(f"kill point {spec!r}: expected KIND:K with KIND in "
+                                 f"{KILL_KINDS} and K >= 1")
+            self.kind, self.k = kind, int(k)
+        self.broker: SimulatedBroker | None = None
+
+    def progress(self, kind: str, n: int = 1) -> None:
+        if kind != self.kind or n <= 0:
+            return
+        self.count += n
+        if self.count >= self.k:
+            bar = self.broker.last_bar if self.broker is not None else -1
+            print(f"KILLED {self.kind}:{self.k} bar {bar}", flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+class KillableJournal(Journal):
+    """The real journal; reports each commit's intents and reports to the kill switch after
+    they are durable."""
+
+    def __init__(self, path: Path, switch: KillSwitch):
+        # NORMAL survives any process crash, SIGKILL included (what this test kills); FULL's
+        # fsync per commit would only make the test wait on a disk shared with other jobs
+        super().__init__(path, synchronous="NORMAL")
+        self.switch = switch
+
+    def commit(self) -> None:
+        kinds = [row[0] for row in self.staged]
+        super().commit()
+        self.switch.progress("intent", kinds.count(EventKind.INTENT))
+        self.switch.progress("journaled", kinds.count(EventKind.REPORT))
+
+
+class KillableBroker(SimulatedBroker):
+    """The real simulated broker; reports orders it stored and reports it handed over."""
+
+    def __init__(self, *args, switch: KillSwitch, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.switch = switch
+        switch.broker = self
+
+    def submit(self, order):
+        try:
+            broker_order_id = super().submit(order)
+        except SubmitTimeout:  # the broker has the order; the answer was lost
+            self.switch.progress("submit")
+            raise
+        self.switch.progress("submit")
+        return broker_order_id
+
+    def poll_reports(self):
+        reports = super().poll_reports()
+        self.switch.progress("report", len(reports))
+        return reports
+
+
+# ------------------------------------------------------------------ broken engines (test-only)
+class DropsFillsAtRecovery(ExecutionEngine):
+    """Broken on purpose: reconciliation ignores the fills the broker reports, so fills that
+    reached the broker after the last journal write are never booked."""
+
+    def _ingest_fills(self, fills, recovered=False):
+        if recovered:
+            return
+        super()._ingest_fills(fills, recovered)
+
+
+class ResendsUnansweredIntents(ExecutionEngine):
+    """Broken on purpose: at restart, every journaled intent without an outcome is sent again
+    (as if the crash must have come before the send) instead of being looked up at the
+    broker by its client order id."""
+
+    def _reconcile(self):
+        for cid, child in list(self.children.items()):
+            if child.status.value == "initialized":
+                outcome = self._submit(cid)
+                self.journal.stage(outcome.kind, outcome.payload, cid, outcome.bar_index)
+                self._apply(outcome)
+        super()._reconcile()
+
+
+ENGINES = {
+    "real": ExecutionEngine,
+    "drops-fills-at-recovery": DropsFillsAtRecovery,
+    "resends-unanswered-intents": ResendsUnansweredIntents,
+}
+
+
+# ------------------------------------------------------------------ one life
+def life(workdir: str, seed: int, engine_name: str, kill: str | None) -> None:
     wd = Path(workdir)
+    switch = KillSwitch(kill)
     replay = build_replay()
     faults = FaultConfig(seed=seed, submit_timeout=0.08, submit_reject=0.03, rate_limit=0.03,
                          disconnect=0.02, report_delay=0.1, report_duplicate=0.1,
                          report_reorder=0.3)
-    broker = SimulatedBroker(replay, faults=faults, state_path=wd / "broker.sqlite",
-                             tiger_style_reports=seed % 2 == 1)
+    broker = KillableBroker(replay, faults=faults, state_path=wd / "broker.sqlite",
+                            tiger_style_reports=seed % 2 == 1, synchronous="NORMAL",
+                            switch=switch)
     settings = ExecutionSettings(
         retry_initial_backoff_s=1e-4, retry_max_backoff_s=1e-3, retry_jitter_s=0.0,
         breaker_max_consecutive_rejects=1000, breaker_max_error_rate=1.0,
+        # a slow disk under a loaded machine must not move the breakers: the run stays
+        # deterministic, so a campaign's kills land at the same points every time
+        breaker_max_broker_latency_ms=1e9,
         max_orders_per_second=100.0, order_burst=100,
     )
-    engine = ExecutionEngine("kill-run", SYMBOLS, broker, Journal(wd / "journal.sqlite"),
-                             settings, initial_positions={}, sleep=lambda s: None)
+    engine = ENGINES[engine_name]("kill-run", SYMBOLS, broker,
+                                  KillableJournal(wd / "journal.sqlite", switch), settings,
+                                  initial_positions={}, sleep=lambda s: None)
     engine.recover()
 
     def add(e: ExecutionEngine, snap) -> None:
@@ -74,5 +218,47 @@ def main(workdir: str, seed: int) -> None:
     print("DONE", flush=True)
 
 
+def campaign(workdir: str, seed: int, engine_name: str, n_kills: int) -> None:
+    """``n_kills`` lives, each killed at a seeded random progress point, then one to the end.
+    Stops early if a life ends otherwise than by its kill (the test reports why)."""
+    rng = np.random.default_rng([seed, 12])
+    kinds = rng.permutation(np.resize(np.array(KILL_KINDS), n_kills)).tolist()
+    plan = [f"{kind}:{int(rng.integers(1, KILL_RANGE[kind] + 1))}" for kind in kinds]
+    for i, kill in enumerate([*plan, None]):
+        outcome = _fork_life(workdir, seed, engine_name, kill)
+        print(f"LIFE {i} {kill or 'none'} {outcome}", flush=True)
+        if outcome != ("done" if kill is None else "killed"):
+            return
+
+
+def _fork_life(workdir: str, seed: int, engine_name: str, kill: str | None) -> str:
+    sys.stdout.flush()  # or the child would print the parent's buffered lines again
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            life(workdir, seed, engine_name, kill)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        return "killed" if os.WTERMSIG(status) == signal.SIGKILL else f"signal {os.WTERMSIG(status)}"
+    code = os.WEXITSTATUS(status)
+    return "done" if code == 0 else f"exit {code}"
+
+
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    command, workdir, seed, engine_name, *rest = sys.argv[1:]
+    if engine_name not in ENGINES:
+        raise SystemExit(f"unknown engine {engine_name!r}; one of {sorted(ENGINES)}")
+    if command == "run":
+        life(workdir, int(seed), engine_name, rest[0] if rest else None)
+    elif command == "campaign":
+        campaign(workdir, int(seed), engine_name, int(rest[0]))
+    else:
+        raise SystemExit(f"unknown command {command!r}; use run or campaign")
