@@ -25,12 +25,11 @@ process killed with SIGKILL, sharing nothing with the next but the files on disk
 the final clean restart in a fresh interpreter (``run``).
 
 Output lines (stdout): ``KILLED kind:k bar B`` from a life just before it kills itself;
-``LIFE i kind:k killed|done|exit N`` from the campaign; ``DONE`` when a life finished the replay.
+``LIFE i kind:k killed|done|exit N in S s`` from the campaign; ``DONE`` when a life finished the replay.
 
-ENGINE: ``real`` (the production engine), or a deliberately broken test-only variant the kill
-test must catch: ``drops-fills-at-recovery`` (reconciliation ignores the fills the broker
-reports), ``resends-unanswered-intents`` (at restart, an intent without an outcome is sent
-again instead of being looked up at the broker).
+ENGINE: ``real`` (the production engine), or one of the deliberately broken test-only variants
+of tests/broken_engines.py the kill test must catch: ``drops-fills-at-recovery``,
+``resends-unanswered-intents``.
 """
 
 from __future__ import annotations
@@ -38,6 +37,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 import traceback
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -51,6 +51,7 @@ from research.domain import Side, Strategy
 from research.execution import EventKind, ExecutionEngine, Journal, ParentOrder
 from research.execution.errors import SubmitTimeout
 from sim import BarReplay, FaultConfig, SimulatedBroker, run_replay
+from tests.broken_engines import ENGINES
 
 NY = ZoneInfo("America/New_York")
 # Two sessions (200 bars each) with parents arriving through both; the session close in between
@@ -90,7 +91,7 @@ PARENTS = [(bar, replace(p, parent_id=f"{p.parent_id}@{bar}"))
 
 
 # ------------------------------------------------------------------ kill points
-class KillSwitch:
+class KillPoint:
     """Counts one kind of progress in this life and SIGKILLs the process at the k-th."""
 
     def __init__(self, spec: str | None):
@@ -114,88 +115,56 @@ class KillSwitch:
 
 
 class KillableJournal(Journal):
-    """The real journal; reports each commit's intents and reports to the kill switch after
+    """The real journal; reports each commit's intents and reports to the kill point after
     they are durable."""
 
-    def __init__(self, path: Path, switch: KillSwitch):
+    def __init__(self, path: Path, kill_point: KillPoint):
         # NORMAL survives any process crash, SIGKILL included (what this test kills); FULL's
         # fsync per commit would only make the test wait on a disk shared with other jobs
         super().__init__(path, synchronous="NORMAL")
-        self.switch = switch
+        self.kill_point = kill_point
 
     def commit(self) -> None:
         kinds = [row[0] for row in self.staged]
         super().commit()
-        self.switch.progress("intent", kinds.count(EventKind.INTENT))
-        self.switch.progress("journaled", kinds.count(EventKind.REPORT))
+        self.kill_point.progress("intent", kinds.count(EventKind.INTENT))
+        self.kill_point.progress("journaled", kinds.count(EventKind.REPORT))
 
 
 class KillableBroker(SimulatedBroker):
     """The real simulated broker; reports orders it stored and reports it handed over."""
 
-    def __init__(self, *args, switch: KillSwitch, **kwargs):
+    def __init__(self, *args, kill_point: KillPoint, **kwargs):
         super().__init__(*args, **kwargs)
-        self.switch = switch
-        switch.broker = self
+        self.kill_point = kill_point
+        kill_point.broker = self
 
     def submit(self, order):
         try:
             broker_order_id = super().submit(order)
         except SubmitTimeout:  # the broker has the order; the answer was lost
-            self.switch.progress("submit")
+            self.kill_point.progress("submit")
             raise
-        self.switch.progress("submit")
+        self.kill_point.progress("submit")
         return broker_order_id
 
     def poll_reports(self):
         reports = super().poll_reports()
-        self.switch.progress("report", len(reports))
+        self.kill_point.progress("report", len(reports))
         return reports
-
-
-# ------------------------------------------------------------------ broken engines (test-only)
-class DropsFillsAtRecovery(ExecutionEngine):
-    """Broken on purpose: reconciliation ignores the fills the broker reports, so fills that
-    reached the broker after the last journal write are never booked."""
-
-    def _ingest_fills(self, fills, recovered=False):
-        if recovered:
-            return
-        super()._ingest_fills(fills, recovered)
-
-
-class ResendsUnansweredIntents(ExecutionEngine):
-    """Broken on purpose: at restart, every journaled intent without an outcome is sent again
-    (as if the crash must have come before the send) instead of being looked up at the
-    broker by its client order id."""
-
-    def _reconcile(self):
-        for cid, child in list(self.children.items()):
-            if child.status.value == "initialized":
-                outcome = self._submit(cid)
-                self.journal.stage(outcome.kind, outcome.payload, cid, outcome.bar_index)
-                self._apply(outcome)
-        super()._reconcile()
-
-
-ENGINES = {
-    "real": ExecutionEngine,
-    "drops-fills-at-recovery": DropsFillsAtRecovery,
-    "resends-unanswered-intents": ResendsUnansweredIntents,
-}
 
 
 # ------------------------------------------------------------------ one life
 def life(workdir: str, seed: int, engine_name: str, kill: str | None) -> None:
     wd = Path(workdir)
-    switch = KillSwitch(kill)
+    kill_point = KillPoint(kill)
     replay = build_replay()
     faults = FaultConfig(seed=seed, submit_timeout=0.08, submit_reject=0.03, rate_limit=0.03,
                          disconnect=0.02, report_delay=0.1, report_duplicate=0.1,
                          report_reorder=0.3)
     broker = KillableBroker(replay, faults=faults, state_path=wd / "broker.sqlite",
                             tiger_style_reports=seed % 2 == 1, synchronous="NORMAL",
-                            switch=switch)
+                            kill_point=kill_point)
     settings = ExecutionSettings(
         retry_initial_backoff_s=1e-4, retry_max_backoff_s=1e-3, retry_jitter_s=0.0,
         breaker_max_consecutive_rejects=1000, breaker_max_error_rate=1.0,
@@ -205,7 +174,7 @@ def life(workdir: str, seed: int, engine_name: str, kill: str | None) -> None:
         max_orders_per_second=100.0, order_burst=100,
     )
     engine = ENGINES[engine_name]("kill-run", SYMBOLS, broker,
-                                  KillableJournal(wd / "journal.sqlite", switch), settings,
+                                  KillableJournal(wd / "journal.sqlite", kill_point), settings,
                                   initial_positions={}, sleep=lambda s: None)
     engine.recover()
 
@@ -225,8 +194,10 @@ def campaign(workdir: str, seed: int, engine_name: str, n_kills: int) -> None:
     kinds = rng.permutation(np.resize(np.array(KILL_KINDS), n_kills)).tolist()
     plan = [f"{kind}:{int(rng.integers(1, KILL_RANGE[kind] + 1))}" for kind in kinds]
     for i, kill in enumerate([*plan, None]):
+        started = time.perf_counter()
         outcome = _fork_life(workdir, seed, engine_name, kill)
-        print(f"LIFE {i} {kill or 'none'} {outcome}", flush=True)
+        print(f"LIFE {i} {kill or 'none'} {outcome} in {time.perf_counter() - started:.1f} s",
+              flush=True)
         if outcome != ("done" if kill is None else "killed"):
             return
 

@@ -46,7 +46,8 @@ def kill_campaign(workdir: Path, seed: int, engine: str) -> tuple[list[str], lis
     found, the bars the kills landed on). No problem = the engine survived every kill."""
     problems: list[str] = []
     camp = _worker("campaign", workdir, seed, engine, N_KILLS)
-    lives = re.findall(r"^LIFE (\d+) (\S+) (.+)$", camp.stdout, re.M)
+    print(camp.stdout)  # shown by pytest when the test fails
+    lives = re.findall(r"^LIFE (\d+) (\S+) (.+) in \S+ s$", camp.stdout, re.M)
     kill_bars = [int(b) for b in re.findall(r"^KILLED \S+ bar (-?\d+)$", camp.stdout, re.M)]
     if camp.returncode != 0:
         problems.append(f"campaign exited {camp.returncode}: {camp.stderr[-2000:]}")
