@@ -59,10 +59,10 @@ def test_a_partly_filled_order_takes_no_fill_after_its_cancel():
 
 
 def engine_run(replay: BarReplay, parents: list[tuple[int, ParentOrder]], settings, tmp_path,
-               name: str):
+               name: str, **broker_kw):
     """Run ``parents`` (arrival bar, parent) through the real engine and simulated broker;
     returns (engine, broker, every report the broker delivered, in order)."""
-    broker = SimulatedBroker(replay, coalesce_reports=False)
+    broker = SimulatedBroker(replay, coalesce_reports=False, **broker_kw)
     delivered = []
     poll = broker.poll_reports
 
@@ -134,8 +134,11 @@ def parent_results(engine, broker, pid: str) -> tuple:
     return tca, fills
 
 
-def test_no_fill_after_a_cancel_and_every_reported_lifecycle_is_legal(tmp_path, fast_settings):
-    engine, broker, delivered = engine_run(bars(), PARENTS, fast_settings, tmp_path, "j.sqlite")
+@pytest.mark.parametrize("tiger_style", [False, True], ids=["fill-reports", "tiger-style"])
+def test_no_fill_after_a_cancel_and_every_reported_lifecycle_is_legal(tmp_path, fast_settings,
+                                                                      tiger_style):
+    engine, broker, delivered = engine_run(bars(), PARENTS, fast_settings, tmp_path, "j.sqlite",
+                                           tiger_style_reports=tiger_style)
     bar_of = {t: i for i, t in enumerate(broker.replay.timestamps)}
     cancel_bar = {}
     for ev in Journal(tmp_path / "j.sqlite").events():

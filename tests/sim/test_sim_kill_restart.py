@@ -20,11 +20,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from kill_worker import ARRIVALS, SESSION_BARS
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("kill_worker.py")
 N_KILLS = 8
-FIRST_ARRIVAL, SESSION_BARS = 1, 200  # as in kill_worker.py
 
 
 def _worker(*args: object, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -102,7 +102,7 @@ def test_sigkill_at_random_progress_points_never_duplicates_orders_nor_loses_fil
     assert problems == []
     # every kill landed while trading, spread over both sessions of the replay
     assert len(kill_bars) == N_KILLS
-    assert min(kill_bars) >= FIRST_ARRIVAL
+    assert min(kill_bars) >= ARRIVALS[0]
     assert len(set(kill_bars)) >= N_KILLS - 1
     assert max(kill_bars) > SESSION_BARS
 
