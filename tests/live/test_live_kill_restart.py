@@ -101,9 +101,14 @@ def test_live_runner_killed_at_random_progress_points_never_duplicates_nor_loses
     assert len(kill_bars) == N_KILLS and min(kill_bars) >= -1
     # spread over the parents' 20-bar horizon, not all on one bar
     assert len(set(kill_bars)) >= 3 and max(kill_bars) >= 6
-    # every parent completed, and Tiger's positions are exactly what the parents bought
-    positions = {s: int(p[0]) for s, p in gateway.positions.items() if p[0]}
-    assert len(positions) == 3 and all(q > 0 for q in positions.values())
+    # despite the kills every parent completed: Tiger holds exactly what the parents bought
+    db = sqlite3.connect(tmp_path / "journal" / "kill-run.sqlite")
+    parents = [json.loads(p)["parent"] for (p,) in
+               db.execute("SELECT payload FROM events WHERE kind = 'parent'")]
+    db.close()
+    assert len(parents) == 3
+    wanted = {p["symbol"]: p["quantity"] * (1 if p["side"] == "buy" else -1) for p in parents}
+    assert {s: int(p[0]) for s, p in gateway.positions.items() if p[0]} == wanted
 
 
 @pytest.mark.slow
