@@ -21,22 +21,18 @@ Commands::
                                                                   points, then one to the end
 
 WORKDIR holds ``key.pem`` (the client's private key) and ``gateway.pub`` (the gateway's public
-key), written by the test; the journal goes to WORKDIR/journal. As in tests/sim/kill_worker.py,
-``campaign`` forks every life from one process that imported the code once; each life is a
-separate process, sharing nothing with the next but the journal on disk and Tiger's state.
+key), written by the test; the journal goes to WORKDIR/journal. ``campaign`` forks every life
+from one process (tests/kill_campaign.py): each life is a separate process, sharing nothing
+with the next but the journal on disk and Tiger's state. Output: the ``KILLED`` and ``LIFE``
+lines of tests/kill_campaign.py, and ``DONE`` when a life finished the session.
 
-Output lines (stdout): ``KILLED kind:k bar B``, ``LIFE i kind:k killed|done|exit N in S s``, ``DONE``.
 ENGINE: ``real`` or a broken variant of tests/broken_engines.py, put in place of the engine
 class the runner builds (a test-only injection: production code has no switch for it).
 """
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
-import time
-import traceback
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +53,8 @@ from research.config import (
     TrackingSettings,
 )
 from tests.broken_engines import ENGINES
+from tests.kill_campaign import KillPoint
+from tests.kill_campaign import campaign as run_campaign
 
 # the session the test scripts on the gateway (tests/live/test_live_runner.py:script_market)
 DAY = pd.Timestamp("2024-03-05")
@@ -72,30 +70,6 @@ KILL_KINDS = ("intent", "submit", "report", "fill")
 # wider range for those two. A kill can land in start-up itself (``fill`` during the
 # reconciliation of a restart): printed as bar -1.
 KILL_RANGE = {"intent": 15, "submit": 15, "report": 24, "fill": 24}
-
-
-class KillPoint:
-    """Counts one kind of progress in this life and SIGKILLs the process at the k-th."""
-
-    def __init__(self, spec: str | None):
-        self.kind, self.k, self.count = None, 0, 0
-        if spec:
-            kind, _, k = spec.partition(":")
-            if kind not in KILL_KINDS or not k.isdigit() or int(k) < 1:
-                raise SystemExit(f"kill point {spec!r}: expected KIND:K with KIND in "
-                                 f"{KILL_KINDS} and K >= 1")
-            self.kind, self.k = kind, int(k)
-        self.runner: LiveRunner | None = None
-
-    def progress(self, kind: str, n: int = 1) -> None:
-        if kind != self.kind or n <= 0:
-            return
-        self.count += n
-        if self.count >= self.k:
-            engine = self.runner.engine if self.runner is not None else None
-            bar = engine.last_bar_done + 1 if engine is not None else -1
-            print(f"KILLED {self.kind}:{self.k} bar {bar}", flush=True)
-            os.kill(os.getpid(), signal.SIGKILL)
 
 
 class KillableTigerBroker(TigerBroker):
@@ -135,7 +109,7 @@ def run_config() -> RunConfig:
 
 def life(workdir: str, url: str, engine_name: str, kill: str | None) -> None:
     wd = Path(workdir)
-    kill_point = KillPoint(kill)
+    kill_point = KillPoint(kill, KILL_KINDS)
     key = (wd / "key.pem").read_text()
     tiger = TigerSettings(tiger_id=TIGER_ID, account=SecretStr(ACCOUNT),
                           private_key=SecretStr(key), server_url=url, quote_server_url=url,
@@ -164,7 +138,9 @@ def life(workdir: str, url: str, engine_name: str, kill: str | None) -> None:
         log = make_logger(RUN_ID, secrets=[key], stream=log_file)
         runner = LiveRunner(run_config(), settings, broker, closes, run_id=RUN_ID,
                             journal_dir=wd / "journal", mode="paper", logger=log)
-        kill_point.runner = runner
+        # the bar being traded (-1: in start-up, e.g. a restart's reconciliation)
+        kill_point.where = lambda: (runner.engine.last_bar_done + 1
+                                    if runner.engine is not None else -1)
         feed = TigerBarFeed(TigerBarSource(session, "minute"), SYMBOLS, idle_polls=1,
                             poll_s=0.0, since=DAY)
         runner.run(feed)
@@ -202,41 +178,10 @@ def warm_up() -> None:
                                        np.zeros(3), nan, nan), now)
 
 
-def campaign(workdir: str, url: str, engine_name: str, n_kills: int, seed: int = 12) -> None:
-    """``n_kills`` lives, each killed at a seeded random progress point, then one to the end.
-    Stops early if a life ends otherwise than by its kill (the test reports why)."""
+def campaign(workdir: str, url: str, engine_name: str, n_kills: int) -> None:
     warm_up()
-    rng = np.random.default_rng(seed)
-    kinds = rng.permutation(np.resize(np.array(KILL_KINDS), n_kills)).tolist()
-    plan = [f"{kind}:{int(rng.integers(1, KILL_RANGE[kind] + 1))}" for kind in kinds]
-    for i, kill in enumerate([*plan, None]):
-        started = time.perf_counter()
-        outcome = _fork_life(workdir, url, engine_name, kill)
-        print(f"LIFE {i} {kill or 'none'} {outcome} in {time.perf_counter() - started:.1f} s",
-              flush=True)
-        if outcome != ("done" if kill is None else "killed"):
-            return
-
-
-def _fork_life(workdir: str, url: str, engine_name: str, kill: str | None) -> str:
-    sys.stdout.flush()  # or the child would print the parent's buffered lines again
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            life(workdir, url, engine_name, kill)
-        except BaseException:
-            traceback.print_exc()
-            code = 1
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    if os.WIFSIGNALED(status):
-        return "killed" if os.WTERMSIG(status) == signal.SIGKILL else f"signal {os.WTERMSIG(status)}"
-    code = os.WEXITSTATUS(status)
-    return "done" if code == 0 else f"exit {code}"
+    run_campaign(lambda kill: life(workdir, url, engine_name, kill), n_kills, KILL_RANGE,
+                 seed=12)
 
 
 if __name__ == "__main__":

@@ -19,13 +19,9 @@ Commands::
     kill_worker.py campaign WORKDIR SEED ENGINE N     N lives killed at seeded random points,
                                                       then one life that runs to the end
 
-``campaign`` imports the code once and forks every life from itself (a fresh interpreter per
-life would spend ~1.5 s importing numpy, pandas and numba): each life is still a separate
-process killed with SIGKILL, sharing nothing with the next but the files on disk. The test runs
-the final clean restart in a fresh interpreter (``run``).
-
-Output lines (stdout): ``KILLED kind:k bar B`` from a life just before it kills itself;
-``LIFE i kind:k killed|done|exit N in S s`` from the campaign; ``DONE`` when a life finished the replay.
+``campaign`` forks every life from one process (tests/kill_campaign.py); the test runs the
+final clean restart in a fresh interpreter (``run``). Output: the ``KILLED`` and ``LIFE`` lines
+of tests/kill_campaign.py, and ``DONE`` when a life finished the replay.
 
 ENGINE: ``real`` (the production engine), or one of the deliberately broken test-only variants
 of tests/broken_engines.py the kill test must catch: ``drops-fills-at-recovery``,
@@ -34,11 +30,7 @@ of tests/broken_engines.py the kill test must catch: ``drops-fills-at-recovery``
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
-import time
-import traceback
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -52,6 +44,8 @@ from research.execution import EventKind, ExecutionEngine, Journal, ParentOrder
 from research.execution.errors import SubmitTimeout
 from sim import BarReplay, FaultConfig, SimulatedBroker, run_replay
 from tests.broken_engines import ENGINES
+from tests.kill_campaign import KillPoint
+from tests.kill_campaign import campaign as run_campaign
 
 NY = ZoneInfo("America/New_York")
 # Two sessions (200 bars each) with parents arriving through both; the session close in between
@@ -91,29 +85,6 @@ PARENTS = [(bar, replace(p, parent_id=f"{p.parent_id}@{bar}"))
 
 
 # ------------------------------------------------------------------ kill points
-class KillPoint:
-    """Counts one kind of progress in this life and SIGKILLs the process at the k-th."""
-
-    def __init__(self, spec: str | None):
-        self.kind, self.k, self.count = None, 0, 0
-        if spec:
-            kind, _, k = spec.partition(":")
-            if kind not in KILL_KINDS or not k.isdigit() or int(k) < 1:
-                raise SystemExit(f"kill point {spec!r}: expected KIND:K with KIND in "
-                                 f"{KILL_KINDS} and K >= 1")
-            self.kind, self.k = kind, int(k)
-        self.broker: SimulatedBroker | None = None
-
-    def progress(self, kind: str, n: int = 1) -> None:
-        if kind != self.kind or n <= 0:
-            return
-        self.count += n
-        if self.count >= self.k:
-            bar = self.broker.last_bar if self.broker is not None else -1
-            print(f"KILLED {self.kind}:{self.k} bar {bar}", flush=True)
-            os.kill(os.getpid(), signal.SIGKILL)
-
-
 class KillableJournal(Journal):
     """The real journal; reports each commit's intents and reports to the kill point after
     they are durable."""
@@ -137,7 +108,7 @@ class KillableBroker(SimulatedBroker):
     def __init__(self, *args, kill_point: KillPoint, **kwargs):
         super().__init__(*args, **kwargs)
         self.kill_point = kill_point
-        kill_point.broker = self
+        kill_point.where = lambda: self.last_bar  # the bar being traded
 
     def submit(self, order):
         try:
@@ -157,7 +128,7 @@ class KillableBroker(SimulatedBroker):
 # ------------------------------------------------------------------ one life
 def life(workdir: str, seed: int, engine_name: str, kill: str | None) -> None:
     wd = Path(workdir)
-    kill_point = KillPoint(kill)
+    kill_point = KillPoint(kill, KILL_KINDS)
     replay = build_replay()
     faults = FaultConfig(seed=seed, submit_timeout=0.08, submit_reject=0.03, rate_limit=0.03,
                          disconnect=0.02, report_delay=0.1, report_duplicate=0.1,
@@ -188,39 +159,8 @@ def life(workdir: str, seed: int, engine_name: str, kill: str | None) -> None:
 
 
 def campaign(workdir: str, seed: int, engine_name: str, n_kills: int) -> None:
-    """``n_kills`` lives, each killed at a seeded random progress point, then one to the end.
-    Stops early if a life ends otherwise than by its kill (the test reports why)."""
-    rng = np.random.default_rng([seed, 12])
-    kinds = rng.permutation(np.resize(np.array(KILL_KINDS), n_kills)).tolist()
-    plan = [f"{kind}:{int(rng.integers(1, KILL_RANGE[kind] + 1))}" for kind in kinds]
-    for i, kill in enumerate([*plan, None]):
-        started = time.perf_counter()
-        outcome = _fork_life(workdir, seed, engine_name, kill)
-        print(f"LIFE {i} {kill or 'none'} {outcome} in {time.perf_counter() - started:.1f} s",
-              flush=True)
-        if outcome != ("done" if kill is None else "killed"):
-            return
-
-
-def _fork_life(workdir: str, seed: int, engine_name: str, kill: str | None) -> str:
-    sys.stdout.flush()  # or the child would print the parent's buffered lines again
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            life(workdir, seed, engine_name, kill)
-        except BaseException:
-            traceback.print_exc()
-            code = 1
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    if os.WIFSIGNALED(status):
-        return "killed" if os.WTERMSIG(status) == signal.SIGKILL else f"signal {os.WTERMSIG(status)}"
-    code = os.WEXITSTATUS(status)
-    return "done" if code == 0 else f"exit {code}"
+    run_campaign(lambda kill: life(workdir, seed, engine_name, kill), n_kills, KILL_RANGE,
+                 seed=[seed, 12])
 
 
 if __name__ == "__main__":
