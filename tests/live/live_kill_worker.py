@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from pydantic import SecretStr
 
-import live.runner
+import research.trading.loop
 from live.feed import TigerBarFeed
 from live.monitoring import make_logger
 from live.runner import LiveRunner
@@ -132,8 +132,8 @@ def life(workdir: str, url: str, engine_name: str, kill: str | None) -> None:
                                                   end=DAY - pd.Timedelta(days=1))
     closes = daily.pivot(index="timestamp", columns="symbol", values="close")
     closes.index = closes.index.tz_localize(None).normalize()
-    # the engine variant under test, in place of the class LiveRunner.start builds
-    live.runner.ExecutionEngine = ENGINES[engine_name]
+    # the engine variant under test, in place of the class the trading loop's start builds
+    research.trading.loop.ExecutionEngine = ENGINES[engine_name]
     with open(wd / "runner.log", "a", encoding="utf-8") as log_file:
         log = make_logger(RUN_ID, secrets=[key], stream=log_file)
         runner = LiveRunner(run_config(), settings, broker, closes, run_id=RUN_ID,
