@@ -114,8 +114,11 @@ class CostSettings(_Group):
     )
 
 
-class RiskSettings(_Group):
-    """Portfolio risk limits and VaR conventions (seed report: module 2)."""
+class RiskLimits(_Group):
+    """The portfolio risk limits (seed report: module 2): one model, the process defaults in
+    :class:`RiskSettings` (which extends it) and a run config's own in ``RunConfig.risk``."""
+
+    model_config = ConfigDict(**_Group.model_config, allow_inf_nan=False)
 
     max_position_weight: Fraction = Field(0.10, description="Max single position, seed: 10%.")
     max_sector_weight: Fraction = Field(0.30, description="Max sector concentration, seed: 30%.")
@@ -124,6 +127,17 @@ class RiskSettings(_Group):
     )
     max_gross_exposure: PositiveFloat = Field(1.0, description="Gross exposure cap, x NAV.")
     max_net_exposure: PositiveFloat = Field(1.0, description="Absolute net exposure cap, x NAV.")
+    var_budget: Fraction = Field(
+        0.10, description="Portfolio VaR budget at the configured horizon, fraction of NAV."
+    )
+    daily_loss_limit: Fraction = Field(
+        0.03, description="Daily loss that halts new risk-increasing orders, fraction of NAV."
+    )
+
+
+class RiskSettings(RiskLimits):
+    """Portfolio risk limits (the :class:`RiskLimits` fields) and VaR conventions."""
+
     var_confidence: Annotated[float, Field(gt=0.5, lt=1.0)] = Field(
         0.95, description="VaR/CVaR confidence, seed: 95%."
     )
@@ -137,14 +151,8 @@ class RiskSettings(_Group):
         description="sqrt(h) scaling of 1-day VaR (assumes i.i.d. returns) or overlapping "
         "h-day returns (no i.i.d. assumption, but strongly autocorrelated samples).",
     )
-    var_budget: Fraction = Field(
-        0.10, description="Portfolio VaR budget at the configured horizon, fraction of NAV."
-    )
     daily_risk_budget: Fraction = Field(
         0.02, description="Daily risk budget: max 1-day VaR usage / daily loss, fraction of NAV."
-    )
-    daily_loss_limit: Fraction = Field(
-        0.03, description="Daily loss that halts new risk-increasing orders, fraction of NAV."
     )
     covariance: Literal["ledoit_wolf", "sample", "ewma"] = Field(
         "ledoit_wolf", description="Covariance estimator (seed: Ledoit-Wolf shrinkage)."
@@ -346,16 +354,6 @@ class ExecutionPolicy(_Group):
     is_impact_y: PositiveFloat = Field(
         0.7, description="IS: square-root impact coefficient the schedule assumes (the "
         "execution's belief, apart from the cost model that predicts).")
-
-
-class RiskLimits(_Group):
-    max_position_weight: Fraction = 0.10
-    max_sector_weight: Fraction = 0.30
-    max_pairwise_correlation: Annotated[float, Field(ge=-1, le=1)] = 0.7
-    max_gross_exposure: PositiveFloat = 1.0
-    max_net_exposure: PositiveFloat = 1.0
-    var_budget: Fraction = 0.10
-    daily_loss_limit: Fraction = 0.03
 
 
 class CostModelChoice(_Group):

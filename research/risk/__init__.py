@@ -70,10 +70,8 @@ from research.risk.limits import (
     Decision,
     LimitChecker,
     LimitKind,
-    LimitSet,
     LimitStatus,
     PreTradeDecision,
-    ReasonCode,
     TargetDecision,
 )
 from research.risk.manager import RiskManager, RiskSnapshot
@@ -99,12 +97,10 @@ __all__ = [
     "LikelihoodRatioTest",
     "LimitChecker",
     "LimitKind",
-    "LimitSet",
     "LimitStatus",
     "LogSink",
     "MemorySink",
     "PreTradeDecision",
-    "ReasonCode",
     "RiskBudgetResult",
     "RiskContributions",
     "RiskInputError",

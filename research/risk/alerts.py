@@ -147,10 +147,10 @@ class AlertManager:
         warning_level: float = 0.9,
         clock: Callable[[], datetime] | None = None,
     ):
-        if cooldown_seconds is None:
-            from research.config import load_settings
+        if cooldown_seconds is None:  # the settings' default; the caller passes its own
+            from research.config import RiskSettings
 
-            cooldown_seconds = load_settings(None).risk.alert_cooldown_seconds
+            cooldown_seconds = RiskSettings.model_fields["alert_cooldown_seconds"].default
         if cooldown_seconds < 0:
             raise RiskInputError(f"cooldown_seconds must be >= 0, got {cooldown_seconds}")
         if not 0.0 < warning_level <= 1.0:

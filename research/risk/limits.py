@@ -1,6 +1,6 @@
 """Risk limits, checked continuously on the book and pre-trade on an order or a target.
 
-Limits (defaults from :class:`research.config.RiskSettings`, i.e. ``load_settings(None).risk``)
+Limits (:class:`research.config.RiskLimits`; the defaults below are the seed report's)
     position_weight       |w_i| ≤ 10% of NAV
     sector_weight         Σ_{i in sector} |w_i| ≤ 30% (gross, so a long-short pair inside
                           one sector counts twice: concentration, not net exposure)
@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from research.config import RiskLimits
 from research.domain import Side
 from research.risk._validation import as_weight_vector
 from research.risk.errors import RiskInputError, UnknownSectorError
@@ -64,72 +65,16 @@ class LimitKind(StrEnum):
     DAILY_LOSS = "daily_loss"
 
 
-ReasonCode = LimitKind
-
-
 class Decision(StrEnum):
     APPROVED = "approved"
     TRIMMED = "trimmed"
     REJECTED = "rejected"
 
 
-_SETTING_OF_LIMIT = {
-    "max_position_weight": "max_position_weight",
-    "max_sector_weight": "max_sector_weight",
-    "max_pairwise_correlation": "max_pairwise_correlation",
-    "max_gross_exposure": "max_gross_exposure",
-    "max_net_exposure": "max_net_exposure",
-    "var_budget": "var_budget",
-    "daily_loss_limit": "daily_loss_limit",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class LimitSet:
-    """Limit thresholds; any left as ``None`` is read from ``load_settings(None).risk``."""
-
-    max_position_weight: float | None = None
-    max_sector_weight: float | None = None
-    max_pairwise_correlation: float | None = None
-    max_gross_exposure: float | None = None
-    max_net_exposure: float | None = None
-    var_budget: float | None = None
-    daily_loss_limit: float | None = None
-
-    def __post_init__(self) -> None:
-        missing = [name for name in _SETTING_OF_LIMIT if getattr(self, name) is None]
-        if missing:
-            from research.config import load_settings
-
-            defaults = load_settings(None).risk
-            for name in missing:
-                object.__setattr__(self, name, float(getattr(defaults, _SETTING_OF_LIMIT[name])))
-        for name in _SETTING_OF_LIMIT:
-            value = float(getattr(self, name))
-            if not math.isfinite(value):
-                raise RiskInputError(f"limit {name} must be finite, got {value}")
-            if name == "max_pairwise_correlation":
-                if not -1.0 <= value <= 1.0:
-                    raise RiskInputError(
-                        f"max_pairwise_correlation must be in [-1, 1], got {value}"
-                    )
-            elif value <= 0.0:
-                raise RiskInputError(f"limit {name} must be positive, got {value}")
-            object.__setattr__(self, name, value)
-
-    @classmethod
-    def from_settings(cls, settings: Any = None, **overrides: float) -> LimitSet:
-        """From a ``RiskSettings`` (default: ``load_settings(None).risk``); keywords win."""
-        if settings is None:
-            from research.config import load_settings
-
-            settings = load_settings(None).risk
-        values = {name: getattr(settings, key) for name, key in _SETTING_OF_LIMIT.items()}
-        values.update(overrides)
-        return cls(**values)
-
-    def threshold(self, kind: LimitKind) -> float:
-        return float(getattr(self, _FIELD_OF_KIND[kind]))
+def threshold(limits: RiskLimits, kind: LimitKind) -> float:
+    """The threshold of ``kind`` in ``limits`` (a limit kind names what is measured; its
+    field in :class:`RiskLimits` names the bound: ``position_weight`` <-> ``max_position_weight``)."""
+    return float(getattr(limits, _FIELD_OF_KIND[kind]))
 
 
 _FIELD_OF_KIND = {
@@ -236,7 +181,7 @@ class LimitChecker:
         self,
         symbols: Sequence[str],
         sectors: Mapping[str, str],
-        limits: LimitSet | None = None,
+        limits: RiskLimits | None = None,
         *,
         confidence: float = 0.95,
         horizon: int = 21,
@@ -244,7 +189,7 @@ class LimitChecker:
         self.symbols = tuple(str(s) for s in symbols)
         if len(set(self.symbols)) != len(self.symbols):
             raise RiskInputError("symbols contain duplicates")
-        self.limits = limits if limits is not None else LimitSet()
+        self.limits = limits if limits is not None else RiskLimits()
         self._index = {s: i for i, s in enumerate(self.symbols)}
         self._sector_of, self.sector_names = _sector_table(self.symbols, sectors)
         self._sector_list = self._sector_of.tolist()
@@ -524,7 +469,7 @@ class LimitChecker:
             measured, subject = self.daily_loss, "portfolio (risk-increasing orders halted)"
         return BindingLimit(
             kind,
-            self.limits.threshold(kind),
+            threshold(self.limits, kind),
             float(measured),
             max(0, math.floor(cap / per_share + 1e-9)),
             subject,

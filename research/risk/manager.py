@@ -1,6 +1,6 @@
 """The risk manager the execution engine calls, in simulation and live alike.
 
-    manager = RiskManager()                       # RiskSettings defaults + GICS sector map
+    manager = RiskManager(load_settings().risk)   # the process's settings + GICS sector map
     manager.update(returns_window, weights, nav=1e7, as_of=timestamp)
     decision = manager.check_order("AAPL", "buy", 1_000, 185.0)
     snap = manager.snapshot()
@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from research.config import RiskLimits, RiskSettings
 from research.domain import Side
 from research.risk._validation import as_returns_matrix, as_weight_vector
 from research.risk.alerts import AlertEvent, AlertManager
@@ -45,7 +46,6 @@ from research.risk.covariance._base import covariance_to_correlation
 from research.risk.errors import InsufficientDataError, RiskInputError
 from research.risk.limits import (
     LimitChecker,
-    LimitSet,
     LimitStatus,
     PreTradeDecision,
     TargetDecision,
@@ -155,11 +155,12 @@ class RiskManager:
 
     Parameters
     ----------
-    settings : ``RiskSettings`` (default ``load_settings(None).risk``): confidence, horizon,
-        lookback, VaR method and scaling, covariance estimator, budgets, seed.
+    settings : ``RiskSettings`` (default: its model defaults, the seed report's): limits,
+        confidence, horizon, lookback, VaR method and scaling, covariance estimator, budgets,
+        seed. The caller loads them (``load_settings().risk``); nothing is read here.
     sectors : symbol → sector (default ``research.data.sectors.GICS_SECTOR``). A symbol in
         the returns without a sector is an error at ``update``.
-    limits : explicit thresholds (default: from ``settings``).
+    limits : explicit :class:`~research.config.RiskLimits` (default: those of ``settings``).
     alerts : an :class:`AlertManager` fed with the limit statuses on every update.
     n_top : how many top contributors the snapshot lists.
     """
@@ -169,21 +170,19 @@ class RiskManager:
         settings: Any = None,
         sectors: Mapping[str, str] | None = None,
         *,
-        limits: LimitSet | None = None,
+        limits: RiskLimits | None = None,
         alerts: AlertManager | None = None,
         n_top: int = 5,
     ):
         if settings is None:
-            from research.config import load_settings
-
-            settings = load_settings(None).risk
+            settings = RiskSettings()
         if sectors is None:
             from research.data.sectors import GICS_SECTOR
 
             sectors = GICS_SECTOR
         self.settings = settings
         self.sectors = dict(sectors)
-        self.limits = limits if limits is not None else LimitSet.from_settings(settings)
+        self.limits = limits if limits is not None else settings
         self.alerts = alerts
         self.n_top = n_top
         self.confidence = float(settings.var_confidence)

@@ -54,10 +54,9 @@ from research.trading.rebalance import is_rebalance_session, rebalance_parents, 
 
 
 def risk_settings_for(config: Any, settings: Any) -> Any:
-    """The process's risk settings with the run config's limits in force."""
-    limits = config.risk.model_dump()
-    return settings.risk.model_copy(update={k: v for k, v in limits.items()
-                                            if k in type(settings.risk).model_fields})
+    """The process's risk settings with the run config's limits in force (``RiskSettings``
+    extends ``RiskLimits``: the same fields, no mapping)."""
+    return settings.risk.model_copy(update=config.risk.model_dump())
 
 
 def portfolio_strategy(config: Any):

@@ -9,11 +9,11 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
+from research.config import RiskLimits
 from research.risk import (
     Decision,
     LimitChecker,
     LimitKind,
-    LimitSet,
     RiskInputError,
     UnknownSectorError,
 )
@@ -38,7 +38,7 @@ LOOSE = {  # every limit out of the way unless a test tightens it
     "max_pairwise_correlation": 1.0,
     "max_gross_exposure": 10.0,
     "max_net_exposure": 10.0,
-    "var_budget": 10.0,
+    "var_budget": 1.0,  # the whole NAV: out of the way of these books
     "daily_loss_limit": 0.03,
 }
 
@@ -51,7 +51,7 @@ def make_checker(
     **limits: float,
 ) -> LimitChecker:
     checker = LimitChecker(
-        SYMBOLS, SECTORS, LimitSet(**{**LOOSE, **limits}), confidence=0.95, horizon=horizon
+        SYMBOLS, SECTORS, RiskLimits(**{**LOOSE, **limits}), confidence=0.95, horizon=horizon
     )
     corr = np.eye(len(SYMBOLS))
     for (a, b), rho in (correlation or {}).items():
@@ -192,7 +192,7 @@ def test_var_budget_with_correlation_drift_horizon_and_tail_factor_matches_bisec
     sd = np.sqrt(np.diag(cov))
     corr = cov / np.outer(sd, sd)
     checker = LimitChecker(
-        SYMBOLS, SECTORS, LimitSet(**{**LOOSE, "var_budget": 0.07}), confidence=0.95, horizon=21
+        SYMBOLS, SECTORS, RiskLimits(**{**LOOSE, "var_budget": 0.07}), confidence=0.95, horizon=21
     )
     checker.set_risk_model(cov, mean, corr, tail_factor=1.2)
     book = np.full(n, 0.06)
@@ -302,15 +302,24 @@ def test_target_with_unknown_symbol_is_an_error():
 
 
 # ---------------------------------------------------------------- configuration and bad input
-def test_limits_default_to_settings_and_accept_explicit_values(monkeypatch):
-    defaults = LimitSet()
+def test_limits_default_to_the_seed_values_and_settings_are_passed_in(monkeypatch):
+    from pydantic import ValidationError
+
+    from research.config import load_settings
+
+    defaults = RiskLimits()
     assert defaults.max_position_weight == 0.10 and defaults.max_sector_weight == 0.30
     assert defaults.max_pairwise_correlation == 0.7 and defaults.daily_loss_limit == 0.03
-    assert LimitSet(max_position_weight=0.05).max_position_weight == 0.05
+    assert RiskLimits(max_position_weight=0.05).max_position_weight == 0.05
     monkeypatch.setenv("QLAB_RISK__MAX_POSITION_WEIGHT", "0.08")
-    assert LimitSet().max_position_weight == 0.08
-    with pytest.raises(RiskInputError, match="positive"):
-        LimitSet(max_gross_exposure=0.0)
+    assert RiskLimits().max_position_weight == 0.10  # a constructor reads no environment
+    settings = load_settings(None).risk  # the caller does, and passes them in
+    assert settings.max_position_weight == 0.08
+    assert LimitChecker(["AAPL"], {"AAPL": "Tech"}, settings).limits.max_position_weight == 0.08
+    for bad in ({"max_gross_exposure": 0.0}, {"var_budget": float("nan")},
+                {"max_net_exposure": float("inf")}, {"max_pairwise_correlation": 1.5}):
+        with pytest.raises(ValidationError):
+            RiskLimits(**bad)
 
 
 def test_unknown_sector_is_an_error():

@@ -9,13 +9,12 @@ import pandas as pd
 import pytest
 from sklearn.covariance import LedoitWolf as SklearnLedoitWolf
 
-from research.config import RiskSettings
+from research.config import RiskLimits, RiskSettings
 from research.risk import (
     AlertManager,
     Decision,
     InsufficientDataError,
     LimitKind,
-    LimitSet,
     MemorySink,
     RiskInputError,
     RiskManager,
@@ -35,7 +34,7 @@ def book(last_year) -> dict[str, float]:
 @pytest.fixture
 def manager(last_year, book) -> RiskManager:
     # VaR budget widened to 50% so the concentration limits are what the order tests hit
-    manager = RiskManager(limits=LimitSet(var_budget=0.5))
+    manager = RiskManager(limits=RiskLimits(var_budget=0.5))
     manager.update(last_year, book, nav=NAV)
     return manager
 
@@ -200,7 +199,7 @@ def test_lookback_keeps_the_last_rows(sp500_returns, book):
 
 
 def test_explicit_limits_override_settings(last_year, book):
-    manager = RiskManager(limits=LimitSet(max_position_weight=0.05))
+    manager = RiskManager(limits=RiskLimits(max_position_weight=0.05))
     manager.update(last_year, book, nav=NAV)
     assert manager.check_order("AAPL", "buy", 5000, 200.0).approved_quantity == 250
 
