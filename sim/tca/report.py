@@ -249,7 +249,9 @@ def calibration_table(per_order: pd.DataFrame) -> pd.DataFrame:
                       "z_std": float(np.std(z, ddof=1)) if z.size > 1 else math.nan}
     table = pd.DataFrame.from_dict(rows, orient="index")
     order = list(dict.fromkeys(per_order["strategy"]))
-    return table.reindex([s for s in order if s in table.index])
+    table = table.reindex([s for s in order if s in table.index])
+    table.columns.name = "z mean: 95% CI, t(G-1) on day totals; z std: descriptive"
+    return table
 
 
 def sensitivity_summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -273,7 +275,9 @@ def sensitivity_summary(table: pd.DataFrame) -> pd.DataFrame:
         if "clusters" in cell:
             row["days"] = int(cell["clusters"].iloc[0])
         rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out.columns.name = "95% intervals: t(G-1) on each cell's G day totals (Fieller for %)"
+    return out
 
 
 def _cell_name(axis, value) -> str:

@@ -183,3 +183,27 @@ def test_summarise_intervals_are_the_t_interval_on_day_means_with_equal_days():
     bucket = doc["breakdowns"]["adv_pct"][2]  # 0.5-1: every order
     assert bucket["n_orders"] == 84 and bucket["days"] == 7
     np.testing.assert_allclose(bucket["is_bps_ci95"]["market"], [lo, hi])
+
+
+def test_four_days_of_data_give_honest_intervals_and_an_unresolved_verdict(tca_bars):
+    """End to end on 4 trading days: the JSON names the method and the days behind every
+    interval, and the verdict refuses to settle the claim for lack of days."""
+    from sim.orders import synthetic_parent_orders
+    from sim.tca import report as rep
+
+    day = tca_bars["timestamp"].dt.tz_localize(None).dt.normalize()
+    window = tca_bars[day >= pd.Timestamp("2022-02-04")]  # Feb 4, 7, 8, 9
+    orders = synthetic_parent_orders(window, 24, seed=3, daily_bars=tca_bars,
+                                     horizons=(15, 30), min_adv_days=2)
+    res = compare_strategies(tca_bars, orders, ("market", "twap"), seed=1, code_version="t")
+    meta = res.summary["meta"]
+    assert meta["n_sessions"] == 4 and meta["clusters"] == 4
+    assert meta["interval_method"] == "t_day_totals"
+    assert meta["statistics"]["degrees_of_freedom"] == 3
+    lo, hi = res.summary["strategies"]["market"]["is_bps"]["ci95"]
+    assert lo < hi  # a real interval from 4 day totals, not a fallback to orders
+    v = rep.claim_verdict(res.summary)
+    assert v.outcome == "unresolved" and v.reason == "too few days"
+    assert "NOT RESOLVED: too few days" in v.markdown
+    assert "t(3) on 4 day totals" in v.markdown
+    assert "95% intervals: t(3) on 4 day totals" in res.format_table()
