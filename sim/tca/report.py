@@ -519,10 +519,9 @@ def claim_verdict(summary: Mapping, sensitivity_table: pd.DataFrame | None = Non
                 f"{b.diff_ci_hi:+.2f}]. No % reduction is quoted: the market baseline's own "
                 "interval reaches zero, so any ratio to it is unbounded."))
         lines.append("")
-    lines += [f"Intervals: {method} (clustered by trading day; "
-              f"{meta['statistics']['interval_method_text']}). The claim holds only for an "
-              f"interval that lies inside {_BAND}. " + _tested_text(tested, bool(
-                  strategy_under_test), meta), ""]
+    lines += [f"Intervals: {method} (clustered by trading day; Fieller's interval for the % "
+              f"reduction). The claim holds only for an interval that lies inside {_BAND}. "
+              + _tested_text(tested, bool(strategy_under_test), meta), ""]
     kind = "simultaneous 95% intervals" if simultaneous else "95% interval"
     lines.append(f"Per strategy tested (reduction versus market orders, {kind}):")
     lines.append("")
@@ -566,7 +565,7 @@ def claim_verdict(summary: Mapping, sensitivity_table: pd.DataFrame | None = Non
                          f" about {f.days_to_detect_claim * r.orders_per_day:,.0f} orders) to "
                          f"detect a {100 * CLAIM_MIN_SAVING:g}% saving")
         if np.isfinite(f.days_to_resolve_band):
-            parts.append(f"{f.days_to_resolve_band:,.0f} to pin the reduction to "
+            parts.append(f"{f.days_to_resolve_band:,.0f} days to pin the reduction to "
                          f"±{CLAIM_RESOLUTION_PP:.1f} points (to tell {CLAIM_REDUCTION_PCT[0]:g}%"
                          f" from {CLAIM_REDUCTION_PCT[1]:g}%)")
         if np.isfinite(r.design_effect):
@@ -598,16 +597,16 @@ def _benchmark_text(others: pd.DataFrame) -> str:
     for r in others.itertuples():
         if not np.isfinite(r.arrival_shift_bps):
             continue
-        parts.append(f"{r.strategy} {r.arrival_shift_bps:+.2f} bps on average (largest "
-                     f"{r.arrival_shift_max_abs:.2f} on one order); against the market run's "
-                     f"arrival mid its difference is "
-                     f"{_fmt_ci(r.diff_market_arrival, r.diff_market_arrival_lo, r.diff_market_arrival_hi, '{:+.2f}')}"
-                     " bps")
+        common = _fmt_ci(r.diff_market_arrival, r.diff_market_arrival_lo,
+                         r.diff_market_arrival_hi, "{:+.2f}")
+        parts.append(f"- {r.strategy}: shifted {r.arrival_shift_bps:+.2f} bps on average "
+                     f"(largest {r.arrival_shift_max_abs:.2f} on one order); against the "
+                     f"market run's arrival mid it costs {common} bps more than market orders.")
     if not parts:
         return "Benchmark: each strategy's own run's arrival mid."
-    return ("Benchmark: each strategy is scored against its own run's arrival mid, which "
-            "earlier orders' permanent impact moves (positive = moved against the order, "
-            "flattering the strategy): " + "; ".join(parts) + ".")
+    return "\n".join(["Benchmark: each strategy is scored against its own run's arrival mid, "
+                      "which earlier orders' permanent impact moves (shift positive = against "
+                      "the order, flattering the strategy):", ""] + parts)
 
 
 def headline_metrics(summary: Mapping, verdict: ClaimVerdict | None = None) -> dict:

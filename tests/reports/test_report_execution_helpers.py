@@ -148,10 +148,12 @@ def test_verdict_text_names_the_method_days_needed_and_the_benchmark_shift():
             "[15.5, 17.5])") in text
     assert "Intervals: t(9) on 10 day totals" in text
     assert ("- twap: 7 trading days (range 5-12, about 280 orders) to detect a 15% saving; "
-            "70 to pin the reduction to ±1.5 points (to tell 15% from 18%); design effect "
+            "70 days to pin the reduction to ±1.5 points (to tell 15% from 18%); design effect "
             "1.80.") in text
     assert "at 40.0 orders a day" in text and "with 80% power" in text
-    assert "limit +0.43 bps on average (largest 8.60 on one order)" in text
+    assert ("- limit: shifted +0.43 bps on average (largest 8.60 on one order); against the "
+            "market run's arrival mid it costs +2.43 [-0.57, +5.43] bps more than market "
+            "orders.") in text
     assert "market 20.0 bps vs 20.7 claimed (inside the interval)" in text
     assert "impact Y = 0.8" in text and "only when the market trades through" in text
 
