@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from sim.tca._stats import (
+from sim.tca import (
     CI_LEVEL,
     DayClusters,
     days_needed,

@@ -9,14 +9,38 @@ from __future__ import annotations
 
 from research.execution.risk_check import RiskManagerCheck
 from sim.tca._run import DatedFeeFn, StrategyParams
+from sim.tca._stats import (
+    CI_LEVEL,
+    MIN_DAYS_FOR_VERDICT,
+    TARGET_POWER,
+    DayClusters,
+    RatioInterval,
+    days_needed,
+    fieller_interval,
+    mean_interval,
+    power_at,
+    ratio_interval,
+    reduction_interval,
+)
 from sim.tca.study import STRATEGY_NAMES, ComparisonResult, compare_strategies, summarise
 
 __all__ = [
+    "CI_LEVEL",
+    "MIN_DAYS_FOR_VERDICT",
     "STRATEGY_NAMES",
+    "TARGET_POWER",
     "ComparisonResult",
     "DatedFeeFn",
+    "DayClusters",
+    "RatioInterval",
     "RiskManagerCheck",
     "StrategyParams",
     "compare_strategies",
+    "days_needed",
+    "fieller_interval",
+    "mean_interval",
+    "power_at",
+    "ratio_interval",
+    "reduction_interval",
     "summarise",
 ]

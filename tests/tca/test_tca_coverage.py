@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.tca._stats import (
+from sim.tca import (
     TARGET_POWER,
     DayClusters,
     days_needed,
