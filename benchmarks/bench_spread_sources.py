@@ -59,12 +59,12 @@ def bench_cells() -> None:
     sensitivity(study.bars, orders.head(10), ["market"], settings, params.seed,
                 impact_y=(base.impact_y,), limit_fill_rules=(base.limit_fill_rule,),
                 participation_caps=(base.max_participation,), spread_sources=("quotes",),
-                n_boot=100, n_jobs=1)
+                n_jobs=1)
     stamps: list[tuple[str, float]] = []
     sensitivity(study.bars, orders, params.sensitivity_strategies, settings, params.seed,
                 impact_y=(base.impact_y,), limit_fill_rules=(base.limit_fill_rule,),
                 participation_caps=(base.max_participation,), spread_sources=SPREAD_SOURCES,
-                n_boot=min(params.n_boot, 500), n_jobs=params.n_jobs,
+                n_jobs=params.n_jobs,
                 progress=lambda msg: stamps.append((msg, time.perf_counter())))
     stamps.append(("end", time.perf_counter()))
     print(f"\nsensitivity cells: {len(orders)} orders x {params.sensitivity_strategies}, "

@@ -43,7 +43,7 @@ def main() -> None:
     args = ap.parse_args()
     cases = CASES[:1] if args.quick else CASES
     wb, wo = build("2022-05-02", "2022-06-06", "2022-06-07", 10)
-    compare_strategies(wb, wo, n_boot=100, code_version="bench")  # warm-up
+    compare_strategies(wb, wo, code_version="bench")  # warm-up
     print(f"{'workload':<24}{'bars':>7}{'syms':>6}{'median s':>10}{'p99 s':>8}  per strategy "
           "(median s)")
     for label, h0, first, last, n in cases:

@@ -67,7 +67,6 @@ def compare(
                    ] = None,
     capital: Annotated[float | None, typer.Option("--capital", help="Rebalance capital, $.")
                        ] = None,
-    n_boot: Annotated[int, typer.Option("--n-boot", help="Bootstrap resamples.")] = 2000,
     jobs: Annotated[int, typer.Option("--jobs", help="Strategies run in parallel processes.")
                     ] = 1,
     track: Annotated[bool, typer.Option("--track/--no-track", help="Record an MLflow run.")
@@ -75,7 +74,8 @@ def compare(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress lines.")] = False,
 ) -> None:
     """Execute every parent order with every strategy on the same market path and compare
-    implementation shortfall against the arrival mid (bps, 95% CIs clustered by day)."""
+    implementation shortfall against the arrival mid (bps; 95% intervals from day totals,
+    t(G-1), so they stay honest with few days)."""
     import time
 
     from research.config import load_settings
@@ -98,7 +98,7 @@ def compare(
     data_hash = frame_hash(frame)
     params = {"bars": bars, "orders": orders, "orders_description": orders_desc,
               "strategies": ",".join(names), "n_orders": len(parents), "start": start,
-              "end": end, "n_boot": n_boot, "simulation": settings.simulation.model_dump(),
+              "end": end, "simulation": settings.simulation.model_dump(),
               "costs": settings.costs.model_dump(mode="json")}
     from research.tracking import tracked_run
 
@@ -108,7 +108,7 @@ def compare(
         try:
             result = compare_strategies(
                 frame, parents, names, settings, seed, progress=None if quiet else True,
-                n_boot=n_boot, bars_description=bars_desc, synthetic=synthetic,
+                bars_description=bars_desc, synthetic=synthetic,
                 data_hash=data_hash, n_jobs=jobs)
         except ValueError as exc:
             _fail(f"tca compare: {exc}", 2)
@@ -132,7 +132,7 @@ def compare(
     typer.echo(f"\n{label}: {bars_desc}; orders: {orders_desc}")
     typer.echo(result.format_table())
     typer.echo(f"IS = implementation shortfall vs the arrival mid, bps (positive = cost); "
-               f"CIs: {summary['meta']['statistics']['ci_method']}; "
+               f"95% intervals: {result.interval_label()}; "
                f"{time.perf_counter() - t0:.1f} s")
     if json_out is not None:
         typer.echo(f"JSON: {json_out}")
@@ -164,7 +164,10 @@ def sensitivity_cmd(
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     table = sensitivity(frame, parents, names, settings, seed, progress=typer.echo)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        typer.echo(table[["axis", "value", "strategy", "is_bps", "reduction_pct", "rank",
-                          "same_ranking_as_base"]].to_string(index=False))
+        typer.echo(table[["axis", "value", "strategy", "is_bps", "is_ci_lo", "is_ci_hi",
+                          "reduction_pct", "reduction_ci_lo", "reduction_ci_hi",
+                          "clusters"]].to_string(index=False))
+    typer.echo("95% intervals: t(G-1) on day totals (G = clusters, trading days); the "
+               "cells rerun the same orders on one market path")
     if csv_out is not None:
         table.to_csv(csv_out, index=False)

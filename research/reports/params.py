@@ -67,7 +67,7 @@ StrategyList = Annotated[list[Strategy], BeforeValidator(_split_commas)]
 #: two weeks, with the six weeks before them as history for the cost and risk models.
 EMBEDDED_STUDY_START, EMBEDDED_STUDY_END = "2022-03-01", "2022-03-31"
 #: What ``smoke=True`` caps (a CI-sized run that still draws every figure).
-SMOKE_CAPS = {"n_orders": 24, "sessions": 5, "sensitivity_n_orders": 10, "n_boot": 200}
+SMOKE_CAPS = {"n_orders": 24, "sessions": 5, "sensitivity_n_orders": 10}
 
 
 def _empty_to_none(value: Any) -> Any:
@@ -98,9 +98,11 @@ class ExecutionComparisonParams(ReportParams):
     end: OptionalDate = Field(
         None, description="Last study session (YYYY-MM-DD), inclusive. None: 2022-03-31 on "
                           "the embedded dataset, else the bars' last session.")
-    seed: int = Field(0, description="Seed of order generation, the simulated market and the "
-                                     "bootstrap.")
-    n_boot: int = Field(2000, ge=100, description="Bootstrap resamples of the intervals.")
+    seed: int = Field(0, description="Seed of order generation and the simulated market.")
+    strategy_under_test: Annotated[Strategy | None, BeforeValidator(_empty_to_none)] = Field(
+        None, description="The one strategy the 15-18% claim is tested on, named before the "
+                          "run. None: every alternative, with intervals adjusted for the "
+                          "comparisons (Bonferroni).")
     n_jobs: int = Field(2, ge=1, description="Strategies run in parallel processes.")
     sensitivity_n_orders: int = Field(
         300, gt=0, description="Orders (a seeded subset of the study's) rerun in each "
@@ -123,8 +125,15 @@ class ExecutionComparisonParams(ReportParams):
         min_length=1,
         description="Spread sources of the sensitivity table: quotes and the simulated "
                     "broker's bar estimators.")
-    smoke: bool = Field(False, description="Tiny run for CI: caps orders, sessions, bootstrap "
-                                           "resamples and the sensitivity subset.")
+    smoke: bool = Field(False, description="Tiny run for CI: caps orders, sessions and the "
+                                           "sensitivity subset.")
+
+    @field_validator("strategy_under_test")
+    @classmethod
+    def _not_the_baseline(cls, value: str | None) -> str | None:
+        if value == "market":
+            raise ValueError("market orders are the baseline; name an alternative to test")
+        return value
 
     @field_validator("impact_y_grid")
     @classmethod
@@ -166,7 +175,6 @@ class ExecutionComparisonParams(ReportParams):
             "n_orders": min(self.n_orders, SMOKE_CAPS["n_orders"]),
             "sensitivity_n_orders": min(self.sensitivity_n_orders,
                                         SMOKE_CAPS["sensitivity_n_orders"]),
-            "n_boot": min(self.n_boot, SMOKE_CAPS["n_boot"]),
             "sensitivity_strategies": [s for s in self.sensitivity_strategies
                                        if s in ("market", "twap")] or ["market"],
         })

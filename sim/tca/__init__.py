@@ -10,14 +10,38 @@ from __future__ import annotations
 from research.execution.risk_check import RiskManagerCheck
 from sim.fees import DatedFeeFn
 from sim.tca._run import StrategyParams
+from sim.tca._stats import (
+    CI_LEVEL,
+    MIN_DAYS_FOR_VERDICT,
+    TARGET_POWER,
+    DayClusters,
+    RatioInterval,
+    days_needed,
+    fieller_interval,
+    mean_interval,
+    power_at,
+    ratio_interval,
+    reduction_interval,
+)
 from sim.tca.study import STRATEGY_NAMES, ComparisonResult, compare_strategies, summarise
 
 __all__ = [
+    "CI_LEVEL",
+    "MIN_DAYS_FOR_VERDICT",
     "STRATEGY_NAMES",
+    "TARGET_POWER",
     "ComparisonResult",
     "DatedFeeFn",
+    "DayClusters",
+    "RatioInterval",
     "RiskManagerCheck",
     "StrategyParams",
     "compare_strategies",
+    "days_needed",
+    "fieller_interval",
+    "mean_interval",
+    "power_at",
+    "ratio_interval",
+    "reduction_interval",
     "summarise",
 ]

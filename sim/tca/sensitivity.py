@@ -35,16 +35,19 @@ def sensitivity(
     limit_fill_rules: Sequence[str] = ("touch", "through"),
     participation_caps: Sequence[float] = (0.05, 0.10, 0.20),
     spread_sources: Sequence[str] = SIM_SPREAD_SOURCES,
-    n_boot: int = 500,
     progress=None,
     n_jobs: int = 1,
 ) -> pd.DataFrame:
     """Tidy table, one row per (cell, strategy): ``axis`` (what changed), ``value``,
     ``impact_y``, ``limit_fill_rule``, ``participation_cap``, ``spread_source``, ``strategy``,
     ``is_bps``, ``is_ci_lo``, ``is_ci_hi``, ``fill_rate``, ``reduction_pct`` (vs market),
-    ``reduction_ci_lo``, ``reduction_ci_hi``, ``rank`` (1 = cheapest mean IS in the cell) and
-    ``same_ranking_as_base`` (the cell orders strategies as the base cell does). ``n_jobs``:
-    strategies of each cell run in parallel processes (as in :func:`compare_strategies`)."""
+    ``reduction_ci_lo``, ``reduction_ci_hi``, ``reduction_defined``, ``diff_bps``,
+    ``diff_ci_lo``, ``diff_ci_hi`` (95% intervals as in the study: t(G-1) on day
+    totals), ``clusters`` (trading days), ``rank`` (1 = cheapest mean IS in the cell, a point
+    estimate) and ``same_ranking_as_base`` (the cell's point-estimate ranking matches the base
+    cell's). The cells rerun the same orders on one market path: compare their intervals, not
+    counts of point estimates. ``n_jobs``: strategies of each cell run in parallel processes
+    (as in :func:`compare_strategies`)."""
     bad = [s for s in spread_sources if s not in SIM_SPREAD_SOURCES]
     if bad:
         raise ValueError(f"sensitivity: spread source(s) {bad} are not implemented by the "
@@ -68,7 +71,7 @@ def sensitivity(
         if progress:
             progress(f"sensitivity: {axis}={value}")
         res = compare_strategies(no_quotes if drop_quotes else bars, parents, strategies, s,
-                                 seed, n_boot=n_boot, code_version="n/a", data_hash="n/a",
+                                 seed, code_version="n/a", data_hash="n/a",
                                  n_jobs=n_jobs)
         sim = res.summary["meta"]["assumptions"]
         table = res.table()
@@ -87,6 +90,8 @@ def sensitivity(
                 "reduction_pct": r["reduction_pct"], "reduction_ci_lo": r["red_ci_lo"],
                 "reduction_ci_hi": r["red_ci_hi"], "rank": r["rank"],
                 "reduction_defined": r["reduction_defined"], "diff_bps": r["diff_bps"],
+                "diff_ci_lo": r["diff_ci_lo"], "diff_ci_hi": r["diff_ci_hi"],
+                "clusters": res.summary["meta"]["clusters"],
                 "same_ranking_as_base": order == base_order,
             })
     return pd.DataFrame(rows)

@@ -57,10 +57,25 @@ from sim.tca._inputs import (
     risk_symbols,
 )
 from sim.tca._run import StrategyParams, build_parents, run_strategy
-from sim.tca._stats import MIN_CLUSTERS, ClusterBootstrap, orders_needed, percentile_ci
+from sim.tca._stats import (
+    CI_LEVEL,
+    INTERVAL_METHOD,
+    INTERVAL_METHOD_TEXT,
+    MIN_DAYS_FOR_VERDICT,
+    DayClusters,
+    RatioInterval,
+    day_sd,
+    days_needed,
+    days_to_half_width,
+    design_effect,
+    mean_interval,
+    ratio_interval,
+    reduction_interval,
+)
+from sim.tca.claim import CLAIM_MIN_SAVING, CLAIM_RESOLUTION_PP
 
 STRATEGY_NAMES: tuple[str, ...] = ("market", "limit", "twap", "vwap", "pov", "is")
-SCHEMA_VERSION = "qlab.tca.comparison/1"
+SCHEMA_VERSION = "qlab.tca.comparison/2"
 #: %ADV bucket edges (percent of the past ADV) and time-of-day edges (minutes after 09:30).
 ADV_PCT_EDGES = (0.0, 0.1, 0.5, 1.0, 2.0, 5.0, math.inf)
 TIME_OF_DAY_EDGES = (0.0, 30.0, 120.0, 270.0, 360.0, 390.0)
@@ -89,30 +104,39 @@ class ComparisonResult:
         Path(path).write_text(self.to_json() + "\n")
 
     def table(self) -> pd.DataFrame:
-        """Strategy, mean IS bps [CI], fill rate, reduction vs market [CI] (for printing)."""
+        """Strategy, mean IS bps [CI], fill rate, reduction vs market [CI], days needed (for
+        printing)."""
         rows = []
         for name, s in self.summary["strategies"].items():
             p = self.summary["paired_vs_market"].get(name, {})
             r = p.get("reduction_pct", {})
+            d = p.get("diff_bps") or {}
+            red_ci = r.get("ci95") or [None, None]
+            diff_ci = d.get("ci95") or [None, None]
             rows.append({
                 "strategy": name, "n": s["n_orders"], "is_bps": s["is_bps"]["mean"],
                 "is_ci_lo": s["is_bps"]["ci95"][0], "is_ci_hi": s["is_bps"]["ci95"][1],
                 "fill_rate": s["fill_rate"], "reduction_pct": r.get("mean"),
-                "red_ci_lo": (r.get("ci95") or [None, None])[0],
-                "red_ci_hi": (r.get("ci95") or [None, None])[1],
-                "orders_needed": (p.get("orders_needed") or {}).get("ci"),
+                "red_ci_lo": red_ci[0], "red_ci_hi": red_ci[1],
+                "days_needed": (p.get("days_needed") or {}).get("days"),
                 "reduction_defined": bool(r.get("defined", True)),
-                "diff_bps": (p.get("diff_bps") or {}).get("mean"),
+                "diff_bps": d.get("mean"), "diff_ci_lo": diff_ci[0], "diff_ci_hi": diff_ci[1],
             })
         return pd.DataFrame(rows)
+
+    def interval_label(self) -> str:
+        """How the intervals were computed, e.g. 't(22) on 23 day totals'."""
+        return interval_label(self.summary["meta"])
 
     def format_table(self) -> str:
         def f(x, spec="{:.2f}"):
             return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) \
                 else spec.format(x)
 
-        lines = [f"{'strategy':<8} {'n':>6} {'IS bps [95% CI]':>26} {'fill':>6} "
-                 f"{'vs market % [95% CI]':>28} {'orders needed':>14}"]
+        lines = [f"95% intervals: {self.interval_label()}; fill rate share-weighted, IS equally "
+                 "weighted per order",
+                 f"{'strategy':<8} {'n':>6} {'IS bps [95% CI]':>26} {'fill':>6} "
+                 f"{'vs market % [95% CI]':>28} {'days needed':>12}"]
         if not self.table()["reduction_defined"].all():
             lines.insert(0, "no % reduction: market orders' own cost is not resolved above 0 "
                          "(a ratio to it is unbounded); the paired difference is shown in bps")
@@ -124,8 +148,16 @@ class ComparisonResult:
                    f"no % ({f(r['diff_bps'], '{:+.2f}')} bps)")
             lines.append(f"{r['strategy']:<8} {r['n']:>6} {f(r['is_bps']):>9} {ci:>16} "
                          f"{f(r['fill_rate'], '{:.1%}'):>6} {red:>28} "
-                         f"{f(r['orders_needed'], '{:.0f}'):>14}")
+                         f"{f(r['days_needed'], '{:.0f}'):>12}")
+        lines.append(f"days needed: trading days at this many orders per day to detect a "
+                     f"{100 * CLAIM_MIN_SAVING:g}% saving with 80% power (5% two-sided)")
         return "\n".join(lines)
+
+
+def interval_label(meta: dict) -> str:
+    """'t(G-1) on G day totals' with G filled in, from a result's ``meta``."""
+    g = int(meta["clusters"])
+    return f"t({max(g - 1, 0)}) on {g} day totals"
 
 
 def _clean(x: Any) -> Any:
@@ -236,7 +268,6 @@ def compare_strategies(
     *,
     strategy_params: StrategyParams | None = None,
     execution_settings: ExecutionSettings | None = None,
-    n_boot: int = 2000,
     bars_description: str | None = None,
     synthetic: bool = False,
     data_hash: str | None = None,
@@ -322,11 +353,11 @@ def compare_strategies(
     per_order = per_order[["order_id", "strategy", *[c for c in per_order.columns
                                                      if c not in ("order_id", "strategy")]]]
     t2 = time.perf_counter()
-    summary = summarise(per_order, names, seed=seed, n_boot=n_boot)
+    summary = summarise(per_order, names)
     summary["meta"] = _meta(
         bars, inputs, names, seed, settings, sim_settings, exec_settings, params, model,
-        bars_description, synthetic, data_hash, code_version, n_boot, nav, risk_source, risk_n,
-        summary.pop("_ci_method"), summary.pop("_n_clusters"))
+        bars_description, synthetic, data_hash, code_version, nav, risk_source, risk_n,
+        summary.pop("_statistics"))
     summary["meta"]["assumptions"]["cost_model"]["prediction_error"] = prediction_error
     _add_input_meta(summary["meta"], inputs, state, profile_source)
     elapsed["statistics"] = time.perf_counter() - t2
@@ -412,47 +443,73 @@ def _execute(jobs: dict, n_jobs: int):
             yield name, run, seconds
 
 
-def _block(x: np.ndarray, boot: ClusterBootstrap) -> dict:
-    return {"mean": float(np.mean(x)), "median": float(np.median(x)),
-            "std": float(np.std(x, ddof=1)) if x.size > 1 else None,
-            "ci95": percentile_ci(boot.means(x))}
+def _interval_block(r: RatioInterval) -> dict:
+    return {"mean": r.estimate, "ci95": r.as_list()}
 
 
-def summarise(per_order: pd.DataFrame, strategies: Sequence[str], *, seed: int,
-              n_boot: int = 2000) -> dict:
-    """The ``strategies``, ``paired_vs_market`` and ``breakdowns`` parts of the JSON."""
+def _mean_block(x: np.ndarray, clusters: DayClusters) -> dict:
+    """Equal-weighted mean with its day-clustered interval, median and std."""
+    return {**_interval_block(mean_interval(x, clusters)), "median": float(np.median(x)),
+            "std": float(np.std(x, ddof=1)) if x.size > 1 else None}
+
+
+def _rescored_on_market_arrival(is_bps: np.ndarray, arrival: np.ndarray,
+                                market_arrival: np.ndarray, sign: np.ndarray) -> np.ndarray:
+    """IS (bps) re-scored against the market run's arrival mid: the $ cost changes by
+    side x quantity x (own arrival - market arrival) and the notional by the arrival ratio."""
+    return is_bps * arrival / market_arrival + sign * 1e4 * (arrival - market_arrival) / \
+        market_arrival
+
+
+def summarise(per_order: pd.DataFrame, strategies: Sequence[str]) -> dict:
+    """The ``strategies``, ``paired_vs_market`` and ``breakdowns`` parts of the JSON, plus
+    ``_statistics`` (for ``meta``). Every interval: :mod:`sim.tca._stats` (t(G-1) on
+    day totals); the per-comparison 95% intervals are ``ci95``, the ones adjusted for comparing
+    every alternative with market orders (Bonferroni) ``ci_simultaneous``."""
     wide = {name: g.set_index("order_id") for name, g in per_order.groupby("strategy", sort=False)}
     base = wide["market"]
     ids = base.index
-    days = base["day"].to_numpy()
-    day_codes = pd.factorize(days, sort=True)[0]
-    n_days = int(day_codes.max()) + 1
-    ci_method = "cluster_bootstrap_by_day" if n_days >= MIN_CLUSTERS else "iid_bootstrap_orders"
-    clusters = day_codes if n_days >= MIN_CLUSTERS else np.arange(len(ids))
-    boot = ClusterBootstrap(clusters, n_boot, seed)
+    clusters = DayClusters(base["day"].to_numpy())
+    ones = clusters.totals(np.ones(len(ids)))
     m_is = base["is_bps"].to_numpy(float)
-    m_sum = boot.weights @ boot._sums(m_is)
-    # A % of the market's cost means something only if that cost is itself resolved above 0:
-    # where resamples put it at or below 0 the ratio is unbounded (its "interval" is noise).
-    baseline_nonpositive = float(np.mean(m_sum <= 0)) if m_sum.size else math.nan
-    ratio_defined = bool(baseline_nonpositive <= 0.025)
+    m_tot = clusters.totals(m_is)
+    m_arrival = base["arrival_mid"].to_numpy(float)
+    sign = np.where(base["side"].to_numpy() == "sell", -1.0, 1.0)
+    notional = base["quantity"].to_numpy(float) * base["decision_mid"].to_numpy(float)
+    alternatives = [s for s in strategies if s != "market"]
+    n_comparisons = max(len(alternatives), 1)
+    level_each = 1.0 - (1.0 - CI_LEVEL) / n_comparisons
+    market_mean = float(m_is.mean())
+    # the "days needed" figures are powered for the smallest saving the claim asserts
+    claim_effect = -CLAIM_MIN_SAVING * market_mean if market_mean > 0 else math.nan
     strategies_out, paired = {}, {}
     for name in strategies:
         d = wide[name].reindex(ids)
         is_bps = d["is_bps"].to_numpy(float)
         z = d["z"].to_numpy(float)
-        zf = z[np.isfinite(z)]
+        has_z = np.isfinite(z)
+        zf = z[has_z]
+        filled = ratio_interval(clusters.totals(d["filled"].to_numpy(float)),
+                                clusters.totals(d["quantity"].to_numpy(float)))
         strategies_out[name] = {
             "n_orders": int(len(d)),
-            "is_bps": _block(is_bps, boot),
-            "fill_rate": float(d["filled"].sum() / d["quantity"].sum()),
-            "fill_rate_mean_per_order": float(d["fill_rate"].mean()),
-            "fully_filled_share": float((d["fill_rate"] >= 1.0).mean()),
+            "is_bps": _mean_block(is_bps, clusters),
+            "is_bps_notional_weighted": _interval_block(ratio_interval(
+                clusters.totals(is_bps * notional), clusters.totals(notional))),
+            "fill_rate": filled.estimate, "fill_rate_ci95": filled.as_list(),
+            "fill_rate_mean_per_order": _interval_block(
+                mean_interval(d["fill_rate"].to_numpy(float), clusters)),
+            "fully_filled_share": _interval_block(
+                mean_interval((d["fill_rate"] >= 1.0).to_numpy(float), clusters)),
             "decomposition_bps": {c.removesuffix("_bps"): float(d[c].mean())
                                   for c in DECOMPOSITION},
+            "decomposition_ci95": {c.removesuffix("_bps"): mean_interval(
+                d[c].to_numpy(float), clusters).as_list() for c in DECOMPOSITION},
             "predicted_bps_mean": float(np.nanmean(d["predicted_bps"])) if
             np.isfinite(d["predicted_bps"]).any() else None,
             "z_score": {"n": int(zf.size), "mean": float(zf.mean()) if zf.size else None,
+                        "ci95": mean_interval(zf, clusters.subset(has_z)).as_list()
+                        if zf.size else [None, None],
                         "std": float(zf.std(ddof=1)) if zf.size > 1 else None},
             "child_orders_mean": float(d["child_orders"].mean()),
             "child_rejects": int(d["child_rejects"].sum()),
@@ -460,64 +517,84 @@ def summarise(per_order: pd.DataFrame, strategies: Sequence[str], *, seed: int,
         if name == "market":
             continue
         diff = is_bps - m_is
-        diff_boot = boot.means(diff)
-        s_sum = boot.weights @ boot._sums(is_bps)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            ratio_boot = 100.0 * (m_sum - s_sum) / m_sum
-        m_mean = float(m_is.mean())
-        red = 100.0 * (m_mean - float(is_bps.mean())) / m_mean if m_mean != 0 else math.nan
-        var_mean = float(np.nanvar(diff_boot, ddof=1)) if n_boot > 1 else math.nan
+        diff_tot = clusters.totals(diff)
+        s_tot = clusters.totals(is_bps)
+        red = reduction_interval(s_tot, m_tot)
+        red_sim = reduction_interval(s_tot, m_tot, level_each)
+        red_sd, _ = day_sd(s_tot, m_tot)
+        arrival = d["arrival_mid"].to_numpy(float)
+        shift = sign * 1e4 * (arrival - m_arrival) / m_arrival
+        rescored = _rescored_on_market_arrival(is_bps, arrival, m_arrival, sign)
+        cheaper = (diff < 0).astype(float)
         paired[name] = {
             "n_pairs": int(diff.size),
-            "diff_bps": {"mean": float(diff.mean()), "ci95": percentile_ci(diff_boot),
+            "diff_bps": {**_interval_block(ratio_interval(diff_tot, ones)),
+                         "ci_simultaneous": ratio_interval(diff_tot, ones, level_each).as_list(),
                          "std": float(diff.std(ddof=1)) if diff.size > 1 else None},
-            "reduction_pct": {"mean": red, "ci95": percentile_ci(ratio_boot),
-                              "defined": ratio_defined,
-                              "baseline_nonpositive_share": baseline_nonpositive},
-            "orders_needed": orders_needed(diff, var_mean),
-            "share_of_orders_cheaper": float((diff < 0).mean()),
+            "reduction_pct": {"mean": red.estimate, "ci95": red.as_list(),
+                              "ci_simultaneous": red_sim.as_list(), "defined": red.bounded},
+            "days_needed": days_needed(diff_tot, ones, claim_effect),
+            "days_to_resolve_band": days_to_half_width(100.0 * red_sd, CLAIM_RESOLUTION_PP)
+            if red.bounded else None,
+            "design_effect": design_effect(diff, clusters),
+            "share_of_orders_cheaper": _interval_block(mean_interval(cheaper, clusters)),
+            "arrival_shift_bps": {**_interval_block(mean_interval(shift, clusters)),
+                                  "max_abs": float(np.abs(shift).max()) if shift.size else None},
+            "diff_bps_market_arrival": _interval_block(mean_interval(rescored - m_is, clusters)),
         }
     return {
         "schema": SCHEMA_VERSION,
         "strategies": strategies_out,
         "paired_vs_market": paired,
         "breakdowns": {"adv_pct": _breakdown(per_order, strategies, "adv_pct", ADV_PCT_EDGES,
-                                              None),
+                                              None, clusters),
                        "time_of_day": _breakdown(per_order, strategies, "minute_of_day",
-                                                 TIME_OF_DAY_EDGES, TIME_OF_DAY_LABELS)},
-        "_ci_method": ci_method,
-        "_n_clusters": int(boot.n_clusters),
+                                                 TIME_OF_DAY_EDGES, TIME_OF_DAY_LABELS,
+                                                 clusters)},
+        "_statistics": {
+            "interval_method": INTERVAL_METHOD, "clusters": clusters.n_days,
+            "multiple_comparisons": {"method": "bonferroni", "comparisons": len(alternatives),
+                                     "level_each": level_each},
+        },
     }
 
 
 def _breakdown(per_order: pd.DataFrame, strategies: Sequence[str], column: str,
-               edges: Sequence[float], labels: Sequence[str] | None) -> list[dict]:
-    """Per bucket: order count and, per strategy, mean IS bps and mean paired difference vs
-    market (bps)."""
+               edges: Sequence[float], labels: Sequence[str] | None,
+               clusters: DayClusters) -> list[dict]:
+    """Per bucket: order count, trading days, and per strategy the mean IS (bps) and the mean
+    paired difference versus market (bps), each with its day-clustered 95% interval (from the
+    bucket's own days: small buckets get wide or no intervals)."""
     base = per_order[per_order["strategy"] == "market"].set_index("order_id")
-    bucket = pd.cut(base[column], list(edges), right=False, labels=False)
+    bucket = pd.cut(base[column], list(edges), right=False, labels=False).to_numpy()
+    by_strategy = {name: per_order[per_order["strategy"] == name].set_index("order_id")
+                   ["is_bps"].reindex(base.index).to_numpy(float) for name in strategies}
     rows = []
     for k in range(len(edges) - 1):
-        members = base.index[bucket.to_numpy() == k]
+        member = bucket == k
         label = labels[k] if labels else f"{edges[k]:g}-{edges[k + 1]:g}"
-        row: dict = {"bucket": label, "n_orders": int(len(members)), "is_bps_mean": {},
-                     "diff_vs_market_bps_mean": {}}
-        if len(members):
-            m = base.loc[members, "is_bps"].to_numpy(float)
+        sub = clusters.subset(member)
+        row: dict = {"bucket": label, "n_orders": int(member.sum()), "days": sub.n_days,
+                     "is_bps_mean": {}, "is_bps_ci95": {}, "diff_vs_market_bps_mean": {},
+                     "diff_vs_market_bps_ci95": {}}
+        if member.any():
+            m = by_strategy["market"][member]
             for name in strategies:
-                s = per_order[per_order["strategy"] == name].set_index("order_id")
-                v = s.loc[members, "is_bps"].to_numpy(float)
-                row["is_bps_mean"][name] = float(v.mean())
+                v = by_strategy[name][member]
+                r = mean_interval(v, sub)
+                row["is_bps_mean"][name], row["is_bps_ci95"][name] = r.estimate, r.as_list()
                 if name != "market":
-                    row["diff_vs_market_bps_mean"][name] = float((v - m).mean())
+                    r = mean_interval(v - m, sub)
+                    row["diff_vs_market_bps_mean"][name] = r.estimate
+                    row["diff_vs_market_bps_ci95"][name] = r.as_list()
         rows.append(row)
     return rows
 
 
 def _meta(bars, inputs: StudyInputs, names, seed, settings, sim_settings: SimulationSettings,
           exec_settings: ExecutionSettings, params: StrategyParams, model, description,
-          synthetic, data_hash, code_version, n_boot, nav, risk_source, risk_n, ci_method,
-          n_clusters) -> dict:
+          synthetic, data_hash, code_version, nav, risk_source, risk_n,
+          statistics: dict) -> dict:
     from research.data import frame_hash
 
     o = inputs.orders
@@ -544,9 +621,18 @@ def _meta(bars, inputs: StudyInputs, names, seed, settings, sim_settings: Simula
         "n_orders": int(len(o)),
         "n_sessions": int(o["day"].nunique()),
         "strategies": list(names),
-        "statistics": {"ci_method": ci_method, "n_clusters": n_clusters, "n_boot": n_boot,
-                       "ci_level": 0.95, "interval": "percentile",
-                       "sign": "positive bps = cost; diff = strategy - market"},
+        # what every interval is, and how many independent units (trading days) it rests on
+        "interval_method": statistics["interval_method"],
+        "clusters": statistics["clusters"],
+        "statistics": {
+            "interval_method_text": INTERVAL_METHOD_TEXT, "ci_level": CI_LEVEL,
+            "degrees_of_freedom": max(statistics["clusters"] - 1, 0),
+            "min_days_for_verdict": MIN_DAYS_FOR_VERDICT,
+            "multiple_comparisons": statistics["multiple_comparisons"],
+            "weighting": {"is_bps": "equal weight per parent order",
+                          "is_bps_notional_weighted": "weighted by arrival notional",
+                          "fill_rate": "filled shares / ordered shares (share-weighted)"},
+            "sign": "positive bps = cost; diff = strategy - market"},
         "assumptions": {
             "impact_y": sim_settings.impact_y,
             "permanent_impact": sim_settings.permanent_impact,
@@ -558,7 +644,9 @@ def _meta(bars, inputs: StudyInputs, names, seed, settings, sim_settings: Simula
                               else "fixed fallback half spread (no quotes)"),
             "latency_bars": exec_settings.latency_bars,
             "fee_schedule": settings.costs.fee_schedule,
-            "benchmark": "arrival mid on the decision bar (this run's prices)",
+            "benchmark": "arrival mid on the decision bar (this run's prices; "
+                         "paired_vs_market.<name>.arrival_shift_bps: how far it moved from the "
+                         "market run's, diff_bps_market_arrival: scored against the market's)",
             "opportunity_cost_price": "mid when the parent closed (filled, or horizon + grace "
                                       "bars, never past its session)",
             "strategy_params": params.as_dict(),

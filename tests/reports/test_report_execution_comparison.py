@@ -89,11 +89,12 @@ def test_the_notebook_runs_through_papermill_and_reports(demo_smoke):
     assert "Verdict on SYNTHETIC data: the 15-18% claim" in markdown
     assert "fitted on an earlier period" in markdown
     assert "subset of **10 of the 24 orders**" in markdown
+    assert "Intervals: 95%, t(4) on 5 day totals" in markdown
 
     html = html_path.read_text(encoding="utf-8")
     assert html.count('class="plotly-graph-div"') == N_FIGURES
     assert "validate_notebook_params" not in html  # no code cells
-    assert "sensitivity" in html.lower() and "ranking, cheapest first" in html
+    assert "sensitivity" in html.lower() and "ranking by point estimate" in html
 
     metrics = json.loads((root / "reports" / f"{NAME}.metrics.json").read_text())
     assert metrics["n_orders"] == 24 and metrics["n_sessions"] == 5

@@ -31,4 +31,4 @@ def tca_orders(tca_bars) -> pd.DataFrame:
 def tca_result(tca_bars, tca_orders):
     from sim.tca import compare_strategies
 
-    return compare_strategies(tca_bars, tca_orders, seed=4, n_boot=300, code_version="test")
+    return compare_strategies(tca_bars, tca_orders, seed=4, code_version="test")

@@ -18,10 +18,11 @@ def test_compare_runs_on_a_user_csv(tmp_path, tca_bars, tca_orders, quotes):
     tca_orders.to_csv(orders_csv, index=False)
     res = CliRunner().invoke(tca_app, [
         "compare", "--bars", str(bars_csv), "--orders", str(orders_csv), "--strategies",
-        "market,twap", "--seed", "2", "--json", str(out), "--no-track", "--n-boot", "100",
-        "--quiet"])
+        "market,twap", "--seed", "2", "--json", str(out), "--no-track", "--quiet"])
     assert res.exit_code == 0, res.output
     assert "twap" in res.output and "baseline" in res.output
+    # the printout names how its intervals were made (2 sessions: t with 1 df)
+    assert "95% intervals: t(1) on 2 day totals" in res.output
     doc = json.loads(out.read_text())
     assert set(doc["strategies"]) == {"market", "twap"}
     assert len(doc["paired_vs_market"]["twap"]["reduction_pct"]["ci95"]) == 2

@@ -29,7 +29,7 @@ def test_market_buy_pays_half_spread_plus_tiger_fees():
     orders = pd.DataFrame({"order_id": ["O1"], "symbol": ["AAA"], "side": ["buy"],
                            "quantity": [100], "horizon_minutes": [15],
                            "decision_time": [pd.Timestamp("2024-03-05 10:00", tz=NY)]})
-    res = compare_strategies(bars, orders, ("market",), n_boot=50, code_version="test")
+    res = compare_strategies(bars, orders, ("market",), code_version="test")
     row = res.per_order.iloc[0]
     # paper notional $10,000 -> 1 bps = $1. Fill: 100 @ ask 100.01 (no range -> no impact).
     # Tiger fixed plan, buy of 100 shares: commission max(0.99, 100 x 0.0039) = $0.99,

@@ -56,7 +56,7 @@ def week_orders(week) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def week_result(week, week_orders):
     lines: list[str] = []
-    result = compare_strategies(week, week_orders, seed=3, n_boot=200, code_version="test",
+    result = compare_strategies(week, week_orders, seed=3, code_version="test",
                                 progress=lines.append)
     return result, lines
 
@@ -137,7 +137,7 @@ def test_a_decision_in_a_minute_without_a_bar_uses_the_last_mid(week_result, wee
 def _fails_before_any_strategy(bars, orders) -> StudyInputError:
     lines: list[str] = []
     with pytest.raises(StudyInputError) as info:
-        compare_strategies(bars, orders, seed=3, n_boot=50, code_version="test",
+        compare_strategies(bars, orders, seed=3, code_version="test",
                            progress=lines.append)
     assert not any("done in" in line for line in lines), lines
     return info.value
@@ -180,7 +180,7 @@ def test_cli_runs_the_week_and_names_what_is_missing(tmp_path, week, week_orders
     week_orders.to_csv(orders_csv, index=False)
     out = tmp_path / "r.json"
     args = ["compare", "--bars", str(bars_csv), "--orders", str(orders_csv), "--seed", "3",
-            "--no-track", "--n-boot", "50", "--json", str(out)]
+            "--no-track", "--json", str(out)]
     res = CliRunner().invoke(tca_app, args)
     assert res.exit_code == 0, res.output
     assert "5-minute realised volatility" in res.output and "is " in res.output
@@ -198,7 +198,7 @@ def test_cli_runs_the_week_and_names_what_is_missing(tmp_path, week, week_orders
 
 def test_an_untraded_symbol_without_history_does_not_stop_the_study(week, week_orders):
     orders = week_orders[week_orders["symbol"] != LATE_SYMBOL]
-    result = compare_strategies(week, orders, ("market", "is"), seed=3, n_boot=50,
+    result = compare_strategies(week, orders, ("market", "is"), seed=3,
                                 code_version="test")
     meta = result.summary["meta"]
     assert LATE_SYMBOL in meta["bars"]["symbols"]  # still in the replay, never traded
@@ -213,7 +213,7 @@ def test_the_first_decision_may_fall_in_a_minute_without_a_bar(week):
          "decision_time": gap, "horizon_minutes": 15},
         {"order_id": "LATER", "symbol": "AAPL", "side": "buy", "quantity": 900,
          "decision_time": gap + pd.Timedelta(minutes=30), "horizon_minutes": 15}])
-    result = compare_strategies(week, orders, ("market",), seed=3, n_boot=50,
+    result = compare_strategies(week, orders, ("market",), seed=3,
                                 code_version="test")
     meta = result.summary["meta"]
     assert meta["assumptions"]["arrival_mid_from_an_earlier_bar"] == 1

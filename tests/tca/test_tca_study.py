@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from sim.tca import STRATEGY_NAMES, compare_strategies
 
@@ -71,12 +72,25 @@ def test_aggregates_match_a_hand_computation_from_the_orders(tca_result):
     assert p["diff_bps"]["mean"] == pytest.approx((t - m).mean(), abs=1e-6)
     assert p["reduction_pct"]["mean"] == pytest.approx(100 * (m.mean() - t.mean()) / m.mean(),
                                                        abs=1e-5)
+    # every interval rests on the 2 sessions' day totals (t with 1 degree of freedom)
+    assert doc["meta"]["interval_method"] == "t_day_totals"
+    assert doc["meta"]["clusters"] == 2
+    day = po[po["strategy"] == "market"].set_index("order_id")["day"].reindex(m.index)
     lo, hi = p["diff_bps"]["ci95"]
     assert lo <= p["diff_bps"]["mean"] <= hi
-    lo, hi = p["reduction_pct"]["ci95"]
-    assert lo <= p["reduction_pct"]["mean"] <= hi
-    # 2 sessions < 5 clusters: the interval says it resampled orders, not days
-    assert doc["meta"]["statistics"]["ci_method"] == "iid_bootstrap_orders"
+    # the textbook cluster-robust (CR1) standard error of a mean, with t(G-1):
+    # se^2 = G / (G - 1) * sum over days of (sum of the day's deviations)^2 / N^2
+    dev = (t - m) - (t - m).mean()
+    g, n = day.nunique(), len(dev)
+    se = math.sqrt(g / (g - 1) * (dev.groupby(day).sum() ** 2).sum()) / n
+    half = stats.t.ppf(0.975, g - 1) * se
+    np.testing.assert_allclose([lo, hi], [(t - m).mean() - half, (t - m).mean() + half])
+    red = p["reduction_pct"]
+    if red["defined"]:
+        lo, hi = red["ci95"]
+        assert lo <= red["mean"] <= hi
+    else:  # market's own cost not resolved above zero on 2 days: no bounded % interval
+        assert red["ci95"] == [None, None]
 
 
 def test_no_look_ahead_in_the_models(tca_result, tca_orders):
@@ -93,7 +107,7 @@ def test_no_look_ahead_in_the_models(tca_result, tca_orders):
 
 
 def test_same_seed_gives_identical_json(tca_bars, tca_orders):
-    kw = dict(strategies=("market", "limit"), seed=9, n_boot=200, code_version="test")
+    kw = dict(strategies=("market", "limit"), seed=9, code_version="test")
     a = compare_strategies(tca_bars, tca_orders, **kw).to_json()
     b = compare_strategies(tca_bars, tca_orders, **kw, n_jobs=2).to_json()
     assert a == b  # byte-identical, also when the strategies run in parallel processes
@@ -114,26 +128,82 @@ def test_bad_input_names_the_problem(tca_bars, tca_orders):
         compare_strategies(late, later, ("market",))
 
 
-def test_reduction_is_flagged_undefined_when_the_market_cost_straddles_zero():
-    from sim.tca.study import summarise
-
-    rng = np.random.default_rng(0)
-    n = 60
+def _per_order(n_days: int, orders_per_day: int, seed: int, market_shift: float = 0.0):
+    """A hand-made per-order frame (market and twap) with day effects, for summarise()."""
+    rng = np.random.default_rng(seed)
+    n = n_days * orders_per_day
+    day_effect = np.repeat(rng.normal(0.0, 2.0, n_days), orders_per_day)
+    noise = rng.normal(0.0, 5.0, n)
     rows = []
-    for name, shift in (("market", 0.0), ("twap", -1.0)):
+    for name, shift in (("market", market_shift), ("twap", market_shift - 1.0)):
         rows.append(pd.DataFrame({
             "order_id": [f"o{i}" for i in range(n)], "strategy": name,
-            "day": np.repeat(pd.date_range("2022-03-01", periods=6).date, n // 6),
-            "is_bps": rng.normal(0.0, 5.0, n) + shift, "filled": 100, "quantity": 100,
+            "day": np.repeat(pd.date_range("2022-03-01", periods=n_days).date, orders_per_day),
+            "side": np.where(np.arange(n) % 2, "buy", "sell"), "quantity": 100.0,
+            "decision_mid": 50.0, "arrival_mid": 50.0,
+            "is_bps": day_effect + noise + shift + rng.normal(0.0, 1.0, n), "filled": 100,
             "fill_rate": 1.0, "z": np.nan, "predicted_bps": np.nan, "child_orders": 1,
             "child_rejects": 0, "adv_pct": 0.5, "minute_of_day": 60.0,
             **{c: 0.0 for c in ("delay_bps", "spread_bps", "impact_bps", "timing_bps",
                                 "opportunity_bps", "fees_bps")}}))
-    per_order = pd.concat(rows, ignore_index=True)
-    red = summarise(per_order, ["market", "twap"], seed=0, n_boot=500)[
-        "paired_vs_market"]["twap"]["reduction_pct"]
-    assert red["defined"] is False and red["baseline_nonpositive_share"] > 0.025
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_reduction_is_flagged_undefined_when_the_market_cost_straddles_zero():
+    from sim.tca.study import summarise
+
+    per_order = _per_order(6, 10, seed=0)
+    red = summarise(per_order, ["market", "twap"])["paired_vs_market"]["twap"]["reduction_pct"]
+    assert red["defined"] is False and red["ci95"] == [None, None]
     per_order.loc[per_order["strategy"] == "market", "is_bps"] += 20.0  # clearly positive
-    red = summarise(per_order, ["market", "twap"], seed=0, n_boot=500)[
-        "paired_vs_market"]["twap"]["reduction_pct"]
-    assert red["defined"] is True and red["baseline_nonpositive_share"] == 0.0
+    red = summarise(per_order, ["market", "twap"])["paired_vs_market"]["twap"]["reduction_pct"]
+    assert red["defined"] is True and red["ci95"][0] < red["mean"] < red["ci95"][1]
+
+
+def test_summarise_intervals_are_the_t_interval_on_day_means_with_equal_days():
+    """With equal orders per day a mean's interval is the textbook t(G-1) interval on the G
+    day means, computed here with scipy alone."""
+    from sim.tca.study import summarise
+
+    per_order = _per_order(7, 12, seed=3, market_shift=10.0)
+    doc = summarise(per_order, ["market", "twap"])
+    m = per_order[per_order["strategy"] == "market"]
+    day_means = m.groupby("day")["is_bps"].mean()
+    lo, hi = stats.t.interval(0.95, len(day_means) - 1, loc=day_means.mean(),
+                              scale=stats.sem(day_means))
+    np.testing.assert_allclose(doc["strategies"]["market"]["is_bps"]["ci95"], [lo, hi])
+    assert doc["_statistics"]["clusters"] == 7
+    # the simultaneous interval (one comparison here) is the per-comparison one
+    p = doc["paired_vs_market"]["twap"]
+    np.testing.assert_allclose(p["diff_bps"]["ci_simultaneous"], p["diff_bps"]["ci95"])
+    # no arrival shift when both runs share the arrival mid
+    assert p["arrival_shift_bps"]["mean"] == 0.0
+    assert p["diff_bps_market_arrival"]["mean"] == pytest.approx(p["diff_bps"]["mean"])
+    # breakdown buckets carry their own days and intervals
+    bucket = doc["breakdowns"]["adv_pct"][2]  # 0.5-1: every order
+    assert bucket["n_orders"] == 84 and bucket["days"] == 7
+    np.testing.assert_allclose(bucket["is_bps_ci95"]["market"], [lo, hi])
+
+
+def test_four_days_of_data_give_honest_intervals_and_an_unresolved_verdict(tca_bars):
+    """End to end on 4 trading days: the JSON names the method and the days behind every
+    interval, and the verdict refuses to settle the claim for lack of days."""
+    from sim.orders import synthetic_parent_orders
+    from sim.tca import report as rep
+
+    day = tca_bars["timestamp"].dt.tz_localize(None).dt.normalize()
+    window = tca_bars[day >= pd.Timestamp("2022-02-04")]  # Feb 4, 7, 8, 9
+    orders = synthetic_parent_orders(window, 24, seed=3, daily_bars=tca_bars,
+                                     horizons=(15, 30), min_adv_days=2)
+    res = compare_strategies(tca_bars, orders, ("market", "twap"), seed=1, code_version="t")
+    meta = res.summary["meta"]
+    assert meta["n_sessions"] == 4 and meta["clusters"] == 4
+    assert meta["interval_method"] == "t_day_totals"
+    assert meta["statistics"]["degrees_of_freedom"] == 3
+    lo, hi = res.summary["strategies"]["market"]["is_bps"]["ci95"]
+    assert lo < hi  # a real interval from 4 day totals, not a fallback to orders
+    v = rep.claim_verdict(res.summary)
+    assert v.outcome == "unresolved" and v.reason == "too few days"
+    assert "NOT RESOLVED: too few days" in v.markdown
+    assert "t(3) on 4 day totals" in v.markdown
+    assert "95% intervals: t(3) on 4 day totals" in res.format_table()
