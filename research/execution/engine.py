@@ -236,8 +236,11 @@ class ExecutionEngine:
         self.last_bar_done = -1
         self._seen_reports: set[str] = set()
         self._open_by_parent: dict[str, set[str]] = defaultdict(set)
-        # parents not yet done, by symbol index: whose working children a risk check counts
-        self._active_by_symbol: dict[int, set[str]] = defaultdict(set)
+        # open children by symbol index (a done parent's children awaiting their cancel
+        # included: they can still fill), and shares queued this bar by (symbol index, side):
+        # what a child's risk check counts as already on its way
+        self._open_by_symbol: dict[str, set[str]] = defaultdict(set)
+        self._queued: Counter = Counter()
         # parents to wake, by bar; _wake_heap holds the keys in order so a bar finds its due
         # (and any skipped) entries without scanning every future bar
         self._wake: dict[int, set[str]] = {}
@@ -287,8 +290,11 @@ class ExecutionEngine:
         self.journal.commit()
         self._recovered = True
 
-    def add_parent(self, parent: ParentOrder, snapshot: MarketSnapshot) -> bool:
-        """Register ``parent`` arriving on ``snapshot``'s bar (arrival price = its mid).
+    def add_parent(self, parent: ParentOrder, snapshot: MarketSnapshot,
+                   algorithm: ExecutionAlgorithm | None = None) -> bool:
+        """Register ``parent`` arriving on ``snapshot``'s bar (arrival price = its mid), worked
+        by ``algorithm`` (default: built from the parent's strategy and params, which a restart
+        rebuilds it from — pass only the algorithm those build).
 
         Idempotent by parent id (a restarted run re-adding its parents is a no-op): returns
         False if the parent was known already.
@@ -311,7 +317,8 @@ class ExecutionEngine:
         self.check_new_parents([parent], snapshot)
         # built before the parent is journaled: an algorithm that cannot be built (a missing
         # parameter) raises here, never from a PARENT event a restart would replay
-        self._algorithm_ready = (parent.parent_id, self._factory(parent))
+        self._algorithm_ready = (parent.parent_id,
+                                 algorithm if algorithm is not None else self._factory(parent))
         self._emit(EventKind.PARENT, {
             "parent": parent.to_json(), "arrival_bar": snapshot.bar_index, "arrival_price": mid,
             "volume_base": float(self._running_volume[i]) if self._volume_bar < snapshot.bar_index
@@ -410,6 +417,7 @@ class ExecutionEngine:
         due |= self._dirty
         self._dirty = set()
         self._outbox = []
+        self._queued.clear()
         # older parents first (their children reach the broker first, and a capped market
         # fills in arrival order); the id only breaks ties among parents of the same bar
         parents = self.parents
@@ -460,6 +468,7 @@ class ExecutionEngine:
             if ps.start_price is None:
                 ps.start_price = p["mid"]
             self._open_by_parent[ps.parent.parent_id].add(cid)
+            self._open_by_symbol[child.symbol].add(cid)
         elif k is EventKind.SENT:
             child = self.children[cid]
             child.broker_order_id = p["broker_order_id"]
@@ -502,14 +511,12 @@ class ExecutionEngine:
                 algorithm=algorithm, volume_base=p["volume_base"],
             )
             self.parents[parent.parent_id] = ps
-            self._active_by_symbol[ps.symbol_index].add(parent.parent_id)
             self._work_order[parent.parent_id] = (ps.arrival_bar, parent.parent_id)
             self._wake_at(ps.arrival_bar, parent.parent_id)
             self._wake_at(ps.deadline_bar, parent.parent_id)
         elif k is EventKind.PARENT_DONE:
             ps = self.parents[p["parent_id"]]
             ps.done, ps.done_reason, ps.end_price = True, p["reason"], p["end_price"]
-            self._active_by_symbol[ps.symbol_index].discard(ps.parent.parent_id)
         elif k is EventKind.BREAKER:
             self._apply_breaker(p)
         elif k is EventKind.BAR_DONE:
@@ -594,6 +601,7 @@ class ExecutionEngine:
 
     def _child_closed(self, child: ChildOrder) -> None:
         self._open_by_parent[child.parent_id].discard(child.client_order_id)
+        self._open_by_symbol[child.symbol].discard(child.client_order_id)
         self._dirty.add(child.parent_id)
 
     def _apply_breaker(self, p: dict) -> None:
@@ -791,6 +799,12 @@ class ExecutionEngine:
             working += self.children[cid].leaves_quantity
         return ps.filled, working
 
+    def _working_limit(self, ps: ParentState) -> int:
+        """Shares of a parent resting in open limit children."""
+        children = self.children
+        return sum(children[cid].leaves_quantity for cid in self._open_by_parent[
+            ps.parent.parent_id] if children[cid].order_type is OrderType.LIMIT)
+
     def _work_parent(self, ps: ParentState, snap: MarketSnapshot, mid: np.ndarray) -> None:
         bar = snap.bar_index
         par = ps.parent
@@ -809,6 +823,7 @@ class ExecutionEngine:
             bid=float(snap.bid[i]), ask=float(snap.ask[i]), mid=float(mid[i]),
             last=float(snap.close[i]), bar_volume=float(snap.volume[i]),
             cum_volume=float(self._running_volume[i] - ps.volume_base),
+            working_limit=self._working_limit(ps) if working else 0,
         )
         decision = ps.algorithm.decide(ctx)
         if decision.cancel_working:
@@ -862,6 +877,7 @@ class ExecutionEngine:
         if not check.accepted:
             return self._local_reject(ps, check.reason_code, check.reason)
         self._outbox.append((ps, req, check.quantity, mid, slice_index, cid))
+        self._queued[(ps.symbol_index, par.side)] += check.quantity
         return None
 
     def _pending_same_side(self, ps: ParentState) -> int:
@@ -870,15 +886,12 @@ class ExecutionEngine:
         checked against a book without the slices still in flight, and together they overshoot
         the limit)."""
         side = ps.parent.side
-        pending = 0
-        for pid in self._active_by_symbol[ps.symbol_index]:
-            for cid in self._open_by_parent[pid]:
-                c = self.children[cid]
-                if c.side is side:
-                    pending += c.leaves_quantity
-        for queued, _req, qty, *_rest in self._outbox:
-            if queued.symbol_index == ps.symbol_index and queued.parent.side is side:
-                pending += qty
+        pending = self._queued[(ps.symbol_index, side)]
+        children = self.children
+        for cid in self._open_by_symbol[ps.parent.symbol]:
+            c = children[cid]
+            if c.side is side:
+                pending += c.leaves_quantity
         return pending
 
     def _within_max_notional(self, ps: ParentState, req: ChildRequest, qty: int,
@@ -916,6 +929,7 @@ class ExecutionEngine:
             self._apply(ev)  # advances ps.next_slice
             intents.append(ev)
         self._outbox = []
+        self._queued.clear()
         for e in intents:
             self.journal.stage(e.kind, intent_json_text(e.payload), e.client_order_id,
                                e.bar_index)

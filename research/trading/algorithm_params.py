@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from research.domain import Strategy
-from research.execution.algorithms import build_algorithm
+from research.execution.algorithms import ExecutionAlgorithm, build_algorithm
 from research.execution.model import ParentOrder
 
 SESSION_MINUTES = 390
@@ -110,9 +110,10 @@ class AlgorithmPlanner:
     fitted cost model (past data only; ``None``: the algorithms that need market state —
     VWAP and IS — are refused with a message saying so).
 
-    ``plan(parents, prices, start_minute)`` returns the parents with their ``params`` set, or
-    raises :class:`AlgorithmInputError` for the first parent that cannot be built; nothing is
-    registered with the engine before every parent of the batch is known to build.
+    ``plan(parents, prices, start_minute)`` returns (parent with its ``params`` set, its built
+    algorithm) pairs — the engine registers the parent with that very algorithm, so it is built
+    once — or raises :class:`AlgorithmInputError` for the first parent that cannot be built;
+    nothing is registered with the engine before every parent of the batch is known to build.
     """
 
     def __init__(self, policy: Any, *, bar_minutes: float = 1.0, cost_model: Any = None):
@@ -135,12 +136,12 @@ class AlgorithmPlanner:
                                       f"{needs} of a fitted cost model, and none was given")
 
     def plan(self, parents: Sequence[ParentOrder], prices: Sequence[float],
-             start_minute: float) -> list[ParentOrder]:
-        out = [replace(p, params=self._params(p, float(px), start_minute))
-               for p, px in zip(parents, prices, strict=True)]
-        for p in out:  # every parent builds before any is registered
+             start_minute: float) -> list[tuple[ParentOrder, ExecutionAlgorithm]]:
+        out = []
+        for p, px in zip(parents, prices, strict=True):  # every parent builds before any is used
+            planned = replace(p, params=self._params(p, float(px), start_minute))
             try:
-                build_algorithm(p)
+                out.append((planned, build_algorithm(planned)))
             except ValueError as exc:
                 raise AlgorithmInputError(p.parent_id, p.strategy.value, str(exc)) from None
         return out

@@ -167,7 +167,10 @@ class TradingLoop:
         journal.checkpoint()
         self.engine = engine
         self._warm_up()
-        self._decided = {pid.rsplit("-", 1)[0] for pid in engine.parents}
+        # no session counts as decided after a restart: the first bar re-decides, and parents
+        # registered before the crash are skipped by id (add_parent is idempotent), so a parent
+        # that was deferred or refused in memory when the process died is decided again
+        self._decided = set()
         self._open_parents = {pid: (len(ps.children), 0) for pid, ps in engine.parents.items()
                               if not ps.done}
         self.log.info("reconciled", positions=self.book(), parents=len(engine.parents),
@@ -242,7 +245,18 @@ class TradingLoop:
         weights, price, nav = self.prepare_session(day)
         held = self.book()
         shares = np.array([held.get(s, 0) for s in self.symbols], dtype=np.int64)
-        trade = target_shares(weights, nav, price) - shares
+        # shares that parents still working (from an earlier session) will still trade: the new
+        # trade is what is left to do, not the gap again
+        shares += self._still_to_trade()
+        target = target_shares(weights, nav, price)
+        unpriced = [s for s, px, w, q in zip(self.symbols, price, weights, shares, strict=True)
+                    if not (np.isfinite(px) and px > 0) and (w != 0 or q != 0)]
+        if unpriced:  # neither sized nor sold out on a missing close: left as they are
+            self.log.error("symbols_unpriced", session=f"{day:%Y-%m-%d}", symbols=unpriced,
+                           effect="no close before the session: not traded this rebalance")
+            keep = np.isin(np.asarray(self.symbols, dtype=object), unpriced)
+            target[keep] = shares[keep]
+        trade = target - shares
         algo = Strategy(self.config.execution.algorithm)
         horizon = self.planner.horizon_bars
         parents = rebalance_parents(key, self.symbols, trade, algo, horizon)
@@ -252,9 +266,20 @@ class TradingLoop:
                                "weights": dict(zip(self.symbols, weights.tolist(), strict=True))})
         return parents, decided
 
-    def _planned(self, parents: list[ParentOrder], snap: MarketSnapshot) -> list[ParentOrder]:
-        """``parents`` with their algorithm parameters; a parent whose algorithm cannot be
-        built is refused here (never journaled) and named in the log and the status."""
+    def _still_to_trade(self) -> np.ndarray:
+        """Signed shares that registered, unfinished parents have still to fill, per symbol."""
+        out = np.zeros(len(self.symbols), dtype=np.int64)
+        for pid in self._open_parents:
+            ps = self.engine.parents[pid]
+            if not ps.done:
+                out[ps.symbol_index] += ps.parent.side.sign * (ps.parent.quantity - ps.filled)
+        return out
+
+    def _planned(self, parents: list[ParentOrder], snap: MarketSnapshot
+                 ) -> list[tuple[ParentOrder, Any]]:
+        """(parent with its algorithm parameters, its algorithm) of each of ``parents``; a
+        parent whose algorithm cannot be built is refused here (never journaled) and named in
+        the log and the status."""
         if not parents:
             return parents
         index = self._symbol_index
@@ -300,7 +325,9 @@ class TradingLoop:
         past = self.closes.loc[self.closes.index < day]
         if past.empty:
             raise ValueError(f"no daily close before {day.date()} to decide on")
-        price = past.iloc[-1].to_numpy(float)
+        # each symbol's last close (a symbol without a bar on the last day keeps its previous
+        # one: a NaN would read as "unpriced" and the book would value it at nothing)
+        price = past.ffill().iloc[-1].to_numpy(float)
         nav = float(self.broker.account().equity)
         held = self.book()
         shares = np.array([held.get(s, 0) for s in self.symbols], dtype=np.int64)
@@ -328,12 +355,13 @@ class TradingLoop:
         # nothing is logged or counted between the bar and its last order (the latency budget)
         parents, decided = self._decide(snap)
         added: list[ParentOrder] = []
+        planned: list[tuple[ParentOrder, Any]] = []
         if self._deferred or parents:
             parents, self._deferred = self._priced_now(self._deferred + parents, snap)
-            parents = self._planned(parents, snap)
+            planned = self._planned(parents, snap)
         try:
-            engine.check_new_parents(parents, snap)  # all or none (after a restart only)
-            added = [p for p in parents if engine.add_parent(p, snap)]
+            engine.check_new_parents([p for p, _ in planned], snap)  # all or none (restarts)
+            added = [p for p, algo in planned if engine.add_parent(p, snap, algorithm=algo)]
             engine.on_bar(snap)
         finally:
             if decided:
@@ -440,6 +468,11 @@ class TradingLoop:
         on those it was started with."""
         day, close = self._day, self._session_close
         self._session_close = None
+        if self._deferred:  # a session's decision is for that session only
+            self.log.warning("parents_dropped", reason="no price for their symbol all session",
+                             parents=[p.parent_id for p in self._deferred])
+            self._deferred = []
+            self._deferred_logged = 0
         if day is None or close is None or day in self.closes.index or not np.isfinite(
                 close).any():
             return

@@ -18,10 +18,12 @@ from research.execution import (
 )
 
 
-def ctx(elapsed, filled=0, working=0, qty=1000, cum_volume=0.0, side=Side.BUY, horizon=4):
+def ctx(elapsed, filled=0, working=0, qty=1000, cum_volume=0.0, side=Side.BUY, horizon=4,
+        working_limit=0):
     return AlgoContext(bar_index=10 + elapsed, elapsed=elapsed, horizon_bars=horizon, side=side,
                        quantity=qty, filled=filled, working=working, bid=99.99, ask=100.01,
-                       mid=100.0, last=100.0, bar_volume=1000.0, cum_volume=cum_volume)
+                       mid=100.0, last=100.0, bar_volume=1000.0, cum_volume=cum_volume,
+                       working_limit=working_limit)
 
 
 def run_schedule(algo, qty, bars, fill_share=1.0, volumes=None):
@@ -90,11 +92,18 @@ def test_limit_places_passive_then_cancels_then_falls_back_to_market():
     assert d.child.quantity == 1000 and d.wake_in_bars == 3
     sell = algo.decide(ctx(0, side=Side.SELL))
     assert sell.child.limit_price == 100.05
-    assert algo.decide(ctx(1, working=1000)).child is None
-    d = algo.decide(ctx(3, filled=400, working=600))
+    assert algo.decide(ctx(1, working=1000, working_limit=1000)).child is None
+    # a child the engine cut to the maximum notional: the rest is posted next bar
+    d = algo.decide(ctx(1, working=400, working_limit=400))
+    assert d.child.order_type is OrderType.LIMIT and d.child.quantity == 600
+    d = algo.decide(ctx(3, filled=400, working=600, working_limit=600))
     assert d.cancel_working and d.child is None
     d = algo.decide(ctx(4, filled=400, working=0))
     assert d.child.order_type is OrderType.MARKET and d.child.quantity == 600
+    # its market fallback cut in two: the first half working is not cancelled, the rest sent
+    d = algo.decide(ctx(5, filled=400, working=300))
+    assert not d.cancel_working and d.child.order_type is OrderType.MARKET
+    assert d.child.quantity == 300
     no_fb = LimitAlgorithm(5.0, 3, fallback_to_market=False)
     assert no_fb.decide(ctx(4, filled=400)).child is None
 

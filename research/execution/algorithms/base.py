@@ -46,6 +46,7 @@ class AlgoContext:
     last: float
     bar_volume: float
     cum_volume: float
+    working_limit: int = 0  # of ``working``, the shares resting in limit children
 
     @property
     def unworked(self) -> int:

@@ -28,11 +28,13 @@ class LimitAlgorithm(ExecutionAlgorithm):
 
     def decide(self, ctx: AlgoContext) -> AlgoDecision:
         if ctx.elapsed < self.tif_bars:
-            if ctx.working == 0 and ctx.unworked >= 1:
+            # every unworked share is posted (more than one child only when the engine cut a
+            # child to the maximum order notional: the rest is posted on the next bar)
+            if ctx.unworked >= 1:
                 child = ChildRequest(ctx.unworked, OrderType.LIMIT, self.limit_price(ctx))
                 return AlgoDecision(child=child, wake_in_bars=self.tif_bars - ctx.elapsed)
             return AlgoDecision(wake_in_bars=self.tif_bars - ctx.elapsed)
-        if ctx.working > 0:
+        if ctx.working_limit > 0:  # time in force over: the limits go (no market child yet)
             return AlgoDecision(cancel_working=True, wake_in_bars=1)
         if self.fallback_to_market and ctx.unworked >= 1:
             return AlgoDecision(child=ChildRequest(ctx.unworked), wake_in_bars=None)
