@@ -219,7 +219,7 @@ def data_list(as_json: Annotated[bool, typer.Option("--json")] = False):
 def data_show(
     dataset: str,
     symbol: Annotated[list[str] | None, typer.Option(help="Restrict to symbol(s).")] = None,
-    rows: Annotated[int, typer.Option(help="Rows of data to print.")] = 5,
+    rows: Annotated[int, typer.Option(min=0, help="Rows of data to print.")] = 5,
 ):
     """Describe a dataset: provenance, per-symbol coverage and a few rows."""
     import pandas as pd
@@ -254,6 +254,7 @@ def data_synth(
     """Synthesise minute bars with quotes around the real embedded daily closes (seeded)."""
     import dataclasses
 
+    from research.config import parse_iso_date
     from research.data import (
         SYNTH_DAILY_DATASET,
         SYNTH_MINUTE_DATASET,
@@ -261,6 +262,11 @@ def data_synth(
         ensure_synthetic_datasets,
     )
 
+    for option, value in (("--start", start), ("--end", end)):
+        try:
+            parse_iso_date(value)
+        except ValueError as exc:
+            _fail(f"data synth: {option}: {exc}")
     settings = _settings()
     params = SynthParams.from_settings(settings.data)
     if seed is not None:

@@ -92,8 +92,8 @@ def compare(
                                             "(market is always the baseline).")
                           ] = "market,limit,twap,vwap,pov,is",
     seed: Annotated[int, typer.Option("--seed", help="Seed of orders, market and bootstrap.")] = 0,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the result JSON here.")
-                        ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", dir_okay=False,
+                                                  help="Write the result JSON here.")] = None,
     n_orders: Annotated[int, typer.Option("--n-orders", min=1,
                                           help="Orders of the synthetic generator.")] = 500,
     start: Annotated[str | None, typer.Option("--start", help="First study session (YYYY-MM-DD).")
@@ -184,7 +184,8 @@ def sensitivity_cmd(
     n_orders: Annotated[int, typer.Option("--n-orders", min=1)] = 200,
     start: Annotated[str | None, typer.Option("--start")] = None,
     end: Annotated[str | None, typer.Option("--end")] = None,
-    csv_out: Annotated[Path | None, typer.Option("--csv", help="Write the table here.")] = None,
+    csv_out: Annotated[Path | None, typer.Option("--csv", dir_okay=False,
+                                                 help="Write the table here.")] = None,
 ) -> None:
     """Rerun the comparison over the assumption grid (impact Y, limit-fill rule, participation
     cap, spread source) and print ranking and % reduction per cell."""

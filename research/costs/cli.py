@@ -227,7 +227,8 @@ def estimate(
 def calibrate(
     fills: Annotated[Path, typer.Argument(help="Executions table (CSV, Parquet or JSON).")],
     law: Annotated[str, typer.Option(help="square_root or almgren_2005.")] = "square_root",
-    out: Annotated[Path | None, typer.Option(help="Write the fitted parameters (JSON).")] = None,
+    out: Annotated[Path | None, typer.Option(dir_okay=False,
+                                             help="Write the fitted parameters (JSON).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ):
     """Fit impact coefficients (and the spread profile) by robust regression."""
