@@ -165,6 +165,13 @@ def _check_zone(name: str) -> None:
                          f"name such as {EXCHANGE_TZ!r} or 'UTC'") from None
 
 
+def _is_text(column: pd.Series) -> bool:
+    """Text, allowing missing values (each is then reported on its row as an invalid symbol)."""
+    if pd.api.types.is_string_dtype(column) or isinstance(column.dtype, pd.CategoricalDtype):
+        return True
+    return column.dtype == object and all(isinstance(x, str) for x in column.dropna().unique())
+
+
 def infer_frequency(frame: pd.DataFrame) -> Frequency:
     """Minute bars sit at different clock times within a day; daily bars have one per date."""
     ts = frame["timestamp"]
@@ -214,8 +221,7 @@ def validate_bars(
     for c in NUMERIC_COLUMNS:
         if c in frame.columns and not pd.api.types.is_numeric_dtype(frame[c]):
             v.append(Violation("dtype", f"column {c!r} must be numeric, got {frame[c].dtype}"))
-    if not (pd.api.types.is_string_dtype(frame["symbol"])
-            or isinstance(frame["symbol"].dtype, pd.CategoricalDtype)):
+    if not _is_text(frame["symbol"]):
         v.append(Violation("dtype", f"symbol must be text, got {frame['symbol'].dtype}"))
     if any(x.rule in FRAME_RULES for x in v):
         return report
