@@ -228,8 +228,12 @@ def validate_bars(
 
     freq = Frequency.parse(frequency) if frequency is not None else infer_frequency(frame)
     report.frequency = freq
-    symbols = frame["symbol"].astype(object).where(frame["symbol"].notna(), "").astype(str)
-    symbols = symbols.to_numpy()
+    # Symbols are handled as codes of their distinct values (a frame has a few dozen): no
+    # per-row string work on a clean frame. A missing symbol gets the code of "".
+    codes, uniques = pd.factorize(frame["symbol"])
+    names = np.array([str(u) for u in uniques] + [""], dtype=object)
+    symbol_codes = np.where(codes < 0, len(uniques), codes)
+    symbols = names[symbol_codes]
     stamps = pd.DatetimeIndex(ts).tz_convert(EXCHANGE_TZ)
     ns = epoch_ns(stamps)
 
@@ -239,10 +243,8 @@ def validate_bars(
             text = detail(i) if callable(detail) else detail
             v.append(Violation(rule, text, int(i), symbols[i], stamps[i].isoformat()))
 
-    # Symbols are checked once per distinct value, not per row: a frame has a few dozen.
-    codes, uniques = pd.factorize(pd.Series(symbols), use_na_sentinel=False)
-    valid = pd.Series(uniques, dtype="string").str.fullmatch(SYMBOL_PATTERN).to_numpy(bool)
-    flag(~valid[codes], "invalid_symbol",
+    valid = pd.Series(names, dtype="string").str.fullmatch(SYMBOL_PATTERN).to_numpy(bool)
+    flag(~valid[symbol_codes], "invalid_symbol",
          lambda i: f"symbol {symbols[i]!r} is not a ticker (upper-case letters and digits, "
                    "'.' or '-' inside, no spaces; e.g. AAPL, BRK.B)")
 
@@ -275,8 +277,8 @@ def validate_bars(
             flag(b > a, "bid_above_ask", lambda i: f"bid={b[i]} above ask={a[i]}")
 
     # Order and uniqueness per symbol, in the frame's own row order.
-    order = np.lexsort((np.arange(len(frame)), symbols))
-    s_sorted, t_sorted = symbols[order], ns[order]
+    order = np.lexsort((np.arange(len(frame)), symbol_codes))
+    s_sorted, t_sorted = symbol_codes[order], ns[order]
     same = s_sorted[1:] == s_sorted[:-1]
     dup = np.zeros(len(frame), dtype=bool)
     back = np.zeros(len(frame), dtype=bool)
