@@ -168,8 +168,14 @@ class ExecutionComparisonParams(ReportParams):
 
     @model_validator(mode="after")
     def _window_ordered(self) -> ExecutionComparisonParams:
-        if self.start is not None and self.end is not None and self.start > self.end:
-            raise ValueError(f"start {self.start} is after end {self.end}")
+        if self.start is not None and self.end is not None:
+            if self.start > self.end:
+                raise ValueError(f"start {self.start} is after end {self.end}")
+            from research.data.calendar import sessions
+
+            if len(sessions(self.start, self.end)) == 0:
+                raise ValueError(f"start {self.start} .. end {self.end} contains no trading "
+                                 "session")
         return self
 
     @field_validator("impact_y_grid")

@@ -225,6 +225,9 @@ CASES = [
     Case("report-start-after-end", ["report", "execution_comparison", "-p", "start",
                                     "2022-03-10", "-p", "end", "2022-03-01", "--no-track"],
          ["start", "end"]),
+    Case("report-window-without-sessions", ["report", "execution_comparison", "-p", "start",
+                                            "2022-03-05", "-p", "end", "2022-03-06",
+                                            "--no-track"], ["start", "end", "session"]),
     Case("report-params-not-utf8", ["report", "execution_comparison", "-f", "p.yaml",
                                     "--no-track"], ["p.yaml", "UTF-8"], {"p.yaml": LATIN1}),
 ]
