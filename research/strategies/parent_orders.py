@@ -179,16 +179,30 @@ def validate_parent_orders(frame: pd.DataFrame, source: str = "parent orders",
 def load_parent_orders(path: str | Path, calendar: str = "XNYS") -> pd.DataFrame:
     """Read a CSV or Parquet parent-order file and validate it (see the module docstring)."""
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a directory, expected an orders file (CSV or Parquet)")
     if not path.is_file():
         raise FileNotFoundError(f"no such orders file: {path}")
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        frame = pd.read_csv(path, dtype={"order_id": str, "symbol": str, "side": str,
-                                         "decision_time": str})
-    elif suffix in (".parquet", ".pq"):
-        frame = pd.read_parquet(path)
-    else:
+    if suffix not in (".csv", ".parquet", ".pq"):
         raise ValueError(f"{path}: unsupported file type {suffix!r} (use .csv or .parquet)")
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(path, encoding="utf-8",
+                                dtype={"order_id": str, "symbol": str, "side": str,
+                                       "decision_time": str})
+        else:
+            frame = pd.read_parquet(path)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path}: the file is empty (not even a header row)") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except (pd.errors.ParserError, OSError) as exc:
+        raise ValueError(f"{path}: cannot be read: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - pyarrow's errors for a file that is not Parquet
+        raise ValueError(f"{path}: cannot be read as {suffix.lstrip('.')}: {exc}") from None
+    if frame.empty:
+        raise ParentOrderError(str(path), ["no orders (only a header?)"])
     return validate_parent_orders(frame, str(path), calendar)
 
 

@@ -213,6 +213,18 @@ CASES = [
                                    "--no-track"], ["o.csv", "row 1", "quantity", "inf"],
          {"b.csv": DST_BARS, "o.csv": PARENT_HEADER
           + "p1,AAPL,buy,inf,2022-03-14T09:31:00-04:00,5\n"}),
+    Case("tca-orders-empty-file", ["tca", "compare", "--bars", "b.csv", "--orders", "o.csv",
+                                   "--no-track"], ["o.csv", "empty"],
+         {"b.csv": DST_BARS, "o.csv": ""}),
+    Case("tca-orders-header-only", ["tca", "compare", "--bars", "b.csv", "--orders", "o.csv",
+                                    "--no-track"], ["o.csv", "no orders"],
+         {"b.csv": DST_BARS, "o.csv": PARENT_HEADER}),
+    Case("tca-orders-not-utf8", ["tca", "compare", "--bars", "b.csv", "--orders", "o.csv",
+                                 "--no-track"], ["o.csv", "UTF-8"],
+         {"b.csv": DST_BARS, "o.csv": PARENT_HEADER.encode() + b"p1,\xff,buy,1,x,5\n"}),
+    Case("tca-orders-not-parquet", ["tca", "compare", "--bars", "b.csv", "--orders",
+                                    "o.parquet", "--no-track"], ["o.parquet", "parquet"],
+         {"b.csv": DST_BARS, "o.parquet": "not parquet"}),
     # ----------------------------------------------------------------------------- report
     Case("report-infinite-impact", ["report", "execution_comparison", "-p", "impact_y_grid",
                                     "inf", "--no-track"], ["impact_y_grid"]),
