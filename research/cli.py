@@ -48,15 +48,12 @@ def _fail(message: str, code: int = 1) -> None:
 def _settings():
     from pydantic import ValidationError
 
-    from research.config import load_settings
+    from research.config import load_settings, settings_error_message
 
     try:
         return load_settings()
     except ValidationError as exc:
-        from research.config import _error_list
-
-        lines = "\n".join(f"  {loc}: {msg}" for loc, msg in _error_list(exc))
-        _fail(f"invalid settings (environment / .env):\n{lines}", 2)
+        _fail(settings_error_message(exc), 2)
 
 
 def _store():

@@ -309,6 +309,13 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Set
     return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
 
 
+def settings_error_message(exc: ValidationError) -> str:
+    """What a command prints when the environment / .env holds an invalid setting: every
+    field path (``QLAB_<GROUP>__<FIELD>``) with its reason, never the rejected value."""
+    lines = "\n".join(f"  {loc}: {msg}" for loc, msg in _error_list(exc))
+    return f"invalid settings (environment / .env):\n{lines}"
+
+
 def masked_settings(settings: Settings) -> dict[str, Any]:
     """JSON-ready effective settings with every secret shown as ``**********``."""
     return settings.model_dump(mode="json")  # SecretStr dumps as '**********' in json mode

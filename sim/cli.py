@@ -59,6 +59,18 @@ def check_study_arguments(bars: str, start: str | None, end: str | None, setting
     return (first.isoformat() if first else None), (last.isoformat() if last else None)
 
 
+def _settings():
+    """Settings from the environment; an invalid one is an error naming it, not a traceback."""
+    from pydantic import ValidationError
+
+    from research.config import load_settings, settings_error_message
+
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        _fail(settings_error_message(exc), 2)
+
+
 def load_study_bars(spec: str, settings, start: str | None, end: str | None):
     """(bars, description, synthetic flag): ``spec`` is a bar file or a dataset of the store;
     with ``start`` the bars begin HISTORY_CALENDAR_DAYS earlier (history for the models)."""
@@ -114,7 +126,6 @@ def compare(
     implementation shortfall against the arrival mid (bps, 95% CIs clustered by day)."""
     import time
 
-    from research.config import load_settings
     from sim.tca import STRATEGY_NAMES, compare_strategies
     from sim.tca.order_sets import parent_order_set
 
@@ -122,7 +133,7 @@ def compare(
     bad = [s for s in names if s not in STRATEGY_NAMES]
     if bad or not names:
         _fail(f"--strategies: unknown {bad}; choose from {','.join(STRATEGY_NAMES)}", 2)
-    settings = load_settings()
+    settings = _settings()
     start, end = check_study_arguments(bars, start, end, settings)
     try:
         frame, bars_desc, synthetic = load_study_bars(bars, settings, start, end)
@@ -191,11 +202,10 @@ def sensitivity_cmd(
     cap, spread source) and print ranking and % reduction per cell."""
     import pandas as pd
 
-    from research.config import load_settings
     from sim.tca.order_sets import parent_order_set
     from sim.tca.sensitivity import sensitivity
 
-    settings = load_settings()
+    settings = _settings()
     start, end = check_study_arguments(bars, start, end, settings)
     try:
         frame, _, _ = load_study_bars(bars, settings, start, end)

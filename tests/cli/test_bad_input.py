@@ -65,6 +65,7 @@ class Case:
     expect: list[str]  # each must appear in the output: the file, row or field named
     files: dict[str, str | bytes] = field(default_factory=dict)
     dirs: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
 
 
 CASES = [
@@ -130,6 +131,10 @@ CASES = [
          {"r.yaml": "name: x\nseed: 1\nseed: 2\n"}),
     Case("config-not-utf8", ["config", "validate", "r.yaml"], ["r.yaml", "UTF-8"],
          {"r.yaml": LATIN1}),
+    Case("settings-unknown-fee-schedule", ["config", "show"],
+         ["costs.fee_schedule", "free_lunch"], env={"QLAB_COSTS__FEE_SCHEDULE": "free_lunch"}),
+    Case("settings-infinite-limit", ["config", "show"], ["risk.max_gross_exposure"],
+         env={"QLAB_RISK__MAX_GROSS_EXPOSURE": "inf"}),
     Case("config-directory", ["config", "validate", "d"], ["d", "directory"], dirs=("d",)),
     # ----------------------------------------------------------------------- costs estimate
     Case("costs-huge-quantity", ["costs", "estimate", "o.csv"], ["o.csv", "o1", "quantity"],
@@ -225,6 +230,9 @@ CASES = [
     Case("tca-orders-not-parquet", ["tca", "compare", "--bars", "b.csv", "--orders",
                                     "o.parquet", "--no-track"], ["o.parquet", "parquet"],
          {"b.csv": DST_BARS, "o.parquet": "not parquet"}),
+    Case("tca-nan-setting", ["tca", "compare", "--bars", "b.csv", "--no-track"],
+         ["simulation.impact_y", "finite"], {"b.csv": DST_BARS},
+         env={"QLAB_SIMULATION__IMPACT_Y": "nan"}),
     # ----------------------------------------------------------------------------- report
     Case("report-infinite-impact", ["report", "execution_comparison", "-p", "impact_y_grid",
                                     "inf", "--no-track"], ["impact_y_grid"]),
@@ -257,8 +265,10 @@ def _materialise(case: Case, root) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input_is_refused_with_a_located_message(case: Case, isolated_env):
+def test_bad_input_is_refused_with_a_located_message(case: Case, isolated_env, monkeypatch):
     _materialise(case, isolated_env)
+    for key, value in case.env.items():
+        monkeypatch.setenv(key, value)
     result = runner.invoke(app, case.argv)
     output = result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), (
