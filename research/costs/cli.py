@@ -111,6 +111,8 @@ def _check_orders(table, path: Path, market_columns_allowed: bool):
                          f"(limit {MAX_ORDER_QUANTITY:g})")
         horizon, absent = numbers("horizon_minutes")
         report(absent, "horizon_minutes", "missing")
+        report(horizon < 1, "horizon_minutes",
+               lambda i: f"{horizon[i]:g} is shorter than one minute, the model's time step")
         report(horizon > MAX_HORIZON_MINUTES, "horizon_minutes",
                lambda i: f"{horizon[i]:g} minutes is longer than a session "
                          f"({MAX_HORIZON_MINUTES}); price multi-day schedules with "
@@ -120,6 +122,9 @@ def _check_orders(table, path: Path, market_columns_allowed: bool):
 
     raw_start = table["start_time"]
     start, mixed = _start_times(raw_start)
+    # ISO-8601 reads "-1" as the year -1: outside any calendar, so not a start time either
+    years = start.dt.year
+    start = start.where(((years >= 1900) & (years <= 2200)).fillna(False))
     report(mixed, "start_time", "no UTC offset while other rows have one")
     if isinstance(start.dtype, pd.DatetimeTZDtype):
         start = start.dt.tz_convert(EXCHANGE_TZ)
@@ -153,6 +158,7 @@ def _start_times(raw):
     none = np.zeros(len(raw), dtype=bool)
     if pd.api.types.is_datetime64_any_dtype(raw):
         return raw, none
+    raw = raw.astype("string")  # a column of numbers is not epochs: parse its text
     try:
         return pd.to_datetime(raw, format="ISO8601", errors="coerce"), none
     except ValueError:  # "Mixed timezones detected"

@@ -86,7 +86,15 @@ def _read_price_file(path: Path) -> Any:
         _fail(f"{path}: no prices (expected a date column and one column of closes per symbol)")
     problems: list[str] = []
     raw_dates = frame.index.to_series().astype("string")
-    dates = pd.to_datetime(raw_dates, format="ISO8601", errors="coerce")
+    try:
+        dates = pd.to_datetime(raw_dates, format="ISO8601", errors="coerce")
+    except ValueError:  # some rows carry a UTC offset: a close is for a date, not an instant
+        zoned = raw_dates.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).fillna(False)
+        dates = pd.to_datetime(raw_dates.where(~zoned), format="ISO8601", errors="coerce")
+    if dates.dt.tz is not None:  # the same offset on every row: keep each row's own date
+        dates = dates.dt.tz_localize(None)
+    years = dates.dt.year
+    dates = dates.where(((years >= 1900) & (years <= 2200)).fillna(False))
     for i in np.flatnonzero(dates.isna().to_numpy()):
         problems.append(f"row {i + 1}: date {raw_dates.iloc[i]!r} is not a date (YYYY-MM-DD)")
     ns = dates.to_numpy(dtype="datetime64[ns]")
