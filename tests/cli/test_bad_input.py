@@ -10,6 +10,7 @@ The inputs are tiny hand-written files, so a row's expected message is plain to 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import pytest
@@ -317,3 +318,39 @@ def test_an_export_of_the_store_across_dst_imports_and_loads_unchanged(isolated_
     for frame in (stored, loaded):
         assert (frame["timestamp"].to_numpy() == original["timestamp"].to_numpy()).all()
         assert (frame["close"].to_numpy() == original["close"].to_numpy()).all()
+
+
+# Every cell of each table's first data row replaced by each of these, one at a time.
+MUTATIONS = ["", "nan", "inf", "-inf", "-1", "0", "-0", "abc", "  ", "1e308", "1e-300", "9e18",
+             "1,5", "true", "2022-13-45", "2022-03-01", "2022-03-05T10:00:00-05:00",
+             "0001-01-01T09:31:00-05:00", "9999-12-31T09:31:00-05:00", "2022-03-01T09:31:00Z"]
+
+FUZZ_TABLES = {  # name: (file, its text, argv)
+    "bars": ("b.csv", bars(), ["data", "validate", "b.csv"]),
+    "daily-bars": ("b.csv", bars(), ["data", "validate", "b.csv", "--frequency", "daily"]),
+    "cost-orders": ("o.csv", cost_orders(), ["costs", "estimate", "o.csv"]),
+    "prices": ("p.csv", PRICES_OK, ["risk", "snapshot", "--equal-weight", "--prices", "p.csv"]),
+    "parent-orders": ("o.csv", PARENT_HEADER + "p1,AAPL,buy,100,2022-03-14T09:31:00-04:00,5\n",
+                      ["tca", "compare", "--bars", "b.csv", "--orders", "o.csv", "--no-track",
+                       "--quiet"]),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("table", sorted(FUZZ_TABLES))
+def test_no_single_cell_mutation_crashes_a_command(table, isolated_env):
+    """Not every mutation is invalid (a volume of 0 is fine), but none may crash."""
+    name, text, argv = FUZZ_TABLES[table]
+    if table == "parent-orders":
+        (isolated_env / "b.csv").write_text(DST_BARS)  # the bars the orders trade on
+    header, first, *rest = text.splitlines()
+    crashes = []
+    for column, value in itertools.product(range(len(first.split(","))), MUTATIONS):
+        cells = first.split(",")
+        cells[column] = value
+        (isolated_env / name).write_text("\n".join([header, ",".join(cells), *rest]) + "\n")
+        result = runner.invoke(app, argv)
+        if (result.exception is not None and not isinstance(result.exception, SystemExit)) \
+                or "Traceback" in result.output:
+            crashes.append((header.split(",")[column], value, repr(result.exception)))
+    assert not crashes
