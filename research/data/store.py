@@ -11,8 +11,8 @@ the store exactly as it was.
 
 A killed write leaves its ``.staging-*`` (or ``.trash-*``) folder behind. Each write holds an
 exclusive ``flock`` on a ``.lock-<token>`` file for as long as its folders exist; the kernel
-drops the lock when the process dies, however it dies. The next store operation removes every
-leftover whose lock it can take, and never touches a folder whose writer is still running.
+drops the lock when the process dies, however it dies. The next list, write or delete removes
+every leftover whose lock it can take, and never touches a folder whose writer is running.
 Names starting with a dot are never datasets.
 """
 
