@@ -207,6 +207,9 @@ class ExecutionSettings(_Group):
         2.0, description="Token-bucket rate (Tiger paper: 120 place/modify/cancel per minute)."
     )
     order_burst: PositiveInt = Field(10, description="Token-bucket burst size.")
+    parent_idle_bars: PositiveInt = Field(
+        5, description="A parent that sends no child for this many open-market bars is "
+        "logged with the reason (and shown by the status endpoint).")
     latency_bars: Annotated[int, Field(ge=1)] = Field(
         1, description="Bars between decision and first possible fill (no look-ahead: >= 1)."
     )
@@ -358,12 +361,22 @@ class StrategyConfig(_Group):
 
 
 class ExecutionPolicy(_Group):
+    """How each parent order is worked; every algorithm parameter lives here (see
+    :mod:`research.trading.algorithm_params` for how each is used)."""
+
     algorithm: Literal["market", "limit", "twap", "vwap", "pov", "is"] = "twap"
     horizon_minutes: PositiveInt = 60
-    limit_offset_bps: float = 0.0
+    limit_offset_bps: float = Field(0.0, description="Limit distance from the mid, bps "
+                                    "(positive = passive).")
     limit_fallback_to_market: bool = True
+    limit_cleanup_minutes: Annotated[int, Field(ge=0)] = Field(
+        5, description="Last minutes of the horizon in which an unfilled limit is cancelled "
+        "(and the rest sent at market when limit_fallback_to_market).")
     pov_rate: Annotated[float, Field(gt=0, le=1)] = 0.10
-    risk_aversion: float = Field(1e-6, ge=0)
+    risk_aversion: float = Field(1e-6, ge=0, description="IS: Almgren-Chriss lambda ($^-1).")
+    is_impact_y: PositiveFloat = Field(
+        0.7, description="IS: square-root impact coefficient the schedule assumes (the "
+        "execution's belief, apart from the cost model that predicts).")
 
 
 class RiskLimits(_Group):

@@ -22,6 +22,10 @@ Fill rules (see also sim/response.py for the price model):
   liquidity, not an exchange queue; why not pro rata: every order would then take a sliver on
   every bar and a study run would produce tens of fills per child order. Whole shares. No
   volume, no fill.
+* A cancel takes effect from the bar after it reaches the broker: the engine cancels after
+  bar t closed, so the order takes no fill on bar t + 1 or later (its fills up to bar t stand).
+  The race of a cancel against an execution in flight is not modelled: a cancelled order never
+  fills, so its lifecycle ends at CANCELLED and no report follows it.
 * DAY orders still open at the last bar of their session expire.
 * Tiger's rules: market or limit only, DAY or GTC, no market order outside regular hours,
   limit prices on the tick grid ($0.01 at or above $1, $0.0001 below), whole shares, client

@@ -12,7 +12,9 @@ been evaluated. ``perm_coef`` (per symbol, fraction of price per net share) is c
 caller: permanent impact is linear in the net market flow.
 
 The fill rules themselves are documented in sim/broker.py. Both functions take the broker's
-column arrays (indexed by order row) and the raw replay row of bar ``t``, update the columns of
+column arrays (indexed by order row) and the raw replay row of bar ``t``, consider only the
+``rows`` that are eligible on bar ``t`` **and still open** (``is_open``: a row cancelled since the
+caller last pruned its list is skipped, never filled), update the columns of
 the orders that fill **in place** (filled, notional, is_open, nfills, pos) and return
 
 ``(frows, fq, fp, fsign, fsym, done, nfills_before, cum_filled, net, perm_frac)``:
@@ -35,7 +37,9 @@ def fill_bar_numpy(t, rows, eligible, sym_col, sign_col, qty_col, filled_col, no
                    bid_raw, ask_raw, volume, mult, half, sigma, max_participation,
                    limit_volume_share, through, impact_y, perm_coef):
     """Vectorised numpy reference of :func:`fill_bar` (same arguments, same results)."""
-    rows = rows[eligible[rows] <= t]
+    # an order cancelled (or completed) since the open rows were last pruned is not open: it
+    # must not fill, whatever the row list still holds
+    rows = rows[(eligible[rows] <= t) & is_open_col[rows]]
     close, high, low = close_raw * mult, high_raw * mult, low_raw * mult
     bid, ask, vol = bid_raw * mult, ask_raw * mult, volume
     with np.errstate(invalid="ignore"):
@@ -128,7 +132,7 @@ def fill_bar(t, rows, eligible, sym_col, sign_col, qty_col, filled_col, notional
     m = 0
     el = np.empty(rows.size, np.int64)
     for i in range(rows.size):
-        if eligible[rows[i]] <= t:
+        if eligible[rows[i]] <= t and is_open_col[rows[i]]:
             el[m] = rows[i]
             m += 1
 

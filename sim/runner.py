@@ -61,3 +61,23 @@ def run_replay(
                 engine.on_bar(snap)
                 done += 1
     return done
+
+
+def run_trading_loop(loop, broker: SimulatedBroker, *, stop: int | None = None) -> int:
+    """Drive a started :class:`research.trading.TradingLoop` over ``broker``'s bars, from where
+    the loop and the broker stopped up to bar ``stop`` (exclusive; default all): per bar the
+    broker fills what is eligible, then the loop sees the bar. Returns the bars processed."""
+    n = broker.replay.n_bars if stop is None else min(stop, broker.replay.n_bars)
+    engine = loop.engine
+    start = min(engine.last_bar_done, broker.last_bar) + 1
+    done = 0
+    with _replay_gc():
+        for t in range(start, n):
+            if loop.stop_reason():
+                break
+            if t > broker.last_bar:
+                broker.process_bar(t)
+            if t > engine.last_bar_done:
+                loop.on_bar(broker.snapshot(t))
+                done += 1
+    return done

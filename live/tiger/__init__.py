@@ -12,12 +12,13 @@ from live.tiger.config import (
     build_client_config,
     private_key_body,
 )
-from live.tiger.errors import QuotePermissionDenied, TigerAuthError
+from live.tiger.errors import MethodUnavailable, QuotePermissionDenied, TigerAuthError
 from live.tiger.ratelimit import TIGER_LIMITS_PER_MINUTE, RateLimiter, TokenBucket
 from live.tiger.session import TigerSession
 
 __all__ = [
-    "TIGER_LIMITS_PER_MINUTE", "TIGER_PRODUCTION_PUBLIC_KEY", "QuotePermissionDenied",
+    "TIGER_LIMITS_PER_MINUTE", "TIGER_PRODUCTION_PUBLIC_KEY", "MethodUnavailable",
+    "QuotePermissionDenied",
     "RateLimiter", "SecretRedactor", "TigerAuthError", "TigerBarSource", "TigerBroker",
     "TigerConfigError", "TigerSession", "TokenBucket", "build_client_config",
     "private_key_body",

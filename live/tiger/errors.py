@@ -9,7 +9,9 @@ the *type* of the error what it may do next, so the mapping is the contract:
 Tiger                                          engine
 ============================================  ============================================
 code 4 / 5 with "rate limit", HTTP 429         :class:`RateLimited` (nothing created)
-code 1000 (signature, developer, parameters)   :class:`TigerAuthError` (a :class:`Rejected`)
+code 1000 naming the signature or developer   :class:`TigerAuthError` (a :class:`Rejected`)
+code 1000 otherwise (a method the account      :class:`MethodUnavailable` (a :class:`Rejected`):
+does not offer, bad JSON, bad timestamp)       not a credentials problem
 code 1010 (bad parameter, account not authorised), 1100 / 1200 / 1300 (global / standard /
 paper account rejection), 2100 / 2200 / 2300 (stock / option / future rule)
                                                :class:`Rejected` with the code and the reason
@@ -31,7 +33,7 @@ from research.execution.errors import BrokerError, BrokerUnavailable, RateLimite
 
 #: Human-readable categories of Tiger's rejection codes (docs.itigerup.com error codes).
 REJECTION_CATEGORIES: dict[int, str] = {
-    1000: "common parameter / signature error",
+    1000: "common parameter / signature error",  # split by message in translate()
     1010: "business parameter error or account not authorised",
     1100: "global account rejected the order",
     1200: "standard account rejected the order",
@@ -42,11 +44,23 @@ REJECTION_CATEGORIES: dict[int, str] = {
     4000: "permission denied",
 }
 RATE_LIMIT_CODES = frozenset({4, 5})
+#: Words in a code-1000 message that mean the credentials, not the call, were refused.
+CREDENTIAL_WORDS = ("signature", "sign ", "developer", "private key", "tiger_id", "tiger id")
 TRANSIENT_CODES = frozenset({1, 2})
 
 
 class TigerAuthError(Rejected):
     """Tiger refused the developer's credentials or signature (code 1000): fix configuration."""
+
+
+class MethodUnavailable(Rejected):
+    """Tiger refused a call's method or common parameters (code 1000) for a reason that is not
+    the credentials: e.g. ``order_transactions``, which only some account types offer.
+
+    Why a class of its own: Tiger answers code 1000 both for a bad signature and for a method
+    the account cannot use. Calling the second a signature error sends the user to check a key
+    that is fine, and hides that the adapter can take the data from elsewhere.
+    """
 
 
 class QuotePermissionDenied(Rejected):
@@ -88,7 +102,11 @@ def translate(
         if code in RATE_LIMIT_CODES or "rate limit" in msg.lower():
             return RateLimited(f"{operation}: Tiger rate limit (code {code}): {msg}", code=code)
         if code == 1000:
-            return TigerAuthError(f"{REJECTION_CATEGORIES[1000]}: {msg}", code=str(code))
+            if any(w in msg.lower() for w in CREDENTIAL_WORDS):
+                return TigerAuthError(f"{REJECTION_CATEGORIES[1000]}: {msg}", code=str(code))
+            return MethodUnavailable(
+                f"{operation}: Tiger refused the method or its parameters for this account "
+                f"(code 1000, not a credentials error): {msg}", code=str(code))
         if code == 4000:
             return QuotePermissionDenied(f"{REJECTION_CATEGORIES[4000]}: {msg}", code=str(code))
         if code in TRANSIENT_CODES:

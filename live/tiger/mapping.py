@@ -165,6 +165,38 @@ def fill_from_transaction(
     )
 
 
+def fill_from_order_record(
+    bo: BrokerOrder, commission: float, last_fill_ms: Any
+) -> Fill:
+    """One :class:`Fill` for everything an order executed, from its order record: filled
+    quantity, average fill price and the order's commission, stamped at its latest execution.
+
+    For accounts without ``order_transactions``: the per-execution split is not available, so
+    a finished order is booked as one execution at its average price (same shares, notional
+    and fees; only the timing inside the order is lost). The id names the order, so a
+    restart derives the same id from the same record.
+    """
+    what = f"Tiger order {bo.broker_order_id} ({bo.client_order_id})"
+    if bo.filled_quantity <= 0:
+        raise ValueError(f"{what}: no filled quantity to book")
+    if not bo.average_price > 0:
+        raise ValueError(f"{what}: average fill price {bo.average_price!r} is not positive "
+                         f"with {bo.filled_quantity} shares filled")
+    if last_fill_ms is None:
+        raise ValueError(f"{what}: the order record has no latest execution time")
+    return Fill(
+        fill_id=f"tiger-order-{bo.broker_order_id}",
+        client_order_id=bo.client_order_id,
+        symbol=bo.symbol,
+        side=bo.side,
+        quantity=bo.filled_quantity,
+        price=float(bo.average_price),
+        timestamp=ms_to_datetime(last_fill_ms),
+        fees=float(commission),
+        broker_order_id=bo.broker_order_id,
+    )
+
+
 def position_from_tiger(p: Any) -> Position:
     symbol = str(p.contract.symbol).upper()
     quantity = scaled_quantity(p.quantity, getattr(p, "position_scale", 0), f"Tiger position {symbol}")

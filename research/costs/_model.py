@@ -34,6 +34,13 @@ from research.costs._strategies import (
     STRATEGY_CODES,
     strategy_cost_kernel,
 )
+from research.costs._volatility import (
+    CLOSE_TO_CLOSE,
+    INTRADAY_REALISED,
+    NO_ESTIMATE,
+    close_to_close_vol,
+    intraday_realised_vol,
+)
 
 ORDER_COLUMNS = ("order_id", "symbol", "side", "quantity", "strategy", "start_time",
                  "horizon_minutes")
@@ -102,6 +109,10 @@ class CostModel:
     spread_source : "quotes" (bid/ask when the bars have them) or a bar estimator
         ("corwin_schultz", "abdi_ranaldo", "roll"); the others are fallbacks in that order.
     spread_lookback_days, vol_lookback_days, adv_lookback_days : fit windows (days).
+    vol_min_daily_returns : with fewer daily returns than this, the daily volatility comes from
+        the intraday bars (5-minute realised volatility, open to close) when there are any: the
+        std of a handful of daily returns is too noisy (relative error ~ 1/sqrt(2(n-1)), 24% at
+        10) and one session gives none. ``daily_vol_method_`` records which was used.
     fee_schedule : "tiger_us", "zero", "flat_bps", or a :class:`FeeSchedule`.
     flat_fee_bps : rate of the flat_bps schedule.
     limit_offset_bps : default passive offset of limit orders from the mid (bps).
@@ -121,6 +132,7 @@ class CostModel:
         max_participation: float = 0.10, pov_rate: float = 0.10, risk_aversion: float = 1e-6,
         spread_source: str = "quotes", spread_lookback_days: int = 21,
         vol_lookback_days: int = 63, adv_lookback_days: int = 21,
+        vol_min_daily_returns: int = 10,
         fee_schedule: str | FeeSchedule = "tiger_us", flat_fee_bps: float = 0.0,
         limit_offset_bps: float = 0.0, limit_queue_half_spreads: float = 1.0,
         limit_cleanup: bool = True, market_order_minutes: float = 1.0,
@@ -139,6 +151,7 @@ class CostModel:
         self.spread_source = spread_source
         self.spread_lookback_days = spread_lookback_days
         self.vol_lookback_days = vol_lookback_days
+        self.vol_min_daily_returns = vol_min_daily_returns
         self.adv_lookback_days = adv_lookback_days
         self.fee_schedule = fee_schedule
         self.flat_fee_bps = flat_fee_bps
@@ -212,8 +225,10 @@ class CostModel:
 
         Sets ``symbols_``, ``spread_bps_`` (session-average full spread, bps; NaN when no
         estimator gave a positive value), ``spread_method_``, ``daily_vol_`` (std of daily log
-        returns), ``adv_`` (mean daily volume, shares), ``last_price_`` (last close),
-        ``spread_profile_``, ``volume_profile_``, ``fitted_through_`` (last timestamp).
+        returns; from the intraday bars when there are fewer than ``vol_min_daily_returns``),
+        ``daily_vol_method_`` (which estimator: ``"daily_close_to_close"``,
+        ``"intraday_realised_5min"`` or ``"none"``), ``adv_`` (mean daily volume, shares),
+        ``last_price_`` (last close), ``spread_profile_``, ``volume_profile_``, ``fitted_through_`` (last timestamp).
 
         Everything in ``bars`` is used: pass only bars that closed before the decision (the
         model does not trim them). Intraday bars also give the time-of-day profiles and let
@@ -258,6 +273,7 @@ class CostModel:
 
         rows = {}
         intraday_by_symbol = dict(tuple(frame.groupby("symbol", sort=False))) if intraday else {}
+        bar_minutes = _bar_minutes(frame) if intraday else np.nan
         for symbol, d in daily.groupby(level="symbol", sort=True):
             d = d.droplevel("symbol")
             window = d.iloc[-self.spread_lookback_days:]
@@ -269,11 +285,14 @@ class CostModel:
             else:
                 spread_bars = window
             rows[symbol] = self._fit_symbol(d, window, spread_bars, has_quotes)
+            rows[symbol].update(self._fit_daily_vol(d, intraday_by_symbol.get(symbol),
+                                                    bar_minutes))
         state = pd.DataFrame.from_dict(rows, orient="index")
         self.symbols_ = state.index.to_numpy()
         self.spread_bps_ = state["spread_bps"].astype(float)
         self.spread_method_ = state["spread_method"].astype(str)
         self.daily_vol_ = state["daily_vol"].astype(float)
+        self.daily_vol_method_ = state["daily_vol_method"].astype(str)
         self.adv_ = state["adv"].astype(float)
         self.last_price_ = state["last_price"].astype(float)
         self.spread_profile_ = sprof
@@ -294,13 +313,26 @@ class CostModel:
                 if value > 0:
                     spread, method = value, m
                     break
-        returns = np.diff(np.log(d["close"].to_numpy(float)))[-self.vol_lookback_days:]
         return {
             "spread_bps": spread * 1e4, "spread_method": method,
-            "daily_vol": float(np.std(returns, ddof=1)) if returns.size >= 2 else np.nan,
             "adv": float(d["volume"].iloc[-self.adv_lookback_days:].mean()),
             "last_price": float(d["close"].iloc[-1]),
         }
+
+    def _fit_daily_vol(self, d: pd.DataFrame, intraday_bars: pd.DataFrame | None,
+                       bar_minutes: float) -> dict:
+        """Close-to-close when there are ``vol_min_daily_returns`` daily returns (or no
+        intraday bars), else 5-minute realised volatility over the look-back sessions."""
+        closes = d["close"].to_numpy(float)
+        n_returns = min(len(closes) - 1, self.vol_lookback_days)
+        if n_returns >= self.vol_min_daily_returns or intraday_bars is None:
+            vol = close_to_close_vol(closes, self.vol_lookback_days)
+            return {"daily_vol": vol,
+                    "daily_vol_method": CLOSE_TO_CLOSE if np.isfinite(vol) else NO_ESTIMATE}
+        recent = intraday_bars[intraday_bars["_day"] >= d.index[-self.vol_lookback_days:][0]]
+        vol, _ = intraday_realised_vol(recent, bar_minutes)
+        return {"daily_vol": vol,
+                "daily_vol_method": INTRADAY_REALISED if np.isfinite(vol) else NO_ESTIMATE}
 
     # ---------------------------------------------------------------------- helpers
     def _profiles(self) -> tuple[TimeOfDayProfile, TimeOfDayProfile]:
@@ -568,6 +600,12 @@ def _arr(values, dtype) -> np.ndarray:
 _DEFAULT_SPREAD = default_spread_profile()
 _DEFAULT_VOLUME = default_volume_profile()
 _FAR_FUTURE = as_date("2100-01-01")
+
+
+def _bar_minutes(frame: pd.DataFrame) -> float:
+    """Typical bar length in minutes: median spacing of a symbol's bars within a session."""
+    gaps = frame.groupby(["symbol", "_day"], sort=False)["_ts"].diff().dropna()
+    return float(gaps.dt.total_seconds().median() / 60.0) if len(gaps) else 1.0
 
 
 def _bar_spread(method: str, d: pd.DataFrame) -> float:

@@ -73,6 +73,8 @@ from research.execution.model import (
 from research.execution.validation import PreTradeRiskCheck, PreTradeValidator
 
 AlgorithmFactory = Callable[[ParentOrder], ExecutionAlgorithm]
+# (symbol, side, shares, price, time) of each new fill, as the engine applies it
+FillObserver = Callable[[str, Side, int, float, datetime], None]
 # with commit_every_bar=False, the staged events are still committed once this many pile up
 # (bounds memory and the work a restart has to redo)
 _MAX_STAGED_ROWS = 4096
@@ -153,7 +155,9 @@ class ExecutionEngine:
     (True: every bar that did something is committed at its end — live trading; False: events
     ride along with the next commit before an action, or when 4096 are staged — backtests.
     Both keep the write-ahead rule; False trades restart work for fewer commits: reports lost
-    in a crash are re-read from the broker by ``recover``, unanswered intents are queried).
+    in a crash are re-read from the broker by ``recover``, unanswered intents are queried),
+    ``on_fill(symbol, side, shares, price, time)`` (told of every new fill as it is applied, not
+    of fills replayed from the journal: the trading loop books them into the risk manager).
     """
 
     def __init__(
@@ -172,8 +176,10 @@ class ExecutionEngine:
         initial_positions: dict[str, int] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         commit_every_bar: bool = True,
+        on_fill: FillObserver | None = None,
     ):
         self.run_id = run_id
+        self._on_fill = on_fill
         self.symbols = tuple(symbols)
         if len(set(self.symbols)) != len(self.symbols):
             raise ValueError("engine: symbols contains duplicates")
@@ -184,6 +190,7 @@ class ExecutionEngine:
         st = self.settings
         self._clock = clock
         self._factory = algorithm_factory or (lambda p: build_algorithm(p, schedule_fn))
+        self._algorithm_ready: tuple[str, ExecutionAlgorithm | None] = ("", None)
         self.inflight_check_retries = inflight_check_retries
         self.initial_positions = initial_positions
         self.commit_every_bar = commit_every_bar
@@ -229,6 +236,8 @@ class ExecutionEngine:
         self.last_bar_done = -1
         self._seen_reports: set[str] = set()
         self._open_by_parent: dict[str, set[str]] = defaultdict(set)
+        # parents not yet done, by symbol index: whose working children a risk check counts
+        self._active_by_symbol: dict[int, set[str]] = defaultdict(set)
         # parents to wake, by bar; _wake_heap holds the keys in order so a bar finds its due
         # (and any skipped) entries without scanning every future bar
         self._wake: dict[int, set[str]] = {}
@@ -300,6 +309,9 @@ class ExecutionEngine:
             raise ValueError(f"parent {parent.parent_id}: no price for {parent.symbol} on bar "
                              f"{snapshot.bar_index}, cannot set its arrival price")
         self.check_new_parents([parent], snapshot)
+        # built before the parent is journaled: an algorithm that cannot be built (a missing
+        # parameter) raises here, never from a PARENT event a restart would replay
+        self._algorithm_ready = (parent.parent_id, self._factory(parent))
         self._emit(EventKind.PARENT, {
             "parent": parent.to_json(), "arrival_bar": snapshot.bar_index, "arrival_price": mid,
             "volume_base": float(self._running_volume[i]) if self._volume_bar < snapshot.bar_index
@@ -480,18 +492,24 @@ class ExecutionEngine:
             self.stats.local_rejects += 1
         elif k is EventKind.PARENT:
             parent = ParentOrder.from_json(p["parent"])
+            ready_id, algorithm = self._algorithm_ready
+            if ready_id != parent.parent_id:  # replaying the journal
+                algorithm = self._factory(parent)
+            self._algorithm_ready = ("", None)
             ps = ParentState(
                 parent=parent, symbol_index=self._sym_index[parent.symbol],
                 arrival_bar=p["arrival_bar"], arrival_price=p["arrival_price"],
-                algorithm=self._factory(parent), volume_base=p["volume_base"],
+                algorithm=algorithm, volume_base=p["volume_base"],
             )
             self.parents[parent.parent_id] = ps
+            self._active_by_symbol[ps.symbol_index].add(parent.parent_id)
             self._work_order[parent.parent_id] = (ps.arrival_bar, parent.parent_id)
             self._wake_at(ps.arrival_bar, parent.parent_id)
             self._wake_at(ps.deadline_bar, parent.parent_id)
         elif k is EventKind.PARENT_DONE:
             ps = self.parents[p["parent_id"]]
             ps.done, ps.done_reason, ps.end_price = True, p["reason"], p["end_price"]
+            self._active_by_symbol[ps.symbol_index].discard(ps.parent.parent_id)
         elif k is EventKind.BREAKER:
             self._apply_breaker(p)
         elif k is EventKind.BAR_DONE:
@@ -548,6 +566,9 @@ class ExecutionEngine:
         self.parents[child.parent_id].filled += q
         # not child.side.sign: a property call per fill (a million per study)
         self.positions[child.symbol] += q if child.side is Side.BUY else -q
+        if self._on_fill is not None and not self._replaying:
+            # before the engine works another parent: the next child's risk check sees it
+            self._on_fill(child.symbol, child.side, q, fill.price, fill.timestamp)
         if was_open and not child.is_open:
             self._child_closed(child)
 
@@ -828,6 +849,7 @@ class ExecutionEngine:
                 )
         if self.market_breakers.paused[i]:
             return self._local_reject(ps, RejectReason.SYMBOL_PAUSED, self.market_breakers.reasons[i])
+        qty = self._within_max_notional(ps, req, qty, float(snap.close[i]))
         slice_index = ps.next_slice  # one child per parent per bar
         cid = client_order_id(self.run_id, par.parent_id, slice_index)
         check = self.validator.validate(
@@ -835,11 +857,45 @@ class ExecutionEngine:
             order_type=req.order_type, limit_price=req.limit_price,
             last_price=float(snap.close[i]), timestamp=snap.timestamp,
             already_sent=cid in self.children,
+            pending_quantity=self._pending_same_side(ps) if self.validator.risk_check else 0,
         )
         if not check.accepted:
             return self._local_reject(ps, check.reason_code, check.reason)
         self._outbox.append((ps, req, check.quantity, mid, slice_index, cid))
         return None
+
+    def _pending_same_side(self, ps: ParentState) -> int:
+        """Shares of ``ps``'s symbol on ``ps``'s side already working at the broker or queued
+        this bar: the risk check sees the position as if they fill (else each TWAP slice is
+        checked against a book without the slices still in flight, and together they overshoot
+        the limit)."""
+        side = ps.parent.side
+        pending = 0
+        for pid in self._active_by_symbol[ps.symbol_index]:
+            for cid in self._open_by_parent[pid]:
+                c = self.children[cid]
+                if c.side is side:
+                    pending += c.leaves_quantity
+        for queued, _req, qty, *_rest in self._outbox:
+            if queued.symbol_index == ps.symbol_index and queued.parent.side is side:
+                pending += qty
+        return pending
+
+    def _within_max_notional(self, ps: ParentState, req: ChildRequest, qty: int,
+                             last: float) -> int:
+        """The child's quantity cut to the largest within the maximum order notional; the
+        parent then works the rest from the next bar. Why here: the cap bounds one order (a
+        fat-finger guard), not a parent, so an algorithm's large slice becomes several
+        children instead of a refusal repeated every bar."""
+        price = req.limit_price if req.limit_price is not None else last
+        cap = self.validator.max_order_notional
+        if not (price > 0 and qty * price > cap):
+            return qty
+        fitted = int(cap // price)
+        if fitted < 1:
+            return qty  # one share is over the cap: the validator refuses it, naming why
+        self._wake_at(self._bar + 1, ps.parent.parent_id)
+        return fitted
 
     def _flush_outbox(self) -> None:
         """Journal every intent of the bar in one durable transaction, then send them one by

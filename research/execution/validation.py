@@ -83,7 +83,11 @@ class PreTradeValidator:
         last_price: float,
         timestamp: datetime,
         already_sent: bool,
+        pending_quantity: int = 0,
     ) -> ValidationResult:
+        """Approve (possibly trimmed) or refuse one child. ``pending_quantity``: shares of the
+        same symbol and side already working or queued; the risk check sees them as filled, so
+        the child gets at most what is left under the limits."""
         def no(code: RejectReason, why: str) -> ValidationResult:
             return ValidationResult(False, 0, code, f"{client_order_id} {symbol}: {why}")
 
@@ -116,13 +120,16 @@ class PreTradeValidator:
                 f"notional ${notional:,.0f} exceeds the maximum ${self.max_order_notional:,.0f}",
             )
         if self.risk_check is not None:
-            decision = self.risk_check.check(symbol, side, qty, price)
-            if not decision.approved or decision.quantity < 1:
+            pending = max(0, int(pending_quantity))
+            decision = self.risk_check.check(symbol, side, qty + pending, price)
+            allowed = int(decision.quantity) - pending
+            if not decision.approved or allowed < 1:
                 return no(
                     RejectReason.RISK_REJECTED,
-                    f"risk check: {decision.reason_code} {decision.reason}".strip(),
+                    f"risk check: {decision.reason_code} {decision.reason}".strip()
+                    + (f" ({pending} shares already working)" if pending else ""),
                 )
-            qty = min(qty, int(decision.quantity))
+            qty = min(qty, allowed)
         if already_sent:
             return no(RejectReason.DUPLICATE_ORDER, "client order id was already sent")
         if not self.bucket.try_take(timestamp.timestamp()):

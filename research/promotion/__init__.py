@@ -17,11 +17,9 @@ from research.promotion.validation import (
     backtest_gate_metrics,
     record_validation_run,
     tca_gate_metrics,
-    weight_strategy,
 )
 
 __all__ = [
     "CONFIG_ARTIFACT", "GATE_METRICS", "GateResult", "GateThresholds", "backtest_gate_metrics",
     "config_hash", "evaluate_gates", "failed", "record_validation_run", "tca_gate_metrics",
-    "weight_strategy",
 ]

@@ -21,24 +21,6 @@ from research.promotion.gates import GATE_METRICS, ZONE_CODES, config_hash
 CONFIG_ARTIFACT = "config/run.yaml"
 
 
-def _risk_settings(config: Any, settings: Any) -> Any:
-    limits = config.risk.model_dump()
-    return settings.risk.model_copy(update={k: v for k, v in limits.items()
-                                            if k in type(settings.risk).model_fields})
-
-
-def weight_strategy(config: Any):
-    """The strategy object of ``config.strategy`` (target weights from daily closes)."""
-    from research.strategies import EqualWeight, InverseVolatility
-
-    kind = config.strategy.kind
-    if kind == "inverse_volatility":
-        return InverseVolatility(config.strategy.lookback_days)
-    if kind in ("equal_weight", "buy_and_hold"):
-        return EqualWeight()
-    raise ValueError(f"strategy.kind {kind!r} has no weight strategy")
-
-
 def backtest_gate_metrics(config: Any, closes: pd.DataFrame, settings: Any) -> dict[str, float]:
     """Daily backtest of ``config``'s strategy on ``closes`` (wide, session dates x symbols).
 
@@ -49,7 +31,7 @@ def backtest_gate_metrics(config: Any, closes: pd.DataFrame, settings: Any) -> d
     ``var_lookback_days`` returns) and alerts still unresolved at the end.
     """
     from research.risk import AlertManager, MemorySink, RiskManager, backtest_var, rolling_var
-    from research.strategies import rebalance_dates
+    from research.trading import portfolio_strategy, rebalance_dates, risk_settings_for
 
     symbols = config.universe.symbols or list(closes.columns)
     missing = [s for s in symbols if s not in closes.columns]
@@ -61,8 +43,8 @@ def backtest_gate_metrics(config: Any, closes: pd.DataFrame, settings: Any) -> d
     returns = closes.pct_change().iloc[1:]
     days = rebalance_dates(closes.index, config.strategy.rebalance, config.universe.start,
                            config.universe.end)
-    strategy = weight_strategy(config)
-    risk = _risk_settings(config, settings)
+    strategy = portfolio_strategy(config)
+    risk = risk_settings_for(config, settings)
     sink = MemorySink()
     alerts = AlertManager([sink], cooldown_seconds=0.0)
     manager = RiskManager(risk, alerts=alerts)

@@ -47,7 +47,8 @@ def report_command(
         help="Folder of the notebooks (default: the repository's notebooks/).")] = None,
     track: Annotated[bool, typer.Option(help="Record the run in MLflow.")] = True,
     progress: Annotated[bool | None, typer.Option(
-        help="Papermill progress bar (default: when stderr is a terminal).")] = None,
+        help="Show cells executed of total while it runs (default: when stderr is a "
+        "terminal).")] = None,
 ):
     from research.reports.runner import (
         ReportDefinitionError,

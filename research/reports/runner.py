@@ -9,7 +9,10 @@
    reported at once;
 3. executes the notebook with papermill in **one fresh subprocess** (a loop of in-process
    executions leaks kernels and ZMQ threads), with the kernel name set explicitly, a per-cell
-   timeout, ``PLOTLY_RENDERER=notebook`` (plotly.js inlined, no CDN) and ``TQDM_DISABLE=1``;
+   timeout, ``PLOTLY_RENDERER=notebook`` (plotly.js inlined, no CDN) and ``TQDM_DISABLE=1``
+   (no bars inside the report); progress (cells executed of total, the cell running and for
+   how long) is read from papermill's per-cell log lines and shown by this process, on a
+   terminal as a tqdm bar;
 4. converts the executed notebook to ``<output_dir>/<name>.html`` without code cells or prompts,
    using the ``qlab`` template (the lab template minus its CDN scripts), and checks that the page
    loads no external script; the executed ``<name>.ipynb`` is kept next to it;
@@ -26,8 +29,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +55,104 @@ _START_MARGIN_S = 120.0  # kernel start-up and HTML export on top of the cells' 
 _PLOTLY_MATHJAX_CDN = re.compile(
     r"<script\s+src=\"https://cdnjs\.cloudflare\.com/ajax/libs/mathjax/[^\"]+\"\s*>\s*</script>")
 _EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc\s*=\s*[\"']?((?:https?:)?//[^\"'\s>]+)", re.I)
+
+
+#: papermill's per-cell log lines (``--log-output`` at INFO): "Executing Cell 3-----...".
+_CELL_LOG_LINE = re.compile(r"^(Executing|Ending) Cell (\d+)-*\s*$")
+
+
+@dataclass(frozen=True)
+class CellProgress:
+    """Where a notebook run stands: ``done`` of ``total`` cells finished (markdown cells
+    included, as papermill counts them), ``running`` the 1-based number of the cell executing
+    now (None between cells), ``elapsed_s`` since execution started."""
+
+    done: int
+    total: int
+    running: int | None
+    elapsed_s: float
+
+
+ProgressCallback = Callable[[CellProgress], None]
+
+
+class CellProgressTracker:
+    """Turns papermill's log lines into :class:`CellProgress` events for ``callback``.
+
+    ``feed(line)`` returns True for a progress line (consumed) and False for anything else
+    (cell output or a papermill message, which the caller keeps for error reports).
+    """
+
+    def __init__(self, total: int, callback: ProgressCallback,
+                 clock: Callable[[], float] = time.monotonic):
+        self.total = total
+        self.callback = callback
+        self.clock = clock
+        self.started = clock()
+        self.done = 0
+
+    def start(self) -> None:
+        """Report 0 cells done (the kernel is starting)."""
+        self.callback(CellProgress(0, self.total, None, 0.0))
+
+    def feed(self, line: str) -> bool:
+        match = _CELL_LOG_LINE.match(line.strip())
+        if match is None:
+            return False
+        kind, number = match.group(1), int(match.group(2))
+        if kind == "Executing":
+            self.done = number - 1
+            running = number
+        else:
+            self.done = number
+            running = None
+        self.callback(CellProgress(self.done, self.total, running, self.clock() - self.started))
+        return True
+
+
+class TerminalProgress:
+    """A tqdm bar on stderr: "report NAME: 3/14 cells |###   | [01:23, cell 4 running]",
+    its clock redrawn every second so that a long cell still shows the run is alive."""
+
+    def __init__(self, label: str, redraw_s: float = 1.0):
+        self.label = label
+        self.redraw_s = redraw_s
+        self.bar = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._redraw: threading.Thread | None = None
+
+    def __call__(self, event: CellProgress) -> None:
+        from tqdm import tqdm
+
+        with self._lock:
+            if self.bar is None:
+                self.bar = tqdm(total=event.total, desc=self.label, file=sys.stderr,
+                                bar_format="{desc}: {n}/{total} cells |{bar}| "
+                                           "[{elapsed}{postfix}]", dynamic_ncols=True,
+                                disable=False)
+                self._redraw = threading.Thread(target=self._tick, daemon=True)
+                self._redraw.start()
+            self.bar.n = event.done
+            status = (f"cell {event.running} running" if event.running
+                      else "starting the kernel" if event.done == 0 else "")
+            self.bar.set_postfix_str(status, refresh=False)
+            self.bar.refresh()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.redraw_s):
+            with self._lock:
+                if self.bar is not None:
+                    self.bar.refresh()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._redraw is not None:
+            self._redraw.join(timeout=2)
+        with self._lock:
+            if self.bar is not None:
+                self.bar.close()
+                self.bar = None
 
 
 class ReportError(Exception):
@@ -216,15 +320,27 @@ def _failure_from_notebook(path: Path) -> str | None:
     return None
 
 
+def _cells_to_execute(input_path: Path, parameters: Mapping[str, Any]) -> int:
+    """Cells papermill will run: the notebook's, plus the one it injects for parameters."""
+    try:
+        nb = json.loads(input_path.read_text(encoding="utf-8"))
+        cells = len(nb.get("cells", []))
+    except (OSError, ValueError):
+        cells = 0
+    return cells + (1 if parameters else 0)
+
+
 def execute_notebook(input_path: Path, output_path: Path, parameters: Mapping[str, Any], *,
                      kernel_name: str = KERNEL_NAME, timeout: float = DEFAULT_TIMEOUT_S,
-                     cwd: Path | None = None, progress: bool = False,
+                     cwd: Path | None = None, progress: bool | ProgressCallback = False,
                      metrics_path: Path | None = None) -> None:
     """Execute ``input_path`` into ``output_path`` with papermill in a fresh subprocess.
 
     ``timeout`` bounds each cell (papermill's ``--execution-timeout``) and, with a start-up
     margin, the whole process; on expiry the process group (papermill and its kernel) is
-    killed. Raises :class:`ReportExecutionError` naming the failing cell.
+    killed. ``progress``: True shows a bar on stderr, a callable receives a
+    :class:`CellProgress` per cell start and end. Raises :class:`ReportExecutionError`
+    naming the failing cell.
     """
     import yaml
 
@@ -233,28 +349,51 @@ def execute_notebook(input_path: Path, output_path: Path, parameters: Mapping[st
                                      encoding="utf-8") as handle:
         yaml.safe_dump(dict(parameters), handle)
         params_file = Path(handle.name)
+    show = TerminalProgress(f"report {input_path.stem}") if progress is True else None
+    callback = show or (progress if callable(progress) else None)
+    # with a callback, papermill logs "Executing Cell N" / "Ending Cell N" (and the cells'
+    # text output) at INFO on stderr; its own tqdm bar is off (TQDM_DISABLE is set for the
+    # kernel's environment, which papermill shares)
+    logging = (["--log-output", "--log-level", "INFO"] if callback
+               else ["--log-level", "WARNING"])
     cmd = [sys.executable, "-m", "papermill", str(input_path), str(output_path),
            "-k", kernel_name, "-f", str(params_file), "--cwd", str(cwd or Path.cwd()),
            "--execution-timeout", str(max(1, int(timeout))), "--start-timeout", "60",
-           "--log-level", "WARNING", "--progress-bar" if progress else "--no-progress-bar"]
+           *logging, "--no-progress-bar"]
+    tracker = (CellProgressTracker(_cells_to_execute(input_path, parameters), callback)
+               if callback else None)
+    tail: deque[str] = deque(maxlen=15)
+
+    def read_stderr(stream) -> None:
+        for line in stream:
+            if tracker is None or not tracker.feed(line):
+                tail.append(line.rstrip("\n"))
+
     try:
-        proc = subprocess.Popen(cmd, env=_kernel_env(metrics_path), stdout=subprocess.PIPE,
-                                stderr=None if progress else subprocess.PIPE, text=True,
+        proc = subprocess.Popen(cmd, env=_kernel_env(metrics_path), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True, errors="replace",
                                 start_new_session=True)
+        reader = threading.Thread(target=read_stderr, args=(proc.stderr,), daemon=True)
+        reader.start()
+        if tracker is not None:
+            tracker.start()
         try:
-            _, stderr = proc.communicate(timeout=timeout + _START_MARGIN_S)
+            proc.wait(timeout=timeout + _START_MARGIN_S)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
+            proc.wait()
             raise ReportExecutionError(
                 f"{input_path.name}: timed out after {timeout + _START_MARGIN_S:.0f} s; "
                 f"partial notebook (if any) at {output_path}", output_path) from None
+        finally:
+            reader.join(timeout=5)
     finally:
         params_file.unlink(missing_ok=True)
+        if show is not None:
+            show.close()
     if proc.returncode != 0:
         where = _failure_from_notebook(output_path) if output_path.is_file() else None
-        tail = "\n".join((stderr or "").strip().splitlines()[-15:])
-        detail = where or tail or f"papermill exited with code {proc.returncode}"
+        detail = where or "\n".join(tail).strip() or f"papermill exited with code {proc.returncode}"
         raise ReportExecutionError(f"{input_path.name} failed: {detail}\nexecuted notebook: "
                                    f"{output_path if output_path.is_file() else '(none)'}",
                                    output_path if output_path.is_file() else None)
@@ -310,12 +449,13 @@ def run_report(name: str, params: Mapping[str, Any] | None = None,
                notebooks_dir: str | Path | None = None,
                params_model: type[ReportParams] | None = None, kernel_name: str = KERNEL_NAME,
                track: bool = True, settings: Settings | None = None,
-               progress: bool | None = None) -> Path:
+               progress: bool | ProgressCallback | None = None) -> Path:
     """Validate, execute and export notebook ``name``; return the path of its HTML report.
 
     ``params`` override the notebook's defaults (validated first, see
-    :func:`validate_report_params`); ``timeout`` is seconds per cell; ``progress`` defaults to
-    showing papermill's bar when stderr is a terminal; ``track`` records an MLflow run.
+    :func:`validate_report_params`); ``timeout`` is seconds per cell; ``progress``: a bar of
+    cells executed of total on stderr (default: when stderr is a terminal), or a callable
+    receiving :class:`CellProgress` events; ``track`` records an MLflow run.
     """
     from research.tracking import tracked_run
 
@@ -347,7 +487,8 @@ def run_report(name: str, params: Mapping[str, Any] | None = None,
 
 
 __all__ = [
-    "METRICS_ENV", "NOTEBOOKS_DIR", "ReportDefinitionError", "ReportError",
+    "METRICS_ENV", "NOTEBOOKS_DIR", "CellProgress", "CellProgressTracker",
+    "ReportDefinitionError", "ReportError",
     "ReportExecutionError", "ReportNotFound", "ReportParameterError", "declared_parameters",
     "execute_notebook", "export_html", "external_scripts", "load_params_file", "notebook_path",
     "parse_cli_params", "parse_cli_value", "publish_metrics", "run_report",

@@ -1,4 +1,5 @@
-"""Portfolio strategies that output target weights, and the parent orders they imply."""
+"""Portfolio strategies that output target weights, and the parent-order file schema.
+(The rebalance decision that turns weights into orders is :mod:`research.trading`.)"""
 
 from research.strategies.equal_weight import EqualWeight
 from research.strategies.inverse_volatility import InverseVolatility
@@ -9,10 +10,8 @@ from research.strategies.parent_orders import (
     load_parent_orders,
     validate_parent_orders,
 )
-from research.strategies.rebalance import WeightStrategy, rebalance_dates, rebalance_orders
 
 __all__ = [
     "PARENT_ORDER_COLUMNS", "SIDES", "EqualWeight", "InverseVolatility", "ParentOrderError",
-    "WeightStrategy", "load_parent_orders", "rebalance_dates", "rebalance_orders",
-    "validate_parent_orders",
+    "load_parent_orders", "validate_parent_orders",
 ]

@@ -8,7 +8,8 @@ JSON layout: ``sim/tca/SCHEMA.md``.
 from __future__ import annotations
 
 from research.execution.risk_check import RiskManagerCheck
-from sim.tca._run import DatedFeeFn, StrategyParams
+from sim.fees import DatedFeeFn
+from sim.tca._run import StrategyParams
 from sim.tca.study import STRATEGY_NAMES, ComparisonResult, compare_strategies, summarise
 
 __all__ = [

@@ -1,16 +1,10 @@
 """One strategy's run over the study window: the real engine, the real risk manager (through a
-thin adapter) and a fresh simulated broker with Tiger's fees, then per-parent TCA.
-
-Adapters live here because the engine's public API wants them in a particular shape:
-
-* :class:`DatedFeeFn` gives the broker's ``fee_fn(quantity, price, side_sign)`` the fee-schedule
-  version in force on the date of the bar being filled (Tiger commission + platform fee +
-  regulatory fees). The broker charges fees per order (a child filled over several bars pays
-  its per-order minimum once), as Tiger bills them.
-"""
+thin adapter) and a fresh simulated broker with Tiger's fees (:class:`sim.fees.DatedFeeFn`),
+then per-parent TCA."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -25,7 +19,9 @@ from research.execution import (
     ParentOrder,
     execution_quality,
 )
+from research.trading import almgren_chriss_params, limit_params, pov_params, vwap_params
 from sim.broker import SimulatedBroker
+from sim.fees import DatedFeeFn
 from sim.runner import run_replay
 from sim.tca._inputs import StudyInputs
 
@@ -33,27 +29,6 @@ from sim.tca._inputs import StudyInputs
 RUN_COLUMNS = ("order_id", "filled", "fill_rate", "arrival_mid", "is_bps", "delay_bps",
                "spread_bps", "impact_bps", "timing_bps", "opportunity_bps", "fees_bps",
                "child_orders", "child_rejects")
-
-
-class DatedFeeFn:
-    """Broker ``fee_fn`` charging ``schedule.as_of(date of the bar being filled)``."""
-
-    def __init__(self, schedule):
-        self.schedule = schedule
-        self.broker: SimulatedBroker | None = None
-        self._tables: dict = {}
-
-    def bind(self, broker: SimulatedBroker) -> DatedFeeFn:
-        self.broker = broker
-        return self
-
-    def __call__(self, quantity: np.ndarray, price: np.ndarray, side_sign: np.ndarray) -> np.ndarray:
-        b = self.broker
-        day = b.replay.timestamps[max(b.last_bar, 0)].date()
-        table = self._tables.get(day)
-        if table is None:
-            table = self._tables[day] = self.schedule.as_of(day)
-        return table.compute(quantity, price, np.asarray(side_sign) < 0)
 
 
 @dataclass(frozen=True)
@@ -80,48 +55,35 @@ class StrategyParams:
 
 def build_parents(inputs: StudyInputs, strategy: str, params: StrategyParams,
                   profile: np.ndarray, model_state: pd.DataFrame) -> list[ParentOrder]:
-    """One ParentOrder per study order for ``strategy`` (same ids, sizes, times for all)."""
+    """One ParentOrder per study order for ``strategy`` (same ids, sizes, times for all); each
+    algorithm's parameters come from :mod:`research.trading.algorithm_params`, the functions
+    the trading loop uses live, with the study's per-order inputs."""
     o = inputs.orders
     s = Strategy(strategy)
     out = []
-    n_prof = len(profile)
     for row in o.itertuples(index=False):
         h = int(row.horizon_bars)
         p: dict = {}
         if s is Strategy.LIMIT:
-            p = {"offset_bps": params.limit_offset_bps,
-                 "tif_bars": max(1, h - params.limit_cleanup_bars), "fallback_to_market": True}
+            p = limit_params(params.limit_offset_bps, h, params.limit_cleanup_bars, True)
         elif s is Strategy.VWAP:
-            k = int(max(0, round(row.minute_of_day / inputs.bar_minutes)))
-            seg = profile[k:k + h]
-            if len(seg) < h:
-                seg = np.concatenate([seg, np.full(h - len(seg), 1.0 / n_prof)])
-            p = {"volume_profile": [float(x) for x in seg]}
+            start_bar = int(max(0, round(row.minute_of_day / inputs.bar_minutes)))
+            p = vwap_params(profile, start_bar, h)
         elif s is Strategy.POV:
-            p = {"rate": params.pov_rate}
+            p = pov_params(params.pov_rate)
         elif s is Strategy.IS:
-            p = _is_params(row, inputs, params, model_state)
+            st = model_state.loc[row.symbol]
+            p = almgren_chriss_params(
+                price=float(row.decision_mid), daily_vol=float(st["daily_vol"]),
+                adv=float(st["adv"]), spread_bps=float(st["spread_bps"]),
+                quantity=int(row.quantity), horizon_minutes=float(row.horizon_minutes),
+                impact_y=params.is_impact_y, risk_aversion=params.is_risk_aversion)
         out.append(ParentOrder(
             parent_id=str(row.order_id), symbol=row.symbol, side=Side(row.side),
             quantity=int(row.quantity), strategy=s, horizon_bars=h,
             deadline_grace_bars=int(row.grace_bars), params=p,
         ))
     return out
-
-
-def _is_params(row, inputs: StudyInputs, params: StrategyParams, state: pd.DataFrame) -> dict:
-    """Almgren-Chriss coefficients in days (sigma $/share/day^1/2, eta $/share per share/day,
-    epsilon $/share): the square-root cost Y*sigma*P*sqrt(X/ADV) per share matched by the
-    linear temporary impact eta*X/T at the order's own size X and horizon T."""
-    st = state.loc[row.symbol]
-    price = float(row.decision_mid)
-    sigma = price * float(st["daily_vol"])
-    horizon_days = row.horizon_minutes / 390.0
-    x = float(row.quantity)
-    eta = params.is_impact_y * sigma * np.sqrt(x / float(st["adv"])) * horizon_days / x
-    eps = price * float(st["spread_bps"]) * 0.5e-4 if np.isfinite(st["spread_bps"]) else 0.0
-    return {"sigma": sigma, "eta": max(eta, 1e-12), "gamma": 0.0, "epsilon": eps,
-            "risk_aversion": params.is_risk_aversion, "horizon": horizon_days}
 
 
 def half_spreads(broker: SimulatedBroker) -> np.ndarray:
@@ -150,14 +112,20 @@ def run_strategy(inputs: StudyInputs, strategy: str, parents: list[ParentOrder],
                              risk_check=risk_check, sleep=lambda s: None,
                              commit_every_bar=False)
     engine.recover()
-    by_bar: dict[int, list[ParentOrder]] = defaultdict(list)
-    for p, t in zip(parents, inputs.orders["arrival_bar"].tolist(), strict=True):
-        by_bar[t].append(p)
+    by_bar: dict[int, list[tuple[ParentOrder, int]]] = defaultdict(list)
+    o = inputs.orders
+    for p, t, stale in zip(parents, o["arrival_bar"].tolist(), o["arrival_stale_bars"].tolist(),
+                           strict=True):
+        by_bar[t].append((p, stale))
+    sym_index = {s: i for i, s in enumerate(replay.symbols)}
     mids = np.full(replay.close.shape, np.nan)
 
     def before_bar(eng: ExecutionEngine, snap) -> None:
         mids[snap.bar_index] = snap.mid()  # this run's prices: its permanent impact included
-        for p in by_bar.get(snap.bar_index, ()):
+        for p, stale in by_bar.get(snap.bar_index, ()):
+            if stale:  # no bar of the symbol in the decision minute: its last mid is known
+                i = sym_index[p.symbol]
+                snap = _with_price(snap, i, mids[snap.bar_index - stale, i])
             eng.add_parent(p, snap)
 
     try:
@@ -168,6 +136,15 @@ def run_strategy(inputs: StudyInputs, strategy: str, parents: list[ParentOrder],
         journal.close()
     half = half_spreads(broker)
     return _tca_frame(inputs, engine, quality, fills, mids, half)
+
+
+def _with_price(snap, i: int, mid: float):
+    """``snap`` with symbol ``i``'s close set to ``mid`` (no quote): the arrival price the
+    engine registers for a parent whose symbol printed no bar in the decision minute. Only
+    the registration sees it; the bar itself is processed unchanged (no trading in it)."""
+    close = snap.close.copy()
+    close[i] = mid
+    return dataclasses.replace(snap, close=close)
 
 
 def _tca_frame(inputs: StudyInputs, engine, quality: dict, fills, mids: np.ndarray,

@@ -70,7 +70,8 @@ def parent_order_set(spec: str, bars: pd.DataFrame, *, n_orders: int = 500, seed
         return orders, (f"synthetic: {n_orders} orders, seed {seed}, log-normal size (median "
                         f"0.5% ADV, cap 10%), sessions {first:%Y-%m-%d}..{last:%Y-%m-%d}")
     from research.data import load_sp500_closes
-    from research.strategies import InverseVolatility, rebalance_orders
+    from research.strategies import InverseVolatility
+    from research.trading import rebalance_orders
 
     capital = DEFAULT_REBALANCE_CAPITAL if capital is None else capital
     closes = load_sp500_closes()

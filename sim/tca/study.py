@@ -10,7 +10,14 @@ the same bars. Permanent impact accumulates within one strategy's run only.
 No circularity (DESIGN.md principle 2): fills come from the simulated market's own response
 model; the cost model (``settings.costs``) is fitted on the bars **before** the first
 decision's session and only *predicts* each order's cost, giving the calibration z-score
-(realised - predicted) / predicted timing-risk std.
+(realised - predicted) / predicted timing-risk std. A symbol whose data starts after that
+session has its own state fitted on its own bars before its first order's session
+(``sim.tca._inputs``); with few past daily closes the daily volatility is the 5-minute
+realised volatility of the past intraday bars (``meta.assumptions.cost_model.daily_vol_method``).
+
+Inputs are checked before any strategy runs (:func:`sim.tca._inputs.check_study_inputs`):
+history, volatility, ADV and spread per traded symbol and the risk model's observations; a
+:class:`~sim.tca._inputs.StudyInputError` lists every one that is missing.
 
 Risk manager: its model is fitted on daily returns of past closes only (sessions before the
 study; with fewer than max(symbols + 1, 20) past daily returns, on past bar returns scaled to a day
@@ -41,7 +48,14 @@ import numpy as np
 import pandas as pd
 
 from research.config import ExecutionSettings, Settings, SimulationSettings, load_settings
-from sim.tca._inputs import StudyInputs, daily_closes, past_volume_profile, prepare_inputs
+from sim.tca._inputs import (
+    StudyInputs,
+    check_study_inputs,
+    past_risk_returns,
+    past_volume_profile,
+    prepare_inputs,
+    risk_symbols,
+)
 from sim.tca._run import StrategyParams, build_parents, run_strategy
 from sim.tca._stats import MIN_CLUSTERS, ClusterBootstrap, orders_needed, percentile_ci
 
@@ -139,34 +153,48 @@ def _emit(progress: bool | Progress | None) -> Progress:
 
 
 def build_risk_check(inputs: StudyInputs, settings: Settings, nav: float):
-    """A RiskManager fitted on past returns only, wrapped as a PreTradeRiskCheck."""
+    """A RiskManager fitted on past returns only, wrapped as a PreTradeRiskCheck; with the
+    returns' source and count (:func:`sim.tca._inputs.past_risk_returns`)."""
     from research.data.sectors import GICS_SECTOR
     from research.execution.risk_check import RiskManagerCheck
     from research.risk import RiskManager
 
-    symbols = list(inputs.replay.symbols)
-    closes = daily_closes(inputs.history).reindex(columns=symbols)
-    returns = closes.pct_change().iloc[1:].dropna(how="any")
-    source = "daily closes before the study"
     # historical VaR needs >= 20 scenarios at 95% and the covariance more rows than assets
-    if len(returns) < max(len(symbols) + 1, 20):
-        h = inputs.history
-        wide = h.pivot(index="timestamp", columns="symbol", values="close").reindex(columns=symbols)
-        per_session = 390.0 / inputs.bar_minutes
-        returns = wide.pct_change().iloc[1:].dropna(how="any") * math.sqrt(per_session)
-        source = "past bar returns x sqrt(bars per session) (too few past sessions)"
+    returns, source = past_risk_returns(inputs, risk_rows_needed(inputs))
+    symbols = list(returns.columns)
     sectors = {s: GICS_SECTOR.get(s, f"Unknown:{s}") for s in symbols}
     manager = RiskManager(settings.risk, sectors)
     manager.update(returns, None, nav=nav, as_of=inputs.history["timestamp"].iloc[-1])
     return RiskManagerCheck(manager), source, len(returns)
 
 
-def _predict(model, inputs: StudyInputs, strategies: Sequence[str], params: StrategyParams):
+def risk_rows_needed(inputs: StudyInputs) -> int:
+    return max(len(risk_symbols(inputs)) + 1, 20)
+
+
+def fit_cost_state(settings: Settings, params: StrategyParams, inputs: StudyInputs):
+    """(model, state): the cost model fitted on the history before the study, and its
+    per-symbol state (adv, daily_vol, daily_vol_method, spread_bps, spread_method,
+    last_price) with rows for late-starting symbols fitted on their own earlier bars."""
+    from research.costs import CostModel
+
+    def fitted(bars):
+        return CostModel.from_settings(settings.costs, pov_rate=params.pov_rate).fit(bars)
+
+    model = fitted(inputs.history)
+    state = _model_state(model)
+    if not inputs.late_history.empty:
+        late = _model_state(fitted(inputs.late_history))
+        state = pd.concat([state, late.drop(index=state.index, errors="ignore")])
+    return model, state
+
+
+def _predict(model, state: pd.DataFrame, inputs: StudyInputs, strategies: Sequence[str],
+             params: StrategyParams):
     """Cost-model prediction (total bps, timing-risk std bps) per (strategy, order)."""
     from research.costs._strategies import STRATEGY_CODES
 
     o = inputs.orders
-    state = _model_state(model)
     st = state.loc[o["symbol"]]
     out = {}
     dates = pd.to_datetime(o["day"]).dt.date.to_numpy()
@@ -193,7 +221,9 @@ def _predict(model, inputs: StudyInputs, strategies: Sequence[str], params: Stra
 
 def _model_state(model) -> pd.DataFrame:
     return pd.DataFrame({"adv": model.adv_, "daily_vol": model.daily_vol_,
-                         "spread_bps": model.spread_bps_, "last_price": model.last_price_})
+                         "daily_vol_method": model.daily_vol_method_,
+                         "spread_bps": model.spread_bps_, "spread_method": model.spread_method_,
+                         "last_price": model.last_price_})
 
 
 def compare_strategies(
@@ -241,31 +271,34 @@ def compare_strategies(
     say(f"tca: {len(o)} parent orders on {o['day'].nunique()} session(s), "
         f"{inputs.replay.n_bars} bars x {inputs.replay.n_symbols} symbols")
 
-    from research.costs import CostModel, fee_schedule
+    from research.costs import fee_schedule
 
-    model = CostModel.from_settings(settings.costs, pov_rate=params.pov_rate).fit(inputs.history)
-    state = _model_state(model)
-    missing = sorted(set(o["symbol"]) - set(state.index))
-    if missing:
-        raise ValueError(f"tca: no past bars for symbol(s) {missing} to fit the cost model")
+    model, state = fit_cost_state(settings, params, inputs)
+    notional = float((o["quantity"] * o["decision_mid"]).max())
+    nav = max(1e8, 100.0 * notional)
+    risk_returns, _ = past_risk_returns(inputs, risk_rows_needed(inputs))
+    # every input every strategy needs, per symbol, before any strategy runs
+    check_study_inputs(inputs, state, risk_rows=len(risk_returns),
+                       risk_rows_needed=risk_rows_needed(inputs), strategies=names)
+    for line in _estimates_used(state, o):
+        say(f"tca: {line}")
     try:
-        predictions = _predict(model, inputs, names, params)
+        predictions = _predict(model, state, inputs, names, params)
         prediction_error = None
-    except ValueError as exc:  # e.g. too little history for a volatility: no z-scores
+    except ValueError as exc:  # a kernel refusal the checks above did not foresee
         nan = np.full(len(o), np.nan)
         predictions = {name: (nan, nan) for name in names}
         prediction_error = f"cost model could not price the orders: {exc}"
         say(f"tca: WARNING {prediction_error}; z-scores are null")
     adv = state.loc[o["symbol"], "adv"].to_numpy(float)
-    profile = past_volume_profile(inputs.history, inputs.bar_minutes)
-    notional = float((o["quantity"] * o["decision_mid"]).max())
-    nav = max(1e8, 100.0 * notional)
+    profile, profile_source = past_volume_profile(inputs.history, inputs.bar_minutes)
     risk_check, risk_source, risk_n = build_risk_check(inputs, settings, nav)
     fees = fee_schedule(settings.costs.fee_schedule, flat_bps=settings.costs.flat_fee_bps)
     elapsed = {"prepare": time.perf_counter() - t0}
 
     frames = []
-    light = dataclasses.replace(inputs, history=inputs.history.iloc[:0])  # cheap to pickle
+    light = dataclasses.replace(inputs, history=inputs.history.iloc[:0],  # cheap to pickle
+                                late_history=inputs.late_history.iloc[:0])
     jobs = {name: (light, name, build_parents(inputs, name, params, profile, state),
                    dict(sim_settings=sim_settings, exec_settings=exec_settings,
                         risk_check=risk_check, fee_schedule=fees,
@@ -295,9 +328,54 @@ def compare_strategies(
         bars_description, synthetic, data_hash, code_version, n_boot, nav, risk_source, risk_n,
         summary.pop("_ci_method"), summary.pop("_n_clusters"))
     summary["meta"]["assumptions"]["cost_model"]["prediction_error"] = prediction_error
+    _add_input_meta(summary["meta"], inputs, state, profile_source)
     elapsed["statistics"] = time.perf_counter() - t2
     elapsed["total"] = time.perf_counter() - t0
     return ComparisonResult(_clean(summary), per_order, elapsed)
+
+
+_VOL_METHOD_TEXT = {
+    "daily_close_to_close": "std of past daily close-to-close log returns",
+    "intraday_realised_5min": "5-minute realised volatility of the past intraday bars (open "
+                              "to close, overnight gap excluded: too few past daily closes)",
+}
+
+
+def _estimates_used(state: pd.DataFrame, orders: pd.DataFrame) -> list[str]:
+    """Printable lines saying which estimators the inputs came from, per symbol."""
+    traded = state.loc[sorted(set(orders["symbol"]))]
+    lines = [f"daily volatility: {text}, for {', '.join(group.index)}"
+             for method, text in _VOL_METHOD_TEXT.items()
+             if len(group := traded[traded["daily_vol_method"] == method])]
+    stale = orders[orders["arrival_stale_bars"] > 0]
+    if len(stale):
+        lines.append(f"{len(stale)} order(s) decided in a minute without a bar of their symbol: "
+                     "arrival mid = the symbol's last mid earlier in the session")
+    return lines
+
+
+def _add_input_meta(meta: dict, inputs: StudyInputs, state: pd.DataFrame,
+                    profile_source: str) -> None:
+    """Which estimator each input came from, and each symbol's own history (SCHEMA.md)."""
+    o = inputs.orders
+    traded = state.loc[sorted(set(o["symbol"]))]
+    cost = meta["assumptions"]["cost_model"]
+    cost["daily_vol_method"] = {str(k): str(v) for k, v in traded["daily_vol_method"].items()}
+    cost["daily_vol_methods_used"] = {
+        str(k): int(v) for k, v in sorted(traded["daily_vol_method"].value_counts().items())}
+    cost["daily_vol_method_text"] = {m: _VOL_METHOD_TEXT[m] for m in cost["daily_vol_methods_used"]
+                                     if m in _VOL_METHOD_TEXT}
+    cost["spread_methods_used"] = {
+        str(k): int(v) for k, v in sorted(traded["spread_method"].value_counts().items())}
+    meta["assumptions"]["vwap_profile"] = profile_source
+    meta["assumptions"]["arrival_mid_from_an_earlier_bar"] = int((o["arrival_stale_bars"] > 0).sum())
+    both = pd.concat([inputs.history, inputs.late_history], ignore_index=True)
+    span = both.groupby("symbol")["timestamp"].agg(["min", "max"])
+    late = set(inputs.late_history["symbol"].unique()) if not inputs.late_history.empty else set()
+    meta["bars"]["history_per_symbol"] = {
+        str(sym): {"first_bar": row["min"].isoformat(), "last_bar": row["max"].isoformat(),
+                   "own_later_history": sym in late}
+        for sym, row in span.iterrows()}
 
 
 def _timed_run(job) -> tuple[pd.DataFrame, float]:

@@ -96,3 +96,15 @@ def make_broker(client_keys, server_keys):
 @pytest.fixture
 def broker(gateway, make_broker):
     return make_broker(gateway)
+
+
+@pytest.fixture
+def settings(gateway, client_keys, tmp_path):
+    """Settings of a live run against ``gateway``, with its journal and MLflow in tmp_path."""
+    from research.config import ExecutionSettings, Settings, TrackingSettings
+
+    return Settings(
+        tiger=tiger_settings(gateway.url, client_keys.private_pem),
+        execution=ExecutionSettings(journal_path=tmp_path / "journal"),
+        tracking=TrackingSettings(mlflow_tracking_uri=f"sqlite:///{tmp_path}/ml/mlflow.db"),
+    )

@@ -18,7 +18,6 @@ from tests.live.test_live_runner import (
     minute_feed,
     script_market,
 )
-from tests.live.test_live_runner import settings as settings  # noqa: F401 - fixture
 
 
 def _fitted_model(session):

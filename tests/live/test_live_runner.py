@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from research.config import ExecutionSettings, RunConfig, Settings, TrackingSettings
-from tests.live.conftest import tiger_settings
+from research.config import RunConfig
 
 DAY = pd.Timestamp("2024-03-05")
 SYMBOLS = ["AAPL", "KO", "XOM"]
@@ -47,15 +46,6 @@ def run_config(**strategy) -> RunConfig:
                   "capital": 1e6, **strategy},
         execution={"algorithm": "twap", "horizon_minutes": 4},
         risk={"max_position_weight": 0.4, "max_sector_weight": 0.5, "var_budget": 0.5},
-    )
-
-
-@pytest.fixture
-def settings(gateway, client_keys, tmp_path):
-    return Settings(
-        tiger=tiger_settings(gateway.url, client_keys.private_pem),
-        execution=ExecutionSettings(journal_path=tmp_path / "journal"),
-        tracking=TrackingSettings(mlflow_tracking_uri=f"sqlite:///{tmp_path}/ml/mlflow.db"),
     )
 
 
@@ -258,11 +248,11 @@ def test_a_run_across_sessions_decides_the_next_on_the_closes_it_saw(gateway, se
                               c - 0.01, c + 0.01)
 
     day2 = pd.Timestamp("2024-03-06")
-    runner.on_bar(snap(0, DAY + pd.Timedelta(hours=15, minutes=58), [171.0, 61.0, 106.0]))
+    runner.on_bar(snap(0, DAY + pd.Timedelta(hours=15, minutes=59), [171.0, 61.0, 106.0]))
     assert DAY not in runner.closes.index
-    # the session's last bar (15:59-16:00): the session is closed and the next one prepared
-    # right after it, so the next open's first bar finds the risk refit done
-    runner.on_bar(snap(1, DAY + pd.Timedelta(hours=15, minutes=59),
+    # the session's last bar (15:59-16:00, stamped at its close): the session is closed and
+    # the next one prepared right after it, so the next open's first bar finds the refit done
+    runner.on_bar(snap(1, DAY + pd.Timedelta(hours=16),
                        [172.0, np.nan, 107.0]))  # KO did not trade in the last minute
     assert runner.closes.index[-1] == DAY
     assert runner.closes.loc[DAY].tolist() == [172.0, 61.0, 107.0]
@@ -295,12 +285,12 @@ def test_a_symbol_without_a_bar_all_session_keeps_its_previous_close(gateway, se
     runner.start()
     previous = runner.closes.iloc[-1]["KO"]
     # KO has no price on the rebalance bar: its parent waits instead of stopping the run
-    runner.on_bar(_snap(0, DAY + pd.Timedelta(hours=15, minutes=58), [171.0, float("nan"),
+    runner.on_bar(_snap(0, DAY + pd.Timedelta(hours=15, minutes=59), [171.0, float("nan"),
                                                                        106.0]))
     assert [p.symbol for p in runner._deferred] == ["KO"]
     assert sorted(p.parent.symbol for p in runner.engine.parents.values()) == ["AAPL", "XOM"]
-    runner.on_bar(_snap(1, DAY + pd.Timedelta(hours=15, minutes=59), [172.0, float("nan"),
-                                                                       107.0]))
+    runner.on_bar(_snap(1, DAY + pd.Timedelta(hours=16), [172.0, float("nan"),
+                                                                107.0]))
     assert runner.closes.loc[DAY].tolist() == [172.0, previous, 107.0]  # not NaN: not sold
     runner.shutdown()
 
@@ -313,7 +303,7 @@ def test_preparing_the_next_session_never_breaks_the_last_bar(gateway, settings,
     stream = io.StringIO()
     runner, _ = make_runner(gateway, settings, server_keys, dry=True, stream=stream)
     runner.start()
-    runner.on_bar(_snap(0, DAY + pd.Timedelta(hours=15, minutes=58), [171.0, 61.0, 106.0]))
+    runner.on_bar(_snap(0, DAY + pd.Timedelta(hours=15, minutes=59), [171.0, 61.0, 106.0]))
     real = runner.prepare_session
 
     def failing(day):
@@ -322,7 +312,7 @@ def test_preparing_the_next_session_never_breaks_the_last_bar(gateway, settings,
         return real(day)
 
     monkeypatch.setattr(runner, "prepare_session", failing)
-    runner.on_bar(_snap(1, DAY + pd.Timedelta(hours=15, minutes=59), [172.0, 61.0, 107.0]))
+    runner.on_bar(_snap(1, DAY + pd.Timedelta(hours=16), [172.0, 61.0, 107.0]))
     assert "next_session_not_prepared" in stream.getvalue()
     assert runner.closes.index[-1] == DAY
     runner.shutdown()

@@ -157,11 +157,25 @@ def test_body_code_4_rate_limit_backs_off(gateway, broker):
 
 
 def test_http_429_maps_to_rate_limited_without_sdk_retries(gateway, broker):
+    gateway.fail_next("prime_assets", Fault("http", http_status=429))
+    with pytest.raises(RateLimited) as err:
+        broker.account()
+    assert err.value.http_status == 429
+    assert gateway.calls("prime_assets") == 1
+
+
+def test_a_reconciliation_query_waits_out_a_throttle_then_gives_up_naming_it(gateway, broker):
+    # positions (like get_order, open_orders, fills) is asked at every restart: one 429 is
+    # waited out (the session's cool-down) and the query sent again ...
     gateway.fail_next("positions", Fault("http", http_status=429))
+    assert broker.positions() == {}
+    assert gateway.calls("positions") == 2
+    # ... but a Tiger that keeps throttling is reported, after three re-sends
+    gateway.fail_next("positions", Fault("http", http_status=429), times=4)
     with pytest.raises(RateLimited) as err:
         broker.positions()
     assert err.value.http_status == 429
-    assert gateway.calls("positions") == 1
+    assert gateway.calls("positions") == 2 + 4
 
 
 def test_server_error_on_a_query_is_unavailable(gateway, broker):

@@ -135,3 +135,52 @@ def test_report_run_is_tracked(smoke_run):
     assert run.data.metrics["report_duration_s"] > 0
     files = {a.path for a in client.list_artifacts(run.info.run_id, "report")}
     assert files == {"report/smoke_report.html", "report/smoke_report.ipynb"}
+
+
+# ------------------------------------------------------------------------------ progress
+def test_progress_is_read_from_papermills_cell_lines():
+    from research.reports.runner import CellProgress, CellProgressTracker
+
+    events: list[CellProgress] = []
+    clock = iter([100.0, 101.0, 103.5, 104.0, 190.0]).__next__
+    tracker = CellProgressTracker(3, events.append, clock=clock)
+    tracker.start()
+    assert tracker.feed("Executing Cell 1---------------------------------------\n")
+    assert not tracker.feed("tca: market done in 0.11 s\n")  # a cell's output: kept apart
+    assert tracker.feed("Ending Cell 1------------------------------------------\n")
+    assert tracker.feed("Executing Cell 2---------------------------------------\n")
+    assert tracker.feed("Ending Cell 3------------------------------------------")
+    assert not tracker.feed("Executing Cell two")
+    assert events == [CellProgress(0, 3, None, 0.0), CellProgress(0, 3, 1, 1.0),
+                      CellProgress(1, 3, None, 3.5), CellProgress(1, 3, 2, 4.0),
+                      CellProgress(3, 3, None, 90.0)]
+
+
+def test_terminal_progress_shows_cells_of_total(capsys):
+    from research.reports.runner import CellProgress, TerminalProgress
+
+    show = TerminalProgress("report demo", redraw_s=0.01)
+    show(CellProgress(0, 14, None, 0.0))
+    show(CellProgress(3, 14, 4, 80.0))
+    show.close()
+    err = capsys.readouterr().err
+    assert "report demo: 0/14 cells" in err and "starting the kernel" in err
+    assert "report demo: 3/14 cells" in err and "cell 4 running" in err
+
+
+@pytest.mark.slow
+@pytest.mark.notebook
+def test_a_run_reports_every_cell_as_it_executes(tmp_path):
+    from research.reports.runner import execute_notebook
+
+    events = []
+    source = NOTEBOOKS / "smoke_report.ipynb"
+    execute_notebook(source, tmp_path / "out.ipynb", {"n_figures": 1}, timeout=300,
+                     progress=events.append)
+    n_cells = len(json.loads(source.read_text())["cells"]) + 1  # + papermill's parameters cell
+    assert all(e.total == n_cells for e in events)
+    started = [e.running for e in events if e.running is not None]
+    assert started == list(range(1, n_cells + 1))  # each cell announced, in order
+    done = [e.done for e in events]
+    assert done == sorted(done) and done[-1] == n_cells
+    assert [e.elapsed_s for e in events] == sorted(e.elapsed_s for e in events)

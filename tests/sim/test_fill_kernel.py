@@ -28,7 +28,7 @@ def random_state(rng: np.random.Generator, n_orders: int, n_sym: int) -> dict:
         eligible=rng.integers(0, 8, n_orders).astype(np.int64), sym_col=sym, sign_col=sign,
         qty_col=qty, filled_col=(qty * rng.uniform(0, 0.9, n_orders)).astype(np.int64),
         notional_col=rng.uniform(0, 1e6, n_orders), limit_col=limit,
-        is_open_col=np.ones(n_orders, bool), nfills_col=rng.integers(0, 5, n_orders),
+        is_open_col=rng.random(n_orders) < 0.9, nfills_col=rng.integers(0, 5, n_orders),
         pos=rng.integers(-1000, 1000, n_sym).astype(np.int64), close_raw=close_raw,
         high_raw=close * 1.001, low_raw=close * 0.999,
         bid_raw=np.where(quoted, close * (1 - half), np.nan),
@@ -93,3 +93,25 @@ def test_kernel_on_a_hand_computed_bar():
     assert net.tolist() == [2000.0, 0.0]
     assert perm.tolist() == [2000 * 1e-8, 0.0]  # linear in the net market flow
     assert st["is_open_col"].tolist() == [False, True, False]
+
+
+@pytest.mark.parametrize("kernel", [fill_bar, fill_bar_numpy])
+def test_a_closed_row_still_listed_takes_no_fill_and_no_capacity(kernel):
+    """Row 0 was cancelled after the broker last pruned its open rows: it is skipped, and the
+    later market order gets the whole participation cap it would otherwise have shared."""
+    st = dict(
+        t=3, rows=np.array([0, 1], np.int64), eligible=np.array([1, 1], np.int64),
+        sym_col=np.zeros(2, np.int64), sign_col=np.array([1, 1], np.int64),
+        qty_col=np.array([5_000, 5_000], np.int64), filled_col=np.array([700, 0], np.int64),
+        notional_col=np.array([70_000.0, 0.0]), limit_col=np.array([np.nan, np.nan]),
+        is_open_col=np.array([False, True]), nfills_col=np.array([1, 0], np.int64),
+        pos=np.array([700], np.int64), close_raw=np.array([100.0]), high_raw=np.array([100.0]),
+        low_raw=np.array([100.0]), bid_raw=np.array([np.nan]), ask_raw=np.array([np.nan]),
+        volume=np.array([10_000.0]), mult=np.ones(1), half=np.full(1, 1e-4),
+        sigma=np.zeros(1), max_participation=0.1, limit_volume_share=0.05, through=True,
+        impact_y=0.5, perm_coef=np.zeros(1),
+    )
+    frows, fq, *_ = kernel(**st)
+    assert frows.tolist() == [1] and fq.tolist() == [1_000]
+    assert st["filled_col"].tolist() == [700, 1_000]  # the cancelled order keeps its 700
+    assert st["nfills_col"].tolist() == [1, 1] and st["pos"].tolist() == [1_700]

@@ -11,6 +11,12 @@ scripted per method: body codes (rate limit 4, rejections 1010/1200/...), HTTP s
 500), and a place that creates the order and then answers too late (or answers late and only
 then creates it). Every request is recorded in ``requests`` as (method, biz_content).
 
+Rate limits: ``enforce_published_limits`` makes the gateway answer code 4, as Tiger does, once
+a method goes over Tiger's published per-minute limits in a sliding window (its own copy of the
+published table, so the adapter's limiter is checked against it, not against itself), with
+time optionally compressed. ``transactions_supported=False`` answers ``order_transactions``
+with code 1000, as Tiger does for an account type that does not offer it.
+
 Not for production: no persistence, one account, US stocks only.
 """
 
@@ -30,6 +36,24 @@ from live.tiger.testing.keys import RsaKeyPair, generate_key_pair
 
 OPEN = ("Initial", "Submitted", "PartiallyFilled", "PendingCancel")
 RATE_LIMIT_MSG = "rate limit error(current limiting interface:{m}, up to {n} times per minute)"
+UNSUPPORTED_MSG = "common param error(method {m} is not supported for this account type)"
+
+#: Tiger's published limits, calls per 60 s sliding window per account (quant.itigerup.com
+#: requestLimit; /work/shared/notes/tiger_sdk.md section 5). Written out here independently of
+#: ``live.tiger.ratelimit`` so the adapter's limiter is tested against the rule, not itself.
+PUBLISHED_LIMITS: dict[str, int] = {
+    **dict.fromkeys(("order_no", "place_order", "modify_order", "cancel_order", "orders",
+                     "active_orders", "inactive_orders", "filled_orders", "timeline",
+                     "quote_real_time", "ticks"), 120),
+    **dict.fromkeys(("contracts", "contract", "positions", "assets", "prime_assets", "accounts",
+                     "order_transactions", "history_timeline", "kline"), 60),
+    **dict.fromkeys(("grab_quote_permission", "get_quote_permission", "market_state",
+                     "symbols"), 10),
+}
+#: A paper account's place + modify + cancel share one budget of 120 a minute.
+PAPER_ORDER_METHODS = ("place_order", "modify_order", "cancel_order")
+PAPER_ORDER_LIMIT = 120
+TRANSACTIONS_PAGE_MAX = 100  # the most transactions one order_transactions page holds
 
 
 @dataclass
@@ -91,6 +115,7 @@ class FakeTigerGateway:
         fill_on_place: bool = True,
         max_fill_per_match: int | None = None,
         partial_status: str = "Submitted",
+        transactions_supported: bool = True,
     ):
         self.tiger_id = tiger_id
         self.account = account
@@ -103,6 +128,7 @@ class FakeTigerGateway:
         self.fill_on_place = fill_on_place
         self.max_fill_per_match = max_fill_per_match
         self.partial_status = partial_status
+        self.transactions_supported = transactions_supported
         self.prices: dict[str, float] = {}
         self.half_spread: dict[str, float] = {}
         self.orders: dict[int, FakeOrder] = {}
@@ -111,6 +137,9 @@ class FakeTigerGateway:
         self.requests: list[tuple[str, dict]] = []
         self.faults: dict[str, deque[Fault]] = defaultdict(deque)
         self.rate_windows: dict[str, tuple[int, float]] = {}
+        # counters several methods share: name -> (calls, window s, methods)
+        self.shared_windows: dict[str, tuple[int, float, tuple[str, ...]]] = {}
+        self.throttled: list[str] = []  # methods answered with code 4, in order
         self._calls: dict[str, deque[float]] = defaultdict(deque)
         self._ids = itertools.count(40_132_638_459_956_224)
         self._seq = itertools.count(1001)
@@ -188,6 +217,22 @@ class FakeTigerGateway:
     def limit_rate(self, method: str, calls: int, window_s: float) -> None:
         """Answer code 4 once ``method`` is called more than ``calls`` times in ``window_s``."""
         self.rate_windows[method] = (calls, window_s)
+
+    def enforce_published_limits(self, time_scale: float = 1.0, paper: bool = True) -> None:
+        """Answer code 4 like Tiger once any method exceeds its published per-minute limit.
+
+        ``time_scale`` compresses time: the 60 s window lasts ``60 / time_scale`` seconds (a
+        test that runs a session's minutes in milliseconds scales its client clock the same
+        way). ``paper``: place + modify + cancel also share one 120-a-minute budget.
+        """
+        if time_scale <= 0:
+            raise ValueError(f"gateway: time_scale must be > 0, got {time_scale}")
+        window = 60.0 / time_scale
+        for method, per_minute in PUBLISHED_LIMITS.items():
+            self.rate_windows[method] = (per_minute, window)
+        if paper:
+            self.shared_windows["paper place+modify+cancel"] = (
+                PAPER_ORDER_LIMIT, window, PAPER_ORDER_METHODS)
 
     def reject_order(self, order_id: int, remark: str) -> None:
         """The exchange side refuses a working order afterwards (status Inactive)."""
@@ -277,9 +322,11 @@ class FakeTigerGateway:
         if "account" in biz and biz["account"] != self.account:
             return 200, self._answer(req, 1010, f"account '{biz['account']}' is not authorized "
                                                 "to the api user")
-        if self._over_rate(method):
-            n = self.rate_windows[method][0]
-            return 200, self._answer(req, 4, RATE_LIMIT_MSG.format(m=method, n=n))
+        over = self._over_rate(method)
+        if over is not None:
+            with self._lock:
+                self.throttled.append(method)
+            return 200, self._answer(req, 4, RATE_LIMIT_MSG.format(m=method, n=over))
         fault = self._next_fault(method)
         if fault is not None and fault.kind == "http":
             return fault.http_status, f"error {fault.http_status}".encode()
@@ -303,19 +350,26 @@ class FakeTigerGateway:
             q = self.faults.get(method)
             return q.popleft() if q else None
 
-    def _over_rate(self, method: str) -> bool:
-        if method not in self.rate_windows:
-            return False
-        n, window = self.rate_windows[method]
+    def _over_rate(self, method: str) -> int | None:
+        """The limit ``method`` would exceed now (the call is refused), else None (counted).
+
+        Only calls that are answered count, as a sliding window of their arrival times."""
+        counters = [(method, *self.rate_windows[method])] if method in self.rate_windows else []
+        counters += [(name, n, window) for name, (n, window, methods)
+                     in self.shared_windows.items() if method in methods]
+        if not counters:
+            return None
         now = time.monotonic()
         with self._lock:
-            q = self._calls[method]
-            while q and q[0] <= now - window:
-                q.popleft()
-            if len(q) >= n:
-                return True
-            q.append(now)
-            return False
+            for key, n, window in counters:
+                q = self._calls[key]
+                while q and q[0] <= now - window:
+                    q.popleft()
+                if len(q) >= n:
+                    return n
+            for key, _, _ in counters:
+                self._calls[key].append(now)
+            return None
 
     def _signature_ok(self, req: dict) -> bool:
         from cryptography.hazmat.primitives import hashes, serialization
@@ -450,6 +504,13 @@ class FakeTigerGateway:
         return self._order_list(biz, lambda o: o.filled > 0)
 
     def _m_order_transactions(self, biz: dict) -> tuple:
+        """Executions of one order (``order_id``: its global id) or of one symbol, oldest
+        first, within ``start_date`` / ``end_date`` (ms; end exclusive), in pages of at most
+        100 (``page_token``: the offset of the next page)."""
+        if not self.transactions_supported:
+            return 1000, UNSUPPORTED_MSG.format(m="order_transactions"), None
+        start = int(biz.get("start_date") or 0)
+        end = int(biz.get("end_date") or 0)
         with self._lock:
             if biz.get("order_id"):
                 o = self.orders.get(int(biz["order_id"]))
@@ -459,7 +520,14 @@ class FakeTigerGateway:
                          if o.symbol == biz["symbol"]]
             else:
                 return 1010, "biz param error(field 'symbol' or 'order_id' cannot be empty)", None
-        return 0, "", {"items": items, "nextPageToken": None}
+        items = [f for f in items if f["transactionTime"] >= start
+                 and (not end or f["transactionTime"] < end)]
+        items.sort(key=lambda f: (f["transactionTime"], f["id"]))
+        limit = min(int(biz.get("limit") or TRANSACTIONS_PAGE_MAX), TRANSACTIONS_PAGE_MAX)
+        offset = int(biz.get("page_token") or 0)
+        page = items[offset:offset + limit]
+        token = str(offset + limit) if offset + limit < len(items) else None
+        return 0, "", {"items": page, "nextPageToken": token}
 
     def _m_positions(self, biz: dict) -> tuple:
         with self._lock:

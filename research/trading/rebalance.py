@@ -1,17 +1,23 @@
-"""The parent orders a periodic rebalance implies: target weights x NAV minus drifted holdings.
+"""The rebalance decision, written once: which sessions rebalance, how target weights become
+whole shares at NAV, and the parent orders that move a book to its targets.
 
-Bookkeeping (documented because the orders depend on it):
+The trading loop (:mod:`research.trading.loop`) decides live and in replays with these
+functions; :func:`rebalance_orders` uses them to build a *paper* order list for execution
+studies (no fills fed back). Bookkeeping (documented because the orders depend on it):
 
 * Rebalance days are the first session of each month (``"monthly"``), of each ISO week
-  (``"weekly"``) or every session (``"daily"``) in ``closes`` between ``start`` and ``end``.
-* On rebalance day D the decision is taken at ``decision_time`` (exchange time) and uses only
-  closes strictly before D: target weights from the strategy, and NAV and share counts valued at
-  the previous close P(D-1), the last price known before the open.
-* Target shares = round(w * NAV / P(D-1)) (whole shares). The order is target - holdings; zero
-  trades produce no order.
+  (``"weekly"``) or every session (``"daily"``).
+* On rebalance day D the decision uses only closes strictly before D: target weights from the
+  portfolio strategy, and NAV and share counts valued at the previous close P(D-1), the last
+  price known before the open.
+* Target shares = round(w * NAV / P(D-1)) (whole shares; a symbol without a price gets 0).
+  The order is target - holdings; zero trades produce no order.
+
+:func:`rebalance_orders` only (the paper list):
+
 * The orders are assumed to complete at P(D-1): holdings become the targets and cash absorbs
   the trades. Execution costs are not fed back (they are what the study measures), so the order
-  list does not depend on how it is executed, and every strategy trades the same orders.
+  list does not depend on how it is executed, and every algorithm trades the same orders.
 * ``initial="target"`` (default): the portfolio already holds its targets at the first rebalance
   (no orders that day), so every order is the trade that price drift and new targets imply.
   ``initial="cash"``: it starts in cash and the first rebalance buys the whole portfolio.
@@ -25,11 +31,27 @@ import numpy as np
 import pandas as pd
 
 from research.data.schema import EXCHANGE_TZ
+from research.domain import Side, Strategy
+from research.execution.model import ParentOrder
 from research.strategies.parent_orders import PARENT_ORDER_COLUMNS, validate_parent_orders
+
+REBALANCE_FREQUENCIES = ("daily", "weekly", "monthly")
 
 
 class WeightStrategy(Protocol):
     def target_weights(self, closes: pd.DataFrame, asof) -> pd.Series: ...
+
+
+def _periods(days: pd.DatetimeIndex, frequency: str) -> np.ndarray:
+    """The rebalance period of each session: one integer key per day, equal within a period."""
+    if frequency == "daily":
+        return np.arange(len(days))
+    if frequency == "weekly":
+        iso = days.isocalendar()
+        return iso["year"].to_numpy() * 100 + iso["week"].to_numpy()
+    if frequency == "monthly":
+        return np.asarray(days.year * 100 + days.month)
+    raise ValueError(f"frequency must be one of {REBALANCE_FREQUENCIES}, got {frequency!r}")
 
 
 def rebalance_dates(index: pd.DatetimeIndex, frequency: str = "monthly", start=None,
@@ -42,18 +64,39 @@ def rebalance_dates(index: pd.DatetimeIndex, frequency: str = "monthly", start=N
         days = days[days >= pd.Timestamp(start)]
     if end is not None:
         days = days[days <= pd.Timestamp(end)]
-    if frequency == "daily":
-        return days
-    if frequency == "weekly":
-        iso = days.isocalendar()
-        period = iso["year"].to_numpy() * 100 + iso["week"].to_numpy()
-    elif frequency == "monthly":
-        period = days.year * 100 + days.month
-    else:
-        raise ValueError(f"frequency must be 'daily', 'weekly' or 'monthly', got {frequency!r}")
-    period = np.asarray(period)
+    period = _periods(days, frequency)
     first = np.r_[True, period[1:] != period[:-1]]
     return days[first]
+
+
+def is_rebalance_session(frequency: str, day: pd.Timestamp, previous_session: pd.Timestamp
+                         ) -> bool:
+    """Whether ``day`` opens a new rebalance period after ``previous_session`` (the last
+    session with a close before it): the streaming form of :func:`rebalance_dates`."""
+    pair = pd.DatetimeIndex([previous_session, day])
+    period = _periods(pair, frequency)
+    return frequency == "daily" or bool(period[0] != period[1])
+
+
+def target_shares(weights: np.ndarray, nav: float, price: np.ndarray) -> np.ndarray:
+    """Whole target shares round(w * NAV / price); 0 where the price is missing or not > 0."""
+    price = np.asarray(price, dtype=float)
+    priced = np.isfinite(price) & (price > 0)
+    target = np.zeros(len(price), dtype=np.int64)
+    target[priced] = np.rint(np.asarray(weights, dtype=float)[priced] * nav / price[priced]
+                             ).astype(np.int64)
+    return target
+
+
+def rebalance_parents(decision_key: str, symbols: tuple[str, ...] | list[str],
+                      trade: np.ndarray, algorithm: Strategy, horizon_bars: int
+                      ) -> list[ParentOrder]:
+    """Parent orders for the non-zero ``trade`` shares (signed, one per symbol), with the
+    deterministic ids ``<decision_key>-<SYMBOL>`` (a restart derives the same ids). Algorithm
+    parameters are added by :class:`research.trading.AlgorithmPlanner`."""
+    return [ParentOrder(f"{decision_key}-{s}", s, Side.BUY if q > 0 else Side.SELL, int(abs(q)),
+                        strategy=algorithm, horizon_bars=horizon_bars)
+            for s, q in zip(symbols, np.asarray(trade).tolist(), strict=True) if q != 0]
 
 
 def _decision_timestamp(day: pd.Timestamp, decision_time: str) -> pd.Timestamp:
@@ -108,9 +151,7 @@ def rebalance_orders(closes: pd.DataFrame, strategy: WeightStrategy, capital: fl
                              f"for {symbols[needs_price].tolist()}")
         safe_price = np.where(np.isnan(price), 0.0, price)
         nav = cash + float(holdings @ safe_price)
-        target = np.zeros(len(symbols), dtype=np.int64)
-        priced = safe_price > 0
-        target[priced] = np.rint(w[priced] * nav / safe_price[priced]).astype(np.int64)
+        target = target_shares(w, nav, safe_price)
         trade = target - holdings
         cash -= float(trade @ safe_price)
         holdings = target
@@ -148,4 +189,5 @@ def rebalance_orders(closes: pd.DataFrame, strategy: WeightStrategy, capital: fl
     return validate_parent_orders(orders, "rebalance orders", calendar)
 
 
-__all__ = ["WeightStrategy", "rebalance_dates", "rebalance_orders"]
+__all__ = ["REBALANCE_FREQUENCIES", "WeightStrategy", "is_rebalance_session", "rebalance_dates",
+           "rebalance_orders", "rebalance_parents", "target_shares"]

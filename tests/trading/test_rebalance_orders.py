@@ -6,13 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from research.strategies import (
-    PARENT_ORDER_COLUMNS,
-    EqualWeight,
-    InverseVolatility,
-    rebalance_dates,
-    rebalance_orders,
-)
+from research.strategies import PARENT_ORDER_COLUMNS, EqualWeight, InverseVolatility
+from research.trading import rebalance_dates, rebalance_orders
 
 
 @pytest.fixture

@@ -1,0 +1,30 @@
+"""The trading loop: run config -> rebalance decisions -> parent orders with their execution
+algorithms -> the execution engine with the risk manager, on a bar clock. One kernel: ``sim``
+replays it over the simulated broker, ``live`` trades it through Tiger."""
+
+from research.trading.algorithm_params import (
+    AlgorithmInputError,
+    AlgorithmPlanner,
+    almgren_chriss_params,
+    limit_params,
+    per_bar_volume_profile,
+    pov_params,
+    vwap_params,
+    vwap_volume_profile,
+)
+from research.trading.loop import TradingLoop, portfolio_strategy, risk_settings_for
+from research.trading.rebalance import (
+    REBALANCE_FREQUENCIES,
+    is_rebalance_session,
+    rebalance_dates,
+    rebalance_orders,
+    rebalance_parents,
+    target_shares,
+)
+
+__all__ = [
+    "REBALANCE_FREQUENCIES", "AlgorithmInputError", "AlgorithmPlanner", "TradingLoop",
+    "almgren_chriss_params", "is_rebalance_session", "limit_params", "per_bar_volume_profile",
+    "portfolio_strategy", "pov_params", "rebalance_dates", "rebalance_orders", "rebalance_parents",
+    "risk_settings_for", "target_shares", "vwap_params", "vwap_volume_profile",
+]

@@ -1,0 +1,193 @@
+"""The execution policy of a run config turned into each parent's algorithm and **all** its
+parameters, from past data only — written once, for live trading, replays and the TCA study.
+
+Per algorithm (``execution.*`` fields of the run config):
+
+* market: no parameter.
+* limit: one passive limit at the mid -/+ ``limit_offset_bps``; it works the horizon less the
+  last ``limit_cleanup_minutes`` (at least one bar), then the rest goes at market if
+  ``limit_fallback_to_market``.
+* twap: no parameter (equal slices over the horizon).
+* vwap: slices along the expected volume of each bar of the horizon, from the time-of-day
+  volume profile fitted on past sessions (``CostModel.volume_profile_``: estimated from minute
+  bars when it was fitted on them, else the documented default U-shape).
+* pov: ``pov_rate`` of the market volume realised since arrival.
+* is: the Almgren–Chriss (2000) trade list, its coefficients from the fitted cost model's
+  per-symbol state (daily volatility, ADV and spread, all from past bars) and the policy's
+  ``is_impact_y`` and ``risk_aversion``: the square-root cost Y·σ·P·sqrt(X/ADV) per share is
+  matched by the linear temporary impact η·X/T at the order's own size X and horizon T.
+
+A parent whose algorithm cannot be built (an input is missing) raises
+:class:`AlgorithmInputError` naming the parent, the algorithm and the input — before anything
+is journaled, so a restart never replays a poisoned parent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from research.domain import Strategy
+from research.execution.algorithms import build_algorithm
+from research.execution.model import ParentOrder
+
+SESSION_MINUTES = 390
+
+
+class AlgorithmInputError(ValueError):
+    """A parent's execution algorithm lacks an input; the message names parent, algorithm and
+    input. Raised before the parent is registered with the engine."""
+
+    def __init__(self, parent_id: str, algorithm: str, missing: str):
+        self.parent_id, self.algorithm, self.missing = parent_id, algorithm, missing
+        super().__init__(f"parent {parent_id}: algorithm {algorithm} cannot be built: {missing}")
+
+
+def limit_params(offset_bps: float, horizon_bars: int, cleanup_bars: int,
+                 fallback_to_market: bool) -> dict[str, Any]:
+    """A limit working ``horizon_bars - cleanup_bars`` bars (at least one), then the rest at
+    market when ``fallback_to_market``."""
+    return {"offset_bps": float(offset_bps), "tif_bars": max(1, int(horizon_bars - cleanup_bars)),
+            "fallback_to_market": bool(fallback_to_market)}
+
+
+def pov_params(rate: float) -> dict[str, Any]:
+    """POV: follow ``rate`` of the market volume realised since arrival."""
+    return {"rate": float(rate)}
+
+
+def vwap_params(per_bar_profile: np.ndarray, start_bar: int, horizon_bars: int
+                ) -> dict[str, Any]:
+    """VWAP: slices along :func:`vwap_volume_profile`."""
+    return {"volume_profile": vwap_volume_profile(per_bar_profile, start_bar, horizon_bars)}
+
+
+def vwap_volume_profile(per_bar_profile: np.ndarray, start_bar: int, horizon_bars: int
+                        ) -> list[float]:
+    """Expected volume of each of the ``horizon_bars`` bars from ``start_bar`` (bars after the
+    open) of a per-bar session profile; bars past the session's end get the profile's average
+    share (the profile says nothing about them)."""
+    prof = np.asarray(per_bar_profile, dtype=float)
+    k = max(0, int(start_bar))
+    seg = prof[k:k + horizon_bars]
+    if len(seg) < horizon_bars:
+        seg = np.concatenate([seg, np.full(horizon_bars - len(seg), 1.0 / len(prof))])
+    return [float(x) for x in seg]
+
+
+def almgren_chriss_params(*, price: float, daily_vol: float, adv: float, spread_bps: float,
+                          quantity: int, horizon_minutes: float, impact_y: float,
+                          risk_aversion: float) -> dict[str, float]:
+    """Almgren–Chriss coefficients in days (σ $/share/day^½, η $/share per share/day, ε
+    $/share) for an order of ``quantity`` shares over ``horizon_minutes``; see the module
+    docstring for the linearisation. No permanent impact term (γ = 0): it does not change the
+    optimal trade list."""
+    sigma = price * daily_vol
+    horizon_days = horizon_minutes / SESSION_MINUTES
+    x = float(quantity)
+    eta = impact_y * sigma * math.sqrt(x / adv) * horizon_days / x
+    eps = price * spread_bps * 0.5e-4 if math.isfinite(spread_bps) else 0.0
+    return {"sigma": sigma, "eta": max(eta, 1e-12), "gamma": 0.0, "epsilon": eps,
+            "risk_aversion": float(risk_aversion), "horizon": horizon_days}
+
+
+def per_bar_volume_profile(cost_model: Any, bar_minutes: float) -> np.ndarray:
+    """The fitted time-of-day volume profile as expected shares of each bar of a session."""
+    minutes = np.asarray(cost_model.volume_profile_.minute_grid(), dtype=float)
+    width = max(1, int(round(bar_minutes)))
+    n = int(math.ceil(len(minutes) / width))
+    padded = np.concatenate([minutes, np.zeros(n * width - len(minutes))])
+    per_bar = padded.reshape(n, width).sum(axis=1)
+    return per_bar / per_bar.sum()
+
+
+class AlgorithmPlanner:
+    """Builds each parent's algorithm parameters from the run config's execution policy and a
+    fitted cost model (past data only; ``None``: the algorithms that need market state —
+    VWAP and IS — are refused with a message saying so).
+
+    ``plan(parents, prices, start_minute)`` returns the parents with their ``params`` set, or
+    raises :class:`AlgorithmInputError` for the first parent that cannot be built; nothing is
+    registered with the engine before every parent of the batch is known to build.
+    """
+
+    def __init__(self, policy: Any, *, bar_minutes: float = 1.0, cost_model: Any = None):
+        self.policy = policy
+        self.algorithm = Strategy(policy.algorithm)
+        self.bar_minutes = float(bar_minutes)
+        self.cost_model = cost_model
+        self.horizon_bars = max(1, int(round(policy.horizon_minutes / self.bar_minutes)))
+        self._volume_profile = None
+        if cost_model is not None and hasattr(cost_model, "volume_profile_"):
+            self._volume_profile = per_bar_volume_profile(cost_model, self.bar_minutes)
+
+    def check(self) -> None:
+        """Raise at start-up when the policy's algorithm can never be built (its input is not
+        there at all), instead of on the first rebalance."""
+        if self.algorithm in (Strategy.VWAP, Strategy.IS) and self.cost_model is None:
+            needs = ("the time-of-day volume profile" if self.algorithm is Strategy.VWAP
+                     else "daily volatility, ADV and spread per symbol")
+            raise AlgorithmInputError("(every parent)", self.algorithm.value,
+                                      f"{needs} of a fitted cost model, and none was given")
+
+    def plan(self, parents: Sequence[ParentOrder], prices: Sequence[float],
+             start_minute: float) -> list[ParentOrder]:
+        out = [replace(p, params=self._params(p, float(px), start_minute))
+               for p, px in zip(parents, prices, strict=True)]
+        for p in out:  # every parent builds before any is registered
+            try:
+                build_algorithm(p)
+            except ValueError as exc:
+                raise AlgorithmInputError(p.parent_id, p.strategy.value, str(exc)) from None
+        return out
+
+    def _params(self, parent: ParentOrder, price: float, start_minute: float) -> dict[str, Any]:
+        ex, algo = self.policy, parent.strategy
+        if algo is Strategy.LIMIT:
+            cleanup = int(round(ex.limit_cleanup_minutes / self.bar_minutes))
+            return limit_params(ex.limit_offset_bps, parent.horizon_bars, cleanup,
+                                ex.limit_fallback_to_market)
+        if algo is Strategy.POV:
+            return pov_params(ex.pov_rate)
+        if algo is Strategy.VWAP:
+            if self._volume_profile is None:
+                raise AlgorithmInputError(parent.parent_id, algo.value,
+                                          "no volume profile: no fitted cost model")
+            start_bar = int(max(0.0, start_minute) // self.bar_minutes)
+            return vwap_params(self._volume_profile, start_bar, parent.horizon_bars)
+        if algo is Strategy.IS:
+            return {**self._market_state(parent, price), "risk_aversion": ex.risk_aversion}
+        return {}
+
+    def _market_state(self, parent: ParentOrder, price: float) -> dict[str, float]:
+        model, sym = self.cost_model, parent.symbol
+
+        def value(attr: str) -> float:
+            series = getattr(model, attr, None) if model is not None else None
+            v = float(series.get(sym, np.nan)) if series is not None else math.nan
+            return v
+
+        vol, adv, spread = value("daily_vol_"), value("adv_"), value("spread_bps_")
+        missing = [name for name, v, ok in (
+            ("daily volatility", vol, math.isfinite(vol) and vol > 0),
+            ("ADV", adv, math.isfinite(adv) and adv > 0),
+            ("a price", price, math.isfinite(price) and price > 0)) if not ok]
+        if missing:
+            raise AlgorithmInputError(parent.parent_id, parent.strategy.value,
+                                      f"no {' or '.join(missing)} for {sym} in the fitted cost "
+                                      "model (past bars)")
+        ac = almgren_chriss_params(price=price, daily_vol=vol, adv=adv, spread_bps=spread,
+                                   quantity=parent.quantity,
+                                   horizon_minutes=parent.horizon_bars * self.bar_minutes,
+                                   impact_y=self.policy.is_impact_y,
+                                   risk_aversion=self.policy.risk_aversion)
+        ac.pop("risk_aversion")
+        return ac
+
+
+__all__ = ["AlgorithmInputError", "AlgorithmPlanner", "almgren_chriss_params", "limit_params",
+           "per_bar_volume_profile", "pov_params", "vwap_params", "vwap_volume_profile"]

@@ -1,0 +1,669 @@
+"""The trading loop: a run config turned into orders, bar by bar — one kernel for replays and
+live trading. It knows a :class:`~research.execution.Broker`, a bar source (any iterable of
+:class:`~research.execution.MarketSnapshot`) and a clock, nothing else: ``sim`` drives it over
+the simulated broker, ``live`` over Tiger.
+
+Per bar (:meth:`TradingLoop.on_bar`):
+
+1. a new session: the previous one is closed (its last prices join the daily closes) and this
+   one prepared, unless that was done after the previous session's last bar —
+   :meth:`prepare_session`: risk refit on closes strictly before the day, NAV from the broker,
+   the portfolio strategy's target weights;
+2. on the first bar of a rebalance session: target shares at NAV and the previous close,
+   parent orders with deterministic ids ``<config>-<YYYYMMDD>-<SYMBOL>``, each with its
+   execution algorithm and all its parameters (:class:`~research.trading.AlgorithmPlanner`);
+   a parent whose symbol has no price yet waits for one; a parent whose algorithm cannot be
+   built is refused (logged) before anything is journaled;
+3. ``engine.on_bar`` — the execution engine with the risk manager's pre-trade check;
+4. fills booked into the risk manager as the engine applies them (inside step 3, so the next
+   child's check sees them); each parent's cost predicted at arrival and its
+   realised shortfall compared when it completes; parents that sent nothing for
+   ``execution.parent_idle_bars`` bars logged with the reason;
+5. after the session's last bar (exchange calendar, early closes included): the session is
+   closed and the next one prepared, so the next open does not pay for it.
+
+Nothing is logged between the bar and its last order: that path is live's latency budget
+(benchmarks/bench_live.py). Drivers add what only they have through the ``_on_*`` hooks
+(metrics) and :meth:`stop_reason` (a kill switch).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from research.domain import Side, Strategy
+from research.execution import (
+    ExecutionEngine,
+    Journal,
+    MarketSnapshot,
+    ParentOrder,
+    ReconciliationError,
+    TradingState,
+)
+from research.execution.risk_check import RiskManagerCheck
+from research.trading.algorithm_params import AlgorithmInputError, AlgorithmPlanner
+from research.trading.rebalance import is_rebalance_session, rebalance_parents, target_shares
+
+
+def risk_settings_for(config: Any, settings: Any) -> Any:
+    """The process's risk settings with the run config's limits in force."""
+    limits = config.risk.model_dump()
+    return settings.risk.model_copy(update={k: v for k, v in limits.items()
+                                            if k in type(settings.risk).model_fields})
+
+
+def portfolio_strategy(config: Any):
+    """The portfolio strategy of ``config.strategy`` (target weights from daily closes)."""
+    from research.strategies import EqualWeight, InverseVolatility
+
+    kind = config.strategy.kind
+    if kind == "inverse_volatility":
+        return InverseVolatility(config.strategy.lookback_days)
+    if kind in ("equal_weight", "buy_and_hold"):
+        return EqualWeight()
+    raise ValueError(f"strategy.kind {kind!r} has no portfolio strategy")
+
+
+class _NullLog:
+    """Logger used when none is given: drops every line."""
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda *a, **k: None
+
+
+class TradingLoop:
+    """Parameters: ``config`` (RunConfig), ``settings`` (Settings: risk, execution), ``broker``
+    (Broker protocol), ``daily_closes`` (wide frame of daily closes, session dates x symbols,
+    covering the strategy and risk lookbacks), ``run_id`` (part of every client order id),
+    ``journal_path`` (the engine's SQLite journal; ``":memory:"`` for a replay that is rerun,
+    not recovered), ``bar_minutes`` (minutes per bar: horizons are in bars), ``cost_model`` (a
+    fitted ``research.costs.CostModel``: cost predictions, and VWAP's and IS's inputs),
+    ``logger`` (structlog-style), ``alert_sinks`` (risk alert sinks), ``sleep`` (the engine's retry back-off; a replay passes a no-op).
+    """
+
+    def __init__(self, config: Any, settings: Any, broker: Any, daily_closes: pd.DataFrame, *,
+                 run_id: str, journal_path: str | Path, bar_minutes: float = 1.0,
+                 cost_model: Any = None, logger: Any = None, alert_sinks: Iterable[Any] = (),
+                 sleep: Callable[[float], None] = time.sleep, commit_every_bar: bool = True):
+        from research.risk import AlertManager, RiskManager
+
+        self.config = config
+        self.settings = settings
+        self.broker = broker
+        self.run_id = run_id
+        self.journal_path = journal_path if journal_path == ":memory:" else Path(journal_path)
+        self.bar_minutes = float(bar_minutes)
+        self._sleep = sleep
+        self._commit_every_bar = commit_every_bar
+        self.log = logger if logger is not None else _NullLog()
+        self.symbols = tuple(config.universe.symbols or daily_closes.columns)
+        missing = [s for s in self.symbols if s not in daily_closes.columns]
+        if missing:
+            raise ValueError(f"daily closes lack universe symbol(s) {missing}")
+        self.closes = daily_closes[list(self.symbols)]
+        risk = risk_settings_for(config, settings)
+        self.risk = RiskManager(risk, alerts=AlertManager(
+            list(alert_sinks), cooldown_seconds=risk.alert_cooldown_seconds))
+        self.strategy = portfolio_strategy(config)
+        self.planner = AlgorithmPlanner(config.execution, bar_minutes=self.bar_minutes,
+                                        cost_model=cost_model)
+        self.planner.check()  # an algorithm that can never be built fails before any order
+        self.engine: ExecutionEngine | None = None
+        self.initial_positions: dict[str, int] = {}
+        self._decided: set[str] = set()
+        self._day: pd.Timestamp | None = None
+        # last traded price per symbol in the current session: becomes its daily close
+        self._session_close: np.ndarray | None = None
+        # parents decided on a bar that had no price for their symbol, added when one comes
+        self._deferred: list[ParentOrder] = []
+        self._deferred_logged = 0
+        self.refused: dict[str, str] = {}  # parent id -> why its algorithm could not be built
+        self._symbol_index = {s: i for i, s in enumerate(self.symbols)}
+        # stamp (close) of the current session's last bar, and the next session's date
+        self._last_bar_at: datetime | None = None
+        self._next_session: pd.Timestamp | None = None
+        # session -> (target weights, previous closes, NAV $): prepared before its first bar
+        self._session: dict[pd.Timestamp, tuple[np.ndarray, np.ndarray, float]] = {}
+        self._rebalance_days: dict[pd.Timestamp, bool] = {}  # prepared with the session
+        self._day_cache: tuple[Any, pd.Timestamp | None, str] = (None, None, "")
+        self.last_snapshot: MarketSnapshot | None = None
+        self.decisions: list[dict[str, Any]] = []  # every rebalance decision, in order
+        self.cost_model = cost_model
+        self._cost_state = self._cost_inputs(cost_model) if cost_model is not None else None
+        self.predicted_cost: dict[str, tuple[float, float]] = {}  # parent -> (bps, std bps)
+        self._cost_observed: set[str] = set()
+        # idle watch: parent -> (children sent when last seen, open-market bars without one)
+        self._open_parents: dict[str, tuple[int, int]] = {}
+        self.idle: dict[str, str] = {}  # parent id -> why it has sent nothing lately
+
+    # ------------------------------------------------------------------ start-up
+    def start(self, initial_positions: dict[str, int] | None = None) -> ExecutionEngine:
+        """Open the journal, replay it and reconcile with the broker (``initial_positions``:
+        the account's holdings when the run first started); raises before any order on a
+        mismatch it cannot explain."""
+        self.initial_positions = {s: int(q) for s, q in (initial_positions or {}).items()}
+        ex = self.settings.execution
+        if isinstance(self.journal_path, Path):
+            self.journal_path.parent.mkdir(parents=True, exist_ok=True)
+        # no WAL checkpoint inside a commit (a bar): prepare_session checkpoints before the open
+        journal = Journal(self.journal_path, synchronous=ex.journal_synchronous,
+                          autocheckpoint=False)
+        engine = ExecutionEngine(
+            self.run_id, self.symbols, self.broker, journal, ex,
+            risk_check=RiskManagerCheck(self.risk), initial_positions=self.initial_positions,
+            sleep=self._sleep, commit_every_bar=self._commit_every_bar,
+            on_fill=self._book_fill,
+        )
+        engine.recover()
+        # the run's first events reach the database file now, not at the first WAL checkpoint:
+        # a journal an OS crash wiped entirely would look like a fresh run and skip the probes
+        journal.checkpoint()
+        self.engine = engine
+        self._warm_up()
+        self._decided = {pid.rsplit("-", 1)[0] for pid in engine.parents}
+        self._open_parents = {pid: (len(ps.children), 0) for pid, ps in engine.parents.items()
+                              if not ps.done}
+        self.log.info("reconciled", positions=self.book(), parents=len(engine.parents),
+                      open_orders=len(engine.open_children()))
+        return engine
+
+    def _warm_up(self) -> None:
+        """Load the compiled kernels (market breakers, cost model; ~1 s from numba's cache) on
+        throwaway inputs, so the first bar does not pay for them."""
+        import copy
+
+        last = self.closes.iloc[-1].to_numpy(float)
+        n = len(self.symbols)
+        now = datetime(2000, 1, 3, 10, 0)
+        snap = MarketSnapshot(0, now, self.symbols, last, last, last, last, np.zeros(n),
+                              np.full(n, np.nan), np.full(n, np.nan))
+        copy.deepcopy(self.engine.market_breakers).conditions(snap, now)
+        if self.cost_model is not None:
+            self.cost_model.predict({
+                "quantity": np.ones(1), "price": np.full(1, 100.0), "adv": np.full(1, 1e6),
+                "daily_vol": np.full(1, 0.02), "spread_bps": np.full(1, 5.0),
+                "strategy": np.zeros(1, dtype=np.int64), "is_sell": np.zeros(1, dtype=bool),
+                "start_minute": np.zeros(1), "horizon_minutes": np.full(1, 30.0),
+                "limit_offset_bps": np.zeros(1)})
+
+    def book(self) -> dict[str, int]:
+        """Shares held per symbol: the initial positions plus this run's fills."""
+        e = self.engine
+        init = self.initial_positions
+        out = {s: int(init.get(s, 0)) + int(e.positions.get(s, 0)) for s in self.symbols}
+        return {s: q for s, q in out.items() if q}
+
+    # ------------------------------------------------------------------ decisions
+    def _is_rebalance_session(self, day: pd.Timestamp) -> bool:
+        before = self.closes.index[self.closes.index < day]
+        if len(before) == 0:
+            raise ValueError(f"no daily close before {day.date()} to decide on")
+        return is_rebalance_session(self.config.strategy.rebalance, day, before[-1])
+
+    def _session_day(self, timestamp: datetime) -> pd.Timestamp:
+        """The session date of a bar timestamp (local wall date, midnight, naive), cached for
+        the day: ``pd.Timestamp(...).tz_localize(None).normalize()`` costs ~15 us per bar."""
+        if timestamp.date() != self._day_cache[0]:
+            self._remember_day(pd.Timestamp(timestamp).tz_localize(None).normalize())
+        return self._day_cache[1]
+
+    def _remember_day(self, day: pd.Timestamp) -> None:
+        """Cache (date, session day, decision key) of ``day``: the key prefixes parent ids."""
+        self._day_cache = (day.date(), day, f"{self.config.name}-{day:%Y%m%d}")
+
+    def decide(self, snap: MarketSnapshot) -> list[ParentOrder]:
+        """Parent orders of a rebalance on ``snap``'s session (empty if not one, or done),
+        before their algorithm parameters are planned."""
+        parents, decided = self._decide(snap)
+        if decided:
+            self.log.info("rebalance_decided", **decided)
+        return parents
+
+    def _decide(self, snap: MarketSnapshot) -> tuple[list[ParentOrder], dict[str, Any]]:
+        """``decide`` without its log line: (parents, fields of the ``rebalance_decided`` line,
+        empty if nothing was decided). ``on_bar`` logs after the bar's orders are sent."""
+        day = self._session_day(snap.timestamp)
+        key = self._day_cache[2]
+        if key in self._decided:
+            return [], {}
+        rebalance = self._rebalance_days.get(day)
+        if rebalance is None:
+            rebalance = self._is_rebalance_session(day)
+        if not rebalance:
+            return [], {}
+        self._decided.add(key)
+        weights, price, nav = self.prepare_session(day)
+        held = self.book()
+        shares = np.array([held.get(s, 0) for s in self.symbols], dtype=np.int64)
+        trade = target_shares(weights, nav, price) - shares
+        algo = Strategy(self.config.execution.algorithm)
+        horizon = self.planner.horizon_bars
+        parents = rebalance_parents(key, self.symbols, trade, algo, horizon)
+        decided = {"session": f"{day:%Y-%m-%d}", "nav": nav, "parents": len(parents),
+                   "algorithm": algo.value, "horizon_bars": horizon}
+        self.decisions.append({**decided, "bar": snap.bar_index,
+                               "weights": dict(zip(self.symbols, weights.tolist(), strict=True))})
+        return parents, decided
+
+    def _planned(self, parents: list[ParentOrder], snap: MarketSnapshot) -> list[ParentOrder]:
+        """``parents`` with their algorithm parameters; a parent whose algorithm cannot be
+        built is refused here (never journaled) and named in the log and the status."""
+        if not parents:
+            return parents
+        index = self._symbol_index
+        rows = [index[p.symbol] for p in parents]
+        mid = snap.mid()[rows]
+        minute = minutes_after_open(snap.timestamp)
+        out = []
+        for p, px in zip(parents, mid.tolist(), strict=True):
+            try:
+                out += self.planner.plan([p], [px], minute)
+            except AlgorithmInputError as exc:
+                self.refused[p.parent_id] = str(exc)
+                self.log.error("parent_refused", parent_id=p.parent_id, symbol=p.symbol,
+                               algorithm=p.strategy.value, reason=str(exc))
+        return out
+
+    def _update_risk(self, past: pd.DataFrame, shares: np.ndarray, price: np.ndarray,
+                     nav: float, when: datetime) -> None:
+        lookback = int(self.risk.lookback)
+        returns = past.pct_change().iloc[1:].dropna(how="any").iloc[-lookback:]
+        weights = np.where(np.isfinite(price), shares * np.nan_to_num(price), 0.0) / nav
+        snap = self.risk.update(returns, dict(zip(self.symbols, weights, strict=True)), nav=nav,
+                                as_of=when)
+        self._on_risk_refit(snap, weights, nav)
+
+    def prepare_session(self, day: Any) -> tuple[np.ndarray, np.ndarray, float]:
+        """Everything of ``day``'s session that depends only on data before it: the risk
+        model refit (closes before the day, NAV from the broker), the portfolio strategy's
+        target weights, the previous closes. Call it before the open (``qlab live`` does after
+        start-up) so the first bar does not pay for it (nor for a broker account call);
+        otherwise the first bar of the session does. It also checkpoints the journal's WAL
+        (disabled inside commits, see Journal). Returns (weights, closes, NAV $)."""
+        day = pd.Timestamp(day)
+        day = (day.tz_localize(None) if day.tzinfo else day).normalize()
+        ready = self._session.get(day)
+        if ready is not None:
+            return ready
+        if self.engine is None:
+            raise RuntimeError("start() first (reconciles before any order)")
+        if not self.engine.journal.checkpoint():  # the WAL is folded back here, not in a bar
+            self.log.warning("journal_checkpoint_busy", journal=str(self.journal_path),
+                             effect="the WAL keeps growing until a checkpoint completes")
+        past = self.closes.loc[self.closes.index < day]
+        if past.empty:
+            raise ValueError(f"no daily close before {day.date()} to decide on")
+        price = past.iloc[-1].to_numpy(float)
+        nav = float(self.broker.account().equity)
+        held = self.book()
+        shares = np.array([held.get(s, 0) for s in self.symbols], dtype=np.int64)
+        # the refit book holds every fill so far; later ones reach it through _book_fill
+        self._update_risk(past, shares, price, nav, day.to_pydatetime())
+        weights = self.strategy.target_weights(past, day).reindex(
+            list(self.symbols)).fillna(0.0).to_numpy(float)
+        self._session = {day: (weights, price, nav)}  # one session at a time
+        self._rebalance_days = {day: self._is_rebalance_session(day)}
+        self._remember_day(day)  # the first bar finds its session date ready
+        self._last_bar_at, self._next_session = session_edges(day)
+        return self._session[day]
+
+    # ------------------------------------------------------------------ the loop
+    def on_bar(self, snap: MarketSnapshot) -> None:
+        engine = self.engine
+        if engine is None:
+            raise RuntimeError("start() first (reconciles before any order)")
+        t0 = time.perf_counter()
+        day = self._session_day(snap.timestamp)
+        if day != self._day:  # a new session: risk refit (unless prepared before the open)
+            self._close_session()
+            self._day = day
+            self.prepare_session(day)
+        # nothing is logged or counted between the bar and its last order (the latency budget)
+        parents, decided = self._decide(snap)
+        added: list[ParentOrder] = []
+        if self._deferred or parents:
+            parents, self._deferred = self._priced_now(self._deferred + parents, snap)
+            parents = self._planned(parents, snap)
+        try:
+            engine.check_new_parents(parents, snap)  # all or none (after a restart only)
+            added = [p for p in parents if engine.add_parent(p, snap)]
+            engine.on_bar(snap)
+        finally:
+            if decided:
+                self.log.info("rebalance_decided", **decided)
+        seconds = time.perf_counter() - t0
+        self.last_snapshot = snap
+        if added:
+            for p in added:
+                self._open_parents[p.parent_id] = (0, 0)
+            self._predict_costs(added, snap)
+            self.log.info("parents_added", bar=snap.bar_index, parents=[
+                {"parent_id": p.parent_id, "symbol": p.symbol, "side": p.side.value,
+                 "quantity": p.quantity} for p in added])
+        self._on_orders_sent(snap, seconds)
+        self._after_bar(snap)
+
+    def _priced_now(self, parents: list[ParentOrder], snap: MarketSnapshot
+                    ) -> tuple[list[ParentOrder], list[ParentOrder]]:
+        """(parents whose symbol has a price on this bar, the others). A symbol without one
+        (not yet open, halted) cannot get an arrival price: its parent waits for a bar that
+        prices it, instead of stopping the run. Kept in memory: a restart re-decides the
+        session only if no parent of it was registered."""
+        index = self._symbol_index
+        ok = np.isfinite(snap.close) | (np.isfinite(snap.bid) & np.isfinite(snap.ask))
+        now = [p for p in parents if ok[index[p.symbol]]]
+        later = [p for p in parents if not ok[index[p.symbol]]]
+        if later and self._deferred_logged != len(later):
+            self._deferred_logged = len(later)
+            self.log.warning("parents_deferred", reason="no price on this bar",
+                             parents=[p.parent_id for p in later])
+        return now, later
+
+    def _after_bar(self, snap: MarketSnapshot) -> None:
+        close = np.asarray(snap.close, dtype=float)
+        prev = self._session_close
+        self._session_close = close.copy() if prev is None else np.where(
+            np.isfinite(close), close, prev)
+        self._prepare_next_session_after(snap)
+        self._watch_idle(snap)
+        self._on_bar_done(snap)
+        if self.predicted_cost:
+            self._observe_completed_parents()
+
+    def _book_fill(self, symbol: str, side: Side, shares: int, price: float,
+                   when: datetime) -> None:
+        """Put a fill into the risk manager's book the moment the engine applies it, so the
+        pre-trade check of the next child — on this very bar — sees the position its siblings
+        built. Fills before the first risk refit are in the refit's book already."""
+        if self.risk.as_of is not None:
+            self.risk.on_fill(symbol, side, shares, price, when=when)
+
+    def _watch_idle(self, snap: MarketSnapshot) -> None:
+        """Nothing silent: a parent that sent no child for ``parent_idle_bars`` bars of an open
+        market is logged once per idle spell with the reason, and listed in :meth:`status`."""
+        if not self._open_parents:
+            return
+        limit = int(self.settings.execution.parent_idle_bars)
+        e = self.engine
+        for pid, (sent, idle) in list(self._open_parents.items()):
+            ps = e.parents[pid]
+            if ps.done:
+                del self._open_parents[pid]
+                self.idle.pop(pid, None)
+                continue
+            i = ps.symbol_index
+            if len(ps.children) != sent:
+                self._open_parents[pid] = (len(ps.children), 0)
+                self.idle.pop(pid, None)
+                continue
+            if not np.isfinite(snap.close[i]):
+                continue  # no bar for the symbol: its market is not open
+            idle += 1
+            self._open_parents[pid] = (sent, idle)
+            if idle >= limit and pid not in self.idle:
+                why = self._idle_reason(ps, snap)
+                self.idle[pid] = why
+                self.log.warning("parent_idle", parent_id=pid, symbol=ps.parent.symbol,
+                                 algorithm=ps.parent.strategy.value, bars=idle, reason=why)
+
+    def _idle_reason(self, ps: Any, snap: MarketSnapshot) -> str:
+        e, i, par = self.engine, ps.symbol_index, ps.parent
+        if e.trading_state is not TradingState.ACTIVE:
+            return f"engine {e.trading_state.value}: {e.system_breaker.reason}"
+        if e.market_breakers.paused[i]:
+            return f"symbol paused by a market breaker: {e.market_breakers.reasons[i]}"
+        working = [c for c in e.open_children() if c.parent_id == par.parent_id]
+        if working:
+            c = working[0]
+            if c.limit_price is not None:
+                return f"waiting for its limit at {c.limit_price} to fill ({c.leaves_quantity} " \
+                       "shares working)"
+            return f"waiting for its working order ({c.leaves_quantity} shares) to fill"
+        if ps.local_rejects:
+            code, n = ps.local_rejects.most_common(1)[0]
+            return f"children refused before sending: {code} ({n} time(s))"
+        if par.strategy is Strategy.POV and not snap.volume[i] > 0:
+            return "participation at zero volume: no market volume since arrival to follow"
+        return "the algorithm scheduled no child yet (waiting for its next slice)"
+
+    # ------------------------------------------------------------------ sessions
+    def _close_session(self) -> None:
+        """Append the session that just ended to the daily closes (its last traded prices), so
+        a process that trades across sessions decides the next one on up-to-date closes, not
+        on those it was started with."""
+        day, close = self._day, self._session_close
+        self._session_close = None
+        if day is None or close is None or day in self.closes.index or not np.isfinite(
+                close).any():
+            return
+        # a symbol without a single bar this session (halted, late feed) keeps its previous
+        # close: a NaN would read as "unpriced" and the next rebalance would sell it out
+        previous = self.closes.loc[self.closes.index < day]
+        if not previous.empty:
+            close = np.where(np.isfinite(close), close, previous.iloc[-1].to_numpy(float))
+        row = pd.DataFrame([close], index=pd.DatetimeIndex([day]), columns=self.closes.columns)
+        self.closes = pd.concat([self.closes, row]).sort_index()
+        self.log.info("session_closed", day=f"{day:%Y-%m-%d}",
+                      closes_from="last traded price of each symbol's last bar")
+
+    def _prepare_next_session_after(self, snap: MarketSnapshot) -> None:
+        """After the session's last bar: close it and prepare the next one now, after this
+        bar's orders, so the next open's first bar does not pay the risk refit (4-9 ms).
+        Skipped when halting; a failure is logged and left to the next session's first bar."""
+        last, nxt = self._last_bar_at, self._next_session
+        if last is None or nxt is None or self._day is None:
+            return
+        ts = snap.timestamp
+        if ts.tzinfo is None:  # naive bar times are exchange wall time
+            last = last.replace(tzinfo=None)
+        if ts < last or self.stop_reason() or self.engine.trading_state is TradingState.HALTED:
+            return
+        try:
+            self._close_session()
+            self.prepare_session(nxt)
+        except ReconciliationError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the next open retries; this bar is done
+            self.log.warning("next_session_not_prepared", session=f"{nxt:%Y-%m-%d}",
+                             error=str(exc))
+
+    # ------------------------------------------------------------------ cost model
+    def _cost_inputs(self, model: Any) -> dict[str, np.ndarray]:
+        """Per-symbol (adv, daily vol, spread) of the fitted model, in universe order; a
+        symbol the model never saw is NaN, so a prediction for it raises naming it."""
+        def col(series: Any) -> np.ndarray:
+            return series.reindex(list(self.symbols)).to_numpy(float)
+
+        return {"adv": col(model.adv_), "daily_vol": col(model.daily_vol_),
+                "spread_bps": col(model.spread_bps_)}
+
+    def _predict_costs(self, parents: list[ParentOrder], snap: MarketSnapshot) -> None:
+        """Expected cost of ``parents`` at their arrival (the model's array fast path); kept
+        until each completes. Runs after the bar's orders were handed to the broker."""
+        if self._cost_state is None:
+            return
+        from research.costs import STRATEGY_CODES, minutes_since_open
+
+        index = self._symbol_index
+        rows = np.array([index[p.symbol] for p in parents], dtype=np.int64)
+        arrival = np.array([self.engine.parents[p.parent_id].arrival_price for p in parents])
+        st = self._cost_state
+        minute = max(0.0, float(minutes_since_open([snap.timestamp])[0]))
+        # the quote at arrival, rescaled to a session average (the model's spread unit),
+        # is fresher than the fitted spread; the fitted one covers a missing quote
+        bid, ask = snap.bid[rows], snap.ask[rows]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            quoted = (ask - bid) / (0.5 * (ask + bid)) * 1e4 / float(
+                self.cost_model.spread_profile_.at(minute))
+        spread = np.where(np.isfinite(quoted) & (quoted >= 0), quoted, st["spread_bps"][rows])
+        adv, vol = st["adv"][rows], st["daily_vol"][rows]
+        known = np.isfinite(spread) & np.isfinite(adv) & (adv > 0) & np.isfinite(vol) & np.isfinite(
+            arrival) & (arrival > 0)
+        if not known.all():
+            self.log.warning("cost_prediction_unavailable", reason="no spread, adv, volatility "
+                             "or arrival price for the symbol in the fitted model or the quote",
+                             parents=[p.parent_id for p, k in zip(parents, known, strict=True)
+                                      if not k])
+        if not known.any():
+            return
+        parents = [p for p, k in zip(parents, known, strict=True) if k]
+        n = len(parents)
+        ex = self.config.execution
+        est = self.cost_model.predict({
+            "quantity": np.array([p.quantity for p in parents], dtype=float),
+            "price": arrival[known], "adv": adv[known], "daily_vol": vol[known],
+            "spread_bps": spread[known],
+            "strategy": np.array([STRATEGY_CODES[p.strategy.value] for p in parents]),
+            "is_sell": np.array([p.side is Side.SELL for p in parents]),
+            "start_minute": np.full(n, minute),
+            "horizon_minutes": np.full(n, float(ex.horizon_minutes)),
+            "limit_offset_bps": np.full(n, float(ex.limit_offset_bps)),
+            "fees_on": pd.Timestamp(snap.timestamp).date(),
+            "order_ids": [p.parent_id for p in parents],
+        })
+        for p, bps, std in zip(parents, est.total_bps, est.timing_risk_bps, strict=True):
+            self.predicted_cost[p.parent_id] = (float(bps), float(std))
+
+    def _cost_predictor(self, parent: ParentOrder, arrival_price: float) -> tuple[float, float]:
+        return self.predicted_cost.get(parent.parent_id, (float("nan"), float("nan")))
+
+    def _observe_completed_parents(self) -> None:
+        """Realised shortfall minus predicted cost of every parent that completed since the
+        last bar (once each; parents without a prediction, e.g. recovered after a restart,
+        are skipped)."""
+        e = self.engine
+        done = [pid for pid in self.predicted_cost
+                if pid not in self._cost_observed and e.parents[pid].done]
+        if not done:
+            return
+        from research.execution.quality import execution_quality
+
+        wanted = set(done)
+        for q in execution_quality(e, self._cost_predictor):
+            if q.parent_id not in wanted:
+                continue
+            self._cost_observed.add(q.parent_id)
+            if q.filled_quantity == 0 or not np.isfinite(q.shortfall_bps):
+                continue
+            diff = q.shortfall_bps - q.predicted_cost_bps
+            self._on_parent_cost(q, diff)
+            self.log.info("parent_cost", parent_id=q.parent_id, symbol=q.symbol,
+                          shortfall_bps=round(q.shortfall_bps, 3),
+                          predicted_bps=round(q.predicted_cost_bps, 3),
+                          predicted_std_bps=round(q.predicted_std_bps, 3),
+                          slippage_vs_model_bps=round(diff, 3), fill_rate=q.fill_rate)
+
+    # ------------------------------------------------------------------ driving
+    def stop_reason(self) -> str:
+        """Why the loop must stop now ('' to go on): a driver's kill switch."""
+        return ""
+
+    def run(self, bars: Iterable[MarketSnapshot], max_bars: int | None = None) -> int:
+        """Trade ``bars`` until they end, ``max_bars`` were processed or :meth:`stop_reason`
+        says stop (then :meth:`halt`). Returns the number of bars processed. The journal is
+        committed and closed on exit."""
+        if self.engine is None:
+            self.start()
+        done = 0
+        try:
+            for snap in bars:
+                if self.stop_reason():
+                    break
+                if snap.bar_index <= self.engine.last_bar_done:
+                    continue  # processed before a restart
+                self.on_bar(snap)
+                done += 1
+                if max_bars is not None and done >= max_bars:
+                    break
+            if self.stop_reason():
+                self.halt(self.stop_reason())
+        finally:
+            self.shutdown()
+        return done
+
+    def halt(self, reason: str) -> None:
+        """HALTED, every open parent closed and its open children cancelled."""
+        e = self.engine
+        e.halt(f"kill switch: {reason}")
+        for pid, ps in e.parents.items():
+            if not ps.done:
+                e.cancel_parent(pid, f"kill switch: {reason}")
+        self.log.error("kill_switch", reason=reason, open_orders=len(e.open_children()))
+
+    def shutdown(self) -> None:
+        if self.engine is not None and self.engine.journal is not None:
+            self.engine.journal.commit()
+            self.engine.journal.close()
+            self.log.info("shutdown", bars_done=self.engine.last_bar_done,
+                          submits=self.engine.stats.submits, fills=self.engine.stats.fills)
+
+    # ------------------------------------------------------------------ driver hooks
+    def _on_risk_refit(self, snapshot: Any, weights: np.ndarray, nav: float) -> None:
+        """After each session's risk refit (live: exposure and VaR gauges)."""
+
+    def _on_orders_sent(self, snap: MarketSnapshot, seconds: float) -> None:
+        """Right after the bar's orders went out; ``seconds`` from the bar to its last order."""
+
+    def _on_bar_done(self, snap: MarketSnapshot) -> None:
+        """After the bar's bookkeeping (live: state gauges, fill counters)."""
+
+    def _on_parent_cost(self, quality: Any, slippage_vs_model_bps: float) -> None:
+        """A parent completed with a cost prediction (live: slippage histograms)."""
+
+    # ------------------------------------------------------------------ status
+    def status(self) -> dict[str, Any]:
+        """JSON-ready view of the loop (read-only)."""
+        e = self.engine
+        risk = None
+        try:
+            risk = self.risk.snapshot().as_dict()
+        except Exception:  # noqa: BLE001 - no risk model yet
+            risk = None
+        return {
+            "run_id": self.run_id, "config": self.config.name,
+            "state": {"trading_state": e.trading_state.value if e else None,
+                      "last_bar": e.last_bar_done if e else None},
+            "risk": risk,
+            "positions": self.book() if e else {},
+            "orders": [{"client_order_id": c.client_order_id, "symbol": c.symbol,
+                        "side": c.side.value, "quantity": c.quantity,
+                        "filled": c.filled_quantity, "status": c.status.value}
+                       for c in (e.open_children() if e else [])],
+            "idle_parents": [{"parent_id": pid, "reason": why} for pid, why in self.idle.items()],
+            "refused_parents": [{"parent_id": pid, "reason": why}
+                                for pid, why in self.refused.items()],
+            "deferred_parents": [p.parent_id for p in self._deferred],
+        }
+
+
+_EXCHANGE = ZoneInfo("America/New_York")
+
+
+def minutes_after_open(timestamp: datetime) -> float:
+    """Minutes after 09:30 exchange time (naive stamps are exchange wall time); plain datetime
+    arithmetic, as it runs on the bar-to-orders path (a pandas conversion costs ~100 us)."""
+    t = timestamp.astimezone(_EXCHANGE) if timestamp.tzinfo is not None else timestamp
+    return t.hour * 60.0 + t.minute + t.second / 60.0 - 570.0
+
+
+def session_edges(day: pd.Timestamp) -> tuple[datetime | None, pd.Timestamp | None]:
+    """(the stamp of ``day``'s last bar — bars are stamped at their close, so the session's
+    close, tz-aware; the next session's date) from the exchange calendar; (None, None) when
+    the calendar does not know ``day``."""
+    from research.data.calendar import sessions
+
+    try:
+        ahead = sessions(day, day + pd.Timedelta(days=10))
+    except Exception:  # noqa: BLE001 - a date outside the calendar: no early preparation
+        return None, None
+    if len(ahead) < 2 or ahead.index[0] != day:
+        return None, None
+    return ahead["close"].iloc[0].to_pydatetime(), ahead.index[1]

@@ -1,0 +1,147 @@
+"""The trading loop's guarantees that are not about one broker: nothing silent (an idle parent
+says why), a parent whose algorithm cannot be built never reaches the journal, the decision
+key and parent ids are deterministic, and the rebalance schedule streams what the batch
+function computes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from research.config import RunConfig, Settings
+from research.data import SynthParams, synthesize_minute_bars
+
+SYMBOLS = ["AAPL", "JPM", "RRC"]
+
+
+class RecordingLog:
+    def __init__(self):
+        self.lines: list[tuple[str, str, dict]] = []
+
+    def __getattr__(self, level):
+        return lambda event, **kw: self.lines.append((level, event, kw))
+
+    def events(self, name):
+        return [kw for _, e, kw in self.lines if e == name]
+
+
+@pytest.fixture(scope="module")
+def bars(sp500_closes):
+    return synthesize_minute_bars(sp500_closes[SYMBOLS], "2022-11-14", "2022-11-16",
+                                  SynthParams(seed=3))
+
+
+def config(algorithm="twap", **risk):
+    limits = {"max_position_weight": 1.0, "max_sector_weight": 1.0, "var_budget": 1.0,
+              "max_pairwise_correlation": 1.0, "daily_loss_limit": 1.0,
+              "max_gross_exposure": 2.0, "max_net_exposure": 2.0, **risk}
+    return RunConfig(name="loop", universe={"symbols": SYMBOLS},
+                     strategy={"kind": "equal_weight", "rebalance": "daily", "capital": 1e6},
+                     execution={"algorithm": algorithm, "horizon_minutes": 20}, risk=limits)
+
+
+def driver(cfg, bars, sp500_closes, **kw):
+    from sim.driver import ReplayDriver
+
+    closes = sp500_closes[SYMBOLS].loc[:"2022-11-11"]
+    return ReplayDriver(cfg, Settings(), bars, daily_closes=closes, **kw)
+
+
+def test_a_parent_the_risk_limits_stop_is_logged_as_idle_with_the_reason(bars, sp500_closes):
+    """Equal weight is 33% a name; a 5% position limit trims every buy to what fits, then
+    refuses the rest: the parents go idle and the log and the status say why."""
+    log = RecordingLog()
+    d = driver(config(max_position_weight=0.05, max_sector_weight=0.3), bars, sp500_closes,
+               logger=log)
+    loop = d.run(stop=15)  # the parents' 20-bar horizon is still running
+    idle = log.events("parent_idle")
+    assert {x["symbol"] for x in idle} == set(SYMBOLS)
+    assert all("risk_rejected" in x["reason"] for x in idle), idle
+    assert all(x["bars"] == Settings().execution.parent_idle_bars for x in idle)
+    status = loop.status()
+    assert {p["parent_id"] for p in status["idle_parents"]} == {x["parent_id"] for x in idle}
+    loop = d.run(stop=60)  # past the deadline: closed, no longer idle
+    assert loop.status()["idle_parents"] == []
+    # the trims held: in the risk manager's book (fills at their prices) no position is over
+    # the limit — every slice was checked with the slices before it booked or working
+    book = dict(zip(loop.risk.symbols, loop.risk.snapshot().weights, strict=True))
+    assert max(book.values()) <= 0.05 + 1e-9
+    assert min(book.values()) > 0.049  # trimmed to the limit, not refused outright
+
+
+def test_a_parent_whose_algorithm_cannot_be_built_never_reaches_the_journal(
+        bars, sp500_closes, tmp_path):
+    """IS needs each symbol's daily volatility from the fitted cost model: a symbol the model
+    never saw is refused (logged, in the status) and nothing of it is journaled, so a restart
+    on the same journal replays no poisoned parent."""
+    from research.costs import CostModel
+    from research.execution import EventKind, Journal
+
+    history = synthesize_minute_bars(sp500_closes[["AAPL", "JPM"]], "2022-10-31", "2022-11-11",
+                                     SynthParams(seed=3))
+    model = CostModel.from_settings(Settings().costs).fit(history)  # no RRC
+    log = RecordingLog()
+    journal = tmp_path / "j.sqlite"
+    broker_state = {"state_path": tmp_path / "broker.sqlite"}  # the simulated "exchange"
+    d = driver(config("is"), bars, sp500_closes, cost_model=model, logger=log,
+               journal_path=journal, broker_options=broker_state)
+    loop = d.run(stop=30)
+    refused = log.events("parent_refused")
+    assert [x["symbol"] for x in refused] == ["RRC"]
+    assert "algorithm is cannot be built" in refused[0]["reason"]
+    assert "RRC" in refused[0]["reason"] and "daily volatility" in refused[0]["reason"]
+    assert {p["parent_id"] for p in loop.status()["refused_parents"]} == {"loop-20221114-RRC"}
+    assert sorted(ps.parent.symbol for ps in loop.engine.parents.values()) == ["AAPL", "JPM"]
+    loop.shutdown()
+    parents = [e.payload["parent"]["symbol"] for e in Journal(journal).events()
+               if e.kind is EventKind.PARENT]
+    assert sorted(parents) == ["AAPL", "JPM"]
+    again = driver(config("is"), bars, sp500_closes, cost_model=model, journal_path=journal,
+                   broker_options=broker_state)
+    again.loop.start()  # recovers without error
+    assert sorted(ps.parent.symbol for ps in again.loop.engine.parents.values()) == ["AAPL", "JPM"]
+
+
+def test_the_engine_refuses_an_unbuildable_parent_before_journaling_it():
+    from research.config import ExecutionSettings
+    from research.domain import Side, Strategy
+    from research.execution import EventKind, ExecutionEngine, Journal, ParentOrder
+    from tests.sim.sim_helpers import minute_bars
+
+    replay = minute_bars(n=3)
+    from sim import SimulatedBroker
+
+    journal = Journal(":memory:")
+    engine = ExecutionEngine("r", replay.symbols, SimulatedBroker(replay), journal,
+                             ExecutionSettings())
+    engine.recover()
+    parent = ParentOrder("p1", "AAA", Side.BUY, 100, strategy=Strategy.VWAP, horizon_bars=3)
+    with pytest.raises(ValueError, match="p1: strategy vwap needs parameter 'volume_profile'"):
+        engine.add_parent(parent, replay.snapshot(0))
+    journal.commit()
+    assert not [e for e in journal.events() if e.kind is EventKind.PARENT]
+    assert not journal.staged
+    assert "p1" not in engine.parents
+
+
+def test_streamed_rebalance_sessions_match_the_batch_schedule(sp500_closes):
+    from research.trading import is_rebalance_session, rebalance_dates
+
+    days = sp500_closes.index[-300:]
+    for freq in ("daily", "weekly", "monthly"):
+        batch = set(rebalance_dates(days, freq)[1:])
+        streamed = {d for prev, d in zip(days[:-1], days[1:], strict=True)
+                    if is_rebalance_session(freq, d, prev)}
+        assert streamed == batch, freq
+
+
+def test_target_shares_and_parent_ids():
+    from research.domain import Strategy
+    from research.trading import rebalance_parents, target_shares
+
+    t = target_shares(np.array([0.5, 0.5, 0.0]), 1000.0, np.array([10.0, np.nan, 3.0]))
+    assert t.tolist() == [50, 0, 0]  # no price: no target
+    parents = rebalance_parents("cfg-20240305", ("A", "B", "C"), np.array([50, 0, -7]),
+                                Strategy.POV, 30)
+    assert [(p.parent_id, p.side.value, p.quantity) for p in parents] == [
+        ("cfg-20240305-A", "buy", 50), ("cfg-20240305-C", "sell", 7)]
