@@ -248,8 +248,8 @@ def resolve_bars(spec: str, store: BarStore, symbols=None, start=None, end=None,
 
 
 __all__ = [
-    "EmbeddedData", "check_readable_file", "embedded_data", "known_bar_datasets",
-    "looks_like_file", "BarSource", "FileSource", "StoreSource", "SyntheticMinuteSource", "SYNTH_MINUTE_DATASET",
-    "SYNTH_DAILY_DATASET", "ensure_synthetic_datasets", "load_factor_prices",
+    "BarSource", "EmbeddedData", "FileSource", "StoreSource", "SyntheticMinuteSource",
+    "SYNTH_MINUTE_DATASET", "SYNTH_DAILY_DATASET", "check_readable_file", "embedded_data",
+    "known_bar_datasets", "looks_like_file", "ensure_synthetic_datasets", "load_factor_prices",
     "load_sp500_closes", "load_sp500_index", "minute_to_daily", "resolve_bars",
 ]

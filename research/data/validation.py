@@ -125,7 +125,11 @@ def _parse_timestamp_text(ts: pd.Series) -> pd.Series:
         raise _row_errors("timezone", "timestamp has no UTC offset while other rows have one "
                           "(write every row with its offset, e.g. 2022-03-14T09:31:00-04:00)",
                           naive, len(ts))
-    return pd.to_datetime(ts, format="ISO8601", utc=True)
+    parsed = pd.to_datetime(ts, format="ISO8601", utc=True, errors="coerce")
+    bad = np.flatnonzero(parsed.isna().to_numpy() & ts.notna().to_numpy())
+    if len(bad):
+        raise _row_errors("dtype", "timestamp is not an ISO-8601 date-time", bad, len(ts))
+    return parsed
 
 
 def normalise_timestamps(frame: pd.DataFrame, assume_tz: str | None = None) -> pd.DataFrame:

@@ -192,3 +192,11 @@ def test_an_unknown_zone_is_named():
     raw = pd.DataFrame({"timestamp": ["2022-03-11T16:00:00"]})
     with pytest.raises(ValueError, match="unknown time zone 'Mars/Base'"):
         normalise_timestamps(raw, assume_tz="Mars/Base")
+
+
+def test_an_unparseable_timestamp_among_dst_offsets_is_located():
+    raw = pd.DataFrame({"timestamp": ["2022-03-11T16:00:00-05:00", "2022-03-14T16:00:00-04:00",
+                                      "2022-03-14T1x:00:00-04:00"]})
+    with pytest.raises(BarValidationError) as err:
+        normalise_timestamps(raw)
+    assert [(v.rule, v.row) for v in err.value.report.violations] == [("dtype", 2)]
