@@ -48,15 +48,12 @@ def _fail(message: str, code: int = 1) -> None:
 def _settings():
     from pydantic import ValidationError
 
-    from research.config import load_settings
+    from research.config import load_settings, settings_error_message
 
     try:
         return load_settings()
     except ValidationError as exc:
-        from research.config import _error_list
-
-        lines = "\n".join(f"  {loc}: {msg}" for loc, msg in _error_list(exc))
-        _fail(f"invalid settings (environment / .env):\n{lines}", 2)
+        _fail(settings_error_message(exc), 2)
 
 
 def _store():
@@ -85,9 +82,12 @@ def config_show(as_json: Annotated[bool, typer.Option("--json", help="JSON outpu
 def config_validate(path: Path):
     """Validate a YAML run config; list every error with its field path, exit 1 on error."""
     from research.config import ConfigFileError, load_run_config
+    from research.data import known_bar_datasets
 
+    # Checked against what this checkout knows: the store's datasets, the embedded ones, the
+    # fee schedules and the calibration file on disk, not only the shape of the YAML.
     try:
-        cfg = load_run_config(path)
+        cfg = load_run_config(path, known_datasets=known_bar_datasets(_store()))
     except ConfigFileError as exc:
         _fail(str(exc))
     typer.echo(f"{path}: valid run config {cfg.name!r}")
@@ -96,10 +96,10 @@ def config_validate(path: Path):
 # -------------------------------------------------------------------------------------- data
 def _validate_source(spec: str, frequency, assume_tz):
     """(frame, report, label) for a file or a stored dataset."""
-    from research.data import BarStore, FileSource, validate_bars
+    from research.data import BarStore, FileSource, looks_like_file, validate_bars
 
-    path = Path(spec)
-    if path.is_file():
+    if looks_like_file(spec):
+        path = Path(spec)
         frame = FileSource(path, assume_tz, frequency).read_raw()
         return frame, validate_bars(frame, frequency), str(path)
     store: BarStore = _store()
@@ -113,7 +113,8 @@ def data_validate(
     frequency: Annotated[str | None, typer.Option(help="daily or minute (default: inferred).")] = None,
     assume_tz: Annotated[str | None, typer.Option(help="Zone of naive timestamps.")] = None,
     repair: Annotated[Path | None, typer.Option(
-        "--repair", help="Write the rows that pass to this file and list each dropped row.")] = None,
+        "--repair", dir_okay=False,
+        help="Write the rows that pass to this file and list each dropped row.")] = None,
     limit: Annotated[int, typer.Option(help="Violations to print (0 = all).")] = 0,
 ):
     """Check bars against the schema; name every offending row; exit 1 if any."""
@@ -147,7 +148,8 @@ def _write_frame(frame, path: Path) -> None:
 
 @data_app.command("import")
 def data_import(
-    path: Annotated[Path, typer.Argument(help="CSV or Parquet file in the bar schema.")],
+    path: Annotated[Path, typer.Argument(help="CSV or Parquet file in the bar schema.",
+                                         dir_okay=False)],
     name: Annotated[str | None, typer.Option(help="Dataset name (default: file stem).")] = None,
     frequency: Annotated[str | None, typer.Option(help="daily or minute (default: inferred).")] = None,
     assume_tz: Annotated[str | None, typer.Option(help="Zone of naive timestamps.")] = None,
@@ -179,28 +181,42 @@ def data_import(
 
 @data_app.command("list")
 def data_list(as_json: Annotated[bool, typer.Option("--json")] = False):
-    """List the datasets in the local store."""
+    """List the datasets in the local store and the data embedded in qlab."""
     from dataclasses import asdict
 
+    from research.data import embedded_data
+
     infos = _store().list()
+    stored = {i.name for i in infos}
+    embedded = embedded_data()
     if as_json:
-        typer.echo(json.dumps([asdict(i) for i in infos], indent=2))
+        typer.echo(json.dumps({
+            "store": [asdict(i) for i in infos],
+            "embedded": [{**asdict(e), "in_store": e.name in stored} for e in embedded],
+        }, indent=2))
         return
-    if not infos:
-        typer.echo("the store is empty: run `qlab data synth` or `qlab data import FILE`")
-        return
+    typer.echo("store:" if infos else
+               "store: empty (`qlab data synth` builds the synthetic datasets below, "
+               "`qlab data import FILE` adds yours)")
     for i in infos:
         label = "SYNTHETIC" if i.synthetic else "real"
         quotes = "quotes" if i.has_quotes else "no quotes"
-        typer.echo(f"{i.name:28s} {i.frequency:7s} {len(i.symbols):3d} symbols {i.rows:>10,d} rows"
-                   f"  {i.start[:10]} .. {i.end[:10]}  {quotes:9s} {label}")
+        typer.echo(f"  {i.name:28s} {i.frequency:7s} {len(i.symbols):3d} symbols "
+                   f"{i.rows:>10,d} rows  {i.start[:10]} .. {i.end[:10]}  {quotes:9s} {label}")
+    typer.echo("embedded (offline, no download):")
+    for e in embedded:
+        label = "SYNTHETIC" if e.synthetic else "real"
+        where = ("in the store" if e.name in stored else "built on first use") \
+            if e.kind == "bars" else "closes only"
+        typer.echo(f"  {e.name:28s} {e.frequency:7s} {len(e.symbols):3d} symbols  "
+                   f"{e.start} .. {e.end}  {label:9s} {where}: {e.description}")
 
 
 @data_app.command("show")
 def data_show(
     dataset: str,
     symbol: Annotated[list[str] | None, typer.Option(help="Restrict to symbol(s).")] = None,
-    rows: Annotated[int, typer.Option(help="Rows of data to print.")] = 5,
+    rows: Annotated[int, typer.Option(min=0, help="Rows of data to print.")] = 5,
 ):
     """Describe a dataset: provenance, per-symbol coverage and a few rows."""
     import pandas as pd
@@ -235,6 +251,7 @@ def data_synth(
     """Synthesise minute bars with quotes around the real embedded daily closes (seeded)."""
     import dataclasses
 
+    from research.config import parse_iso_date
     from research.data import (
         SYNTH_DAILY_DATASET,
         SYNTH_MINUTE_DATASET,
@@ -242,6 +259,11 @@ def data_synth(
         ensure_synthetic_datasets,
     )
 
+    for option, value in (("--start", start), ("--end", end)):
+        try:
+            parse_iso_date(value)
+        except ValueError as exc:
+            _fail(f"data synth: {option}: {exc}")
     settings = _settings()
     params = SynthParams.from_settings(settings.data)
     if seed is not None:

@@ -17,6 +17,7 @@ the value it rejected.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -41,7 +42,10 @@ STRATEGIES = ("market", "limit", "twap", "vwap", "pov", "is")
 
 
 class _Group(BaseModel):
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, validate_assignment=True)
+    # NaN and infinity are never a setting: NaN passes every bound check (all comparisons are
+    # False) and infinity makes any limit meaningless.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, validate_assignment=True,
+                              allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- settings groups
@@ -108,6 +112,11 @@ class CostSettings(_Group):
         21, description="Past days the bar spread estimators average over."
     )
     fee_schedule: str = Field("tiger_us", description="Fee schedule id (tiger_us, zero, flat_bps).")
+
+    @field_validator("fee_schedule")
+    @classmethod
+    def _known_fee_schedule(cls, name: str) -> str:
+        return check_fee_schedule(name)
     flat_fee_bps: float = Field(0.0, ge=0, description="Fee rate of the flat_bps schedule.")
     limit_offset_bps: float = Field(
         0.0, description="Default limit price offset from the mid, bps (positive = passive)."
@@ -294,6 +303,7 @@ class Settings(BaseSettings):
         extra="forbid",
         hide_input_in_errors=True,
         validate_default=True,
+        allow_inf_nan=False,
     )
 
     data: DataSettings = Field(default_factory=DataSettings)
@@ -308,6 +318,13 @@ class Settings(BaseSettings):
 def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
     """Settings from the environment and ``env_file``; keyword overrides win."""
     return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+
+
+def settings_error_message(exc: ValidationError) -> str:
+    """What a command prints when the environment / .env holds an invalid setting: every
+    field path (``QLAB_<GROUP>__<FIELD>``) with its reason, never the rejected value."""
+    lines = "\n".join(f"  {loc}: {msg}" for loc, msg in _error_list(exc))
+    return f"invalid settings (environment / .env):\n{lines}"
 
 
 def masked_settings(settings: Settings) -> dict[str, Any]:
@@ -325,9 +342,23 @@ class UniverseConfig(_Group):
     @field_validator("symbols")
     @classmethod
     def _upper(cls, v: list[str]) -> list[str]:
-        if len(set(v)) != len(v):
+        cleaned = [s.strip().upper() for s in v]
+        if any(not s for s in cleaned):
+            raise ValueError("symbols contains an empty symbol")
+        if len(set(cleaned)) != len(cleaned):
             raise ValueError("symbols contains duplicates")
-        return [s.upper() for s in v]
+        return cleaned
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        return None if value is None else parse_iso_date(value).isoformat()
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UniverseConfig:
+        if self.start is not None and self.end is not None and self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        return self
 
 
 class StrategyConfig(_Group):
@@ -361,6 +392,36 @@ class CostModelChoice(_Group):
     spread_source: Literal["quotes", "corwin_schultz", "abdi_ranaldo", "roll"] = "quotes"
     fee_schedule: str = "tiger_us"
     calibration_file: Path | None = None
+
+    @field_validator("fee_schedule")
+    @classmethod
+    def _known_fee_schedule(cls, name: str) -> str:
+        return check_fee_schedule(name)
+
+
+def check_fee_schedule(name: str) -> str:
+    """``name`` if the cost model can price with it (the schedules file or flat_bps)."""
+    from research.costs import load_fee_schedules
+
+    known = sorted({*load_fee_schedules(), "flat_bps"})
+    if name not in known:
+        raise ValueError(f"unknown fee schedule {name!r}; known: {', '.join(known)}")
+    return name
+
+
+def parse_iso_date(value: Any):
+    """A calendar date from ``YYYY-MM-DD`` text (or a date YAML already parsed); a month 13 or
+    a 31 February is an error, never rolled over."""
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date YYYY-MM-DD") from None
 
 
 class RunConfig(_Group):
@@ -399,25 +460,109 @@ def _error_list(exc: ValidationError) -> list[tuple[str, str]]:
     return out
 
 
-def load_run_config(path: str | Path) -> RunConfig:
-    """Read and validate a YAML run config; raise :class:`ConfigFileError` listing every error."""
+def _strict_yaml_loader(dates_as_text: bool):
+    """A SafeLoader that refuses duplicate keys (YAML keeps the last one silently) and, with
+    ``dates_as_text``, leaves ``2022-03-01`` a string for a typed model to interpret."""
+    import yaml
+
+    class StrictLoader(yaml.SafeLoader):
+        pass
+
+    def mapping_without_duplicates(loader, node, deep=False):
+        loader.flatten_mapping(node)
+        first_line: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            try:
+                seen = key in first_line
+            except TypeError:  # an unhashable key; the base constructor reports it
+                continue
+            if seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first given on line "
+                    f"{first_line[key] + 1})", key_node.start_mark)
+            first_line[key] = key_node.start_mark.line
+        return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                                 mapping_without_duplicates)
+    if dates_as_text:
+        StrictLoader.yaml_implicit_resolvers = {
+            k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+            for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+        }
+    return StrictLoader
+
+
+def read_yaml_file(path: str | Path, *, dates_as_text: bool = False) -> Any:
+    """Parse a YAML (or JSON) file; every failure is a :class:`ConfigFileError` naming the
+    file and, where there is one, the line: missing file, directory, not UTF-8, bad YAML,
+    duplicate key."""
     import yaml
 
     path = Path(path)
+    if path.is_dir():
+        raise ConfigFileError(path, [("(file)", "is a directory, expected a YAML file")])
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigFileError(path, [("(file)", "no such file")]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigFileError(path, [("(file)", f"not UTF-8 text (byte {exc.start}); save "
+                                      "it as UTF-8")]) from None
+    except OSError as exc:
+        raise ConfigFileError(path, [("(file)", f"cannot be read: {exc.strerror}")]) from None
+    try:
+        return yaml.load(text, Loader=_strict_yaml_loader(dates_as_text))  # noqa: S506
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "(file)"
         raise ConfigFileError(path, [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
+
+
+def load_run_config(path: str | Path,
+                    known_datasets: Mapping[str, Sequence[str]] | None = None) -> RunConfig:
+    """Read and validate a YAML run config; raise :class:`ConfigFileError` listing every error.
+
+    With ``known_datasets`` (dataset name -> its symbols, e.g. from
+    ``research.data.known_bar_datasets``) the config is also checked against what exists: the
+    dataset, every universe symbol in it and the calibration file.
+    """
+    path = Path(path)
+    raw = read_yaml_file(path, dates_as_text=True)  # dates are checked by the model
     if not isinstance(raw, dict):
         raise ConfigFileError(path, [("(root)", "expected a mapping of keys to values")])
     try:
-        return RunConfig.model_validate(raw)
+        config = RunConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigFileError(path, _error_list(exc)) from None
+    if known_datasets is not None:
+        problems = run_config_reference_errors(config, known_datasets)
+        if problems:
+            raise ConfigFileError(path, problems)
+    return config
+
+
+def run_config_reference_errors(config: RunConfig, known_datasets: Mapping[str, Sequence[str]]
+                                ) -> list[tuple[str, str]]:
+    """(field path, reason) for every name in ``config`` that points at nothing: the dataset,
+    universe symbols missing from it, a calibration file that does not exist."""
+    problems = []
+    universe = config.universe
+    if universe.dataset not in known_datasets:
+        known = ", ".join(sorted(known_datasets)) or "none"
+        problems.append(("universe.dataset", f"unknown dataset {universe.dataset!r} (known: "
+                                             f"{known}; add one with `qlab data import`)"))
+    else:
+        have = set(known_datasets[universe.dataset])
+        missing = [s for s in universe.symbols if s not in have]
+        if missing:
+            problems.append(("universe.symbols", f"{missing} not in dataset "
+                                                 f"{universe.dataset!r}"))
+    calibration = config.cost_model.calibration_file
+    if calibration is not None and not calibration.is_file():
+        problems.append(("cost_model.calibration_file", f"no such file: {calibration}"))
+    return problems
 
 
 def env_example() -> str:

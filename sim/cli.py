@@ -23,12 +23,56 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+
+def check_study_arguments(bars: str, start: str | None, end: str | None, settings) -> tuple[
+        str | None, str | None]:
+    """Refuse, before anything loads, the arguments that cannot make a study: an unknown
+    dataset, a date that is not one, a window upside down or without a trading session.
+    Returns (start, end) as ISO dates."""
+    from research.config import parse_iso_date
+    from research.data import BarStore, known_bar_datasets, looks_like_file
+    from research.data.calendar import sessions
+
+    if not looks_like_file(bars):
+        known = known_bar_datasets(BarStore(settings.data.store_path))
+        if bars not in known:
+            _fail(f"tca: --bars {bars!r} is neither a file nor a known dataset (known: "
+                  f"{', '.join(sorted(known))}; a file needs a .csv or .parquet suffix)", 2)
+    dates = {}
+    for option, value in (("--start", start), ("--end", end)):
+        if value is not None:
+            try:
+                dates[option] = parse_iso_date(value)
+            except ValueError as exc:
+                _fail(f"tca: {option}: {exc}", 2)
+    first, last = dates.get("--start"), dates.get("--end")
+    if first is not None and last is not None:
+        if first > last:
+            _fail(f"tca: --start {first} is after --end {last}", 2)
+        if len(sessions(first, last, settings.data.calendar)) == 0:
+            _fail(f"tca: --start {first} .. --end {last} contains no trading session of "
+                  f"{settings.data.calendar}", 2)
+    return (first.isoformat() if first else None), (last.isoformat() if last else None)
+
+
+def _settings():
+    """Settings from the environment; an invalid one is an error naming it, not a traceback."""
+    from pydantic import ValidationError
+
+    from research.config import load_settings, settings_error_message
+
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        _fail(settings_error_message(exc), 2)
+
+
 def load_study_bars(spec: str, settings, start: str | None, end: str | None):
     """(bars, description, synthetic flag): ``spec`` is a bar file or a dataset of the store;
     with ``start`` the bars begin HISTORY_CALENDAR_DAYS earlier (history for the models)."""
     import pandas as pd
 
-    from research.data import BarStore, resolve_bars
+    from research.data import BarStore, looks_like_file, resolve_bars
 
     store = BarStore(settings.data.store_path)
     load_start = None
@@ -37,8 +81,7 @@ def load_study_bars(spec: str, settings, start: str | None, end: str | None):
             "%Y-%m-%d")
     bars, description = resolve_bars(spec, store, start=load_start, end=end)
     synthetic = False
-    path = Path(spec)
-    if not (path.suffix.lower() in (".csv", ".parquet", ".pq") or path.is_file()):
+    if not looks_like_file(spec):
         try:
             info = next((d for d in store.list() if d.name == spec), None)
             synthetic = bool(getattr(info, "synthetic", False))
@@ -57,18 +100,18 @@ def compare(
                                             "(market is always the baseline).")
                           ] = "market,limit,twap,vwap,pov,is",
     seed: Annotated[int, typer.Option("--seed", help="Seed of orders, market and bootstrap.")] = 0,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the result JSON here.")
-                        ] = None,
-    n_orders: Annotated[int, typer.Option("--n-orders", help="Orders of the synthetic generator.")
-                        ] = 500,
+    json_out: Annotated[Path | None, typer.Option("--json", dir_okay=False,
+                                                  help="Write the result JSON here.")] = None,
+    n_orders: Annotated[int, typer.Option("--n-orders", min=1,
+                                          help="Orders of the synthetic generator.")] = 500,
     start: Annotated[str | None, typer.Option("--start", help="First study session (YYYY-MM-DD).")
                      ] = None,
     end: Annotated[str | None, typer.Option("--end", help="Last study session (YYYY-MM-DD).")
                    ] = None,
-    capital: Annotated[float | None, typer.Option("--capital", help="Rebalance capital, $.")
-                       ] = None,
-    jobs: Annotated[int, typer.Option("--jobs", help="Strategies run in parallel processes.")
-                    ] = 1,
+    capital: Annotated[float | None, typer.Option("--capital", min=1.0, max=1e13,
+                                                  help="Rebalance capital, $.")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", min=1,
+                                      help="Strategies run in parallel processes.")] = 1,
     track: Annotated[bool, typer.Option("--track/--no-track", help="Record an MLflow run.")
                      ] = True,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress lines.")] = False,
@@ -78,7 +121,6 @@ def compare(
     t(G-1), so they stay honest with few days)."""
     import time
 
-    from research.config import load_settings
     from sim.tca import STRATEGY_NAMES, compare_strategies
     from sim.tca.order_sets import parent_order_set
 
@@ -86,12 +128,13 @@ def compare(
     bad = [s for s in names if s not in STRATEGY_NAMES]
     if bad or not names:
         _fail(f"--strategies: unknown {bad}; choose from {','.join(STRATEGY_NAMES)}", 2)
-    settings = load_settings()
+    settings = _settings()
+    start, end = check_study_arguments(bars, start, end, settings)
     try:
         frame, bars_desc, synthetic = load_study_bars(bars, settings, start, end)
         parents, orders_desc = parent_order_set(orders, frame, n_orders=n_orders, seed=seed,
                                                 start=start, end=end, capital=capital)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, KeyError) as exc:
         _fail(f"tca compare: {exc}", 2)
     from research.data import frame_hash
 
@@ -144,23 +187,27 @@ def sensitivity_cmd(
     orders: Annotated[str, typer.Option("--orders")] = "synthetic",
     strategies: Annotated[str, typer.Option("--strategies")] = "market,limit,twap",
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    n_orders: Annotated[int, typer.Option("--n-orders")] = 200,
+    n_orders: Annotated[int, typer.Option("--n-orders", min=1)] = 200,
     start: Annotated[str | None, typer.Option("--start")] = None,
     end: Annotated[str | None, typer.Option("--end")] = None,
-    csv_out: Annotated[Path | None, typer.Option("--csv", help="Write the table here.")] = None,
+    csv_out: Annotated[Path | None, typer.Option("--csv", dir_okay=False,
+                                                 help="Write the table here.")] = None,
 ) -> None:
     """Rerun the comparison over the assumption grid (impact Y, limit-fill rule, participation
     cap, spread source) and print ranking and % reduction per cell."""
     import pandas as pd
 
-    from research.config import load_settings
     from sim.tca.order_sets import parent_order_set
     from sim.tca.sensitivity import sensitivity
 
-    settings = load_settings()
-    frame, _, _ = load_study_bars(bars, settings, start, end)
-    parents, _ = parent_order_set(orders, frame, n_orders=n_orders, seed=seed, start=start,
-                                  end=end)
+    settings = _settings()
+    start, end = check_study_arguments(bars, start, end, settings)
+    try:
+        frame, _, _ = load_study_bars(bars, settings, start, end)
+        parents, _ = parent_order_set(orders, frame, n_orders=n_orders, seed=seed, start=start,
+                                      end=end)
+    except (ValueError, FileNotFoundError, KeyError) as exc:
+        _fail(f"tca sensitivity: {exc}", 2)
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     table = sensitivity(frame, parents, names, settings, seed, progress=typer.echo)
     with pd.option_context("display.width", 200, "display.max_columns", 20):

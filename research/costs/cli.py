@@ -21,17 +21,152 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+#: The cost model prices a parent order worked within one session (390 minutes); a longer
+#: schedule is an Almgren-Chriss problem in days (``qlab costs schedule``).
+MAX_HORIZON_MINUTES = 390
+_MAX_LISTED = 20
+
+
 def _read_table(path: Path):
+    """The table in ``path``; every way it cannot be read is an error naming the file."""
     import pandas as pd
 
-    if not path.exists():
-        _fail(f"{path}: no such file")
+    from research.data import check_readable_file
+
+    try:
+        check_readable_file(path, "table (CSV, Parquet or JSON records)")
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc), 2)
     suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        return pd.read_parquet(path)
-    if suffix == ".json":
-        return pd.read_json(path, orient="records")
-    return pd.read_csv(path)
+    try:
+        if suffix == ".parquet":
+            frame = pd.read_parquet(path)
+        elif suffix == ".json":
+            try:
+                frame = pd.read_json(path, orient="records", encoding="utf-8")
+            except ValueError as exc:
+                if isinstance(exc, UnicodeDecodeError):
+                    raise
+                _fail(f"{path}: not JSON records ([{{\"order_id\": ...}}, ...]): {exc}", 2)
+        else:
+            frame = pd.read_csv(path, encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        _fail(f"{path}: the file is empty (not even a header row)", 2)
+    except UnicodeDecodeError as exc:
+        _fail(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8", 2)
+    except (pd.errors.ParserError, OSError) as exc:
+        _fail(f"{path}: cannot be read: {exc}", 2)
+    except Exception as exc:  # noqa: BLE001 - pyarrow's errors for a file that is not Parquet
+        _fail(f"{path}: cannot be read as {suffix.lstrip('.') or 'a table'}: {exc}", 2)
+    if frame.empty:
+        _fail(f"{path}: no rows (only a header?)", 2)
+    return frame
+
+
+def _check_orders(table, path: Path, market_columns_allowed: bool):
+    """The orders table checked row by row; returns it with ``start_time`` in New York time.
+
+    The cost model trusts its arrays; a file is where typos, absurd sizes and times outside the
+    session come in, so each is named here with its row and order id, all at once.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from research.costs._model import MARKET_COLUMNS, ORDER_COLUMNS
+    from research.data.calendar import epoch_ns, session_bounds_for
+    from research.data.schema import EXCHANGE_TZ
+    from research.strategies.parent_orders import MAX_ORDER_QUANTITY
+
+    allowed = [*ORDER_COLUMNS, "limit_offset_bps", *(MARKET_COLUMNS if market_columns_allowed
+                                                     else ())]
+    missing = [c for c in ORDER_COLUMNS if c not in table.columns]
+    unknown = [str(c) for c in table.columns if c not in allowed]
+    if missing or unknown:
+        lines = [f"missing column {c!r}" for c in missing]
+        lines += [f"unknown column {c!r}" + ("" if market_columns_allowed else
+                                               " (market values come from --market)")
+                  for c in unknown]
+        _fail(f"{path}: " + "; ".join(lines) + f". Columns: {', '.join(allowed)}", 2)
+
+    ids = table["order_id"].astype(str).to_numpy()
+    problems: list[str] = []
+
+    def report(mask, column: str, reason) -> None:
+        for i in np.flatnonzero(mask):
+            text = reason(i) if callable(reason) else reason
+            problems.append(f"row {i + 1} (order_id {ids[i]!r}): {column}: {text}")
+
+    def numbers(column: str):
+        raw = table[column]
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+        report(np.isnan(values) & raw.notna().to_numpy(), column,
+               lambda i: f"{raw.iloc[i]!r} is not a number")
+        return values, raw.isna().to_numpy()
+
+    quantity, absent = numbers("quantity")
+    report(absent, "quantity", "missing")
+    with np.errstate(invalid="ignore"):
+        report(quantity > MAX_ORDER_QUANTITY, "quantity",
+               lambda i: f"{quantity[i]:g} shares is more than any company has outstanding "
+                         f"(limit {MAX_ORDER_QUANTITY:g})")
+        horizon, absent = numbers("horizon_minutes")
+        report(absent, "horizon_minutes", "missing")
+        report(horizon < 1, "horizon_minutes",
+               lambda i: f"{horizon[i]:g} is shorter than one minute, the model's time step")
+        report(horizon > MAX_HORIZON_MINUTES, "horizon_minutes",
+               lambda i: f"{horizon[i]:g} minutes is longer than a session "
+                         f"({MAX_HORIZON_MINUTES}); price multi-day schedules with "
+                         "'qlab costs schedule'")
+    if "limit_offset_bps" in table.columns:
+        numbers("limit_offset_bps")  # empty means the default offset; text is an error
+
+    raw_start = table["start_time"]
+    start, mixed = _start_times(raw_start)
+    # ISO-8601 reads "-1" as the year -1: outside any calendar, so not a start time either
+    years = start.dt.year
+    start = start.where(((years >= 1900) & (years <= 2200)).fillna(False))
+    report(mixed, "start_time", "no UTC offset while other rows have one")
+    if isinstance(start.dtype, pd.DatetimeTZDtype):
+        start = start.dt.tz_convert(EXCHANGE_TZ)
+    else:  # naive times are New York wall-clock times, as the cost model reads them
+        start = start.dt.tz_localize(EXCHANGE_TZ, ambiguous="NaT", nonexistent="NaT")
+    unparsed = start.isna().to_numpy() & ~mixed
+    report(unparsed, "start_time", lambda i: f"{raw_start.iloc[i]!r} is not a date-time")
+    known = ~unparsed
+    if known.any():
+        opens, closes = session_bounds_for(start[known], "XNYS")
+        t = epoch_ns(start[known])
+        outside = np.zeros(len(table), dtype=bool)
+        outside[known] = (opens < 0) | (t < opens) | (t >= closes)
+        report(outside, "start_time",
+               lambda i: f"{start.iloc[i]} is outside regular trading hours (not a session, "
+                         "or before the open / at or after the close)")
+    if problems:
+        shown = "\n".join(f"  {p}" for p in problems[:_MAX_LISTED])
+        more = (f"\n  ... and {len(problems) - _MAX_LISTED} more"
+                if len(problems) > _MAX_LISTED else "")
+        _fail(f"{path}: {len(problems)} problem(s) in the orders\n{shown}{more}", 2)
+    return table.assign(start_time=start)
+
+
+def _start_times(raw):
+    """(parsed start times, rows without an offset among rows with one). Offsets may change
+    from row to row (a file across a DST change): those are compared as instants."""
+    import numpy as np
+    import pandas as pd
+
+    none = np.zeros(len(raw), dtype=bool)
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        return raw, none
+    raw = raw.astype("string")  # a column of numbers is not epochs: parse its text
+    try:
+        return pd.to_datetime(raw, format="ISO8601", errors="coerce"), none
+    except ValueError:  # "Mixed timezones detected"
+        text = raw.astype("string").str.strip()
+        zoned = text.str.contains(r"(?:Z|[+-]\d{2}(?::?\d{2})?)$", regex=True)
+        mixed = ~zoned.fillna(True).to_numpy(dtype=bool)
+        parsed = pd.to_datetime(raw.where(~mixed), format="ISO8601", errors="coerce", utc=True)
+        return parsed, mixed
 
 
 def _market_from_orders(orders):
@@ -57,7 +192,7 @@ def estimate(
              "those columns in the orders file.")] = None,
     impact_law: Annotated[str | None, typer.Option(help="square_root or almgren_2005.")] = None,
     calibration: Annotated[Path | None, typer.Option(
-        help="Calibration JSON from 'qlab costs calibrate'.")] = None,
+        help="Calibration JSON from 'qlab costs calibrate'.", exists=True, dir_okay=False)] = None,
     compare: Annotated[bool, typer.Option(help="Price every strategy and rank them.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ):
@@ -67,9 +202,14 @@ def estimate(
     from research.config import load_settings
     from research.costs import CostModel, load_calibration
 
-    table = _read_table(orders)
-    market_frame = (_read_table(market).set_index("symbol") if market is not None
-                    else _market_from_orders(table))
+    table = _check_orders(_read_table(orders), orders, market_columns_allowed=market is None)
+    if market is not None:
+        market_table = _read_table(market)
+        if "symbol" not in market_table.columns:
+            _fail(f"{market}: missing column 'symbol'", 2)
+        market_frame = market_table.set_index("symbol")
+    else:
+        market_frame = _market_from_orders(table)
     overrides = {"impact_law": impact_law} if impact_law else {}
     try:
         model = CostModel.from_settings(load_settings().costs, **overrides)
@@ -78,7 +218,7 @@ def estimate(
         result = (model.compare_strategies(table, market_frame) if compare
                   else model.predict(table, market_frame))
     except ValueError as exc:
-        _fail(f"error: {exc}", 2)
+        _fail(f"error: {orders}: {exc}", 2)
     if as_json:
         typer.echo(result.reset_index().to_json(orient="records", indent=2))
         return
@@ -93,7 +233,8 @@ def estimate(
 def calibrate(
     fills: Annotated[Path, typer.Argument(help="Executions table (CSV, Parquet or JSON).")],
     law: Annotated[str, typer.Option(help="square_root or almgren_2005.")] = "square_root",
-    out: Annotated[Path | None, typer.Option(help="Write the fitted parameters (JSON).")] = None,
+    out: Annotated[Path | None, typer.Option(dir_okay=False,
+                                             help="Write the fitted parameters (JSON).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ):
     """Fit impact coefficients (and the spread profile) by robust regression."""

@@ -13,13 +13,18 @@ from research.data.sources import (
     SYNTH_DAILY_DATASET,
     SYNTH_MINUTE_DATASET,
     BarSource,
+    EmbeddedData,
     FileSource,
     StoreSource,
     SyntheticMinuteSource,
+    check_readable_file,
+    embedded_data,
     ensure_synthetic_datasets,
+    known_bar_datasets,
     load_factor_prices,
     load_sp500_closes,
     load_sp500_index,
+    looks_like_file,
     resolve_bars,
 )
 from research.data.store import BarStore, DatasetInfo, DatasetNotFound, frame_hash
@@ -36,7 +41,8 @@ from research.data.validation import (
 __all__ = [
     "ALL_COLUMNS", "EXCHANGE_TZ", "GICS_SECTOR", "QUOTE_COLUMNS", "REQUIRED_COLUMNS",
     "SYNTH_DAILY_DATASET", "SYNTH_MINUTE_DATASET", "BarSource", "BarStore", "BarValidationError",
-    "DatasetInfo", "DatasetNotFound", "FileSource", "Frequency", "StoreSource",
+    "DatasetInfo", "DatasetNotFound", "EmbeddedData", "check_readable_file", "embedded_data",
+    "known_bar_datasets", "looks_like_file", "FileSource", "Frequency", "StoreSource",
     "SynthParams", "SyntheticMinuteSource", "ValidationReport", "Violation",
     "ensure_synthetic_datasets", "frame_hash", "has_quotes", "load_factor_prices",
     "load_sp500_closes", "load_sp500_index", "minute_to_daily", "normalise_timestamps",

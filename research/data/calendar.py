@@ -27,7 +27,13 @@ def sessions(start, end, code: str = "XNYS") -> pd.DataFrame:
     columns in exchange time; early closes (13:00) show up as an earlier ``close``.
     """
     cal = _calendar(code)
-    days = cal.sessions_in_range(pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize())
+    # The calendar knows a bounded range of years; dates outside it have no known session.
+    first = max(pd.Timestamp(start).normalize(), cal.first_session)
+    last = min(pd.Timestamp(end).normalize(), cal.last_session)
+    if first > last:
+        empty = pd.DatetimeIndex([], dtype="datetime64[ns, America/New_York]")
+        return pd.DataFrame({"open": empty, "close": empty}, index=pd.DatetimeIndex([]))
+    days = cal.sessions_in_range(first, last)
     opens = cal.schedule.loc[days, "open"].dt.tz_convert(EXCHANGE_TZ)
     closes = cal.schedule.loc[days, "close"].dt.tz_convert(EXCHANGE_TZ)
     return pd.DataFrame({"open": opens.to_numpy(), "close": closes.to_numpy()}, index=days)
@@ -48,6 +54,9 @@ def session_bounds_for(timestamps: pd.Series, code: str = "XNYS") -> tuple[np.nd
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     local_days = ts.tz_convert(EXCHANGE_TZ).normalize().tz_localize(None)
     sched = sessions(local_days.min(), local_days.max(), code)
+    if len(sched) == 0:  # e.g. only a weekend: no timestamp has a session
+        none = np.full(len(ts), -1, dtype=np.int64)
+        return none, none.copy()
     pos = sched.index.get_indexer(local_days)
     opens = epoch_ns(sched["open"])
     closes = epoch_ns(sched["close"])

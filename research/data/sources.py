@@ -10,6 +10,8 @@ returns) are closes, not bars; they are exposed as wide frames by the ``load_*``
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -18,7 +20,12 @@ import pandas as pd
 from research.data.schema import Frequency
 from research.data.store import BarStore
 from research.data.synth import SynthParams, minute_to_daily, synthesize_minute_bars
-from research.data.validation import normalise_timestamps, validate_bars
+from research.data.validation import BarValidationError, normalise_timestamps, validate_bars
+
+try:  # pyarrow is how pandas reads Parquet; its parse errors are not OSErrors
+    from pyarrow import ArrowInvalid
+except ImportError:  # pragma: no cover - pyarrow is a locked dependency
+    ArrowInvalid = ValueError
 
 #: Dataset names of the embedded, synthetic intraday data (the name says it is synthetic).
 SYNTH_MINUTE_DATASET = "sp500_synthetic_minute"
@@ -61,6 +68,22 @@ def load_factor_prices() -> pd.DataFrame:
     return frame
 
 
+def check_readable_file(path: Path, what: str = "file") -> None:
+    """Refuse a missing path or a directory with a message that names it (not a traceback)."""
+    if path.is_dir():
+        raise ValueError(f"{path}: is a directory, expected a {what}")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such {what}")
+
+
+def looks_like_file(spec: str) -> bool:
+    """True when ``spec`` names a file rather than a dataset: it has a bar-file suffix or a
+    path separator, or exists on disk. Dataset names have neither."""
+    path = Path(spec)
+    return (path.suffix.lower() in (".csv", ".parquet", ".pq") or "/" in spec
+            or os.sep in spec or path.exists())
+
+
 def _select(frame: pd.DataFrame, symbols, start, end) -> pd.DataFrame:
     if symbols:
         wanted = {s.upper() for s in symbols}
@@ -89,17 +112,31 @@ class FileSource:
         self.frequency = frequency
 
     def read_raw(self) -> pd.DataFrame:
-        if not self.path.is_file():
-            raise FileNotFoundError(f"no such file: {self.path}")
-        suffix = self.path.suffix.lower()
-        if suffix == ".csv":
-            frame = pd.read_csv(self.path, dtype={"symbol": str})
-        elif suffix in (".parquet", ".pq"):
-            frame = pd.read_parquet(self.path)
-        else:
-            raise ValueError(f"{self.path}: unsupported file type {suffix!r} (use .csv or .parquet)")
+        """The file as a frame with exchange-time timestamps; every read error names the file."""
+        path = self.path
+        check_readable_file(path)
+        suffix = path.suffix.lower()
+        try:
+            if suffix == ".csv":
+                frame = pd.read_csv(path, dtype={"symbol": str}, encoding="utf-8")
+            elif suffix in (".parquet", ".pq"):
+                frame = pd.read_parquet(path)
+            else:
+                raise ValueError(f"{path}: unsupported file type {suffix!r} (use .csv or .parquet)")
+        except pd.errors.EmptyDataError:
+            raise ValueError(f"{path}: the file is empty (not even a header row)") from None
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") \
+                from None
+        except (pd.errors.ParserError, OSError, ArrowInvalid) as exc:
+            raise ValueError(f"{path}: cannot be read as {suffix[1:]}: {exc}") from None
         if "timestamp" in frame.columns:
-            frame = normalise_timestamps(frame, self.assume_tz)
+            try:
+                frame = normalise_timestamps(frame, self.assume_tz)
+            except BarValidationError as exc:
+                raise BarValidationError(str(path), exc.report) from None
+            except ValueError as exc:
+                raise ValueError(f"{path}: {exc}") from None
         return frame
 
     def load(self, symbols=None, start=None, end=None) -> pd.DataFrame:
@@ -137,6 +174,51 @@ class SyntheticMinuteSource:
         )
 
 
+@dataclass(frozen=True)
+class EmbeddedData:
+    """Data that ships with qlab (no download): what ``qlab data list`` shows on a fresh clone."""
+
+    name: str
+    kind: str  # "closes" (a wide table of daily closes) or "bars" (a dataset of the store)
+    frequency: str
+    symbols: list[str]
+    start: str
+    end: str
+    synthetic: bool
+    description: str
+
+
+def embedded_data() -> list[EmbeddedData]:
+    """The embedded real closes, and the synthetic bar datasets built from them on first use."""
+    closes, index, factors = load_sp500_closes(), load_sp500_index(), load_factor_prices()
+
+    def span(frame) -> tuple[str, str]:
+        return f"{frame.index[0]:%Y-%m-%d}", f"{frame.index[-1]:%Y-%m-%d}"
+
+    symbols = [str(c) for c in closes.columns]
+    synth_span = (SYNTH_DEFAULT_START, SYNTH_DEFAULT_END)
+    return [
+        EmbeddedData("sp500_closes", "closes", "daily", symbols, *span(closes), False,
+                     "real daily closes of 20 S&P 500 stocks (skfolio); risk and backtests"),
+        EmbeddedData("sp500_index", "closes", "daily", ["SP500"], *span(index), False,
+                     "real daily closes of the S&P 500 index (skfolio); the benchmark"),
+        EmbeddedData("factor_etfs", "closes", "daily", [str(c) for c in factors.columns],
+                     *span(factors), False, "real daily prices of factor ETFs (skfolio)"),
+        EmbeddedData(SYNTH_MINUTE_DATASET, "bars", "minute", symbols, *synth_span, True,
+                     "minute bars with quotes synthesised around the real closes (seeded)"),
+        EmbeddedData(SYNTH_DAILY_DATASET, "bars", "daily", symbols, *synth_span, True,
+                     "the daily aggregate of the synthetic minute bars"),
+    ]
+
+
+def known_bar_datasets(store: BarStore) -> dict[str, list[str]]:
+    """Every bar dataset a study can name -> its symbols: the store's, and the embedded
+    synthetic ones (built on first use, so known before they are in the store)."""
+    known = {d.name: list(d.symbols) for d in embedded_data() if d.kind == "bars"}
+    known.update({info.name: list(info.symbols) for info in store.list()})
+    return known
+
+
 def ensure_synthetic_datasets(store: BarStore, params: SynthParams | None = None,
                               start: str = SYNTH_DEFAULT_START, end: str = SYNTH_DEFAULT_END,
                               symbols: list[str] | None = None, replace: bool = False,
@@ -157,8 +239,8 @@ def ensure_synthetic_datasets(store: BarStore, params: SynthParams | None = None
 def resolve_bars(spec: str, store: BarStore, symbols=None, start=None, end=None,
                  assume_tz: str | None = None) -> tuple[pd.DataFrame, str]:
     """Bars from a file path or a dataset name; returns (bars, description)."""
-    path = Path(spec)
-    if path.suffix.lower() in (".csv", ".parquet", ".pq") or path.is_file():
+    if looks_like_file(spec):
+        path = Path(spec)
         return FileSource(path, assume_tz).load(symbols, start, end), f"file {path}"
     if spec == SYNTH_MINUTE_DATASET and not store.exists(spec):
         ensure_synthetic_datasets(store)
@@ -166,7 +248,8 @@ def resolve_bars(spec: str, store: BarStore, symbols=None, start=None, end=None,
 
 
 __all__ = [
-    "BarSource", "FileSource", "StoreSource", "SyntheticMinuteSource", "SYNTH_MINUTE_DATASET",
-    "SYNTH_DAILY_DATASET", "ensure_synthetic_datasets", "load_factor_prices",
+    "BarSource", "EmbeddedData", "FileSource", "StoreSource", "SyntheticMinuteSource",
+    "SYNTH_MINUTE_DATASET", "SYNTH_DAILY_DATASET", "check_readable_file", "embedded_data",
+    "known_bar_datasets", "looks_like_file", "ensure_synthetic_datasets", "load_factor_prices",
     "load_sp500_closes", "load_sp500_index", "minute_to_daily", "resolve_bars",
 ]

@@ -8,13 +8,21 @@ Layout under the store root (``data/store`` by default, git-ignored)::
 Writes are atomic per dataset: a dataset is written to a temporary folder beside the store and
 renamed into place only after every file is written, so a failed or interrupted import leaves
 the store exactly as it was.
+
+A killed write leaves its ``.staging-*`` (or ``.trash-*``) folder behind. Each write holds an
+exclusive ``flock`` on a ``.lock-<token>`` file for as long as its folders exist; the kernel
+drops the lock when the process dies, however it dies. The next list, write or delete removes
+every leftover whose lock it can take, and never touches a folder whose writer is running.
+Names starting with a dot are never datasets.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import uuid
 from dataclasses import asdict, dataclass
@@ -25,9 +33,12 @@ import numpy as np
 import pandas as pd
 
 from research.data.schema import ALL_COLUMNS, EXCHANGE_TZ, Frequency
-from research.data.validation import validate_bars
+from research.data.validation import SYMBOL_PATTERN, validate_bars
 
 MANIFEST = "manifest.json"
+#: Prefixes of a write's temporary folders and of the lock file that says it is still running.
+STAGING_PREFIX, TRASH_PREFIX, LOCK_PREFIX = ".staging-", ".trash-", ".lock-"
+DATASET_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
 
 
 @dataclass(frozen=True)
@@ -70,18 +81,41 @@ class BarStore:
         self.root = Path(root)
 
     def _dir(self, name: str) -> Path:
-        if not name or "/" in name or name.startswith("."):
-            raise ValueError(f"invalid dataset name {name!r}")
+        if not isinstance(name, str) or not re.fullmatch(DATASET_NAME_PATTERN, name) \
+                or ".." in name:
+            raise ValueError(f"invalid dataset name {name!r}: use letters, digits, '_', '-' "
+                             "and '.', starting with a letter or digit")
         return self.root / name
 
     def exists(self, name: str) -> bool:
         return (self._dir(name) / MANIFEST).is_file()
 
     def list(self) -> list[DatasetInfo]:
+        self.remove_leftovers()
         if not self.root.is_dir():
             return []
         return [self.info(p.name) for p in sorted(self.root.iterdir())
-                if (p / MANIFEST).is_file()]
+                if not p.name.startswith(".") and (p / MANIFEST).is_file()]
+
+    def remove_leftovers(self) -> list[str]:
+        """Delete the temporary folders of writes that died; return their names.
+
+        A folder is removed only when the lock of its write can be taken, i.e. no live process
+        holds it: a write running in another process right now is left alone.
+        """
+        if not self.root.is_dir():
+            return []
+        removed = []
+        for path in sorted(self.root.iterdir()):
+            name = path.name
+            if not (name.startswith(STAGING_PREFIX) or name.startswith(TRASH_PREFIX)):
+                continue
+            token = name.rsplit("-", 1)[-1]
+            with _WriteLock(self.root, token, wait=False) as held:
+                if held:
+                    shutil.rmtree(path, ignore_errors=True)
+                    removed.append(name)
+        return removed
 
     def info(self, name: str) -> DatasetInfo:
         path = self._dir(name) / MANIFEST
@@ -112,8 +146,19 @@ class BarStore:
         bars = bars.sort_values(["symbol", "timestamp"], kind="stable").reset_index(drop=True)
         cols = [c for c in ALL_COLUMNS if c in bars.columns]
 
+        bad_symbols = [s for s in bars["symbol"].astype(str).unique()
+                       if not re.fullmatch(SYMBOL_PATTERN, s)]
+        if bad_symbols:  # they name files: never write one whatever `validate` says
+            raise ValueError(f"dataset {name!r}: invalid symbol(s) {bad_symbols[:5]}")
+
         self.root.mkdir(parents=True, exist_ok=True)
-        staging = self.root / f".staging-{name}-{uuid.uuid4().hex[:8]}"
+        self.remove_leftovers()
+        token = uuid.uuid4().hex[:12]
+        with _WriteLock(self.root, token, wait=True):
+            return self._write_locked(name, target, bars, cols, freq, token, source, synthetic)
+
+    def _write_locked(self, name, target, bars, cols, freq, token, source, synthetic):
+        staging = self.root / f"{STAGING_PREFIX}{name}-{token}"
         try:
             part_dir = staging / freq.value
             part_dir.mkdir(parents=True)
@@ -134,7 +179,7 @@ class BarStore:
             (staging / MANIFEST).write_text(json.dumps(asdict(info), indent=2))
             old = None
             if target.exists():
-                old = self.root / f".trash-{name}-{uuid.uuid4().hex[:8]}"
+                old = self.root / f"{TRASH_PREFIX}{name}-{token}"
                 os.replace(target, old)
             os.replace(staging, target)
             if old is not None:
@@ -181,7 +226,41 @@ class BarStore:
 
     def delete(self, name: str) -> None:
         self.info(name)
+        self.remove_leftovers()
         shutil.rmtree(self._dir(name))
+
+
+class _WriteLock:
+    """An exclusive ``flock`` on ``<root>/.lock-<token>`` for the life of one write.
+
+    ``wait=False`` only tries: the context value says whether the lock was taken. The lock file
+    is removed by whoever holds the lock when leaving, so a finished write leaves nothing.
+    """
+
+    def __init__(self, root: Path, token: str, wait: bool):
+        self.path = root / f"{LOCK_PREFIX}{token}"
+        self.wait = wait
+        self.fd: int | None = None
+
+    def __enter__(self) -> bool:
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(self.fd)
+            self.fd = None
+            return False
+        return True
+
+    def __exit__(self, *exc) -> None:
+        if self.fd is None:
+            return
+        try:
+            self.path.unlink(missing_ok=True)
+        finally:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
 
 
 def _bound(value, end: bool) -> pd.Timestamp:

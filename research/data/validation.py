@@ -24,6 +24,14 @@ from research.data.schema import (
 #: Rules that concern the whole frame rather than rows; nothing can be repaired row by row.
 FRAME_RULES = frozenset({"missing_column", "unknown_column", "dtype", "timezone", "empty"})
 
+#: A ticker as exchanges and Tiger write it: upper case, digits, '.' or '-' inside (BRK.B,
+#: BF-B). Lower case or padding would make a second series of the same stock, and a '/' or a
+#: leading '.' would let a symbol escape its file in the store.
+SYMBOL_PATTERN = r"[A-Z0-9](?:[A-Z0-9.\-]{0,14}[A-Z0-9])?"
+#: No US stock trades anywhere near this (BRK.A: under $1M); a larger price is a unit or
+#: parsing error, not a price.
+MAX_PRICE = 10_000_000.0
+
 
 @dataclass(frozen=True, slots=True)
 class Violation:
@@ -82,35 +90,90 @@ class BarValidationError(ValueError):
         super().__init__(f"{source}: {report.summary(limit=20)}")
 
 
+#: A timestamp string that carries its own zone: "...09:31:00-05:00", "...09:31Z".
+_OFFSET_SUFFIX = r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
+_MAX_LOCATED = 20
+
+
+def _frame_error(rule: str, detail: str, rows: int) -> BarValidationError:
+    return BarValidationError("bars", ValidationReport(None, rows, [Violation(rule, detail)]))
+
+
+def _row_errors(rule: str, detail: str, rows: np.ndarray, total: int) -> BarValidationError:
+    found = [Violation(rule, detail, int(i)) for i in rows[:_MAX_LOCATED]]
+    return BarValidationError("bars", ValidationReport(None, total, found))
+
+
+def _parse_timestamp_text(ts: pd.Series) -> pd.Series:
+    """Parse ISO-8601 text; offsets may differ row to row (a file across a DST change has
+    -05:00 then -04:00), but naive and zoned text must not be mixed: a naive row's zone would
+    be a guess."""
+    try:
+        return pd.to_datetime(ts, format="ISO8601")
+    except (ValueError, TypeError) as exc:
+        if "Mixed timezones" not in str(exc):
+            parsed = pd.to_datetime(ts, format="ISO8601", errors="coerce", utc=True)
+            bad = np.flatnonzero(parsed.isna().to_numpy() & ts.notna().to_numpy())
+            if not len(bad):  # parsing failed as a whole, no row to blame
+                raise _frame_error("dtype", f"timestamp: {exc}", len(ts)) from None
+            raise _row_errors("dtype", "timestamp is not an ISO-8601 date-time", bad,
+                              len(ts)) from None
+    text = ts.astype("string").str.strip()
+    naive = np.flatnonzero(~text.str.contains(_OFFSET_SUFFIX, regex=True).fillna(False)
+                           .to_numpy(dtype=bool))
+    if len(naive):
+        raise _row_errors("timezone", "timestamp has no UTC offset while other rows have one "
+                          "(write every row with its offset, e.g. 2022-03-14T09:31:00-04:00)",
+                          naive, len(ts))
+    parsed = pd.to_datetime(ts, format="ISO8601", utc=True, errors="coerce")
+    bad = np.flatnonzero(parsed.isna().to_numpy() & ts.notna().to_numpy())
+    if len(bad):
+        raise _row_errors("dtype", "timestamp is not an ISO-8601 date-time", bad, len(ts))
+    return parsed
+
+
 def normalise_timestamps(frame: pd.DataFrame, assume_tz: str | None = None) -> pd.DataFrame:
     """Return a copy whose ``timestamp`` is tz-aware exchange time.
 
     Naive timestamps are refused unless ``assume_tz`` says which zone they are in: guessing
-    would shift every bar by hours. Other zones are converted.
+    would shift every bar by hours. Other zones are converted; UTC offsets may change from row
+    to row (daylight saving time), as they do in any export of New York bars.
     """
+    if assume_tz is not None:
+        _check_zone(assume_tz)
     out = frame.copy()
     ts = out["timestamp"]
+    if len(ts) == 0:  # nothing to convert; validation reports the empty frame
+        return out
     if not pd.api.types.is_datetime64_any_dtype(ts):
-        try:
-            ts = pd.to_datetime(ts, format="ISO8601")
-        except (ValueError, TypeError) as exc:
-            raise BarValidationError(
-                "bars",
-                ValidationReport(None, len(frame), [Violation("dtype", f"timestamp: {exc}")]),
-            ) from None
+        ts = _parse_timestamp_text(ts)
     if ts.dt.tz is None:
         if assume_tz is None:
-            raise BarValidationError(
-                "bars",
-                ValidationReport(None, len(frame), [Violation(
-                    "timezone",
-                    "timestamps are naive (no time zone); write them with an offset "
-                    f"(e.g. 2022-01-03T09:31:00-05:00) or pass assume_tz='{EXCHANGE_TZ}'",
-                )]),
-            )
+            raise _frame_error(
+                "timezone",
+                "timestamps are naive (no time zone); write them with an offset "
+                f"(e.g. 2022-01-03T09:31:00-05:00) or pass assume_tz='{EXCHANGE_TZ}'",
+                len(frame))
         ts = ts.dt.tz_localize(assume_tz)
     out["timestamp"] = ts.dt.tz_convert(EXCHANGE_TZ).dt.as_unit("ns")
     return out
+
+
+def _check_zone(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"assume_tz (--assume-tz): unknown time zone {name!r}; use an IANA "
+                         f"name such as {EXCHANGE_TZ!r} or 'UTC'") from None
+
+
+def _is_text(column: pd.Series) -> bool:
+    """Text, allowing missing values (each is then reported on its row as an invalid symbol)."""
+    if pd.api.types.is_string_dtype(column) or isinstance(column.dtype, pd.CategoricalDtype):
+        return True
+    return column.dtype == object and all(isinstance(x, str) for x in column.dropna().unique())
 
 
 def infer_frequency(frame: pd.DataFrame) -> Frequency:
@@ -162,15 +225,19 @@ def validate_bars(
     for c in NUMERIC_COLUMNS:
         if c in frame.columns and not pd.api.types.is_numeric_dtype(frame[c]):
             v.append(Violation("dtype", f"column {c!r} must be numeric, got {frame[c].dtype}"))
-    if not (pd.api.types.is_string_dtype(frame["symbol"])
-            or isinstance(frame["symbol"].dtype, pd.CategoricalDtype)):
+    if not _is_text(frame["symbol"]):
         v.append(Violation("dtype", f"symbol must be text, got {frame['symbol'].dtype}"))
     if any(x.rule in FRAME_RULES for x in v):
         return report
 
     freq = Frequency.parse(frequency) if frequency is not None else infer_frequency(frame)
     report.frequency = freq
-    symbols = frame["symbol"].astype(str).to_numpy()
+    # Symbols are handled as codes of their distinct values (a frame has a few dozen): no
+    # per-row string work on a clean frame. A missing symbol gets the code of "".
+    codes, uniques = pd.factorize(frame["symbol"])
+    names = np.array([str(u) for u in uniques] + [""], dtype=object)
+    symbol_codes = np.where(codes < 0, len(uniques), codes)
+    symbols = names[symbol_codes]
     stamps = pd.DatetimeIndex(ts).tz_convert(EXCHANGE_TZ)
     ns = epoch_ns(stamps)
 
@@ -179,6 +246,11 @@ def validate_bars(
         for i in np.flatnonzero(mask):
             text = detail(i) if callable(detail) else detail
             v.append(Violation(rule, text, int(i), symbols[i], stamps[i].isoformat()))
+
+    valid = pd.Series(names, dtype="string").str.fullmatch(SYMBOL_PATTERN).to_numpy(bool)
+    flag(~valid[symbol_codes], "invalid_symbol",
+         lambda i: f"symbol {symbols[i]!r} is not a ticker (upper-case letters and digits, "
+                   "'.' or '-' inside, no spaces; e.g. AAPL, BRK.B)")
 
     num = {c: frame[c].to_numpy(dtype=np.float64) for c in NUMERIC_COLUMNS if c in frame.columns}
     for c, arr in num.items():
@@ -191,6 +263,10 @@ def validate_bars(
         for c in ("bid", "ask"):
             if c in finite:
                 flag(finite[c] <= 0, "non_positive_price", lambda i, c=c: f"{c}={num[c][i]!r} <= 0")
+        for c in (*PRICE_COLUMNS, "bid", "ask"):
+            if c in finite:
+                flag(finite[c] > MAX_PRICE, "implausible_price",
+                     lambda i, c=c: f"{c}={num[c][i]!r} above {MAX_PRICE:,.0f}: not a share price")
         o, h, lo, cl = finite["open"], finite["high"], finite["low"], finite["close"]
         flag(h < np.fmax(o, cl), "high_below_open_close",
              lambda i: f"high={h[i]} below max(open={o[i]}, close={cl[i]})")
@@ -205,8 +281,8 @@ def validate_bars(
             flag(b > a, "bid_above_ask", lambda i: f"bid={b[i]} above ask={a[i]}")
 
     # Order and uniqueness per symbol, in the frame's own row order.
-    order = np.lexsort((np.arange(len(frame)), symbols))
-    s_sorted, t_sorted = symbols[order], ns[order]
+    order = np.lexsort((np.arange(len(frame)), symbol_codes))
+    s_sorted, t_sorted = symbol_codes[order], ns[order]
     same = s_sorted[1:] == s_sorted[:-1]
     dup = np.zeros(len(frame), dtype=bool)
     back = np.zeros(len(frame), dtype=bool)
@@ -224,6 +300,15 @@ def validate_bars(
     else:
         opens, _ = session_bounds_for(stamps, calendar)
         flag(opens < 0, "not_a_session", "date is not a trading session of the calendar")
+        # Daily bars have one row per symbol and session; a second one on the same date means
+        # the file holds intraday bars and was declared (or inferred) daily by mistake.
+        day = stamps.normalize().asi8
+        d_sorted = day[order]
+        second = np.zeros(len(frame), dtype=bool)
+        second[order[1:][same & (d_sorted[1:] == d_sorted[:-1]) & (t_sorted[1:] != t_sorted[:-1])]] = True
+        flag(second, "not_daily",
+             "a second bar of this symbol on the same date: these are intraday bars, not daily "
+             "(use --frequency minute)")
 
     v.sort(key=lambda x: (x.row if x.row is not None else -1, x.rule))
     return report

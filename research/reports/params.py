@@ -17,6 +17,7 @@ kernel (see :data:`PARAMS_MODELS`), so a typo or a wrong type never costs an exe
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -26,6 +27,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from research.config import STRATEGIES
@@ -45,7 +47,9 @@ FloatList = Annotated[list[float], BeforeValidator(_split_commas)]
 class ReportParams(BaseModel):
     """Base of every notebook's parameters: unknown names are errors, never ignored."""
 
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, frozen=True)
+    # NaN and infinity are never a report parameter: inf passes "> 0" and runs a full report.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, frozen=True,
+                              allow_inf_nan=False)
 
 
 class SmokeReportParams(ReportParams):
@@ -56,6 +60,9 @@ class SmokeReportParams(ReportParams):
     slope: float = Field(1.0, description="Slope of the line.")
     n_figures: int = Field(1, ge=0, description="Plotly figures to draw.")
 
+
+#: Parent-order generators of the study (sim/tca/order_sets.py; research cannot import sim).
+ORDER_GENERATORS = ("synthetic", "rebalance")
 
 Strategy = Literal["market", "limit", "twap", "vwap", "pov", "is"]
 #: Spread sources the simulated broker implements (quotes, or one of its own bar estimators when
@@ -134,6 +141,51 @@ class ExecutionComparisonParams(ReportParams):
         if value == "market":
             raise ValueError("market orders are the baseline; name an alternative to test")
         return value
+
+    @field_validator("start", "end")
+    @classmethod
+    def _iso_date(cls, value: str | None) -> str | None:
+        from research.config import parse_iso_date
+
+        return None if value is None else parse_iso_date(value).isoformat()
+
+    @field_validator("bars")
+    @classmethod
+    def _bars_file_exists(cls, value: str) -> str:
+        # A dataset name is resolved by the study; a file must be there before a kernel starts.
+        from research.data import check_readable_file, looks_like_file
+
+        if looks_like_file(value):
+            try:
+                check_readable_file(Path(value), "bar file (CSV or Parquet)")
+            except FileNotFoundError as exc:  # pydantic reports ValueErrors only
+                raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("orders")
+    @classmethod
+    def _orders_generator_or_file(cls, value: str) -> str:
+        from research.data import check_readable_file
+
+        if value not in ORDER_GENERATORS:
+            try:
+                check_readable_file(Path(value), "parent-order file (CSV or Parquet)")
+            except FileNotFoundError as exc:
+                raise ValueError(f"{exc}; or one of the generators "
+                                 f"{', '.join(ORDER_GENERATORS)}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _window_ordered(self) -> ExecutionComparisonParams:
+        if self.start is not None and self.end is not None:
+            if self.start > self.end:
+                raise ValueError(f"start {self.start} is after end {self.end}")
+            from research.data.calendar import sessions
+
+            if len(sessions(self.start, self.end)) == 0:
+                raise ValueError(f"start {self.start} .. end {self.end} contains no trading "
+                                 "session")
+        return self
 
     @field_validator("impact_y_grid")
     @classmethod

@@ -274,26 +274,17 @@ def parse_cli_params(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
 
 def load_params_file(path: str | Path) -> dict[str, Any]:
     """Parameters from a YAML (or JSON) file holding a mapping; dates are kept as strings."""
-    import yaml
+    from research.config import ConfigFileError, read_yaml_file
 
     path = Path(path)
-    if not path.is_file():
+    if not path.is_file() and not path.is_dir():
         raise ReportParameterError(path.stem, [f"{path}: no such parameters file"])
-
-    class _NoDates(yaml.SafeLoader):
-        pass
-
     # Like papermill: "2022-03-01" stays a string, the model decides what it means.
-    _NoDates.yaml_implicit_resolvers = {
-        k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_NoDates)  # noqa: S506
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark else ""
-        raise ReportParameterError(path.stem, [f"{path}: {where}not valid YAML"]) from None
+        data = read_yaml_file(path, dates_as_text=True)
+    except ConfigFileError as exc:
+        raise ReportParameterError(path.stem, [f"{path}: {where}: {msg}"
+                                               for where, msg in exc.errors]) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -32,17 +32,20 @@ def _fail(message: str) -> None:
 
 
 def _load_prices(prices: Path | None, end: str | None) -> Any:
-    import pandas as pd
 
+    if end is not None:
+        from research.config import parse_iso_date
+
+        try:
+            end = parse_iso_date(end).isoformat()
+        except ValueError as exc:
+            _fail(f"--end: {exc}")
     if prices is None:
         from skfolio.datasets import load_sp500_dataset
 
         frame = load_sp500_dataset()
     else:
-        try:
-            frame = pd.read_csv(prices, index_col=0, parse_dates=True)
-        except (OSError, ValueError) as exc:
-            _fail(f"cannot read prices from {prices}: {exc}")
+        frame = _read_price_file(prices)
     if end is not None:
         frame = frame.loc[:end]
     missing = frame.isna().to_numpy()
@@ -59,23 +62,88 @@ def _load_prices(prices: Path | None, end: str | None) -> Any:
     return returns
 
 
+def _read_price_file(path: Path) -> Any:
+    """A wide CSV of closes checked as a time series: dates that parse, strictly increase and
+    do not repeat, prices that are positive numbers. Returns would otherwise be computed in
+    the wrong direction, twice, or across a typo, and nothing downstream could tell."""
+    import numpy as np
+    import pandas as pd
+
+    from research.data import check_readable_file
+
+    try:
+        check_readable_file(path, "CSV of daily closes")
+        frame = pd.read_csv(path, index_col=0, encoding="utf-8")
+    except (FileNotFoundError, ValueError) as exc:
+        if isinstance(exc, UnicodeDecodeError):
+            _fail(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8")
+        if isinstance(exc, pd.errors.EmptyDataError):
+            _fail(f"{path}: the file is empty")
+        _fail(f"cannot read prices from {path}: {exc}")
+    except OSError as exc:
+        _fail(f"cannot read prices from {path}: {exc}")
+    if frame.empty or frame.shape[1] == 0:
+        _fail(f"{path}: no prices (expected a date column and one column of closes per symbol)")
+    problems: list[str] = []
+    raw_dates = frame.index.to_series().astype("string")
+    try:
+        dates = pd.to_datetime(raw_dates, format="ISO8601", errors="coerce")
+    except ValueError:  # some rows carry a UTC offset: a close is for a date, not an instant
+        zoned = raw_dates.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).fillna(False)
+        dates = pd.to_datetime(raw_dates.where(~zoned), format="ISO8601", errors="coerce")
+    if dates.dt.tz is not None:  # the same offset on every row: keep each row's own date
+        dates = dates.dt.tz_localize(None)
+    years = dates.dt.year
+    dates = dates.where(((years >= 1900) & (years <= 2200)).fillna(False))
+    for i in np.flatnonzero(dates.isna().to_numpy()):
+        problems.append(f"row {i + 1}: date {raw_dates.iloc[i]!r} is not a date (YYYY-MM-DD)")
+    ns = dates.to_numpy(dtype="datetime64[ns]")
+    first_row: dict[Any, int] = {}
+    for i in range(len(ns)):
+        if np.isnat(ns[i]):
+            continue
+        if ns[i] in first_row:
+            problems.append(f"row {i + 1}: date {raw_dates.iloc[i]} is a duplicate of row "
+                            f"{first_row[ns[i]] + 1}")
+            continue
+        first_row[ns[i]] = i
+        if i > 0 and not np.isnat(ns[i - 1]) and ns[i] < ns[i - 1]:
+            problems.append(f"row {i + 1}: date {raw_dates.iloc[i]} is before row {i}'s "
+                            f"{raw_dates.iloc[i - 1]}: dates must be in increasing order")
+    values = frame.apply(pd.to_numeric, errors="coerce")
+    text = frame.astype("string")
+    bad = (values.isna() & frame.notna()) | ~(values > 0) & values.notna()
+    for i, j in zip(*np.nonzero(bad.to_numpy()), strict=True):
+        problems.append(f"row {i + 1}: date {raw_dates.iloc[i]} {frame.columns[j]!r}: price "
+                        f"{text.iat[i, j]!r} is not a positive number")
+    if problems:
+        shown = "\n".join(f"  {p}" for p in problems[:20])
+        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        _fail(f"{path}: {len(problems)} problem(s) in the prices\n{shown}{more}")
+    values.index = pd.DatetimeIndex(dates, name=frame.index.name)
+    return values
+
+
 def _load_weights(path: Path | None, equal_weight: bool, symbols: list[str]) -> dict[str, float]:
     if equal_weight == (path is not None):
         _fail("give exactly one of --weights FILE or --equal-weight")
     if equal_weight:
         return {s: 1.0 / len(symbols) for s in symbols}
     assert path is not None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        _fail(f"cannot read weights file {path}: {exc}")
-    if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml
+    from research.config import ConfigFileError, read_yaml_file
 
-        raw = yaml.safe_load(text)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            raw = read_yaml_file(path)
+        except ConfigFileError as exc:
+            _fail(str(exc))
     else:
         try:
-            raw = json.loads(text)
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            _fail(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8")
+        except OSError as exc:
+            _fail(f"cannot read weights file {path}: {exc}")
         except json.JSONDecodeError as exc:
             _fail(f"{path} is not valid JSON: {exc}")
     if not isinstance(raw, dict) or not raw:

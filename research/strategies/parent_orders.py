@@ -32,9 +32,14 @@ PARENT_ORDER_COLUMNS: tuple[str, ...] = (
     "order_id", "symbol", "side", "quantity", "decision_time", "horizon_minutes",
 )
 SIDES = ("buy", "sell")
+#: More shares than any US company has outstanding (Apple: about 1.5e10). A larger quantity is
+#: a unit or typing error; checking it before the int64 cast also keeps 1e20 or 2**63 from
+#: overflowing into a negative number.
+MAX_ORDER_QUANTITY = 10**11
 # A time of day followed by a UTC offset: "10:00:00-05:00", "15:00Z" ("2022-03-01" is naive).
 _OFFSET = re.compile(r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})$")
 _MAX_LISTED = 20
+MAX_HORIZON_MINUTES = 7 * 24 * 60
 
 
 class ParentOrderError(ValueError):
@@ -90,18 +95,23 @@ def _decision_times(raw: pd.Series, problems: list[str], frame: pd.DataFrame) ->
     return parsed
 
 
-def _integers(raw: pd.Series, name: str, problems: list[str], frame: pd.DataFrame) -> np.ndarray:
+def _integers(raw: pd.Series, name: str, problems: list[str], frame: pd.DataFrame,
+              maximum: float) -> np.ndarray:
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
     bad_number = np.isnan(values)
     for where in _where(frame, bad_number):
         problems.append(f"{where}: {name}: missing or not a number")
-    fractional = ~bad_number & (values != np.round(values))
+    too_large = ~bad_number & (np.abs(values) > maximum)  # inf included
+    for where, value in zip(_where(frame, too_large), values[too_large], strict=True):
+        problems.append(f"{where}: {name}: {value:g} is too large (at most {maximum:g})")
+    usable = ~bad_number & ~too_large
+    fractional = usable & (values != np.round(values))
     for where in _where(frame, fractional):
         problems.append(f"{where}: {name}: must be a whole number")
-    non_positive = ~bad_number & (values <= 0)
+    non_positive = usable & (values <= 0)
     for where in _where(frame, non_positive):
         problems.append(f"{where}: {name}: must be > 0")
-    return np.where(bad_number, 0, values).astype(np.int64)
+    return np.where(usable, values, 0).astype(np.int64)
 
 
 def validate_parent_orders(frame: pd.DataFrame, source: str = "parent orders",
@@ -137,8 +147,10 @@ def validate_parent_orders(frame: pd.DataFrame, source: str = "parent orders",
     for where, value in zip(_where(frame, bad_side), frame["side"][bad_side], strict=True):
         problems.append(f"{where}: side: {value!r} is not 'buy' or 'sell'")
 
-    quantity = _integers(frame["quantity"], "quantity", problems, frame)
-    horizon = _integers(frame["horizon_minutes"], "horizon_minutes", problems, frame)
+    quantity = _integers(frame["quantity"], "quantity", problems, frame, MAX_ORDER_QUANTITY)
+    # a parent order is worked within days, not years: a week of minutes is already generous
+    horizon = _integers(frame["horizon_minutes"], "horizon_minutes", problems, frame,
+                        MAX_HORIZON_MINUTES)
     decision = _decision_times(frame["decision_time"], problems, frame)
 
     known = decision.notna().to_numpy()
@@ -167,16 +179,30 @@ def validate_parent_orders(frame: pd.DataFrame, source: str = "parent orders",
 def load_parent_orders(path: str | Path, calendar: str = "XNYS") -> pd.DataFrame:
     """Read a CSV or Parquet parent-order file and validate it (see the module docstring)."""
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a directory, expected an orders file (CSV or Parquet)")
     if not path.is_file():
         raise FileNotFoundError(f"no such orders file: {path}")
     suffix = path.suffix.lower()
-    if suffix == ".csv":
-        frame = pd.read_csv(path, dtype={"order_id": str, "symbol": str, "side": str,
-                                         "decision_time": str})
-    elif suffix in (".parquet", ".pq"):
-        frame = pd.read_parquet(path)
-    else:
+    if suffix not in (".csv", ".parquet", ".pq"):
         raise ValueError(f"{path}: unsupported file type {suffix!r} (use .csv or .parquet)")
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(path, encoding="utf-8",
+                                dtype={"order_id": str, "symbol": str, "side": str,
+                                       "decision_time": str})
+        else:
+            frame = pd.read_parquet(path)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path}: the file is empty (not even a header row)") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except (pd.errors.ParserError, OSError) as exc:
+        raise ValueError(f"{path}: cannot be read: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - pyarrow's errors for a file that is not Parquet
+        raise ValueError(f"{path}: cannot be read as {suffix.lstrip('.')}: {exc}") from None
+    if frame.empty:
+        raise ParentOrderError(str(path), ["no orders (only a header?)"])
     return validate_parent_orders(frame, str(path), calendar)
 
 

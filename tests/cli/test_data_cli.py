@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -85,3 +86,53 @@ def test_cli_import_loads_no_heavy_library():
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+def test_list_on_a_fresh_clone_shows_the_embedded_data(isolated_env):
+    result = runner.invoke(app, ["data", "list"])
+    assert result.exit_code == 0, result.output
+    assert "store: empty" in result.output
+    for name in ("sp500_closes", "sp500_synthetic_minute", "sp500_synthetic_daily"):
+        assert name in result.output
+    listing = json.loads(runner.invoke(app, ["data", "list", "--json"]).output)
+    embedded = {d["name"]: d for d in listing["embedded"]}
+    assert listing["store"] == []
+    assert embedded["sp500_closes"]["synthetic"] is False
+    assert len(embedded["sp500_closes"]["symbols"]) == 20
+    assert embedded["sp500_synthetic_minute"] == {**embedded["sp500_synthetic_minute"],
+                                                  "synthetic": True, "in_store": False}
+
+
+def test_list_ignores_and_removes_a_leftover_holding_a_manifest(isolated_env, small_minute_bars):
+    good = isolated_env / "good.parquet"
+    small_minute_bars.to_parquet(good)
+    assert runner.invoke(app, ["data", "import", str(good), "--name", "mine"]).exit_code == 0
+    store = isolated_env / "store"
+    leftover = store / ".staging-mine-1234abcd"
+    leftover.mkdir()
+    (leftover / "manifest.json").write_text((store / "mine" / "manifest.json").read_text())
+    result = runner.invoke(app, ["data", "list"])
+    assert result.exit_code == 0, result.output
+    assert ".staging" not in result.output and "mine" in result.output
+    assert not leftover.exists()
+
+
+def test_config_validate_accepts_names_that_exist(isolated_env, small_minute_bars):
+    """The reference checks refuse only what is missing: an embedded dataset (not yet built),
+    a dataset of the store, its symbols, real dates and a calibration file that exists pass."""
+    (isolated_env / "calibration.json").write_text("{}")
+    path = isolated_env / "run.yaml"
+    path.write_text("name: x\nuniverse: {dataset: sp500_synthetic_minute, symbols: [aapl, MSFT],"
+                    " start: 2022-03-01, end: '2022-03-31'}\n"
+                    "cost_model: {fee_schedule: zero, calibration_file: calibration.json}\n")
+    result = runner.invoke(app, ["config", "validate", str(path)])
+    assert result.exit_code == 0, result.output
+    good = isolated_env / "good.parquet"
+    small_minute_bars.to_parquet(good)
+    assert runner.invoke(app, ["data", "import", str(good), "--name", "mine"]).exit_code == 0
+    path.write_text("name: x\nuniverse: {dataset: mine, symbols: [JPM]}\n")
+    assert runner.invoke(app, ["config", "validate", str(path)]).exit_code == 0
+    path.write_text("name: x\nuniverse: {dataset: mine, symbols: [MSFT]}\n")
+    refused = runner.invoke(app, ["config", "validate", str(path)])
+    assert refused.exit_code == 1 and "universe.symbols: ['MSFT'] not in dataset 'mine'" in \
+        refused.output

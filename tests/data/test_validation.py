@@ -128,3 +128,75 @@ def test_repair_refuses_frame_level_problems():
     frame = _daily().assign(extra=1)
     with pytest.raises(BarValidationError, match="not repairable"):
         repair_bars(frame, validate_bars(frame))
+
+
+@pytest.mark.parametrize("symbol", ["aapl", " AAPL", "AAPL ", "", "../X", "A/B", ".X", "BRK.",
+                                    "TOOLONGSYMBOLNAME1"])
+def test_symbols_that_are_not_tickers_are_located(symbol):
+    frame = _daily()
+    frame["symbol"] = frame["symbol"].astype(object)
+    frame.loc[2, "symbol"] = symbol
+    assert ("invalid_symbol", 2) in _rules(frame)
+    assert [r for r, row in _rules(frame) if row != 2] == []
+
+
+@pytest.mark.parametrize("symbol", ["AAPL", "BRK.B", "BF-B", "X", "T2"])
+def test_real_ticker_shapes_pass(symbol):
+    assert validate_bars(_daily(symbol=symbol)).ok
+
+
+def test_a_missing_symbol_is_located():
+    frame = _daily()
+    frame["symbol"] = frame["symbol"].astype(object)
+    frame.loc[1, "symbol"] = None
+    assert ("invalid_symbol", 1) in _rules(frame)
+
+
+def test_finite_but_absurd_prices_are_refused():
+    frame = _daily()
+    frame.loc[3, ["high", "close"]] = 1e308
+    assert ("implausible_price", 3) in _rules(frame)
+
+
+def test_intraday_bars_declared_daily_are_refused(small_minute_bars):
+    one_day = small_minute_bars[small_minute_bars["symbol"] == "AAPL"].head(3)
+    rules = _rules(one_day.reset_index(drop=True), frequency="daily")
+    assert ("not_daily", 1) in rules and ("not_daily", 2) in rules
+    assert ("not_daily", 0) not in rules
+
+
+def test_offsets_that_change_across_dst_parse_to_the_right_instants():
+    raw = pd.DataFrame({"timestamp": ["2022-03-11T16:00:00-05:00", "2022-03-14T16:00:00-04:00"]})
+    out = normalise_timestamps(raw)
+    assert [t.isoformat() for t in out["timestamp"]] == ["2022-03-11T16:00:00-05:00",
+                                                         "2022-03-14T16:00:00-04:00"]
+    assert out["timestamp"].dt.tz_convert("UTC").dt.hour.tolist() == [21, 20]
+
+
+def test_naive_rows_among_zoned_rows_are_located_not_guessed():
+    raw = pd.DataFrame({"timestamp": ["2022-03-11T16:00:00-05:00", "2022-03-14T16:00:00",
+                                      "2022-03-15T16:00:00-04:00"]})
+    with pytest.raises(BarValidationError) as err:
+        normalise_timestamps(raw)
+    assert [(v.rule, v.row) for v in err.value.report.violations] == [("timezone", 1)]
+
+
+def test_an_unparseable_timestamp_is_located():
+    raw = pd.DataFrame({"timestamp": ["2022-03-11T16:00:00-05:00", "yesterday"]})
+    with pytest.raises(BarValidationError) as err:
+        normalise_timestamps(raw)
+    assert [(v.rule, v.row) for v in err.value.report.violations] == [("dtype", 1)]
+
+
+def test_an_unknown_zone_is_named():
+    raw = pd.DataFrame({"timestamp": ["2022-03-11T16:00:00"]})
+    with pytest.raises(ValueError, match="unknown time zone 'Mars/Base'"):
+        normalise_timestamps(raw, assume_tz="Mars/Base")
+
+
+def test_an_unparseable_timestamp_among_dst_offsets_is_located():
+    raw = pd.DataFrame({"timestamp": ["2022-03-11T16:00:00-05:00", "2022-03-14T16:00:00-04:00",
+                                      "2022-03-14T1x:00:00-04:00"]})
+    with pytest.raises(BarValidationError) as err:
+        normalise_timestamps(raw)
+    assert [(v.rule, v.row) for v in err.value.report.violations] == [("dtype", 2)]

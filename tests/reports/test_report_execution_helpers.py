@@ -373,7 +373,9 @@ def test_smoke_caps_the_run_and_the_window():
     assert ExecutionComparisonParams().effective().n_orders == 1000
 
 
-def test_study_window_defaults_only_on_the_embedded_dataset():
+def test_study_window_defaults_only_on_the_embedded_dataset(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.csv").write_text("timestamp,symbol\n")  # a bars file must exist
     assert ExecutionComparisonParams().study_window("sp500_synthetic_minute") == (
         "2022-03-01", "2022-03-31")
     assert ExecutionComparisonParams(bars="mine.csv").study_window(
