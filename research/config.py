@@ -127,8 +127,6 @@ class RiskLimits(_Group):
     """The portfolio risk limits (seed report: module 2): one model, the process defaults in
     :class:`RiskSettings` (which extends it) and a run config's own in ``RunConfig.risk``."""
 
-    model_config = ConfigDict(**_Group.model_config, allow_inf_nan=False)
-
     max_position_weight: Fraction = Field(0.10, description="Max single position, seed: 10%.")
     max_sector_weight: Fraction = Field(0.30, description="Max sector concentration, seed: 30%.")
     max_pairwise_correlation: Annotated[float, Field(ge=-1, le=1)] = Field(
