@@ -51,27 +51,22 @@ class ReplayDriver:
     """Trades ``config`` over ``bars`` (the long bar frame, or a :class:`BarReplay`) through the
     trading loop and a :class:`SimulatedBroker`.
 
-    ``daily_closes``: wide daily closes for the strategy's and the risk model's lookbacks
-    (default: the bars' own daily closes, which then must cover them); ``cost_model``: a
+    ``daily_closes``: wide daily closes (session dates x symbols) covering the strategy's and
+    the risk model's lookbacks before the first replayed session (each decision reads only the
+    closes before its session; :func:`daily_closes_of` turns earlier bars into them);
+    ``cost_model``: a
     cost model fitted on bars **before** the replay (VWAP and IS need it); ``run_id``;
     ``journal_path`` (``":memory:"``: a replay that is rerun, not recovered); ``logger``.
     """
 
     def __init__(self, config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
-                 daily_closes: pd.DataFrame | None = None, cost_model: Any = None,
+                 daily_closes: pd.DataFrame, cost_model: Any = None,
                  run_id: str | None = None, journal_path: str | Path = ":memory:",
                  logger: Any = None, broker_options: dict[str, Any] | None = None):
         from research.costs import fee_schedule
 
         symbols = tuple(config.universe.symbols) or None
-        if isinstance(bars, BarReplay):
-            replay = bars
-        else:
-            replay = BarReplay.from_frame(bars, symbols)
-            if daily_closes is None:
-                daily_closes = daily_closes_of(bars)
-        if daily_closes is None:
-            raise ValueError("ReplayDriver: daily_closes are needed with a BarReplay")
+        replay = bars if isinstance(bars, BarReplay) else BarReplay.from_frame(bars, symbols)
         if symbols is not None and tuple(replay.symbols) != symbols:
             raise ValueError(f"ReplayDriver: the bars' symbols {list(replay.symbols)} are not "
                              f"the config's universe {list(symbols)}")

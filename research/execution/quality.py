@@ -19,7 +19,7 @@ the z-score ``(shortfall_bps - predicted_bps) / predicted_std_bps``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,13 +95,16 @@ class ExecutionQuality:
     reject_reasons: dict[str, int]
 
 
-def execution_quality(engine, cost_predictor: CostPredictor | None = None) -> list[ExecutionQuality]:
-    """TCA of every parent of an :class:`ExecutionEngine` (closed or still working: an open
-    parent is valued at its last mid). Without a ``cost_predictor`` the prediction and z-score
-    are NaN."""
+def execution_quality(engine, cost_predictor: CostPredictor | None = None,
+                      parent_ids: Iterable[str] | None = None) -> list[ExecutionQuality]:
+    """TCA of every parent of an :class:`ExecutionEngine` (or of ``parent_ids`` only), closed
+    or still working: an open parent is valued at its last mid. Without a ``cost_predictor``
+    the prediction and z-score are NaN."""
     out = []
     mids = engine._mid
-    for pid, ps in engine.parents.items():
+    parents = engine.parents
+    chosen = parents.items() if parent_ids is None else ((p, parents[p]) for p in parent_ids)
+    for pid, ps in chosen:
         par = ps.parent
         qs, ps_, fees = [], [], 0.0
         rejects = dict(ps.local_rejects)

@@ -138,7 +138,7 @@ class TradingLoop:
         self.cost_model = cost_model
         self._cost_state = self._cost_inputs(cost_model) if cost_model is not None else None
         self.predicted_cost: dict[str, tuple[float, float]] = {}  # parent -> (bps, std bps)
-        self._cost_observed: set[str] = set()
+        self._cost_pending: set[str] = set()  # predicted, not yet completed
         # idle watch: parent -> (children sent when last seen, open-market bars without one)
         self._open_parents: dict[str, tuple[int, int]] = {}
         self.idle: dict[str, str] = {}  # parent id -> why it has sent nothing lately
@@ -402,7 +402,7 @@ class TradingLoop:
         self._prepare_next_session_after(snap)
         self._watch_idle(snap)
         self._on_bar_done(snap)
-        if self.predicted_cost:
+        if self._cost_pending:
             self._observe_completed_parents()
 
     def _book_fill(self, symbol: str, side: Side, shares: int, price: float,
@@ -410,8 +410,14 @@ class TradingLoop:
         """Put a fill into the risk manager's book the moment the engine applies it, so the
         pre-trade check of the next child — on this very bar — sees the position its siblings
         built. Fills before the first risk refit are in the refit's book already."""
-        if self.risk.as_of is not None:
+        if self.risk.as_of is None:
+            return
+        try:
             self.risk.on_fill(symbol, side, shares, price, when=when)
+        except ValueError as exc:  # never inside the engine's ingest: logged, the refit heals
+            self.log.error("risk_book_fill_failed", symbol=symbol, shares=shares, price=price,
+                           error=str(exc), effect="the risk manager's book misses this fill "
+                           "until the next session's refit")
 
     def _watch_idle(self, snap: MarketSnapshot) -> None:
         """Nothing silent: a parent that sent no child for ``parent_idle_bars`` bars of an open
@@ -436,30 +442,35 @@ class TradingLoop:
             idle += 1
             self._open_parents[pid] = (sent, idle)
             if idle >= limit and pid not in self.idle:
-                why = self._idle_reason(ps, snap)
+                why, blocked = self._idle_reason(ps, snap)
                 self.idle[pid] = why
-                self.log.warning("parent_idle", parent_id=pid, symbol=ps.parent.symbol,
-                                 algorithm=ps.parent.strategy.value, bars=idle, reason=why)
+                # a sparse schedule (fewer shares than bars) is idle by design: info, not a
+                # warning; a parent something stops is a warning
+                (self.log.warning if blocked else self.log.info)(
+                    "parent_idle", parent_id=pid, symbol=ps.parent.symbol,
+                    algorithm=ps.parent.strategy.value, bars=idle, reason=why)
 
-    def _idle_reason(self, ps: Any, snap: MarketSnapshot) -> str:
+    def _idle_reason(self, ps: Any, snap: MarketSnapshot) -> tuple[str, bool]:
+        """(why a parent sends nothing, whether something stops it)."""
         e, i, par = self.engine, ps.symbol_index, ps.parent
         if e.trading_state is not TradingState.ACTIVE:
-            return f"engine {e.trading_state.value}: {e.system_breaker.reason}"
+            return f"engine {e.trading_state.value}: {e.system_breaker.reason}", True
         if e.market_breakers.paused[i]:
-            return f"symbol paused by a market breaker: {e.market_breakers.reasons[i]}"
+            return f"symbol paused by a market breaker: {e.market_breakers.reasons[i]}", True
         working = [c for c in e.open_children() if c.parent_id == par.parent_id]
         if working:
             c = working[0]
             if c.limit_price is not None:
-                return f"waiting for its limit at {c.limit_price} to fill ({c.leaves_quantity} " \
-                       "shares working)"
-            return f"waiting for its working order ({c.leaves_quantity} shares) to fill"
+                return (f"waiting for its limit at {c.limit_price} to fill "
+                        f"({c.leaves_quantity} shares working)"), False
+            return f"waiting for its working order ({c.leaves_quantity} shares) to fill", True
         if ps.local_rejects:
             code, n = ps.local_rejects.most_common(1)[0]
-            return f"children refused before sending: {code} ({n} time(s))"
+            return f"children refused before sending: {code} ({n} time(s))", True
         if par.strategy is Strategy.POV and not snap.volume[i] > 0:
-            return "participation at zero volume: no market volume since arrival to follow"
-        return "the algorithm scheduled no child yet (waiting for its next slice)"
+            return ("participation at zero volume: no market volume since arrival to follow",
+                    True)
+        return "the algorithm scheduled no child yet (waiting for its next slice)", False
 
     # ------------------------------------------------------------------ sessions
     def _close_session(self) -> None:
@@ -563,6 +574,7 @@ class TradingLoop:
         })
         for p, bps, std in zip(parents, est.total_bps, est.timing_risk_bps, strict=True):
             self.predicted_cost[p.parent_id] = (float(bps), float(std))
+            self._cost_pending.add(p.parent_id)
 
     def _cost_predictor(self, parent: ParentOrder, arrival_price: float) -> tuple[float, float]:
         return self.predicted_cost.get(parent.parent_id, (float("nan"), float("nan")))
@@ -572,17 +584,13 @@ class TradingLoop:
         last bar (once each; parents without a prediction, e.g. recovered after a restart,
         are skipped)."""
         e = self.engine
-        done = [pid for pid in self.predicted_cost
-                if pid not in self._cost_observed and e.parents[pid].done]
+        done = [pid for pid in self._cost_pending if e.parents[pid].done]
         if not done:
             return
         from research.execution.quality import execution_quality
 
-        wanted = set(done)
-        for q in execution_quality(e, self._cost_predictor):
-            if q.parent_id not in wanted:
-                continue
-            self._cost_observed.add(q.parent_id)
+        self._cost_pending.difference_update(done)
+        for q in execution_quality(e, self._cost_predictor, parent_ids=sorted(done)):
             if q.filled_quantity == 0 or not np.isfinite(q.shortfall_bps):
                 continue
             diff = q.shortfall_bps - q.predicted_cost_bps

@@ -85,8 +85,8 @@ def test_cost_model_prediction_and_slippage_vs_model(gateway, settings, server_k
         assert logged[pid]["slippage_vs_model_bps"] == pytest.approx(d, abs=1e-3)
     assert reg.get_sample_value("qlab_slippage_z_count") == len(SYMBOLS)
     # completion is observed once per parent, however many bars follow
-    runner2_count = reg.get_sample_value("qlab_slippage_vs_model_bps_count")
-    assert runner2_count == len(runner._cost_observed)
+    assert reg.get_sample_value("qlab_slippage_vs_model_bps_count") == len(runner.predicted_cost)
+    assert not runner._cost_pending  # every predicted parent was observed
 
 
 def test_no_cost_model_no_observation(gateway, settings, server_keys):  # noqa: F811
