@@ -234,6 +234,7 @@ class ExecutionEngine:
         self.events: list[BreakerEvent] = []
         self.stats = EngineStats()
         self.last_bar_done = -1
+        self.last_bar_time: datetime | None = None  # stamp of bar last_bar_done
         self._seen_reports: set[str] = set()
         self._open_by_parent: dict[str, set[str]] = defaultdict(set)
         # open children by symbol index (a done parent's children awaiting their cancel
@@ -427,16 +428,17 @@ class ExecutionEngine:
                 self._work_parent(ps, snap, self._mid)
         self._send_cancels()
         self._flush_outbox()
-        self._end_bar(snap.bar_index)
+        self._end_bar(snap.bar_index, snap.timestamp)
 
-    def _end_bar(self, bar: int) -> None:
+    def _end_bar(self, bar: int, stamp: datetime) -> None:
         self._send_cancels()  # e.g. a HALT tripped by this bar's submits
         staged = self.journal.staged
         if len(staged) == 1 and staged[0][0] is EventKind.BAR_DONE:
             staged.pop()  # the previous bar was idle: its marker is superseded by this one
-        # the running volume is journaled so POV sees the same realised volume after a restart
-        self._emit(EventKind.BAR_DONE, {"running_volume": self._running_volume.tolist()},
-                   None, bar)
+        # the running volume is journaled so POV sees the same realised volume after a restart;
+        # the bar's time so a restarted feed (which numbers its bars afresh) knows what was done
+        self._emit(EventKind.BAR_DONE, {"running_volume": self._running_volume.tolist(),
+                                        "time": stamp.isoformat()}, None, bar)
         if len(staged) > 1 and (self.commit_every_bar or len(staged) >= _MAX_STAGED_ROWS):
             self.journal.commit()  # this bar did something: make it durable now
 
@@ -523,6 +525,8 @@ class ExecutionEngine:
             if bar > self.last_bar_done and self._replaying:
                 self._running_volume = np.asarray(p["running_volume"], dtype=float)
                 self._volume_bar = bar
+            if bar >= self.last_bar_done and "time" in p:
+                self.last_bar_time = datetime.fromisoformat(p["time"])
             self.last_bar_done = max(self.last_bar_done, bar)
 
     def _apply_report(self, r: ExecutionReport, bar: int) -> None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -617,7 +618,8 @@ class TradingLoop:
             for snap in bars:
                 if self.stop_reason():
                     break
-                if snap.bar_index <= self.engine.last_bar_done:
+                snap = self._in_sequence(snap)
+                if snap is None:
                     continue  # processed before a restart
                 self.on_bar(snap)
                 done += 1
@@ -628,6 +630,20 @@ class TradingLoop:
         finally:
             self.shutdown()
         return done
+
+    def _in_sequence(self, snap: MarketSnapshot) -> MarketSnapshot | None:
+        """``snap`` numbered after the last bar the journal holds, or None if that bar (by its
+        time) was processed before: a feed numbers its bars from 0 in every process, so after a
+        restart on a later day its indices would collide with the journal's."""
+        e = self.engine
+        done_at = e.last_bar_time
+        if done_at is None:  # a fresh run, or a journal from before bar times were kept
+            return None if snap.bar_index <= e.last_bar_done else snap
+        if snap.timestamp <= done_at:
+            return None
+        if snap.bar_index <= e.last_bar_done:
+            return replace(snap, bar_index=e.last_bar_done + 1)
+        return snap
 
     def halt(self, reason: str) -> None:
         """HALTED, every open parent closed and its open children cancelled."""

@@ -340,3 +340,22 @@ def test_fills_reach_the_risk_managers_book_once(gateway, settings, server_keys)
                      for c in runner.engine.children.values() if c.symbol == sym)
         assert filled > 0
         assert book[sym] == pytest.approx(filled / nav, rel=1e-9)
+
+
+def test_a_restart_on_a_later_day_trades_that_day(gateway, settings, server_keys):
+    """The feed numbers its bars from 0 in every process: a run restarted the next day (same
+    run id, same journal) must trade the new day's bars, not skip as many of them as the
+    journal holds, and must skip by time the bars it did process."""
+    script_market(gateway)
+    day2 = pd.Timestamp("2024-03-06")
+    runner, _ = make_runner(gateway, settings, server_keys)
+    first = [_snap(i, DAY + pd.Timedelta(hours=9, minutes=31 + i), [171.0, 61.0, 106.0])
+             for i in range(5)]
+    assert runner.run(first) == 5
+    again, _ = make_runner(gateway, settings, server_keys)
+    second = [_snap(i, day2 + pd.Timedelta(hours=9, minutes=31 + i), [172.0, 62.0, 107.0])
+              for i in range(3)]
+    assert again.run(first + second) == 3  # day 1 by time: skipped; day 2: traded
+    assert again.engine.last_bar_done == 7
+    assert {d["session"] for d in again.decisions} == {"2024-03-06"}
+    assert any(pid.startswith("livetest-20240306-") for pid in again.engine.parents)
