@@ -90,3 +90,31 @@ def test_tiger_instrument_rules():
     assert is_regular_hours(datetime(2024, 3, 4, 16, 0, tzinfo=NY))
     assert not is_regular_hours(datetime(2024, 3, 4, 9, 29, tzinfo=NY))
     assert not is_regular_hours(datetime(2024, 3, 4, 16, 1, tzinfo=NY))
+
+
+class PositionCap:
+    """A risk check allowing at most ``cap`` shares long in total (what it is asked for is
+    the order plus what is already on its way)."""
+
+    def __init__(self, cap):
+        self.cap = cap
+        self.asked = []
+
+    def check(self, symbol, side, quantity, price):
+        self.asked.append(quantity)
+        allowed = max(0, min(quantity, self.cap))
+        return RiskDecision(allowed > 0, allowed, "position_weight" if allowed < quantity else "",
+                            "")
+
+
+def test_the_risk_check_counts_shares_already_working():
+    risk = PositionCap(1_000)
+    v = validator(risk)
+    ok = run(v, quantity=600, pending_quantity=0)
+    assert ok.accepted and ok.quantity == 600
+    trimmed = run(v, quantity=600, pending_quantity=600, client_order_id="C2")
+    assert trimmed.accepted and trimmed.quantity == 400  # 1,000 - 600 on their way
+    assert risk.asked == [600, 1_200]
+    refused = run(v, quantity=10, pending_quantity=1_000, client_order_id="C3")
+    assert not refused.accepted and refused.reason_code is RejectReason.RISK_REJECTED
+    assert "1000 shares already working" in refused.reason
