@@ -115,8 +115,10 @@ class LiveRunner(TradingLoop):
     # ------------------------------------------------------------------ start-up
     def start(self, initial_positions: dict[str, int] | None = None) -> ExecutionEngine:
         """Reconcile with the broker and build the engine; raises before any order on a
-        mismatch it cannot explain. The positions at the run's first start are kept durably
-        beside the journal (``initial_positions`` is ignored: the broker says)."""
+        mismatch it cannot explain. The positions at the run's first start are the broker's,
+        kept durably beside the journal (a live run takes no positions from its caller)."""
+        if initial_positions is not None:
+            raise ValueError("a live run's initial positions are the broker's; pass none")
         self.journal_path.parent.mkdir(parents=True, exist_ok=True)
         if self.start_state_path.exists():
             initial = json.loads(self.start_state_path.read_text())["positions"]
@@ -138,7 +140,7 @@ class LiveRunner(TradingLoop):
     def stop_reason(self) -> str:
         return self.kill.reason if self.kill.engaged else ""
 
-    def _on_risk_refit(self, snapshot: Any, weights: np.ndarray, nav: float) -> None:
+    def on_risk_refit(self, snapshot: Any, weights: np.ndarray, nav: float) -> None:
         m = self.metrics
         m.var_usage.set(snapshot.var / self.risk.settings.var_budget
                         if self.risk.settings.var_budget else float("nan"))
@@ -146,12 +148,12 @@ class LiveRunner(TradingLoop):
         m.net_exposure.set(float(weights.sum()))
         m.nav.set(nav)
 
-    def _on_orders_sent(self, snap: MarketSnapshot, seconds: float) -> None:
+    def on_orders_sent(self, snap: MarketSnapshot, seconds: float) -> None:
         self.metrics.loop_seconds.observe(seconds)
         if hasattr(self.broker, "flush"):
             self.broker.flush(bar=snap.bar_index)
 
-    def _on_bar_done(self, snap: MarketSnapshot) -> None:
+    def on_bar_done(self, snap: MarketSnapshot) -> None:
         e = self.engine
         m = self.metrics
         m.set_trading_state(e.trading_state.value.upper())
@@ -172,7 +174,7 @@ class LiveRunner(TradingLoop):
                 sign = 1.0 if c.side is Side.BUY else -1.0
                 m.slippage.observe(sign * (c.average_price / ps.arrival_price - 1.0) * 1e4)
 
-    def _on_parent_cost(self, quality: Any, slippage_vs_model_bps: float) -> None:
+    def on_parent_cost(self, quality: Any, slippage_vs_model_bps: float) -> None:
         self.metrics.slippage_vs_model.observe(slippage_vs_model_bps)
         if np.isfinite(quality.slippage_z):
             self.metrics.slippage_z.observe(quality.slippage_z)

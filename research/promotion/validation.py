@@ -31,7 +31,8 @@ def backtest_gate_metrics(config: Any, closes: pd.DataFrame, settings: Any) -> d
     ``var_lookback_days`` returns) and alerts still unresolved at the end.
     """
     from research.risk import AlertManager, MemorySink, RiskManager, backtest_var, rolling_var
-    from research.trading import portfolio_strategy, rebalance_dates, risk_settings_for
+    from research.strategies import portfolio_strategy
+    from research.trading import rebalance_dates, risk_settings_for
 
     symbols = config.universe.symbols or list(closes.columns)
     missing = [s for s in symbols if s not in closes.columns]

@@ -2,6 +2,7 @@
 (The rebalance decision that turns weights into orders is :mod:`research.trading`.)"""
 
 from research.strategies.equal_weight import EqualWeight
+from research.strategies.factory import portfolio_strategy
 from research.strategies.inverse_volatility import InverseVolatility
 from research.strategies.parent_orders import (
     PARENT_ORDER_COLUMNS,
@@ -13,5 +14,5 @@ from research.strategies.parent_orders import (
 
 __all__ = [
     "PARENT_ORDER_COLUMNS", "SIDES", "EqualWeight", "InverseVolatility", "ParentOrderError",
-    "load_parent_orders", "validate_parent_orders",
+    "load_parent_orders", "portfolio_strategy", "validate_parent_orders",
 ]

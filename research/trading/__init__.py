@@ -12,7 +12,8 @@ from research.trading.algorithm_params import (
     vwap_params,
     vwap_volume_profile,
 )
-from research.trading.loop import TradingLoop, portfolio_strategy, risk_settings_for
+from research.trading.cost_watch import CostWatch
+from research.trading.loop import TradingLoop, risk_settings_for
 from research.trading.rebalance import (
     REBALANCE_FREQUENCIES,
     is_rebalance_session,
@@ -23,8 +24,8 @@ from research.trading.rebalance import (
 )
 
 __all__ = [
-    "REBALANCE_FREQUENCIES", "AlgorithmInputError", "AlgorithmPlanner", "TradingLoop",
+    "REBALANCE_FREQUENCIES", "AlgorithmInputError", "AlgorithmPlanner", "CostWatch", "TradingLoop",
     "almgren_chriss_params", "is_rebalance_session", "limit_params", "per_bar_volume_profile",
-    "portfolio_strategy", "pov_params", "rebalance_dates", "rebalance_orders", "rebalance_parents",
+    "pov_params", "rebalance_dates", "rebalance_orders", "rebalance_parents",
     "risk_settings_for", "target_shares", "vwap_params", "vwap_volume_profile",
 ]

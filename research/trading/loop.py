@@ -23,8 +23,9 @@ Per bar (:meth:`TradingLoop.on_bar`):
    closed and the next one prepared, so the next open does not pay for it.
 
 Nothing is logged between the bar and its last order: that path is live's latency budget
-(benchmarks/bench_live.py). Drivers add what only they have through the ``_on_*`` hooks
-(metrics) and :meth:`stop_reason` (a kill switch).
+(benchmarks/bench_live.py). Drivers add what only they have by overriding the driver hooks —
+``on_risk_refit``, ``on_orders_sent``, ``on_bar_done``, ``on_parent_cost`` (no-ops here; live
+feeds its metrics from them) and :meth:`stop_reason` (live's kill switch).
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -50,26 +50,17 @@ from research.execution import (
     TradingState,
 )
 from research.execution.risk_check import RiskManagerCheck
+from research.strategies import portfolio_strategy
 from research.trading.algorithm_params import AlgorithmInputError, AlgorithmPlanner
+from research.trading.cost_watch import CostWatch
 from research.trading.rebalance import is_rebalance_session, rebalance_parents, target_shares
+from research.trading.sessions import minutes_after_open, session_edges
 
 
 def risk_settings_for(config: Any, settings: Any) -> Any:
     """The process's risk settings with the run config's limits in force (``RiskSettings``
     extends ``RiskLimits``: the same fields, no mapping)."""
     return settings.risk.model_copy(update=config.risk.model_dump())
-
-
-def portfolio_strategy(config: Any):
-    """The portfolio strategy of ``config.strategy`` (target weights from daily closes)."""
-    from research.strategies import EqualWeight, InverseVolatility
-
-    kind = config.strategy.kind
-    if kind == "inverse_volatility":
-        return InverseVolatility(config.strategy.lookback_days)
-    if kind in ("equal_weight", "buy_and_hold"):
-        return EqualWeight()
-    raise ValueError(f"strategy.kind {kind!r} has no portfolio strategy")
 
 
 class _NullLog:
@@ -137,9 +128,9 @@ class TradingLoop:
         self.last_snapshot: MarketSnapshot | None = None
         self.decisions: list[dict[str, Any]] = []  # every rebalance decision, in order
         self.cost_model = cost_model
-        self._cost_state = self._cost_inputs(cost_model) if cost_model is not None else None
-        self.predicted_cost: dict[str, tuple[float, float]] = {}  # parent -> (bps, std bps)
-        self._cost_pending: set[str] = set()  # predicted, not yet completed
+        self.costs = (CostWatch(cost_model, self.symbols, config.execution, self.log,
+                                lambda q, diff: self.on_parent_cost(q, diff))
+                      if cost_model is not None else None)
         # idle watch: parent -> (children sent when last seen, open-market bars without one)
         self._open_parents: dict[str, tuple[int, int]] = {}
         self.idle: dict[str, str] = {}  # parent id -> why it has sent nothing lately
@@ -304,7 +295,7 @@ class TradingLoop:
         weights = np.where(np.isfinite(price), shares * np.nan_to_num(price), 0.0) / nav
         snap = self.risk.update(returns, dict(zip(self.symbols, weights, strict=True)), nav=nav,
                                 as_of=when)
-        self._on_risk_refit(snap, weights, nav)
+        self.on_risk_refit(snap, weights, nav)
 
     def prepare_session(self, day: Any) -> tuple[np.ndarray, np.ndarray, float]:
         """Everything of ``day``'s session that depends only on data before it: the risk
@@ -372,11 +363,12 @@ class TradingLoop:
         if added:
             for p in added:
                 self._open_parents[p.parent_id] = (0, 0)
-            self._predict_costs(added, snap)
+            if self.costs is not None:
+                self.costs.predict(added, snap, engine)
             self.log.info("parents_added", bar=snap.bar_index, parents=[
                 {"parent_id": p.parent_id, "symbol": p.symbol, "side": p.side.value,
                  "quantity": p.quantity} for p in added])
-        self._on_orders_sent(snap, seconds)
+        self.on_orders_sent(snap, seconds)
         self._after_bar(snap)
 
     def _priced_now(self, parents: list[ParentOrder], snap: MarketSnapshot
@@ -402,9 +394,9 @@ class TradingLoop:
             np.isfinite(close), close, prev)
         self._prepare_next_session_after(snap)
         self._watch_idle(snap)
-        self._on_bar_done(snap)
-        if self._cost_pending:
-            self._observe_completed_parents()
+        self.on_bar_done(snap)
+        if self.costs is not None and self.costs.pending:
+            self.costs.observe_completed(self.engine)
 
     def _book_fill(self, symbol: str, side: Side, shares: int, price: float,
                    when: datetime) -> None:
@@ -519,89 +511,6 @@ class TradingLoop:
             self.log.warning("next_session_not_prepared", session=f"{nxt:%Y-%m-%d}",
                              error=str(exc))
 
-    # ------------------------------------------------------------------ cost model
-    def _cost_inputs(self, model: Any) -> dict[str, np.ndarray]:
-        """Per-symbol (adv, daily vol, spread) of the fitted model, in universe order; a
-        symbol the model never saw is NaN, so a prediction for it raises naming it."""
-        def col(series: Any) -> np.ndarray:
-            return series.reindex(list(self.symbols)).to_numpy(float)
-
-        return {"adv": col(model.adv_), "daily_vol": col(model.daily_vol_),
-                "spread_bps": col(model.spread_bps_)}
-
-    def _predict_costs(self, parents: list[ParentOrder], snap: MarketSnapshot) -> None:
-        """Expected cost of ``parents`` at their arrival (the model's array fast path); kept
-        until each completes. Runs after the bar's orders were handed to the broker."""
-        if self._cost_state is None:
-            return
-        from research.costs import STRATEGY_CODES, minutes_since_open
-
-        index = self._symbol_index
-        rows = np.array([index[p.symbol] for p in parents], dtype=np.int64)
-        arrival = np.array([self.engine.parents[p.parent_id].arrival_price for p in parents])
-        st = self._cost_state
-        minute = max(0.0, float(minutes_since_open([snap.timestamp])[0]))
-        # the quote at arrival, rescaled to a session average (the model's spread unit),
-        # is fresher than the fitted spread; the fitted one covers a missing quote
-        bid, ask = snap.bid[rows], snap.ask[rows]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            quoted = (ask - bid) / (0.5 * (ask + bid)) * 1e4 / float(
-                self.cost_model.spread_profile_.at(minute))
-        spread = np.where(np.isfinite(quoted) & (quoted >= 0), quoted, st["spread_bps"][rows])
-        adv, vol = st["adv"][rows], st["daily_vol"][rows]
-        known = np.isfinite(spread) & np.isfinite(adv) & (adv > 0) & np.isfinite(vol) & np.isfinite(
-            arrival) & (arrival > 0)
-        if not known.all():
-            self.log.warning("cost_prediction_unavailable", reason="no spread, adv, volatility "
-                             "or arrival price for the symbol in the fitted model or the quote",
-                             parents=[p.parent_id for p, k in zip(parents, known, strict=True)
-                                      if not k])
-        if not known.any():
-            return
-        parents = [p for p, k in zip(parents, known, strict=True) if k]
-        n = len(parents)
-        ex = self.config.execution
-        est = self.cost_model.predict({
-            "quantity": np.array([p.quantity for p in parents], dtype=float),
-            "price": arrival[known], "adv": adv[known], "daily_vol": vol[known],
-            "spread_bps": spread[known],
-            "strategy": np.array([STRATEGY_CODES[p.strategy.value] for p in parents]),
-            "is_sell": np.array([p.side is Side.SELL for p in parents]),
-            "start_minute": np.full(n, minute),
-            "horizon_minutes": np.full(n, float(ex.horizon_minutes)),
-            "limit_offset_bps": np.full(n, float(ex.limit_offset_bps)),
-            "fees_on": pd.Timestamp(snap.timestamp).date(),
-            "order_ids": [p.parent_id for p in parents],
-        })
-        for p, bps, std in zip(parents, est.total_bps, est.timing_risk_bps, strict=True):
-            self.predicted_cost[p.parent_id] = (float(bps), float(std))
-            self._cost_pending.add(p.parent_id)
-
-    def _cost_predictor(self, parent: ParentOrder, arrival_price: float) -> tuple[float, float]:
-        return self.predicted_cost.get(parent.parent_id, (float("nan"), float("nan")))
-
-    def _observe_completed_parents(self) -> None:
-        """Realised shortfall minus predicted cost of every parent that completed since the
-        last bar (once each; parents without a prediction, e.g. recovered after a restart,
-        are skipped)."""
-        e = self.engine
-        done = [pid for pid in self._cost_pending if e.parents[pid].done]
-        if not done:
-            return
-        from research.execution.quality import execution_quality
-
-        self._cost_pending.difference_update(done)
-        for q in execution_quality(e, self._cost_predictor, parent_ids=sorted(done)):
-            if q.filled_quantity == 0 or not np.isfinite(q.shortfall_bps):
-                continue
-            diff = q.shortfall_bps - q.predicted_cost_bps
-            self._on_parent_cost(q, diff)
-            self.log.info("parent_cost", parent_id=q.parent_id, symbol=q.symbol,
-                          shortfall_bps=round(q.shortfall_bps, 3),
-                          predicted_bps=round(q.predicted_cost_bps, 3),
-                          predicted_std_bps=round(q.predicted_std_bps, 3),
-                          slippage_vs_model_bps=round(diff, 3), fill_rate=q.fill_rate)
-
     # ------------------------------------------------------------------ driving
     def stop_reason(self) -> str:
         """Why the loop must stop now ('' to go on): a driver's kill switch."""
@@ -662,16 +571,18 @@ class TradingLoop:
                           submits=self.engine.stats.submits, fills=self.engine.stats.fills)
 
     # ------------------------------------------------------------------ driver hooks
-    def _on_risk_refit(self, snapshot: Any, weights: np.ndarray, nav: float) -> None:
+    # Overridden by a driver to observe the loop; the loop's own state is not theirs to change.
+    def on_risk_refit(self, snapshot: Any, weights: np.ndarray, nav: float) -> None:
         """After each session's risk refit (live: exposure and VaR gauges)."""
 
-    def _on_orders_sent(self, snap: MarketSnapshot, seconds: float) -> None:
-        """Right after the bar's orders went out; ``seconds`` from the bar to its last order."""
+    def on_orders_sent(self, snap: MarketSnapshot, seconds: float) -> None:
+        """After the bar's orders went out and its new parents were logged; ``seconds``: from
+        the start of the bar to its last order handed to the broker."""
 
-    def _on_bar_done(self, snap: MarketSnapshot) -> None:
+    def on_bar_done(self, snap: MarketSnapshot) -> None:
         """After the bar's bookkeeping (live: state gauges, fill counters)."""
 
-    def _on_parent_cost(self, quality: Any, slippage_vs_model_bps: float) -> None:
+    def on_parent_cost(self, quality: Any, slippage_vs_model_bps: float) -> None:
         """A parent completed with a cost prediction (live: slippage histograms)."""
 
     # ------------------------------------------------------------------ status
@@ -698,28 +609,3 @@ class TradingLoop:
                                 for pid, why in self.refused.items()],
             "deferred_parents": [p.parent_id for p in self._deferred],
         }
-
-
-_EXCHANGE = ZoneInfo("America/New_York")
-
-
-def minutes_after_open(timestamp: datetime) -> float:
-    """Minutes after 09:30 exchange time (naive stamps are exchange wall time); plain datetime
-    arithmetic, as it runs on the bar-to-orders path (a pandas conversion costs ~100 us)."""
-    t = timestamp.astimezone(_EXCHANGE) if timestamp.tzinfo is not None else timestamp
-    return t.hour * 60.0 + t.minute + t.second / 60.0 - 570.0
-
-
-def session_edges(day: pd.Timestamp) -> tuple[datetime | None, pd.Timestamp | None]:
-    """(the stamp of ``day``'s last bar — bars are stamped at their close, so the session's
-    close, tz-aware; the next session's date) from the exchange calendar; (None, None) when
-    the calendar does not know ``day``."""
-    from research.data.calendar import sessions
-
-    try:
-        ahead = sessions(day, day + pd.Timedelta(days=10))
-    except Exception:  # noqa: BLE001 - a date outside the calendar: no early preparation
-        return None, None
-    if len(ahead) < 2 or ahead.index[0] != day:
-        return None, None
-    return ahead["close"].iloc[0].to_pydatetime(), ahead.index[1]

@@ -38,7 +38,7 @@ def test_cost_model_prediction_and_slippage_vs_model(gateway, settings, server_k
                                   stream=logs)
     assert runner.run(minute_feed(session), max_bars=10) == 10
     e = runner.engine
-    assert sorted(runner.predicted_cost) == sorted(e.parents)
+    assert sorted(runner.costs.predicted) == sorted(e.parents)
     assert all(ps.done and ps.filled == ps.parent.quantity for ps in e.parents.values())
 
     # prediction: the same orders through the model's DataFrame path, independently built
@@ -50,7 +50,7 @@ def test_cost_model_prediction_and_slippage_vs_model(gateway, settings, server_k
     market = pd.DataFrame({"price": [PRICES[s] for s in orders["symbol"]]},
                           index=orders["symbol"].to_numpy())
     expected = model.predict(orders, market)
-    for pid, (bps, std) in runner.predicted_cost.items():
+    for pid, (bps, std) in runner.costs.predicted.items():
         assert e.parents[pid].arrival_price == pytest.approx(PRICES[e.parents[pid].parent.symbol])
         assert bps == pytest.approx(expected.loc[pid, "total_bps"], rel=1e-9)
         assert std == pytest.approx(expected.loc[pid, "timing_risk_bps"], rel=1e-9)
@@ -72,7 +72,7 @@ def test_cost_model_prediction_and_slippage_vs_model(gateway, settings, server_k
         fees = sum(max(1.0, 0.005 * o.filled) for o in placed)  # the gateway's schedule
         assert realised == pytest.approx((0.01 * ps.parent.quantity + fees)
                                          / (ps.parent.quantity * arrival) * 1e4)
-        diffs.append(realised - runner.predicted_cost[pid][0])
+        diffs.append(realised - runner.costs.predicted[pid][0])
     reg = runner.metrics.registry
     assert reg.get_sample_value("qlab_slippage_vs_model_bps_count") == len(SYMBOLS)
     # a histogram with negative buckets exposes no _sum: check the buckets and the log line
@@ -85,15 +85,15 @@ def test_cost_model_prediction_and_slippage_vs_model(gateway, settings, server_k
         assert logged[pid]["slippage_vs_model_bps"] == pytest.approx(d, abs=1e-3)
     assert reg.get_sample_value("qlab_slippage_z_count") == len(SYMBOLS)
     # completion is observed once per parent, however many bars follow
-    assert reg.get_sample_value("qlab_slippage_vs_model_bps_count") == len(runner.predicted_cost)
-    assert not runner._cost_pending  # every predicted parent was observed
+    assert reg.get_sample_value("qlab_slippage_vs_model_bps_count") == len(runner.costs.predicted)
+    assert not runner.costs.pending  # every predicted parent was observed
 
 
 def test_no_cost_model_no_observation(gateway, settings, server_keys):  # noqa: F811
     script_market(gateway)
     runner, session = make_runner(gateway, settings, server_keys)
     runner.run(minute_feed(session), max_bars=8)
-    assert runner.predicted_cost == {}
+    assert runner.costs is None
     assert runner.metrics.registry.get_sample_value("qlab_slippage_vs_model_bps_count") == 0
 
 

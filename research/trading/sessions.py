@@ -1,0 +1,35 @@
+"""Session arithmetic of the trading loop on the exchange calendar: where a session ends and
+which comes next, and where a bar falls in its session."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from research.data.schema import EXCHANGE_TZ
+
+_EXCHANGE = ZoneInfo(EXCHANGE_TZ)
+
+
+def minutes_after_open(timestamp: datetime) -> float:
+    """Minutes after 09:30 exchange time (naive stamps are exchange wall time); plain datetime
+    arithmetic, as it runs on the bar-to-orders path (a pandas conversion costs ~100 us)."""
+    t = timestamp.astimezone(_EXCHANGE) if timestamp.tzinfo is not None else timestamp
+    return t.hour * 60.0 + t.minute + t.second / 60.0 - 570.0
+
+
+def session_edges(day: pd.Timestamp) -> tuple[datetime | None, pd.Timestamp | None]:
+    """(the stamp of ``day``'s last bar — bars are stamped at their close, so the session's
+    close, tz-aware; the next session's date) from the exchange calendar; (None, None) when
+    the calendar does not know ``day``."""
+    from research.data.calendar import sessions
+
+    try:
+        ahead = sessions(day, day + pd.Timedelta(days=10))
+    except Exception:  # noqa: BLE001 - a date outside the calendar: no early preparation
+        return None, None
+    if len(ahead) < 2 or ahead.index[0] != day:
+        return None, None
+    return ahead["close"].iloc[0].to_pydatetime(), ahead.index[1]
