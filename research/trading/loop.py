@@ -126,6 +126,7 @@ class TradingLoop:
         self._rebalance_days: dict[pd.Timestamp, bool] = {}  # prepared with the session
         self._day_cache: tuple[Any, pd.Timestamp | None, str] = (None, None, "")
         self.last_snapshot: MarketSnapshot | None = None
+        self._bar_time: datetime | None = None
         self.decisions: list[dict[str, Any]] = []  # every rebalance decision, in order
         self.cost_model = cost_model
         self.costs = (CostWatch(cost_model, self.symbols, config.execution, self.log,
@@ -339,6 +340,7 @@ class TradingLoop:
         if engine is None:
             raise RuntimeError("start() first (reconciles before any order)")
         t0 = time.perf_counter()
+        self._bar_time = snap.timestamp  # the loop's clock (a fill's own stamp is the broker's)
         day = self._session_day(snap.timestamp)
         if day != self._day:  # a new session: risk refit (unless prepared before the open)
             self._close_session()
@@ -405,8 +407,8 @@ class TradingLoop:
         built. Fills before the first risk refit are in the refit's book already."""
         if self.risk.as_of is None:
             return
-        try:
-            self.risk.on_fill(symbol, side, shares, price, when=when)
+        try:  # dated by the bar: the risk manager's days are the loop's sessions
+            self.risk.on_fill(symbol, side, shares, price, when=self._bar_time or when)
         except ValueError as exc:  # never inside the engine's ingest: logged, the refit heals
             self.log.error("risk_book_fill_failed", symbol=symbol, shares=shares, price=price,
                            error=str(exc), effect="the risk manager's book misses this fill "

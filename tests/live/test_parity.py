@@ -72,3 +72,87 @@ def test_one_config_same_orders_in_replay_and_live(gateway, settings, server_key
         assert children_of(replay) == children_of(live)
         for loop in (replay, live):
             assert all(ps.filled == ps.parent.quantity for ps in loop.engine.parents.values())
+
+
+def script_two_sessions(gw, first, second, first_minutes, second_minutes):
+    """Daily history before ``first``, then minute bars of two sessions (prices drifting, so
+    the second session's decision sees the first's closes)."""
+    from research.data.calendar import sessions
+    from tests.live.test_live_runner import PRICES, _ms
+
+    days = sessions(first - pd.Timedelta(days=120), first - pd.Timedelta(days=1)).index
+    for k, sym in enumerate(SYMBOLS):
+        p0 = PRICES[sym]
+        gw.set_bars(sym, "day", [
+            {"time": _ms(d), "open": p0, "high": p0 * 1.01, "low": p0 * 0.99,
+             "close": p0 * (1 + 0.01 * ((i * (k + 2)) % 5 - 2) / 2), "volume": 1e6}
+            for i, d in enumerate(days)])
+        minutes = []
+        for day, n in ((first, first_minutes), (second, second_minutes)):
+            for i in range(n):
+                px = round(p0 * (1 + 0.0004 * ((i + k) % 7 - 3)), 2)
+                minutes.append({"time": _ms(day + pd.Timedelta(hours=9, minutes=30 + i)),
+                                "open": px, "high": px + 0.05, "low": px - 0.05, "close": px,
+                                "volume": 50_000.0})
+        gw.set_bars(sym, "1min", minutes)
+        gw.set_price(sym, p0)
+
+
+def test_two_sessions_across_an_early_close_decide_alike(gateway, settings, server_keys,
+                                                         monkeypatch):
+    """3 July 2024 closes at 13:00: both drivers close that session on its last bar (12:59 to
+    13:00), add its closes, and decide 5 July (after the holiday) on them."""
+    import tests.live.test_live_runner as base
+    from live.feed import TigerBarFeed
+    from live.tiger.bars import TigerBarSource
+    from sim.driver import ReplayDriver
+
+    first, second = pd.Timestamp("2024-07-03"), pd.Timestamp("2024-07-05")
+    script_two_sessions(gateway, first, second, first_minutes=210, second_minutes=10)
+    monkeypatch.setattr(base, "DAY", first)
+    _, session = make_runner(gateway, settings, server_keys, run_id="data")
+    daily = TigerBarSource(session, "daily").load(SYMBOLS, start=first - pd.Timedelta(days=200),
+                                                  end=first - pd.Timedelta(days=1))
+    minute = TigerBarSource(session, "minute").load(SYMBOLS, start=first)
+    closes = daily.pivot(index="timestamp", columns="symbol", values="close")
+    closes.index = closes.index.tz_localize(None).normalize()
+    config = base.run_config()
+
+    live, session = make_runner(gateway, settings, server_keys, run_id="parity2")
+    feed = TigerBarFeed(TigerBarSource(session, "minute"), tuple(SYMBOLS), idle_polls=1,
+                        poll_s=0.0, since=first)
+    assert live.run(feed) == 220
+    replay = ReplayDriver(config, settings, minute, daily_closes=closes,
+                          run_id="parity2").run()
+
+    # the session mechanics agree: the early close ends the 3rd on its 13:00 bar in both, and
+    # the 5th is decided on its first bar with the same weights and parent ids
+    keys = ("session", "bar", "weights", "algorithm", "horizon_bars", "parents")
+    assert [d["session"] for d in live.decisions] == ["2024-07-03", "2024-07-05"]
+    assert [{k: d[k] for k in keys} for d in replay.decisions] == \
+        [{k: d[k] for k in keys} for d in live.decisions]
+    assert {p: v[:2] for p, v in parents_of(replay).items()} == \
+        {p: v[:2] for p, v in parents_of(live).items()}  # same ids, symbols, sides
+    # the first session's orders are identical; the brokers fill differently (the gateway at
+    # its quote, the simulated market with its impact and Tiger's fee schedule), so the second
+    # session is sized on each one's own NAV and book: check that sizing, not equality
+    first_session = live.decisions[1]["bar"]
+    assert [c for c in children_of(replay) if c[-1] < first_session] == \
+        [c for c in children_of(live) if c[-1] < first_session]
+    last_bar_of_3rd = minute[minute["timestamp"] == minute.loc[
+        minute["timestamp"].dt.day == 3, "timestamp"].max()]
+    assert str(last_bar_of_3rd["timestamp"].iloc[0].time()) == "13:00:00"
+    for loop in (live, replay):
+        row = loop.closes.loc[first]
+        for sym in SYMBOLS:  # the 3rd's close is its last bar (the replay's moved by impact)
+            raw = last_bar_of_3rd.loc[last_bar_of_3rd["symbol"] == sym, "close"].iloc[0]
+            assert row[sym] == pytest.approx(raw, rel=1e-3)
+        d = loop.decisions[1]
+        for pid, ps in loop.engine.parents.items():
+            if not pid.startswith("livetest-20240705-"):
+                continue
+            px = row[ps.parent.symbol]
+            target = round(d["weights"][ps.parent.symbol] * d["nav"] / px)
+            held_before = sum(c.filled_quantity * c.side.sign for c in loop.engine.children.values()
+                              if c.symbol == ps.parent.symbol and c.decision_bar < first_session)
+            assert ps.parent.side.sign * ps.parent.quantity == target - held_before
