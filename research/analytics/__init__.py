@@ -1,0 +1,29 @@
+"""Performance metrics and portfolio accounting of backtests, and the fast vectorbt research path."""
+
+from research.analytics.metrics import (
+    SESSIONS_PER_YEAR,
+    MetricsInputError,
+    PerformanceMetrics,
+    alpha,
+    beta,
+    cagr,
+    calmar,
+    cost_drag_bps_annual,
+    daily_returns,
+    information_ratio,
+    max_drawdown,
+    performance_metrics,
+    sharpe,
+    sortino,
+    tracking_error,
+    turnover_annual,
+    volatility,
+    years,
+)
+
+__all__ = [
+    "SESSIONS_PER_YEAR", "MetricsInputError", "PerformanceMetrics", "alpha", "beta", "cagr",
+    "calmar", "cost_drag_bps_annual", "daily_returns", "information_ratio", "max_drawdown",
+    "performance_metrics", "sharpe", "sortino", "tracking_error", "turnover_annual",
+    "volatility", "years",
+]
