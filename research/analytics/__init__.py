@@ -1,5 +1,11 @@
 """Performance metrics and portfolio accounting of backtests, and the fast vectorbt research path."""
 
+from research.analytics.accounting import (
+    AccountingInputError,
+    PortfolioAccount,
+    account_fills,
+    fills_frame,
+)
 from research.analytics.metrics import (
     SESSIONS_PER_YEAR,
     MetricsInputError,
@@ -22,7 +28,7 @@ from research.analytics.metrics import (
 )
 
 __all__ = [
-    "SESSIONS_PER_YEAR", "MetricsInputError", "PerformanceMetrics", "alpha", "beta", "cagr",
+    "SESSIONS_PER_YEAR", "AccountingInputError", "PortfolioAccount", "account_fills", "fills_frame", "MetricsInputError", "PerformanceMetrics", "alpha", "beta", "cagr",
     "calmar", "cost_drag_bps_annual", "daily_returns", "information_ratio", "max_drawdown",
     "performance_metrics", "sharpe", "sortino", "tracking_error", "turnover_annual",
     "volatility", "years",
