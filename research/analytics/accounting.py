@@ -12,9 +12,9 @@ and the initial cash, into the curve the metrics read. Rules:
   time zone) and that session must be in the frame.
 * Positions are marked to market at each close: equity = cash + sum(shares * close). A held
   symbol without a close on a date is an error (a missing price is not carried forward).
-* Exactness: each session's cash flows are summed with :func:`math.fsum` and cash is a
-  compensated running sum, so equity carries no float drift across many sessions; positions
-  are exact for whole-share quantities.
+* Exactness: cash on each date is the exact sum of the initial cash and every flow booked so
+  far, rounded once (the flows are kept as exact partials, as :func:`math.fsum` does), so it
+  carries no float drift however many fills; positions are exact for whole-share quantities.
 
 Bad input raises :class:`AccountingInputError` naming the fill row and field (or the date and
 symbol) that is wrong; nothing is dropped, merged or repaired.
@@ -180,20 +180,37 @@ def _validated_fills(fills, closes: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def _compensated_cumsum(flows: list[float], start: float) -> np.ndarray:
-    """Running totals ``start + flows[0] + ... + flows[t]`` without accumulated rounding
-    (Neumaier's compensated sum: the lost low-order bits are carried, not dropped)."""
-    total, carry = float(start), 0.0
-    out = np.empty(len(flows))
-    for t, flow in enumerate(flows):
-        step = total + flow
-        if abs(total) >= abs(flow):
-            carry += (total - step) + flow
-        else:
-            carry += (flow - step) + total
-        total = step
-        out[t] = total + carry
-    return out
+def _add_exactly(partials: list[float], x: float) -> None:
+    """Add ``x`` to the exact sum held as non-overlapping float partials (Shewchuk's
+    algorithm, the one :func:`math.fsum` uses): no bit of any addend is ever lost."""
+    kept = 0
+    for y in partials:
+        if abs(x) < abs(y):
+            x, y = y, x
+        high = x + y
+        low = y - (high - x)
+        if low:
+            partials[kept] = low
+            kept += 1
+        x = high
+    partials[kept:] = [x]
+
+
+def _exact_running_totals(start: float, flows: list[float], rows: list[int],
+                          n_rows: int) -> np.ndarray:
+    """``start`` plus every flow booked up to each row (``rows`` sorted), each total rounded
+    once from the exact sum, so no rounding error accumulates however many fills."""
+    partials = [float(start)]
+    totals = np.empty(n_rows)
+    total, k = float(start), 0
+    for row in range(n_rows):
+        if k < len(rows) and rows[k] == row:
+            while k < len(rows) and rows[k] == row:
+                _add_exactly(partials, flows[k])
+                k += 1
+            total = math.fsum(partials)
+        totals[row] = total
+    return totals
 
 
 def account_fills(closes: pd.DataFrame, fills, initial_cash: float) -> PortfolioAccount:
@@ -213,20 +230,16 @@ def account_fills(closes: pd.DataFrame, fills, initial_cash: float) -> Portfolio
               booked["quantity"].to_numpy())
     positions = np.cumsum(traded, axis=0)
 
+    rows = booked["row"].to_numpy()
     value = booked["quantity"].to_numpy() * booked["price"].to_numpy()
     fees = booked["fees"].to_numpy()
-    day_flows = [0.0] * n_rows
+    # cash moves by -(quantity * price) and -fees: both kept as separate exact addends
+    flows = np.column_stack([-value, -fees]).ravel().tolist()
+    cash = _exact_running_totals(initial_cash, flows, np.repeat(rows, 2).tolist(), n_rows)
     day_notional = np.zeros(n_rows)
     day_fees = np.zeros(n_rows)
-    rows = booked["row"].to_numpy()
-    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else []
-    ends = np.r_[starts[1:], len(rows)] if len(rows) else []
-    for start, end in zip(starts, ends, strict=True):
-        row = int(rows[start])
-        day_flows[row] = -math.fsum([*value[start:end].tolist(), *fees[start:end].tolist()])
-        day_notional[row] = math.fsum(np.abs(value[start:end]).tolist())
-        day_fees[row] = math.fsum(fees[start:end].tolist())
-    cash = _compensated_cumsum(day_flows, initial_cash)
+    np.add.at(day_notional, rows, np.abs(value))
+    np.add.at(day_fees, rows, fees)
 
     prices = closes.to_numpy(dtype=float)
     unpriced = (positions != 0) & np.isnan(prices)

@@ -163,3 +163,33 @@ def test_a_held_symbol_without_a_close_is_an_error_not_a_stale_price(sp500_close
     # not held: a missing close does not matter
     buy_aapl = buy_ko.assign(symbol="AAPL", price=160.0)
     assert np.isfinite(account_fills(closes, buy_aapl, 1_000.0).equity).all()
+
+
+def test_cash_carries_no_rounding_drift_over_many_fills():
+    """20,000 fills at prices with full mantissas, where a plain running float sum drifts
+    (a cumulative sum of these flows misses the exact value on most days): cash equals the
+    exact rational sum of the same flows, rounded once."""
+    from fractions import Fraction
+
+    rng = np.random.default_rng(3)
+    days = pd.bdate_range("2024-01-01", periods=250)
+    closes = pd.DataFrame({"A": 0.1, "B": 0.7}, index=days)
+    n = 20_000
+    fills = pd.DataFrame({
+        "timestamp": days[np.sort(rng.integers(0, 250, n))],
+        "symbol": rng.choice(["A", "B"], n),
+        "quantity": rng.choice([-3, -1, 1, 2, 7], n),
+        "fees": rng.uniform(0.005, 0.1, n),
+        "price": rng.uniform(0.05, 0.8, n),
+    })
+    initial = 12_345.678
+    account = account_fills(closes, fills, initial)
+    exact = Fraction(initial)
+    end_of_day = fills.groupby("timestamp").size().cumsum()
+    flows = [-Fraction(float(q * p)) - Fraction(f)
+             for q, p, f in zip(fills["quantity"], fills["price"], fills["fees"], strict=True)]
+    done = 0
+    for day, upto in end_of_day.items():
+        exact += sum(flows[done:upto], Fraction(0))
+        done = upto
+        assert account.cash[day] == float(exact), day
