@@ -93,6 +93,25 @@ def test_equity_agrees_with_vectorbt_to_1e_9(sp500_closes, seed):
     assert ours.equity.max() / ours.equity.min() > 1.01
 
 
+def test_short_positions_agree_with_vectorbt(sp500_closes):
+    """Sells beyond the holding open shorts: a sale credits cash, the short is marked at the
+    close (negative market value) in both engines."""
+    closes = sp500_closes.loc["2021-01-01":"2022-12-31", ["AAPL", "JPM", "KO", "RRC", "XOM"]]
+    rng = np.random.default_rng(5)
+    trades = rng.random(closes.shape) < 0.3
+    size = np.where(trades, rng.choice([-1, 1], closes.shape) * rng.integers(1, 300, closes.shape),
+                    np.nan)
+    price = closes.to_numpy() * (1 + rng.uniform(-0.003, 0.003, closes.shape))
+    fixed = np.where(np.isnan(size), 0.0, np.maximum(MINIMUM, PER_SHARE * np.abs(size)))
+    ours = account_fills(closes, as_fills(closes, size, price, fixed, 5), 1_000_000.0)
+    theirs = vectorbt_portfolio(closes, size, price, fixed, 1_000_000.0)
+    assert (ours.positions < 0).to_numpy().any()
+    assert theirs.orders.count() == int(trades.sum())
+    np.testing.assert_allclose(ours.equity.to_numpy(), theirs.value().to_numpy(), rtol=1e-9,
+                               atol=0)
+    np.testing.assert_array_equal(ours.positions.to_numpy(), theirs.assets().to_numpy())
+
+
 def test_broker_fills_and_signed_quantities_book_the_same(sp500_closes):
     closes = sp500_closes.loc["2022-03-01":"2022-03-10", ["AAPL", "KO"]]
     at = pd.Timestamp("2022-03-02 10:15", tz="America/New_York")
@@ -115,6 +134,12 @@ def test_broker_fills_and_signed_quantities_book_the_same(sp500_closes):
         87_247.0 + 60 * closes.loc[day, "AAPL"] + 50 * closes.loc[day, "KO"], rel=1e-15)
     assert a.cash[pd.Timestamp("2022-03-01")] == 100_000.0  # nothing before the first fill
     assert a.traded_notional[day] == pytest.approx(6_800.0)
+    # the account's metrics count every fill's notional and fees
+    years = (len(closes) - 1) / 252
+    assert a.metrics().turnover_annual == pytest.approx(
+        (16_500 + 3_050 + 6_800) / a.equity.mean() / years, rel=1e-12)
+    assert a.metrics().cost_drag_bps_annual == pytest.approx(
+        3.0 / a.equity.mean() / years * 1e4, rel=1e-12)
 
 
 def test_intraday_bars_book_a_fill_on_the_first_close_at_or_after_it():
