@@ -9,7 +9,18 @@ through :mod:`research.analytics.metrics`, so the conventions are the same.
 Timing (no look-ahead): a decision on session t uses closes up to and including close t only,
 and its target weights are traded at close t+1 (``size_type="targetpercent"`` of the
 portfolio's value, fractional shares, sells before buys with ``call_seq="auto"``). A decision on
-the last session is never traded.
+the last session is never traded. A buy that the cash cannot pay for in full (fees and
+slippage included) is filled for what the cash pays for (vectorbt's partial fill).
+
+Decisions here are vectorised (a rolling volatility over the whole frame, a schedule of every
+N sessions) for speed; they are this path's own, not :mod:`research.trading`'s decision layer
+(monthly/weekly schedules, whole shares at the previous close), which the replay uses. The
+inverse-volatility weights equal :class:`research.strategies.InverseVolatility`'s (tested).
+
+Speed: vectorbt's simulation costs time per session and column whether or not anything
+trades, so it is handed only the sessions on which some set trades; the book is constant in
+between and is marked to market here, daily, exactly as vectorbt's ``value()`` does (tested
+against a vectorbt run over every session).
 
 Costs: every order pays ``slippage_bps`` on its price (buys higher, sells lower than close t+1)
 and ``fee_bps`` of its value. The cost reported (cost drag) is fees plus slippage dollars.
@@ -54,8 +65,9 @@ class FlatCosts:
 @dataclass(frozen=True)
 class InverseVolatilityParams:
     """One parameter set: weights proportional to 1 / the ``lookback``-session standard
-    deviation (ddof=1) of daily log returns, decided every ``rebalance_every`` sessions from
-    session ``lookback`` (the first with a full window)."""
+    deviation (ddof=1) of daily log returns, decided on the sessions whose number (the first
+    session of the closes being 0) is a multiple of ``rebalance_every``, from the first with a
+    full window (see :func:`decision_rows`; W1's 63 and 21 decide on sessions 63, 84, ...)."""
 
     lookback: int = 63
     rebalance_every: int = 21
