@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -113,7 +114,7 @@ def _signed_quantities(fills: pd.DataFrame) -> np.ndarray:
     return quantity * side.map(SIDE_SIGNS).to_numpy(dtype=float)
 
 
-def _refuse(fills: pd.DataFrame, bad: np.ndarray, field: str, rule: str):
+def _refuse(fills: pd.DataFrame, bad: np.ndarray, field: str, rule: str) -> NoReturn:
     at = int(np.argmax(bad))
     raise AccountingInputError(f"fill row {at} ({int(bad.sum())} bad in all): {field} "
                                f"{fills[field].iloc[at]!r} {rule}")

@@ -290,6 +290,11 @@ def backtest_target_weights(closes: pd.DataFrame, decisions: Mapping[str, pd.Dat
             raise VectorbtPathInputError(
                 f"decisions {label!r}: negative weight on "
                 f"{closes.index[int(np.argwhere(negative)[0][0])]:%Y-%m-%d} (long only)")
+        levered = np.nansum(decided, axis=1) > 1.0 + 1e-9
+        if levered.any():
+            raise VectorbtPathInputError(
+                f"decisions {label!r}: weights sum to {np.nansum(decided, axis=1).max():.6g} on "
+                f"{closes.index[int(np.argmax(levered))]:%Y-%m-%d} (at most 1: no leverage)")
         arrays[label] = decided
     return _run(closes, list(arrays), arrays.__getitem__, costs, initial_cash, benchmark,
                 chunk_size, None)

@@ -142,6 +142,12 @@ def test_broker_fills_and_signed_quantities_book_the_same(sp500_closes):
         3.0 / a.equity.mean() / years * 1e4, rel=1e-12)
 
 
+def test_no_fills_leave_the_cash(sp500_closes):
+    closes = sp500_closes.loc["2022-03-01":"2022-03-10", ["AAPL", "KO"]]
+    account = account_fills(closes, [], 5_000.0)
+    assert (account.equity == 5_000.0).all() and (account.positions == 0).all().all()
+
+
 def test_intraday_bars_book_a_fill_on_the_first_close_at_or_after_it():
     stamps = pd.date_range("2022-03-01 09:31", periods=4, freq="1min", tz="America/New_York")
     closes = pd.DataFrame({"AAPL": [10.0, 11.0, 12.0, 13.0]}, index=stamps)

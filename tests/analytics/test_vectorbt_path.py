@@ -163,3 +163,7 @@ def test_bad_input_is_refused(closes):
     partial.iloc[5, 0] = 1.0
     with pytest.raises(VectorbtPathInputError, match="some symbols only"):
         backtest_target_weights(closes, {"p": partial})
+    levered = pd.DataFrame(np.nan, index=closes.index, columns=closes.columns)
+    levered.iloc[5] = 0.3
+    with pytest.raises(VectorbtPathInputError, match="weights sum to 1.5 on 2019-01-09"):
+        backtest_target_weights(closes, {"l": levered})
