@@ -102,7 +102,7 @@ class TimedCommits:
 class Setup:
     """The 20-symbol universe, config, fitted cost model and logger shared by every run."""
 
-    def __init__(self):
+    def __init__(self, algorithm: str = "twap"):
         from live.monitoring import make_logger
         from research.costs import CostModel
         from research.data.sources import load_sp500_closes
@@ -114,7 +114,7 @@ class Setup:
         self.config = RunConfig(
             name="bench", universe={"symbols": list(self.symbols)},
             strategy={"kind": "inverse_volatility", "rebalance": "daily", "capital": 1e7},
-            execution={"algorithm": "twap", "horizon_minutes": 390},
+            execution={"algorithm": algorithm, "horizon_minutes": 390},
             risk={"max_position_weight": 0.2, "max_sector_weight": 0.6, "var_budget": 0.5,
                   "max_pairwise_correlation": 1.0})
         self.base = load_settings(None)
@@ -190,15 +190,20 @@ def main() -> None:
                     help=f"fresh runs of {BARS_PER_REP} bars; the first {WARMUP_REPS} are "
                          "warm-up (default 40: 37 first bars, 407 steady bars)")
     ap.add_argument("--no-instrument", action="store_true", help="no logging or metrics")
+    ap.add_argument("--algorithm", default="twap",
+                    choices=("market", "limit", "twap", "vwap", "pov", "is"),
+                    help="the config's execution algorithm (default twap: a child per parent "
+                         "and bar; vwap and is build their schedules from the cost model)")
     ap.add_argument("--journal-dir", default=None, help="folder for the (temporary, removed "
                     "at exit) journals; its disk sets the FULL figures (default: the temp dir)")
     args = ap.parse_args()
     if args.reps <= WARMUP_REPS:
         ap.error(f"--reps must be more than the {WARMUP_REPS} warm-up repetitions")
-    setup = Setup()
+    setup = Setup(args.algorithm)
     tmp = Path(tempfile.mkdtemp(dir=args.journal_dir))
     print(f"bench_live — {machine()}")
-    print(f"{len(setup.symbols)} symbols; broker stub records submits (round-trip excluded); "
+    print(f"{len(setup.symbols)} symbols, algorithm {args.algorithm}; broker stub records "
+          "submits (round-trip excluded); "
           f"logging+metrics {'off' if args.no_instrument else 'on'}; journals in {tmp}")
     try:
         for sync in (("NORMAL", "FULL") if args.sync == "both" else (args.sync,)):
@@ -206,7 +211,7 @@ def main() -> None:
             print(f"\njournal synchronous={sync}{' (default)' if sync == 'NORMAL' else ''}; ms")
             print(f"{'case':<46} {'n':>5} {'median':>9} {'p99':>9} {'max':>9}")
             for case, title in (("first", "first bar: rebalance of 20 names + 20 orders"),
-                                ("steady", "steady bar: 20 TWAP parents -> 20 orders")):
+                                ("steady", "steady bar: 20 working parents")):
                 row(title, r[case])
                 row("  of which write-ahead commit", r[f"{case}_commit"])
                 row("  minus commit", r[case] - r[f"{case}_commit"])
