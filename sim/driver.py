@@ -14,28 +14,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from research.trading import TradingLoop
 from sim.broker import SimulatedBroker
 from sim.fees import DatedFeeFn
-from sim.replay import BarReplay
+from sim.replay import BarReplay, bar_minutes_of
 from sim.runner import run_trading_loop
-
-
-def bar_minutes_of(replay: BarReplay) -> float:
-    """The bars' length in minutes: the most common gap between two bars of one session."""
-    ts = pd.DatetimeIndex(replay.timestamps)
-    if len(ts) < 2:
-        return 1.0
-    gaps = (ts[1:] - ts[:-1]).total_seconds().to_numpy() / 60.0
-    same_day = ts[1:].normalize() == ts[:-1].normalize()
-    gaps = gaps[same_day & (gaps > 0)]
-    if len(gaps) == 0:
-        return 1.0
-    values, counts = np.unique(np.round(gaps, 6), return_counts=True)
-    return float(values[np.argmax(counts)])
 
 
 def daily_closes_of(bars: pd.DataFrame) -> pd.DataFrame:
@@ -83,7 +68,9 @@ class ReplayDriver:
         self.loop = TradingLoop(
             config, settings, self.broker, daily_closes,
             run_id=run_id or f"replay-{config.name}", journal_path=journal_path,
-            bar_minutes=bar_minutes_of(replay), cost_model=cost_model, logger=logger,
+            # one bar a session (daily bars): a bar is the 390-minute session
+            bar_minutes=bar_minutes_of(replay.timestamps) or 390.0, cost_model=cost_model,
+            logger=logger,
             sleep=lambda seconds: None,  # simulated time: a retry back-off costs no wall time
             commit_every_bar=not in_memory)
 

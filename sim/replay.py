@@ -131,3 +131,16 @@ class BarReplay:
         mats = {f: wide[f].reindex(columns=list(syms)).to_numpy(dtype=float) for f in fields}
         ts = tuple(wide.index.to_pydatetime())
         return cls.from_arrays(ts, syms, **mats)
+
+
+def bar_minutes_of(timestamps) -> float | None:
+    """Typical bar length in minutes: the median spacing of two bars of one session; None when
+    no session has two bars (daily bars)."""
+    import pandas as pd
+
+    ts = pd.DatetimeIndex(timestamps)
+    if len(ts) < 2:
+        return None
+    diffs = (ts[1:] - ts[:-1]).total_seconds().to_numpy() / 60.0
+    inside = diffs[ts.normalize()[1:] == ts.normalize()[:-1]]
+    return float(np.median(inside)) if inside.size else None

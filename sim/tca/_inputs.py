@@ -31,7 +31,7 @@ import pandas as pd
 from research.data.calendar import sessions as exchange_sessions
 from research.data.schema import EXCHANGE_TZ
 from research.strategies.parent_orders import validate_parent_orders
-from sim.replay import BarReplay
+from sim.replay import BarReplay, bar_minutes_of
 
 REQUIRED_BAR_COLUMNS = ("timestamp", "symbol", "open", "high", "low", "close", "volume")
 #: Bars after the horizon in which a parent may still finish (e.g. the limit's clean-up
@@ -93,17 +93,15 @@ def normalise_bars(bars: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["timestamp", "symbol"], kind="stable").reset_index(drop=True)
 
 
-def bar_minutes_of(timestamps: pd.DatetimeIndex) -> float:
-    """Typical bar length in minutes (median spacing within a session)."""
+def study_bar_minutes(timestamps: pd.DatetimeIndex) -> float:
+    """Typical bar length in minutes; the study needs intraday bars."""
     if len(timestamps) < 2:
         raise ValueError("tca: need at least two bar timestamps")
-    diffs = (timestamps[1:] - timestamps[:-1]).total_seconds().to_numpy() / 60.0
-    same_day = timestamps.normalize()[1:] == timestamps.normalize()[:-1]
-    inside = diffs[same_day]
-    if inside.size == 0:
+    minutes = bar_minutes_of(timestamps)
+    if minutes is None:
         raise ValueError("tca: the execution study needs intraday bars (one bar per session "
                          "found); pass minute bars")
-    return float(np.median(inside))
+    return minutes
 
 
 def prepare_inputs(bars: pd.DataFrame, parents: pd.DataFrame) -> StudyInputs:
@@ -120,7 +118,7 @@ def prepare_inputs(bars: pd.DataFrame, parents: pd.DataFrame) -> StudyInputs:
                          "the bars")
     orders = orders.sort_values(["decision_time", "order_id"], kind="stable").reset_index(drop=True)
     ts = pd.DatetimeIndex(bars["timestamp"].unique()).sort_values()
-    bar_minutes = bar_minutes_of(ts)
+    bar_minutes = study_bar_minutes(ts)
     if bar_minutes > 60:
         raise ValueError(f"tca: bars are {bar_minutes:.0f} minutes apart; the execution study "
                          "needs intraday (minute) bars")
@@ -342,6 +340,25 @@ def risk_symbols(inputs: StudyInputs) -> list[str]:
     return [s for s in inputs.replay.symbols if s in have]
 
 
+def _unfillable_orders(inputs: StudyInputs) -> list[str]:
+    """Orders whose symbol trades no share between the decision and the deadline: no strategy
+    can fill them, and a study would report their "cost" as pure opportunity cost."""
+    o = inputs.orders
+    volume = np.nan_to_num(inputs.replay.volume)
+    cum = np.vstack([np.zeros((1, volume.shape[1])), np.cumsum(volume, axis=0)])
+    first = o["arrival_bar"].to_numpy() + 1  # fills start the bar after the decision
+    last = np.minimum(o["arrival_bar"].to_numpy() + o["horizon_bars"].to_numpy()
+                      + o["grace_bars"].to_numpy(), volume.shape[0] - 1)
+    cols = o["symbol_index"].to_numpy()
+    traded = cum[last + 1, cols] - cum[np.minimum(first, last + 1), cols]
+    dead = traded <= 0
+    return [f"{sym}: order {oid}: no market volume between its decision and its deadline "
+            f"({t:%Y-%m-%d %H:%M} + {h} min): no strategy can fill it"
+            for oid, sym, t, h in zip(o.loc[dead, "order_id"], o.loc[dead, "symbol"],
+                                      o.loc[dead, "decision_time"],
+                                      o.loc[dead, "horizon_minutes"], strict=True)]
+
+
 def check_study_inputs(inputs: StudyInputs, state: pd.DataFrame, *, risk_rows: int,
                        risk_rows_needed: int, strategies) -> None:
     """Raise :class:`StudyInputError` listing every input the study lacks, per symbol.
@@ -373,6 +390,7 @@ def check_study_inputs(inputs: StudyInputs, state: pd.DataFrame, *, risk_rows: i
             problems.append(f"{symbol}: spread (the cost model's prediction): no past quotes "
                             "and no bar spread estimator (Corwin-Schultz, Abdi-Ranaldo, Roll) "
                             "gave a positive value; add bid/ask columns to the bars")
+    problems += _unfillable_orders(inputs)
     if not problems and risk_rows < risk_rows_needed:
         problems.append(f"risk model: {risk_rows} past return observation(s) for "
                         f"{len(risk_symbols(inputs))} symbols, it needs {risk_rows_needed}: add "

@@ -220,3 +220,19 @@ def test_the_first_decision_may_fall_in_a_minute_without_a_bar(week):
     # the replay starts at KO's last bar before the decision, where its arrival mid comes from
     assert pd.Timestamp(meta["bars"]["study_first_bar"]) < gap
     assert result.per_order["is_bps"].notna().all()
+
+
+def test_an_order_no_strategy_can_fill_is_named_before_any_strategy_runs(week, week_orders):
+    """A symbol that trades nothing between an order's decision and its deadline: every
+    strategy would fill 0% and report pure opportunity cost as its "IS"."""
+    first = week_orders.iloc[0]
+    t0 = pd.Timestamp(first["decision_time"])
+    end = t0 + pd.Timedelta(minutes=int(first["horizon_minutes"]) + 10)
+    stamps = week["timestamp"]
+    silent = week.copy()
+    dead = (silent["symbol"] == first["symbol"]) & (stamps > t0) & (stamps <= end)
+    silent.loc[dead, "volume"] = 0.0
+    error = _fails_before_any_strategy(silent, week_orders)
+    text = str(error)
+    assert f"order {first['order_id']}" in text and "no market volume" in text
+    assert first["symbol"] in text
