@@ -11,11 +11,13 @@ manager's checks and the engine are the loop's, unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from research.execution import MarketSnapshot
 from research.trading import TradingLoop
 from sim.broker import SimulatedBroker
 from sim.fees import DatedFeeFn
@@ -74,9 +76,11 @@ class ReplayDriver:
             sleep=lambda seconds: None,  # simulated time: a retry back-off costs no wall time
             commit_every_bar=not in_memory)
 
-    def run(self, stop: int | None = None) -> TradingLoop:
+    def run(self, stop: int | None = None,
+            seen: Callable[[MarketSnapshot], None] | None = None) -> TradingLoop:
         """Replay up to bar ``stop`` (exclusive; default all) and return the loop (its engine,
-        decisions, risk manager). Resumes where a previous run on the same journal stopped."""
+        decisions, risk manager); ``seen(snapshot)`` is shown each bar as the run sees it.
+        Resumes where a previous run on the same journal stopped."""
         loop = self.loop
         if loop.engine is None:
             loop.start()
@@ -86,7 +90,7 @@ class ReplayDriver:
                 first = pd.Timestamp(self.replay.timestamps[0])
                 loop.prepare_session(first.tz_localize(None).normalize())
         try:
-            run_trading_loop(loop, self.broker, stop=stop)
+            run_trading_loop(loop, self.broker, stop=stop, seen=seen)
         finally:
             loop.engine.journal.commit()
         return loop

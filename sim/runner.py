@@ -63,10 +63,12 @@ def run_replay(
     return done
 
 
-def run_trading_loop(loop, broker: SimulatedBroker, *, stop: int | None = None) -> int:
+def run_trading_loop(loop, broker: SimulatedBroker, *, stop: int | None = None,
+                     seen: Callable[[MarketSnapshot], None] | None = None) -> int:
     """Drive a started :class:`research.trading.TradingLoop` over ``broker``'s bars, from where
     the loop and the broker stopped up to bar ``stop`` (exclusive; default all): per bar the
-    broker fills what is eligible, then the loop sees the bar. Returns the bars processed."""
+    broker fills what is eligible, then the loop sees the bar (``seen(snapshot)`` first, to
+    record the prices the run saw). Returns the bars processed."""
     n = broker.replay.n_bars if stop is None else min(stop, broker.replay.n_bars)
     engine = loop.engine
     start = min(engine.last_bar_done, broker.last_bar) + 1
@@ -78,6 +80,9 @@ def run_trading_loop(loop, broker: SimulatedBroker, *, stop: int | None = None) 
             if t > broker.last_bar:
                 broker.process_bar(t)
             if t > engine.last_bar_done:
-                loop.on_bar(broker.snapshot(t))
+                snap = broker.snapshot(t)
+                if seen is not None:
+                    seen(snap)
+                loop.on_bar(snap)
                 done += 1
     return done

@@ -19,10 +19,15 @@ class RiskManagerCheck:
     the risk manager's limit kinds joined by commas.
     """
 
-    def __init__(self, manager: Any):
+    def __init__(self, manager: Any, on_limited: Any = None):
         self.manager = manager
+        # on_limited(symbol, side, requested, allowed, limits, message): every trim or reject
+        self.on_limited = on_limited
 
     def check(self, symbol: str, side: Side, quantity: int, price: float) -> RiskDecision:
         d = self.manager.check_order(symbol, side, quantity, price)
         code = ",".join(str(getattr(r, "value", r)) for r in d.reasons)
+        allowed = int(d.approved_quantity) if d.approved else 0
+        if self.on_limited is not None and allowed < quantity:
+            self.on_limited(symbol, side, int(quantity), allowed, code, d.message)
         return RiskDecision(bool(d.approved), int(d.approved_quantity), code, d.message)

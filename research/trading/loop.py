@@ -135,6 +135,8 @@ class TradingLoop:
         # idle watch: parent -> (children sent when last seen, open-market bars without one)
         self._open_parents: dict[str, tuple[int, int]] = {}
         self.idle: dict[str, str] = {}  # parent id -> why it has sent nothing lately
+        # every pre-trade trim or reject by the risk limits (this process's; see _record_...)
+        self.risk_events: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ start-up
     def start(self, initial_positions: dict[str, int] | None = None) -> ExecutionEngine:
@@ -150,7 +152,8 @@ class TradingLoop:
                           autocheckpoint=False)
         engine = ExecutionEngine(
             self.run_id, self.symbols, self.broker, journal, ex,
-            risk_check=RiskManagerCheck(self.risk), initial_positions=self.initial_positions,
+            risk_check=RiskManagerCheck(self.risk, on_limited=self._record_risk_event),
+            initial_positions=self.initial_positions,
             sleep=self._sleep, commit_every_bar=self._commit_every_bar,
             on_fill=self._book_fill,
         )
@@ -413,6 +416,16 @@ class TradingLoop:
             self.log.error("risk_book_fill_failed", symbol=symbol, shares=shares, price=price,
                            error=str(exc), effect="the risk manager's book misses this fill "
                            "until the next session's refit")
+
+    def _record_risk_event(self, symbol: str, side: Side, requested: int, allowed: int,
+                           limits: str, message: str) -> None:
+        """A child the risk limits trimmed or refused. ``requested`` includes the shares of the
+        same symbol and side already working (the check sees them as filled)."""
+        self.risk_events.append({
+            "time": self._bar_time.isoformat() if self._bar_time else None, "symbol": symbol,
+            "side": side.value, "requested": requested, "allowed": allowed,
+            "decision": "rejected" if allowed == 0 else "trimmed", "limits": limits,
+            "message": message})
 
     def _watch_idle(self, snap: MarketSnapshot) -> None:
         """Nothing silent: a parent that sent no child for ``parent_idle_bars`` bars of an open

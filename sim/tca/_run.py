@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from research.config import ExecutionSettings, SimulationSettings
-from research.domain import OrderType, Side, Strategy
+from research.domain import Side, Strategy
 from research.execution import (
     ExecutionEngine,
     Journal,
@@ -22,6 +22,7 @@ from research.execution import (
 from research.trading import almgren_chriss_params, limit_params, pov_params, vwap_params
 from sim.broker import SimulatedBroker
 from sim.fees import DatedFeeFn
+from sim.fill_costs import decompose_fills, half_spreads
 from sim.runner import run_replay
 from sim.tca._inputs import StudyInputs
 
@@ -86,17 +87,6 @@ def build_parents(inputs: StudyInputs, strategy: str, params: StrategyParams,
     return out
 
 
-def half_spreads(broker: SimulatedBroker) -> np.ndarray:
-    """Half spread (fraction of the mid) the simulated broker charges a market order per bar
-    and symbol: the quotes where present, else the broker's own bar-estimator / fallback path
-    (one implementation: :func:`sim.response.half_spread_path`, computed by the broker)."""
-    replay = broker.replay
-    quoted = np.isfinite(replay.bid) & np.isfinite(replay.ask)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        q = (replay.ask - replay.bid) / (replay.ask + replay.bid)
-    return np.where(quoted, q, broker.half_spread_path)
-
-
 def run_strategy(inputs: StudyInputs, strategy: str, parents: list[ParentOrder], *,
                  sim_settings: SimulationSettings, exec_settings: ExecutionSettings,
                  risk_check, fee_schedule, latency_bars: int = 1) -> pd.DataFrame:
@@ -151,41 +141,19 @@ def _tca_frame(inputs: StudyInputs, engine, quality: dict, fills, mids: np.ndarr
                half: np.ndarray) -> pd.DataFrame:
     o = inputs.orders
     ids = o["order_id"].astype(str).tolist()
-    row_of = {pid: k for k, pid in enumerate(ids)}
     n = len(ids)
-    child_parent = {cid: c.parent_id for cid, c in engine.children.items()}
-    child_type = {cid: c.order_type for cid, c in engine.children.items()}
-    child_bar = {cid: c.decision_bar for cid, c in engine.children.items()}
-    t_index = {t: i for i, t in enumerate(inputs.replay.timestamps)}
-    sym_index = {s: i for i, s in enumerate(inputs.replay.symbols)}
-    keep = [f for f in fills if f.client_order_id in child_parent]
-    fr = np.array([row_of[child_parent[f.client_order_id]] for f in keep], np.int64)
-    ft = np.array([t_index[f.timestamp] for f in keep], np.int64)
-    fs = np.array([sym_index[f.symbol] for f in keep], np.int64)
-    fq = np.array([f.quantity for f in keep], float)
-    fp = np.array([f.price for f in keep], float)
-    fsign = np.array([f.side.sign for f in keep], float)
-    is_mkt = np.array([child_type[f.client_order_id] is OrderType.MARKET for f in keep], bool)
-
     qs = [quality[pid] for pid in ids]
     arrival = np.array([q.arrival_price for q in qs])
     start = np.array([q.start_price for q in qs])
     bps = 1e4 / (o["quantity"].to_numpy(float) * arrival)
-    fplace = np.array([child_bar[f.client_order_id] for f in keep], np.int64)
-    # reference mid: the fill bar's for market fills, the placement bar's for limit fills
-    # (a limit's execution cost = its price vs the mid it was placed at + the drift before)
-    ref_bar = np.where(is_mkt, ft, fplace)
-    mid_ref = mids[ref_bar, fs] if keep else np.zeros(0)
-    spread_d = np.where(is_mkt, fq * half[ft, fs] * mid_ref, fsign * fq * (fp - mid_ref))
-    price_vs_mid = fsign * fq * (fp - mid_ref)
-    timing_d = fsign * fq * (mid_ref - start[fr]) if keep else np.zeros(0)
+    costs = decompose_fills(engine, fills, ids, start, mids, half, inputs.replay)
 
     def per_parent(x: np.ndarray) -> np.ndarray:
-        return np.bincount(fr, x, minlength=n) * bps
+        return costs.per_parent(n, x) * bps
 
-    spread = per_parent(spread_d)
-    impact = per_parent(price_vs_mid - spread_d)
-    timing = per_parent(timing_d)
+    spread = per_parent(costs.spread)
+    impact = per_parent(costs.impact)
+    timing = per_parent(costs.timing)
     return pd.DataFrame({
         "order_id": ids,
         "filled": [q.filled_quantity for q in qs],
