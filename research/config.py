@@ -140,6 +140,12 @@ class RiskLimits(_Group):
     daily_loss_limit: Fraction = Field(
         0.03, description="Daily loss that halts new risk-increasing orders, fraction of NAV."
     )
+    on_target_breach: Literal["trim", "rescale", "reject"] = Field(
+        "trim", description="A rebalance target that breaches a limit: 'trim' (default) sends "
+        "the orders and the pre-trade check cuts each child to the largest compliant quantity; "
+        "'rescale' moves every position the same fraction of the way (the largest that "
+        "complies); 'reject' trades nothing that session.",
+    )
 
 
 class RiskSettings(RiskLimits):

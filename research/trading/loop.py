@@ -137,6 +137,7 @@ class TradingLoop:
         self.idle: dict[str, str] = {}  # parent id -> why it has sent nothing lately
         # every pre-trade trim or reject by the risk limits (this process's; see _record_...)
         self.risk_events: list[dict[str, Any]] = []
+        self._strategy_weights = np.zeros(len(self.symbols))  # before the breach policy
 
     # ------------------------------------------------------------------ start-up
     def start(self, initial_positions: dict[str, int] | None = None) -> ExecutionEngine:
@@ -259,8 +260,38 @@ class TradingLoop:
         decided = {"session": f"{day:%Y-%m-%d}", "nav": nav, "parents": len(parents),
                    "algorithm": algo.value, "horizon_bars": horizon}
         self.decisions.append({**decided, "bar": snap.bar_index,
-                               "weights": dict(zip(self.symbols, weights.tolist(), strict=True))})
+                               "weights": dict(zip(self.symbols, weights.tolist(), strict=True)),
+                               "strategy_weights": dict(zip(
+                                   self.symbols, self._strategy_weights.tolist(), strict=True))})
         return parents, decided
+
+    def _within_limits(self, day: pd.Timestamp, weights: np.ndarray, shares: np.ndarray,
+                       price: np.ndarray, nav: float) -> np.ndarray:
+        """The session's target weights under ``risk.on_target_breach`` (see RiskLimits): as
+        given ('trim': each child is cut pre-trade), moved the largest compliant fraction of
+        the way ('rescale'), or the book as it is when the target breaches ('reject')."""
+        policy = self.risk.settings.on_target_breach
+        if policy == "trim":
+            return weights
+        held = np.where(np.isfinite(price), shares * np.nan_to_num(price), 0.0) / nav
+        decision = self.risk.check_target(dict(zip(self.symbols, weights.tolist(), strict=True)))
+        if decision.decision.value == "approved":
+            return weights
+        limits = ",".join(r.value for r in decision.reasons)
+        if policy == "reject":
+            out = held
+            self.log.warning("rebalance_rejected", session=f"{day:%Y-%m-%d}", limits=limits,
+                             reason=decision.message)
+        else:
+            out = held + decision.fraction * (weights - held)
+            self.log.warning("rebalance_rescaled", session=f"{day:%Y-%m-%d}", limits=limits,
+                             fraction=round(decision.fraction, 6), reason=decision.message)
+        self.risk_events.append({
+            "time": f"{day:%Y-%m-%d}", "symbol": "*", "side": "target",
+            "requested": 1.0, "allowed": 0.0 if policy == "reject" else decision.fraction,
+            "decision": "rejected" if policy == "reject" else "rescaled", "limits": limits,
+            "message": decision.message})
+        return out
 
     def _still_to_trade(self) -> np.ndarray:
         """Signed shares that registered, unfinished parents have still to fill, per symbol."""
@@ -331,8 +362,12 @@ class TradingLoop:
         self._update_risk(past, shares, price, nav, day.to_pydatetime())
         weights = self.strategy.target_weights(past, day).reindex(
             list(self.symbols)).fillna(0.0).to_numpy(float)
+        rebalance = self._is_rebalance_session(day)
+        self._strategy_weights = weights
+        if rebalance:  # before the open: the breach policy costs the first bar nothing
+            weights = self._within_limits(day, weights, shares, price, nav)
         self._session = {day: (weights, price, nav)}  # one session at a time
-        self._rebalance_days = {day: self._is_rebalance_session(day)}
+        self._rebalance_days = {day: rebalance}
         self._remember_day(day)  # the first bar finds its session date ready
         self._last_bar_at, self._next_session = session_edges(day)
         return self._session[day]

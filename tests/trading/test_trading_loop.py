@@ -145,3 +145,28 @@ def test_target_shares_and_parent_ids():
                                 Strategy.POV, 30)
     assert [(p.parent_id, p.side.value, p.quantity) for p in parents] == [
         ("cfg-20240305-A", "buy", 50), ("cfg-20240305-C", "sell", 7)]
+
+
+@pytest.mark.parametrize("policy", ["trim", "rescale", "reject"])
+def test_a_target_that_breaches_a_limit_under_each_policy(policy, bars, sp500_closes):
+    """Equal weight (33% a name) against a 5% position limit, from cash."""
+    log = RecordingLog()
+    cfg = config(max_position_weight=0.05, max_sector_weight=0.3, on_target_breach=policy)
+    loop = driver(cfg, bars, sp500_closes, logger=log).run(stop=60)
+    first = loop.decisions[0]
+    assert first["strategy_weights"] == pytest.approx({s: 1 / 3 for s in SYMBOLS})
+    target_events = [e for e in loop.risk_events if e["side"] == "target"]
+    book = dict(zip(loop.risk.symbols, loop.risk.snapshot().weights, strict=True))
+    if policy == "trim":  # the orders go out; every child is cut to what fits
+        assert not target_events and first["parents"] == 3
+        assert all(e["decision"] in ("trimmed", "rejected") for e in loop.risk_events)
+        assert max(book.values()) <= 0.05 + 1e-9
+    elif policy == "rescale":  # every position moves the same compliant fraction of the way
+        assert [e["decision"] for e in target_events] == ["rescaled"]
+        assert first["weights"] == pytest.approx({s: 0.05 for s in SYMBOLS}, abs=2e-3)
+        assert log.events("rebalance_rescaled")
+        assert max(book.values()) <= 0.05 + 1e-9 and min(book.values()) > 0.04
+    else:  # nothing is traded that session
+        assert [e["decision"] for e in target_events] == ["rejected"]
+        assert first["parents"] == 0 and not loop.engine.parents
+        assert log.events("rebalance_rejected")
