@@ -146,6 +146,12 @@ class RiskLimits(_Group):
         "'rescale' moves every position the same fraction of the way (the largest that "
         "complies); 'reject' trades nothing that session.",
     )
+    on_drift: Literal["alert", "reduce"] = Field(
+        "alert", description="Between rebalances, a book that prices drove over a position, "
+        "sector, gross or net limit: 'alert' (default) only alerts; 'reduce' sends "
+        "reduce-only orders at the next session's open that bring it back to the limits "
+        "(the VaR and correlation limits alert only: no single trade is implied).",
+    )
 
 
 class RiskSettings(RiskLimits):

@@ -53,7 +53,12 @@ from research.execution.risk_check import RiskManagerCheck
 from research.strategies import portfolio_strategy
 from research.trading.algorithm_params import AlgorithmInputError, AlgorithmPlanner
 from research.trading.cost_watch import CostWatch
-from research.trading.rebalance import is_rebalance_session, rebalance_parents, target_shares
+from research.trading.rebalance import (
+    is_rebalance_session,
+    rebalance_parents,
+    target_shares,
+    within_exposure_limits,
+)
 from research.trading.sessions import minutes_after_open, session_edges
 
 
@@ -256,9 +261,11 @@ class TradingLoop:
         trade = target - shares
         algo = Strategy(self.config.execution.algorithm)
         horizon = self.planner.horizon_bars
-        parents = rebalance_parents(key, self.symbols, trade, algo, horizon)
+        parents = rebalance_parents(key, self.symbols, trade, algo, horizon,
+                                    reduce_only=rebalance == "reduce")
         decided = {"session": f"{day:%Y-%m-%d}", "nav": nav, "parents": len(parents),
-                   "algorithm": algo.value, "horizon_bars": horizon}
+                   "algorithm": algo.value, "horizon_bars": horizon,
+                   "kind": "drift reduction" if rebalance == "reduce" else "rebalance"}
         self.decisions.append({**decided, "bar": snap.bar_index,
                                "weights": dict(zip(self.symbols, weights.tolist(), strict=True)),
                                "strategy_weights": dict(zip(
@@ -292,6 +299,23 @@ class TradingLoop:
             "decision": "rejected" if policy == "reject" else "rescaled", "limits": limits,
             "message": decision.message})
         return out
+
+    def _drift_reduced(self, day: pd.Timestamp, shares: np.ndarray, price: np.ndarray,
+                       nav: float) -> np.ndarray | None:
+        """The book brought back within its exposure limits, or None if it is within them."""
+        held = np.where(np.isfinite(price), shares * np.nan_to_num(price), 0.0) / nav
+        sectors = [self.risk.sectors.get(s, s) for s in self.symbols]
+        target = within_exposure_limits(held, sectors, self.risk.settings)
+        if np.allclose(target, held, rtol=0.0, atol=1e-12):
+            return None
+        over = [s for s, a, b in zip(self.symbols, held, target, strict=True) if a != b]
+        self.log.warning("drift_reduced", session=f"{day:%Y-%m-%d}", symbols=over,
+                         effect="reduce-only orders at the open bring the book to the limits")
+        self.risk_events.append({
+            "time": f"{day:%Y-%m-%d}", "symbol": ",".join(over), "side": "target",
+            "requested": 1.0, "allowed": 1.0, "decision": "reduced",
+            "limits": "drift", "message": "positions over their limits after price moves"})
+        return target
 
     def _still_to_trade(self) -> np.ndarray:
         """Signed shares that registered, unfinished parents have still to fill, per symbol."""
@@ -366,6 +390,10 @@ class TradingLoop:
         self._strategy_weights = weights
         if rebalance:  # before the open: the breach policy costs the first bar nothing
             weights = self._within_limits(day, weights, shares, price, nav)
+        elif self.risk.settings.on_drift == "reduce":
+            reduced = self._drift_reduced(day, shares, price, nav)
+            if reduced is not None:  # the session trades back to the limits, reduce-only
+                weights, rebalance = reduced, "reduce"
         self._session = {day: (weights, price, nav)}  # one session at a time
         self._rebalance_days = {day: rebalance}
         self._remember_day(day)  # the first bar finds its session date ready

@@ -89,14 +89,36 @@ def target_shares(weights: np.ndarray, nav: float, price: np.ndarray) -> np.ndar
 
 
 def rebalance_parents(decision_key: str, symbols: tuple[str, ...] | list[str],
-                      trade: np.ndarray, algorithm: Strategy, horizon_bars: int
-                      ) -> list[ParentOrder]:
+                      trade: np.ndarray, algorithm: Strategy, horizon_bars: int,
+                      reduce_only: bool = False) -> list[ParentOrder]:
     """Parent orders for the non-zero ``trade`` shares (signed, one per symbol), with the
     deterministic ids ``<decision_key>-<SYMBOL>`` (a restart derives the same ids). Algorithm
     parameters are added by :class:`research.trading.AlgorithmPlanner`."""
     return [ParentOrder(f"{decision_key}-{s}", s, Side.BUY if q > 0 else Side.SELL, int(abs(q)),
-                        strategy=algorithm, horizon_bars=horizon_bars)
+                        strategy=algorithm, horizon_bars=horizon_bars, reduce_only=reduce_only)
             for s, q in zip(symbols, np.asarray(trade).tolist(), strict=True) if q != 0]
+
+
+def within_exposure_limits(weights: np.ndarray, sectors: list[str], limits) -> np.ndarray:
+    """``weights`` (fractions of NAV) brought back inside the position, sector (gross), gross
+    and net limits by shrinking only: each position to its cap, each sector's positions in
+    proportion to its cap, then the whole book to the gross and net caps. A book within the
+    limits comes back unchanged."""
+    w = np.clip(np.asarray(weights, dtype=float), -limits.max_position_weight,
+                limits.max_position_weight)
+    sectors = np.asarray(sectors, dtype=object)
+    for sector in set(sectors.tolist()):
+        member = sectors == sector
+        gross = float(np.abs(w[member]).sum())
+        if gross > limits.max_sector_weight:
+            w[member] *= limits.max_sector_weight / gross
+    gross = float(np.abs(w).sum())
+    if gross > limits.max_gross_exposure:
+        w *= limits.max_gross_exposure / gross
+    net = abs(float(w.sum()))
+    if net > limits.max_net_exposure:
+        w *= limits.max_net_exposure / net
+    return w
 
 
 def _decision_timestamp(day: pd.Timestamp, decision_time: str) -> pd.Timestamp:
@@ -190,4 +212,4 @@ def rebalance_orders(closes: pd.DataFrame, strategy: WeightStrategy, capital: fl
 
 
 __all__ = ["REBALANCE_FREQUENCIES", "WeightStrategy", "is_rebalance_session", "rebalance_dates",
-           "rebalance_orders", "rebalance_parents", "target_shares"]
+           "rebalance_orders", "rebalance_parents", "target_shares", "within_exposure_limits"]

@@ -10,6 +10,7 @@ import pytest
 
 from research.config import RunConfig, Settings
 from research.data import SynthParams, synthesize_minute_bars
+from research.domain import Side
 
 SYMBOLS = ["AAPL", "JPM", "RRC"]
 
@@ -170,3 +171,24 @@ def test_a_target_that_breaches_a_limit_under_each_policy(policy, bars, sp500_cl
         assert [e["decision"] for e in target_events] == ["rejected"]
         assert first["parents"] == 0 and not loop.engine.parents
         assert log.events("rebalance_rejected")
+
+
+def test_drift_over_a_limit_between_rebalances_is_reduced_when_asked(bars, sp500_closes):
+    """Weekly equal weight (33.3% a name) under a 33.5% position limit: a name that rises
+    drifts over it; with on_drift='reduce' the next session opens with reduce-only sales of
+    just that excess, with 'alert' nothing trades between rebalances."""
+    def run(on_drift):
+        cfg = config(max_position_weight=0.335, max_sector_weight=1.0, on_drift=on_drift)
+        cfg = cfg.model_copy(update={"strategy": cfg.strategy.model_copy(
+            update={"rebalance": "weekly"})})
+        return driver(cfg, bars, sp500_closes).run()
+
+    alert, reduce = run("alert"), run("reduce")
+    assert [d["kind"] for d in alert.decisions] == ["rebalance"]
+    kinds = [d["kind"] for d in reduce.decisions]
+    assert kinds[0] == "rebalance" and "drift reduction" in kinds[1:]
+    drift = [ps.parent for pid, ps in reduce.engine.parents.items()
+             if not pid.startswith("loop-20221114-")]
+    assert drift and all(p.reduce_only and p.side is Side.SELL for p in drift)
+    assert len({p.symbol for p in drift}) < len(SYMBOLS)  # only the names over the limit
+    assert any(e["decision"] == "reduced" for e in reduce.risk_events)
