@@ -106,7 +106,7 @@ class LiveRunner(TradingLoop):
         super().__init__(config, settings, broker, daily_closes, run_id=run_id,
                          journal_path=Path(journal_dir) / f"{run_id}.sqlite",
                          bar_minutes=bar_minutes, cost_model=cost_model, logger=logger,
-                         alert_sinks=[self.alert_sink])
+                         alert_sinks=[self.alert_sink], risk_event_limit=1000)
         self.wall_clock = clock
         self.start_state_path = self.journal_path.with_suffix(".start.json")
         self.halted_reason = ""

@@ -10,7 +10,9 @@ execution part split per fill by :mod:`sim.fill_costs`): ``delay`` (arrival mid 
 child's mid), ``spread``, ``impact``, ``timing`` (the mid's drift while the parent worked),
 ``opportunity`` (the unfilled rest, marked at the mid when the parent closed) and ``fees``
 (what the simulated broker charged, per order as Tiger bills). ``total`` is their sum, which
-equals the parents' implementation shortfall.
+equals the parents' implementation shortfall. The annual cost drag counts what trading paid
+(spread, impact, fees), not the shortfall's drift or the opportunity cost of shares never
+traded (neither is in the equity).
 
 Equity is marked at each session's last close as the run saw it (the simulated market carries
 the run's own permanent impact); the first point is the session before the replay, at the
@@ -30,6 +32,7 @@ from research.analytics.metrics import PerformanceMetrics, performance_metrics
 from research.execution import execution_quality
 from sim.driver import ReplayDriver
 from sim.fill_costs import decompose_fills, half_spreads
+from sim.replay import bar_minutes_of
 
 SCHEMA = "qlab.backtest/1"
 COST_COMPONENTS = ("delay", "spread", "impact", "timing", "opportunity", "fees")
@@ -121,6 +124,11 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame, *,
     driver = ReplayDriver(config, settings, bars, daily_closes=daily_closes,
                           cost_model=cost_model, run_id=run_id or f"backtest-{config.name}")
     replay = driver.replay
+    minutes = bar_minutes_of(replay.timestamps)
+    if minutes is None or minutes > 60:
+        raise ValueError("backtest: the bars are not intraday (one a session, or more than an "
+                         "hour apart); a daily replay needs a daily execution model, which the "
+                         "simulated broker does not have yet")
     n_bars, n_sym = replay.n_bars, replay.n_symbols
     seen_close = np.full((n_bars, n_sym), np.nan)
     seen_mid = np.full((n_bars, n_sym), np.nan)
@@ -150,6 +158,9 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame, *,
     start = np.array([quality[p].start_price for p in parents], dtype=float)
     costs = decompose_fills(engine, fills, parents, start, seen_mid, half_spreads(broker),
                             replay)
+    if len(costs.parent) != len(fills):  # every fill of a backtest is one of its parents'
+        raise RuntimeError(f"backtest: {len(fills) - len(costs.parent)} fill(s) belong to no "
+                           "parent of the run")
     paper = np.array([quality[p].quantity * quality[p].arrival_price for p in parents])
     costs_dollars = {
         "delay": float(np.sum([quality[p].delay_bps for p in parents] * paper / 1e4)),
@@ -162,18 +173,14 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame, *,
     }
     costs_dollars["total"] = float(sum(costs_dollars[k] for k in COST_COMPONENTS))
     traded = float(sum(f.quantity * f.price for f in fills))
-    # the cost drag counts every component, dated by its fill (or by its parent's arrival for
-    # delay and opportunity), not the fees alone
+    # the cost drag is what trading paid — spread, impact and fees, dated by the fill — not the
+    # shortfall's market drift (delay, timing: either sign) nor the opportunity cost of shares
+    # never traded (never in the equity): those are reported in `costs`, not as a drag
     fill_day = pd.DatetimeIndex([f.timestamp for f in fills]).tz_convert(
         "America/New_York").tz_localize(None).normalize() if fills else pd.DatetimeIndex([])
-    arrival_day = days[[engine.parents[p].arrival_bar for p in parents]]
-    parent_cost = (np.array([quality[p].delay_bps + quality[p].opportunity_bps
-                             for p in parents]) * paper / 1e4) if parents else np.zeros(0)
-    fill_cost = costs.spread + costs.impact + costs.timing + np.array(
-        [f.fees for f in fills], dtype=float)
-    dated = pd.concat([pd.Series(fill_cost, index=fill_day),
-                       pd.Series(parent_cost, index=arrival_day)])
-    cost_by_day = dated.groupby(level=0).sum().reindex(account.equity.index, fill_value=0.0)
+    paid = costs.spread + costs.impact + np.array([f.fees for f in fills], dtype=float)
+    cost_by_day = pd.Series(paid, index=fill_day).groupby(level=0).sum().reindex(
+        account.equity.index, fill_value=0.0)
     metrics = performance_metrics(account.equity, benchmark,
                                   traded_notional=account.traded_notional, costs=cost_by_day,
                                   risk_free_rate=risk_free_rate)
@@ -191,6 +198,7 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame, *,
                      "sessions": int(closes.shape[0] - (0 if before.empty else 1))},
             "conventions": {"sessions_per_year": 252, "risk_free_rate": risk_free_rate,
                             "equity": "marked at each session's last close as the run saw it"},
-            "parents": len(parents), "refused_parents": dict(loop.refused)}
+            "parents": len(parents), "refused_parents": dict(loop.refused),
+            "dropped_parents": dict(loop.dropped)}
     return BacktestResult(config, account, metrics, costs_dollars, traded, trades, risk_events,
                           list(loop.decisions), meta)

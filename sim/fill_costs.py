@@ -3,8 +3,10 @@ decomposition for the TCA study and the backtest.
 
 Reference mid: the fill bar's for a market fill, the placement bar's for a limit fill (a
 limit's execution cost is its price against the mid it was placed at plus the drift before).
-``spread``: the half spread the simulated broker charged a market fill (its quotes, else its
-bar-estimator path), or a limit's price against its reference mid; ``impact``: the rest of
+``spread``: the half spread of a market fill's bar (its quotes, else the broker's
+bar-estimator path) times the reference mid as the run saw it after the bar — which carries
+the fill's own permanent impact, a small fraction of the spread; or a limit's price against
+its reference mid; ``impact``: the rest of
 the price against the reference mid; ``timing``: the reference mid against the parent's
 start mid (the drift while the parent worked). Signed so that a cost is positive.
 """

@@ -21,13 +21,17 @@ class RiskManagerCheck:
 
     def __init__(self, manager: Any, on_limited: Any = None):
         self.manager = manager
-        # on_limited(symbol, side, requested, allowed, limits, message): every trim or reject
+        # on_limited(symbol, side, requested, allowed, working, limits, message): every trim
+        # or reject, in the order's own shares
         self.on_limited = on_limited
 
-    def check(self, symbol: str, side: Side, quantity: int, price: float) -> RiskDecision:
-        d = self.manager.check_order(symbol, side, quantity, price)
+    def check(self, symbol: str, side: Side, quantity: int, price: float,
+              working: int = 0) -> RiskDecision:
+        d = self.manager.check_order(symbol, side, quantity + working, price)
         code = ",".join(str(getattr(r, "value", r)) for r in d.reasons)
-        allowed = int(d.approved_quantity) if d.approved else 0
+        # what the limits leave for this order once the working shares are counted as filled
+        allowed = max(0, int(d.approved_quantity) - working) if d.approved else 0
+        allowed = min(allowed, quantity)
         if self.on_limited is not None and allowed < quantity:
-            self.on_limited(symbol, side, int(quantity), allowed, code, d.message)
-        return RiskDecision(bool(d.approved), int(d.approved_quantity), code, d.message)
+            self.on_limited(symbol, side, int(quantity), allowed, int(working), code, d.message)
+        return RiskDecision(allowed > 0, allowed, code, d.message)

@@ -18,8 +18,11 @@ from research.execution.rules import is_on_tick, is_regular_hours
 
 @runtime_checkable
 class PreTradeRiskCheck(Protocol):
-    def check(self, symbol: str, side: Side, quantity: int, price: float) -> RiskDecision:
-        """Approve, trim (smaller ``quantity``) or reject one order priced at ``price`` $."""
+    def check(self, symbol: str, side: Side, quantity: int, price: float,
+              working: int = 0) -> RiskDecision:
+        """Approve, trim (smaller ``quantity``) or reject one order of ``quantity`` shares
+        priced at ``price`` $, with ``working`` shares of the same symbol and side already on
+        their way (checked as if filled); the decision's quantity is the order's own."""
         ...
 
 
@@ -121,8 +124,8 @@ class PreTradeValidator:
             )
         if self.risk_check is not None:
             pending = max(0, int(pending_quantity))
-            decision = self.risk_check.check(symbol, side, qty + pending, price)
-            allowed = int(decision.quantity) - pending
+            decision = self.risk_check.check(symbol, side, qty, price, working=pending)
+            allowed = int(decision.quantity)
             if not decision.approved or allowed < 1:
                 return no(
                     RejectReason.RISK_REJECTED,

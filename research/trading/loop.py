@@ -31,6 +31,7 @@ feeds its metrics from them) and :meth:`stop_reason` (live's kill switch).
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -82,13 +83,17 @@ class TradingLoop:
     ``journal_path`` (the engine's SQLite journal; ``":memory:"`` for a replay that is rerun,
     not recovered), ``bar_minutes`` (minutes per bar: horizons are in bars), ``cost_model`` (a
     fitted ``research.costs.CostModel``: cost predictions, and VWAP's and IS's inputs),
-    ``logger`` (structlog-style), ``alert_sinks`` (risk alert sinks), ``sleep`` (the engine's retry back-off; a replay passes a no-op).
+    ``logger`` (structlog-style), ``alert_sinks`` (risk alert sinks), ``risk_event_limit`` (the
+    risk trims and rejects kept in :attr:`risk_events`; None: all, for a replay), ``sleep``
+    (the engine's retry back-off; a replay passes a no-op), ``commit_every_bar`` (the engine's:
+    False for an in-memory journal, whose commits buy nothing).
     """
 
     def __init__(self, config: Any, settings: Any, broker: Any, daily_closes: pd.DataFrame, *,
                  run_id: str, journal_path: str | Path, bar_minutes: float = 1.0,
                  cost_model: Any = None, logger: Any = None, alert_sinks: Iterable[Any] = (),
-                 sleep: Callable[[float], None] = time.sleep, commit_every_bar: bool = True):
+                 sleep: Callable[[float], None] = time.sleep, commit_every_bar: bool = True,
+                 risk_event_limit: int | None = None):
         from research.risk import AlertManager, RiskManager
 
         self.config = config
@@ -122,6 +127,7 @@ class TradingLoop:
         self._deferred: list[ParentOrder] = []
         self._deferred_logged = 0
         self.refused: dict[str, str] = {}  # parent id -> why its algorithm could not be built
+        self.dropped: dict[str, str] = {}  # parent id -> why it was never registered
         self._symbol_index = {s: i for i, s in enumerate(self.symbols)}
         # stamp (close) of the current session's last bar, and the next session's date
         self._last_bar_at: datetime | None = None
@@ -140,8 +146,10 @@ class TradingLoop:
         # idle watch: parent -> (children sent when last seen, open-market bars without one)
         self._open_parents: dict[str, tuple[int, int]] = {}
         self.idle: dict[str, str] = {}  # parent id -> why it has sent nothing lately
-        # every pre-trade trim or reject by the risk limits (this process's; see _record_...)
-        self.risk_events: list[dict[str, Any]] = []
+        # every pre-trade trim or reject by the risk limits (a process trading for weeks keeps
+        # the last ``risk_event_limit``: the status shows them, the log has them all)
+        self.risk_events: list[dict[str, Any]] | deque = (
+            [] if risk_event_limit is None else deque(maxlen=risk_event_limit))
         self._strategy_weights = np.zeros(len(self.symbols))  # before the breach policy
 
     # ------------------------------------------------------------------ start-up
@@ -481,14 +489,14 @@ class TradingLoop:
                            "until the next session's refit")
 
     def _record_risk_event(self, symbol: str, side: Side, requested: int, allowed: int,
-                           limits: str, message: str) -> None:
-        """A child the risk limits trimmed or refused. ``requested`` includes the shares of the
-        same symbol and side already working (the check sees them as filled)."""
+                           working: int, limits: str, message: str) -> None:
+        """A child the risk limits trimmed or refused (its own shares; ``working``: the same
+        symbol and side's shares already on their way, which the check counted as filled)."""
         self.risk_events.append({
             "time": self._bar_time.isoformat() if self._bar_time else None, "symbol": symbol,
             "side": side.value, "requested": requested, "allowed": allowed,
-            "decision": "rejected" if allowed == 0 else "trimmed", "limits": limits,
-            "message": message})
+            "working": working, "decision": "rejected" if allowed == 0 else "trimmed",
+            "limits": limits, "message": message})
 
     def _watch_idle(self, snap: MarketSnapshot) -> None:
         """Nothing silent: a parent that sent no child for ``parent_idle_bars`` bars of an open
@@ -553,6 +561,8 @@ class TradingLoop:
         if self._deferred:  # a session's decision is for that session only
             self.log.warning("parents_dropped", reason="no price for their symbol all session",
                              parents=[p.parent_id for p in self._deferred])
+            for p in self._deferred:
+                self.dropped[p.parent_id] = "no price for its symbol all session"
             self._deferred = []
             self._deferred_logged = 0
         if day is None or close is None or day in self.closes.index or not np.isfinite(
@@ -685,5 +695,8 @@ class TradingLoop:
             "idle_parents": [{"parent_id": pid, "reason": why} for pid, why in self.idle.items()],
             "refused_parents": [{"parent_id": pid, "reason": why}
                                 for pid, why in self.refused.items()],
+            "dropped_parents": [{"parent_id": pid, "reason": why}
+                                for pid, why in self.dropped.items()],
+            "risk_events": list(self.risk_events)[-20:],
             "deferred_parents": [p.parent_id for p in self._deferred],
         }

@@ -17,7 +17,7 @@ class Risk:
     def __init__(self, decision: RiskDecision):
         self.decision = decision
 
-    def check(self, symbol, side, quantity, price):
+    def check(self, symbol, side, quantity, price, working=0):
         return self.decision
 
 
@@ -93,18 +93,31 @@ def test_tiger_instrument_rules():
 
 
 class PositionCap:
-    """A risk check allowing at most ``cap`` shares long in total (what it is asked for is
-    the order plus what is already on its way)."""
+    """The real adapter over a manager allowing at most ``cap`` shares long in total."""
 
     def __init__(self, cap):
-        self.cap = cap
-        self.asked = []
+        from research.execution.risk_check import RiskManagerCheck
 
-    def check(self, symbol, side, quantity, price):
-        self.asked.append(quantity)
-        allowed = max(0, min(quantity, self.cap))
-        return RiskDecision(allowed > 0, allowed, "position_weight" if allowed < quantity else "",
-                            "")
+        self.asked = []
+        self.events = []
+        test = self
+
+        class Manager:
+            def check_order(self, symbol, side, quantity, price):
+                test.asked.append(quantity)
+                allowed = max(0, min(quantity, cap))
+
+                class D:
+                    approved = allowed > 0
+                    approved_quantity = allowed
+                    reasons = () if allowed == quantity else ("position_weight",)
+                    message = ""
+                return D()
+
+        self.adapter = RiskManagerCheck(Manager(), on_limited=lambda *a: self.events.append(a))
+
+    def check(self, symbol, side, quantity, price, working=0):
+        return self.adapter.check(symbol, side, quantity, price, working)
 
 
 def test_the_risk_check_counts_shares_already_working():
@@ -114,7 +127,9 @@ def test_the_risk_check_counts_shares_already_working():
     assert ok.accepted and ok.quantity == 600
     trimmed = run(v, quantity=600, pending_quantity=600, client_order_id="C2")
     assert trimmed.accepted and trimmed.quantity == 400  # 1,000 - 600 on their way
-    assert risk.asked == [600, 1_200]
+    assert risk.asked == [600, 1_200]  # the manager sees the order plus the working shares
     refused = run(v, quantity=10, pending_quantity=1_000, client_order_id="C3")
     assert not refused.accepted and refused.reason_code is RejectReason.RISK_REJECTED
     assert "1000 shares already working" in refused.reason
+    # the recorded events speak of the order's own shares, a refusal as a refusal
+    assert [(e[2], e[3], e[4]) for e in risk.events] == [(600, 400, 600), (10, 0, 1_000)]
