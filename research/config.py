@@ -146,6 +146,12 @@ class RiskLimits(_Group):
         "'rescale' moves every position the same fraction of the way (the largest that "
         "complies); 'reject' trades nothing that session.",
     )
+    on_daily_loss: Literal["reduce", "halt"] = Field(
+        "reduce", description="Once the day's loss (the book marked to market every bar "
+        "against the day's opening NAV) passes daily_loss_limit: 'reduce' (default) lets only "
+        "risk-reducing orders through for the rest of the session; 'halt' halts trading (open "
+        "orders cancelled) until the next session.",
+    )
     on_drift: Literal["alert", "reduce"] = Field(
         "alert", description="Between rebalances, a book that prices drove over a position, "
         "sector, gross or net limit: 'alert' (default) only alerts; 'reduce' sends "

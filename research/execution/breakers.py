@@ -277,11 +277,13 @@ class SystemBreaker:
         self.events.append(ev)
         return ev
 
-    def force(self, state: TradingState, now: datetime, reason: str) -> BreakerEvent:
-        """Set a state directly (manual halt, or restoring a journaled state on restart)."""
-        ev = BreakerEvent(now, "system", None, self.state.value, state.value, reason)
+    def force(self, state: TradingState, now: datetime, reason: str,
+              manual: bool = False) -> BreakerEvent:
+        """Set a state directly (a halt, or restoring a journaled state on restart);
+        ``manual``: no cool-down recovery, only :meth:`reset` lifts it."""
+        ev = BreakerEvent(now, "system", None, self.state.value, state.value, reason, manual)
         self.state = state
         self.reason = reason
-        self._tripped_at = now.timestamp()
+        self._tripped_at = None if manual else now.timestamp()
         self.events.append(ev)
         return ev

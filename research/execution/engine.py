@@ -374,9 +374,12 @@ class ExecutionEngine:
             self._record_breaker(ev)
             self.journal.commit()
 
-    def halt(self, reason: str = "manual halt") -> None:
+    def halt(self, reason: str = "manual halt", until_reset: bool = False) -> None:
+        """HALTED, open children cancelled; ``until_reset``: the breakers' cool-down does not
+        lift it (only :meth:`reset_trading_state` does)."""
         ev = self.system_breaker.force(
-            TradingState.HALTED, self._now or datetime.now().astimezone(), reason
+            TradingState.HALTED, self._now or datetime.now().astimezone(), reason,
+            manual=until_reset,
         )
         self._record_breaker(ev)
         self._send_cancels()
@@ -611,7 +614,8 @@ class ExecutionEngine:
     def _apply_breaker(self, p: dict) -> None:
         ts = datetime.fromisoformat(p["timestamp"])
         if p["scope"] == "system":
-            self.system_breaker.force(TradingState(p["new_state"]), ts, p["reason"])
+            self.system_breaker.force(TradingState(p["new_state"]), ts, p["reason"],
+                                      manual=p.get("manual", False))
         elif self._replaying:
             i = self._sym_index[p["symbol"]]
             self.market_breakers.paused[i] = p["new_state"] == "paused"
@@ -621,6 +625,8 @@ class ExecutionEngine:
         self.events.append(ev)
         payload = {"timestamp": ev.timestamp.isoformat(), "scope": ev.scope, "symbol": ev.symbol,
                    "old_state": ev.old_state, "new_state": ev.new_state, "reason": ev.reason}
+        if ev.manual:
+            payload["manual"] = True
         self.journal.stage(EventKind.BREAKER, payload, None, self._bar)
 
     # ------------------------------------------------------------------ broker calls

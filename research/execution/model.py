@@ -344,7 +344,8 @@ class ValidationResult:
 
 @dataclass(frozen=True, slots=True)
 class BreakerEvent:
-    """A change of trading state or of a symbol's pause, with its reason."""
+    """A change of trading state or of a symbol's pause, with its reason. ``manual``: a halt
+    that only a reset lifts (no cool-down recovery)."""
 
     timestamp: datetime
     scope: str  # "system" or "symbol"
@@ -352,6 +353,7 @@ class BreakerEvent:
     old_state: str
     new_state: str
     reason: str
+    manual: bool = False
 
 
 def finite_or_none(x: float) -> float | None:

@@ -398,6 +398,23 @@ class RiskManager:
         start = self._day_start_nav
         return 0.0 if not start else 1.0 - self.nav / start
 
+    @property
+    def day_start_nav(self) -> float | None:
+        """The NAV the day's loss is measured against (the day's first refit)."""
+        return self._day_start_nav
+
+    def mark(self, weights: Any, nav: float) -> None:
+        """The book marked to market between refits: its current weights and NAV. The daily
+        loss (against the day's opening NAV) follows, so the daily-loss limit acts intraday;
+        the risk model (covariance, mean) stays the refit's."""
+        checker = self._require_update()
+        if not (math.isfinite(nav) and nav > 0):
+            raise RiskInputError(f"mark: nav must be positive dollars, got {nav!r}")
+        self.nav = float(nav)
+        checker.set_weights(weights)
+        checker.set_daily_loss(self._daily_loss())
+        self._stale = True
+
     # ------------------------------------------------------------------ pre-trade
     def check_order(
         self, symbol: str, side: Side | str, quantity: int, price: float

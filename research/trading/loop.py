@@ -151,6 +151,12 @@ class TradingLoop:
         self.risk_events: list[dict[str, Any]] | deque = (
             [] if risk_event_limit is None else deque(maxlen=risk_event_limit))
         self._strategy_weights = np.zeros(len(self.symbols))  # before the breach policy
+        # intraday mark: the session's opening book (shares, previous closes, NAV) and the
+        # signed shares and dollars of the fills since
+        self._open_book: tuple[np.ndarray, np.ndarray, float] | None = None
+        self._today_shares = np.zeros(len(self.symbols))
+        self._today_dollars = np.zeros(len(self.symbols))
+        self._halted_for_loss = False
 
     # ------------------------------------------------------------------ start-up
     def start(self, initial_positions: dict[str, int] | None = None) -> ExecutionEngine:
@@ -392,6 +398,9 @@ class TradingLoop:
         shares = np.array([held.get(s, 0) for s in self.symbols], dtype=np.int64)
         # the refit book holds every fill so far; later ones reach it through _book_fill
         self._update_risk(past, shares, price, nav, day.to_pydatetime())
+        self._open_book = (shares.astype(float), price, nav)
+        self._today_shares[:] = 0.0
+        self._today_dollars[:] = 0.0
         weights = self.strategy.target_weights(past, day).reindex(
             list(self.symbols)).fillna(0.0).to_numpy(float)
         rebalance = self._is_rebalance_session(day)
@@ -420,6 +429,9 @@ class TradingLoop:
             self._close_session()
             self._day = day
             self.prepare_session(day)
+            if self._halted_for_loss:  # a daily-loss halt lasts the session it happened in
+                self._halted_for_loss = False
+                engine.reset_trading_state("new session after a daily-loss halt")
         # nothing is logged or counted between the bar and its last order (the latency budget)
         parents, decided = self._decide(snap)
         added: list[ParentOrder] = []
@@ -468,6 +480,7 @@ class TradingLoop:
         prev = self._session_close
         self._session_close = close.copy() if prev is None else np.where(
             np.isfinite(close), close, prev)
+        self._mark_to_market()
         self._prepare_next_session_after(snap)
         self._watch_idle(snap)
         self.on_bar_done(snap)
@@ -481,12 +494,50 @@ class TradingLoop:
         built. Fills before the first risk refit are in the refit's book already."""
         if self.risk.as_of is None:
             return
+        i = self._symbol_index[symbol]
+        self._today_shares[i] += side.sign * shares
+        self._today_dollars[i] += side.sign * shares * price
         try:  # dated by the bar: the risk manager's days are the loop's sessions
             self.risk.on_fill(symbol, side, shares, price, when=self._bar_time or when)
         except ValueError as exc:  # never inside the engine's ingest: logged, the refit heals
             self.log.error("risk_book_fill_failed", symbol=symbol, shares=shares, price=price,
                            error=str(exc), effect="the risk manager's book misses this fill "
                            "until the next session's refit")
+
+    def _mark_to_market(self) -> None:
+        """The risk manager's book and NAV at this bar's prices (after the bar's orders, off
+        the order path), so the daily-loss limit acts within the session: NAV = the opening
+        NAV + the opening positions' move from the previous close + today's fills marked
+        from their prices (fees are left to the next refit, which reads the broker's NAV).
+        With ``on_daily_loss="halt"`` a loss past the limit halts trading until the next
+        session."""
+        if self._open_book is None or self.risk.as_of is None or self._session_close is None:
+            return
+        shares, previous, nav_open = self._open_book
+        price = np.where(np.isfinite(self._session_close), self._session_close, previous)
+        moved = np.where(np.isfinite(price) & np.isfinite(previous), price - previous, 0.0)
+        nav = nav_open + float(shares @ moved) + float(
+            np.nansum(self._today_shares * price - self._today_dollars))
+        if not nav > 0:
+            return
+        held = (shares + self._today_shares) * np.nan_to_num(price)
+        self.risk.mark(held / nav, nav)
+        limits = self.risk.settings
+        start = self.risk.day_start_nav
+        loss = 1.0 - nav / start if start else 0.0
+        if (limits.on_daily_loss == "halt" and loss > limits.daily_loss_limit
+                and not self._halted_for_loss):
+            self._halted_for_loss = True
+            reason = (f"daily loss {loss:.2%} > limit {limits.daily_loss_limit:.2%}: halted "
+                      "for the rest of the session")
+            self.engine.halt(reason, until_reset=True)  # not lifted by a breaker's cool-down
+            self.log.error("daily_loss_halt", loss=round(loss, 6),
+                           limit=limits.daily_loss_limit, effect="open orders cancelled; "
+                           "trading resumes at the next session")
+            self.risk_events.append({
+                "time": self._bar_time.isoformat() if self._bar_time else None, "symbol": "*",
+                "side": "book", "requested": 0, "allowed": 0, "working": 0,
+                "decision": "halted", "limits": "daily_loss", "message": reason})
 
     def _record_risk_event(self, symbol: str, side: Side, requested: int, allowed: int,
                            working: int, limits: str, message: str) -> None:

@@ -333,13 +333,15 @@ def test_fills_reach_the_risk_managers_book_once(gateway, settings, server_keys)
     script_market(gateway)
     runner, session = make_runner(gateway, settings, server_keys)
     runner.run(minute_feed(session), max_bars=6)
-    nav = runner.risk.nav
-    book = dict(zip(runner.risk.symbols, runner.risk._require_update().weights, strict=True))
+    nav = runner.risk.nav  # marked to market at the last bar
+    book = dict(zip(runner.risk.symbols, runner.risk.snapshot().weights, strict=True))
     for sym in SYMBOLS:
-        filled = sum(c.filled_notional * (1 if c.side.value == "buy" else -1)
+        shares = sum(c.filled_quantity * (1 if c.side.value == "buy" else -1)
                      for c in runner.engine.children.values() if c.symbol == sym)
-        assert filled > 0
-        assert book[sym] == pytest.approx(filled / nav, rel=1e-9)
+        assert shares > 0
+        # every filled share in the book once, valued at the last bar's price (the script's
+        # bars close at PRICES), as a fraction of the marked NAV
+        assert book[sym] == pytest.approx(shares * PRICES[sym] / nav, rel=1e-9)
 
 
 def test_a_restart_on_a_later_day_trades_that_day(gateway, settings, server_keys):
