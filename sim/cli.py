@@ -1,4 +1,4 @@
-"""Command line of the simulated world. ``tca_app`` is mounted by the lead as ``qlab tca``.
+"""Command line of the simulated world. ``tca_app`` is mounted by ``qlab/cli.py`` as ``qlab tca``.
 
 Only typer is imported at module level; the study is imported inside the commands.
 """
@@ -15,9 +15,6 @@ from research.cli_exit import fail, settings_or_exit
 tca_app = typer.Typer(help="Transaction-cost analysis: execution strategies compared on the "
                            "same simulated market path.", no_args_is_help=True,
                       pretty_exceptions_enable=False, add_completion=False)
-
-#: Calendar days of bars loaded before --start for the cost model, VWAP profile and risk model.
-HISTORY_CALENDAR_DAYS = 45
 
 
 def check_study_arguments(bars: str, start: str | None, end: str | None, settings) -> tuple[
@@ -49,29 +46,6 @@ def check_study_arguments(bars: str, start: str | None, end: str | None, setting
             fail(f"tca: --start {first} .. --end {last} contains no trading session of "
                   f"{settings.data.calendar}", 2)
     return (first.isoformat() if first else None), (last.isoformat() if last else None)
-
-
-def load_study_bars(spec: str, settings, start: str | None, end: str | None):
-    """(bars, description, synthetic flag): ``spec`` is a bar file or a dataset of the store;
-    with ``start`` the bars begin HISTORY_CALENDAR_DAYS earlier (history for the models)."""
-    import pandas as pd
-
-    from research.data import BarStore, looks_like_file, resolve_bars
-
-    store = BarStore(settings.data.store_path)
-    load_start = None
-    if start is not None:
-        load_start = (pd.Timestamp(start) - pd.Timedelta(days=HISTORY_CALENDAR_DAYS)).strftime(
-            "%Y-%m-%d")
-    bars, description = resolve_bars(spec, store, start=load_start, end=end)
-    synthetic = False
-    if not looks_like_file(spec):
-        try:
-            info = next((d for d in store.list() if d.name == spec), None)
-            synthetic = bool(getattr(info, "synthetic", False))
-        except Exception:  # noqa: BLE001 - the flag is informative; the manifest may be old
-            synthetic = "synthetic" in spec
-    return bars, description, synthetic
 
 
 @tca_app.command("compare")
@@ -107,6 +81,7 @@ def compare(
 
     from sim.tca import STRATEGY_NAMES, compare_strategies
     from sim.tca.order_sets import parent_order_set
+    from sim.tca.study_bars import load_study_bars
 
     names = [s.strip().lower() for s in strategies.split(",") if s.strip()]
     bad = [s for s in names if s not in STRATEGY_NAMES]
@@ -183,6 +158,7 @@ def sensitivity_cmd(
 
     from sim.tca.order_sets import parent_order_set
     from sim.tca.sensitivity import sensitivity
+    from sim.tca.study_bars import load_study_bars
 
     settings = settings_or_exit()
     start, end = check_study_arguments(bars, start, end, settings)
