@@ -68,6 +68,21 @@ def demo(
     typer.echo(f"done in {time.perf_counter() - started:.0f} s")
 
 
+def _execution_comparison_params():
+    # imported when a report is validated, not when `qlab --help` starts
+    from sim.tca.params import ExecutionComparisonParams
+
+    return ExecutionComparisonParams
+
+
+def register_reports() -> None:
+    """Declare the simulated world's report notebooks to research's report runner (which
+    cannot import sim) with their parameters models."""
+    from research.reports.params import register_params_model
+
+    register_params_model(DEMO_REPORT, _execution_comparison_params)
+
+
 def build_app() -> typer.Typer:
     """The ``qlab`` app with every area's commands mounted (a new app on each call)."""
     from live.cli import data_fetch, live, promote
@@ -86,6 +101,7 @@ def build_app() -> typer.Typer:
         pretty_exceptions_enable=False,
         add_completion=False,
     )
+    register_reports()
     register_report(app)
     app.command("validate-run")(validate_run)
     app.command("promote")(promote)
@@ -110,4 +126,4 @@ def build_app() -> typer.Typer:
 
 app = build_app()
 
-__all__ = ["app", "build_app", "demo"]
+__all__ = ["app", "build_app", "demo", "register_reports"]
