@@ -44,8 +44,8 @@ def bench_paths(repeats: int) -> None:
 
 def bench_cells() -> None:
     from research.data import SYNTH_MINUTE_DATASET
-    from research.reports.params import ExecutionComparisonParams
     from sim.tca import report as rep
+    from sim.tca.params import ExecutionComparisonParams
     from sim.tca.sensitivity import sensitivity
 
     params = ExecutionComparisonParams()  # the notebook's (and make demo's) defaults

@@ -1,9 +1,8 @@
-"""Commands of the live world: ``qlab validate-run``, ``qlab promote``, ``qlab live`` and
-``qlab data fetch`` (bars from a broker's quote API; research must not import live, so the
-command lives here and is added to research's ``data`` group).
+"""Commands of the live world: ``qlab promote``, ``qlab live`` and ``qlab data fetch`` (bars
+from a broker's quote API; research must not import live, so the command lives here and
+``qlab/cli.py`` mounts it in the ``data`` group beside research's).
 
-Mounted on ``qlab`` by :func:`mount`; ``python -m live`` runs ``live`` alone. Only typer is
-imported at module level.
+``python -m live`` runs ``live`` alone. Only typer is imported at module level.
 """
 
 from __future__ import annotations
@@ -13,66 +12,7 @@ from typing import Annotated
 
 import typer
 
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.echo(message, err=True)
-    raise typer.Exit(code)
-
-
-def validate_run(
-    config: Annotated[Path, typer.Option("--config", help="RunConfig YAML to validate.")],
-    tca_run: Annotated[str | None, typer.Option("--tca-run", help="MLflow run of `qlab tca "
-                                                "compare` giving order count and z-scores.")
-                       ] = None,
-    tca_json: Annotated[Path | None, typer.Option("--tca-json", help="Or its JSON file.")
-                        ] = None,
-    backtest: Annotated[bool, typer.Option("--backtest/--no-backtest", help="Daily backtest on "
-                                           "the embedded S&P 500 closes.")] = True,
-    gates: Annotated[Path | None, typer.Option("--gates", help="YAML of gate thresholds to "
-                                               "report against (default thresholds).")] = None,
-) -> None:
-    """Record a promotable run: the config as an artifact and the gate metrics."""
-    import json
-
-    from research.config import ConfigFileError, load_run_config, load_settings
-    from research.promotion import backtest_gate_metrics, record_validation_run, tca_gate_metrics
-
-    try:
-        cfg = load_run_config(config)
-    except ConfigFileError as exc:
-        _fail(str(exc), 2)
-    settings = load_settings()
-    metrics: dict[str, float] = {}
-    tags = {}
-    if tca_run or tca_json:
-        if tca_json is not None:
-            summary = json.loads(tca_json.read_text())
-        else:
-            import tempfile
-
-            from live.promotion import _client
-            with tempfile.TemporaryDirectory() as tmp:
-                p = _client(settings).download_artifacts(tca_run, "results/tca_compare.json", tmp)
-                summary = json.loads(Path(p).read_text())
-            tags["qlab.tca_run_id"] = tca_run
-        metrics.update(tca_gate_metrics(summary, cfg.execution.algorithm))
-    if backtest:
-        from research.data.sources import load_sp500_closes
-
-        metrics.update(backtest_gate_metrics(cfg, load_sp500_closes(), settings))
-    else:
-        metrics["validation.backtest"] = 0.0
-    run_id = record_validation_run(cfg, metrics, settings, tags=tags)
-    from live.promotion import PromotionError, load_thresholds
-    from research.promotion import evaluate_gates
-
-    try:
-        thresholds = load_thresholds(gates)
-    except PromotionError as exc:
-        _fail(str(exc), 2)
-    for r in evaluate_gates(metrics, thresholds):
-        typer.echo(r.line())
-    typer.echo(f"validation run: {run_id}")
+from research.cli_exit import fail
 
 
 def promote(
@@ -84,9 +24,10 @@ def promote(
                      ] = None,
 ) -> None:
     """Promote a validated run's config to `@live` if every gate passes."""
-    from live.promotion import GateFailure, PromotionError, load_thresholds, promotion_history
+    from live.promotion import GateFailure, PromotionError, promotion_history
     from live.promotion import promote as do_promote
     from research.config import load_settings
+    from research.promotion import GateThresholdsError, load_thresholds
 
     settings = load_settings()
     if list_:
@@ -99,13 +40,13 @@ def promote(
                        f"{','.join('@' + a for a in r['aliases'])}")
         return
     if not run_id:
-        _fail("qlab promote: give a RUN_ID (or --list)", 2)
+        fail("qlab promote: give a RUN_ID (or --list)", 2)
     try:
         lc = do_promote(run_id, settings, load_thresholds(gates))
     except GateFailure as exc:
-        _fail(f"promotion refused: {exc}", 1)
-    except PromotionError as exc:
-        _fail(f"promotion refused: {exc}", 1)
+        fail(f"promotion refused: {exc}", 1)
+    except (PromotionError, GateThresholdsError) as exc:
+        fail(f"promotion refused: {exc}", 1)
     typer.echo(f"promoted run {run_id} as {settings.tracking.registered_model} version "
                f"{lc.version} @{settings.tracking.live_alias} (config hash {lc.config_hash[:12]})")
 
@@ -144,7 +85,7 @@ def live(
                      metrics_port=metrics_port, status_port=status_port, run_id=run_id,
                      tiger_public_key_file=tiger_public_key)
     except LiveStartError as exc:
-        _fail(f"qlab live: {exc}", 1)
+        fail(f"qlab live: {exc}", 1)
     typer.echo(f"qlab live: {n} bar(s) processed")
 
 
@@ -165,7 +106,7 @@ def _parse_symbols(text: str) -> list[str]:
         if sym and sym not in symbols:
             symbols.append(sym)
     if not symbols:
-        _fail("qlab data fetch: --symbols is empty (e.g. --symbols AAPL,MSFT)", 2)
+        fail("qlab data fetch: --symbols is empty (e.g. --symbols AAPL,MSFT)", 2)
     return symbols
 
 
@@ -175,7 +116,7 @@ def _parse_day(option: str, text: str):
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        _fail(f"qlab data fetch: {option} must be a date YYYY-MM-DD, got {text!r}", 2)
+        fail(f"qlab data fetch: {option} must be a date YYYY-MM-DD, got {text!r}", 2)
 
 
 def _missing_tiger_credentials(tiger) -> list[str]:
@@ -230,36 +171,36 @@ def data_fetch(
     from research.data.schema import Frequency
 
     if source.strip().lower() not in FETCH_SOURCES:
-        _fail(f"qlab data fetch: unknown source {source!r}; known sources: "
+        fail(f"qlab data fetch: unknown source {source!r}; known sources: "
               f"{', '.join(FETCH_SOURCES)} (files: `qlab data import FILE`)", 2)
     wanted = _parse_symbols(symbols)
     first, last = _parse_day("--start", start), _parse_day("--end", end)
     if first > last:
-        _fail(f"qlab data fetch: --start {first} is after --end {last}", 2)
+        fail(f"qlab data fetch: --start {first} is after --end {last}", 2)
     try:
         freq = Frequency.parse(frequency)
     except ValueError:
-        _fail(f"qlab data fetch: --frequency must be 1d or 1min, got {frequency!r}", 2)
+        fail(f"qlab data fetch: --frequency must be 1d or 1min, got {frequency!r}", 2)
     adjust = (adjust or ("br" if freq is Frequency.DAILY else "nr")).strip().lower()
     if adjust not in ("nr", "br"):  # Tiger's k-line `right` (tigeropen QuoteRight)
-        _fail(f"qlab data fetch: --adjust must be nr (raw) or br (forward-adjusted), got "
+        fail(f"qlab data fetch: --adjust must be nr (raw) or br (forward-adjusted), got "
               f"{adjust!r}", 2)
     name = name or f"tiger_{freq.value}"
     try:
         settings = load_settings()
     except ValidationError as exc:
         lines = "\n".join(f"  {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        _fail(f"invalid settings (environment / .env):\n{lines}", 2)
+        fail(f"invalid settings (environment / .env):\n{lines}", 2)
     missing = _missing_tiger_credentials(settings.tiger)
     if missing:
-        _fail(f"qlab data fetch: Tiger credentials missing: set {', '.join(missing)} "
+        fail(f"qlab data fetch: Tiger credentials missing: set {', '.join(missing)} "
               f"(all of: {_TIGER_CREDENTIALS_HELP})", 2)
 
     from research.data import BarStore
 
     store = BarStore(settings.data.store_path)
     if store.exists(name) and not replace:  # before spending any of the k-line budget
-        _fail(f"qlab data fetch: dataset {name!r} exists in {store.root}; pass --replace or "
+        fail(f"qlab data fetch: dataset {name!r} exists in {store.root}; pass --replace or "
               "--name", 1)
     bars = _fetch_tiger_bars(settings, wanted, first, last, freq, adjust, tiger_public_key,
                              progress=sys.stderr.isatty())
@@ -271,7 +212,7 @@ def data_fetch(
                            f"{first}..{last}", synthetic=False, frequency=freq,
                            replace=replace)
     except (ValueError, FileExistsError) as exc:  # BarValidationError is a ValueError
-        _fail(f"qlab data fetch: {exc}\nnothing written", 1)
+        fail(f"qlab data fetch: {exc}\nnothing written", 1)
     typer.echo(f"fetched {info.rows} rows, {len(info.symbols)} symbol(s) from Tiger as dataset "
                f"{info.name!r} ({info.frequency}, {info.start} .. {info.end}) in {store.root}")
 
@@ -301,7 +242,7 @@ def _fetch_tiger_bars(settings, symbols: list[str], first, last, freq, adjust: s
     try:
         session = TigerSession(tiger, tiger_public_key=public)
     except TigerConfigError as exc:
-        _fail(f"qlab data fetch: Tiger settings: {exc}", 2)
+        fail(f"qlab data fetch: Tiger settings: {exc}", 2)
     source = TigerBarSource(session, freq, adjust=adjust,
                             rate_limit_retries=FETCH_RATE_LIMIT_RETRIES)
     iterator = symbols
@@ -318,48 +259,30 @@ def _fetch_tiger_bars(settings, symbols: list[str], first, last, freq, adjust: s
         except NoBarsError:
             empty.append(sym)  # keep going: name every unknown symbol at once
         except TigerAuthError as exc:
-            _fail(session.redact(
+            fail(session.redact(
                 f"qlab data fetch: Tiger refused the credentials (code {exc.code}): {exc}\n"
                 f"check QLAB_TIGER__TIGER_ID and that the private key is the one registered "
                 f"with Tiger for it (QLAB_TIGER__PRIVATE_KEY_PATH / QLAB_TIGER__PRIVATE_KEY)"), 1)
         except QuotePermissionDenied as exc:
-            _fail(session.redact(f"qlab data fetch: Tiger denied market data (code {exc.code}):"
+            fail(session.redact(f"qlab data fetch: Tiger denied market data (code {exc.code}):"
                                  f" {exc}; the account needs a US quote subscription"), 1)
         except RateLimited as exc:
-            _fail(session.redact(
+            fail(session.redact(
                 f"qlab data fetch: Tiger kept rate-limiting k-line requests after "
                 f"{FETCH_RATE_LIMIT_RETRIES} back-offs ({exc}); wait a minute and retry"), 1)
         except Rejected as exc:
-            _fail(session.redact(f"qlab data fetch: Tiger rejected the k-line request for {sym} "
+            fail(session.redact(f"qlab data fetch: Tiger rejected the k-line request for {sym} "
                                  f"(code {exc.code}): {exc.reason}\nnothing written"), 1)
         except BrokerUnavailable as exc:
-            _fail(session.redact(f"qlab data fetch: cannot reach Tiger's quote server "
+            fail(session.redact(f"qlab data fetch: cannot reach Tiger's quote server "
                                  f"{tiger.quote_server_url}: {exc}\nnothing written"), 1)
         except ValueError as exc:  # bars that fail validation, too many pages
-            _fail(session.redact(f"qlab data fetch: {sym}: {exc}\nnothing written"), 1)
+            fail(session.redact(f"qlab data fetch: {sym}: {exc}\nnothing written"), 1)
     if empty:
-        _fail(f"qlab data fetch: Tiger returned no {freq.value} bars for {', '.join(empty)} "
+        fail(f"qlab data fetch: Tiger returned no {freq.value} bars for {', '.join(empty)} "
               f"between {first} and {last}: unknown symbol(s), or no trading session in the "
               "range\nnothing written", 1)
     return pd.concat(frames, ignore_index=True)
-
-
-def _data_group(app: typer.Typer) -> typer.Typer:
-    """The root app's ``data`` sub-app (research's), or a new one if there is none."""
-    for group in app.registered_groups:
-        if group.name == "data" and group.typer_instance is not None:
-            return group.typer_instance
-    data = typer.Typer(help="Bars.", no_args_is_help=True)
-    app.add_typer(data, name="data")
-    return data
-
-
-def mount(app: typer.Typer) -> None:
-    """Add ``validate-run``, ``promote``, ``live`` and ``data fetch`` to the ``qlab`` app."""
-    app.command("validate-run")(validate_run)
-    app.command("promote")(promote)
-    app.command("live")(live)
-    _data_group(app).command("fetch")(data_fetch)
 
 
 live_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)

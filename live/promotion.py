@@ -27,24 +27,10 @@ from research.promotion import (
     evaluate_gates,
     failed,
 )
+from research.tracking import mlflow_client
 
 HASH_TAG = "qlab.config_hash"
 THRESHOLDS_TAG = "qlab.gate_thresholds"  # JSON of the GateThresholds a version passed
-
-
-def load_thresholds(path: str | Path | None) -> GateThresholds | None:
-    """Gate thresholds from a YAML file (keys of :class:`GateThresholds`; unknown keys are an
-    error naming them), or None for the defaults."""
-    if path is None:
-        return None
-    import yaml
-    from pydantic import ValidationError
-
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        return GateThresholds.model_validate(data)
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise PromotionError(f"gate thresholds {path}: {exc}") from None
 
 
 class PromotionError(RuntimeError):
@@ -68,12 +54,6 @@ class LiveConfig:
     version: str
     run_id: str
     config_hash: str
-
-
-def _client(settings: Any) -> Any:
-    from research.tracking import mlflow_client
-
-    return mlflow_client(settings)
 
 
 def _read_config(client: Any, run_id: str) -> RunConfig:
@@ -102,13 +82,13 @@ def _get_run(client: Any, run_id: str) -> Any:
 def check_run(run_id: str, settings: Any,
               thresholds: GateThresholds | None = None) -> list[GateResult]:
     """The gate results of a run (raises :class:`PromotionError` if the run is unknown)."""
-    client = _client(settings)
+    client = mlflow_client(settings)
     return evaluate_gates(_get_run(client, run_id).data.metrics, thresholds)
 
 
 def promote(run_id: str, settings: Any, thresholds: GateThresholds | None = None) -> LiveConfig:
     """Register ``run_id``'s config and move the live alias to it, if every gate passes."""
-    client = _client(settings)
+    client = mlflow_client(settings)
     run = _get_run(client, run_id)
     results = evaluate_gates(run.data.metrics, thresholds)
     if failed(results):
@@ -149,7 +129,7 @@ def _alias_version(client: Any, name: str, alias: str) -> str | None:
 
 def promotion_history(settings: Any) -> list[dict[str, Any]]:
     """Every registered version, newest first: version, run id, hash, when, aliases."""
-    client = _client(settings)
+    client = mlflow_client(settings)
     name = settings.tracking.registered_model
     from mlflow.exceptions import MlflowException
 
@@ -174,7 +154,7 @@ def promotion_history(settings: Any) -> list[dict[str, Any]]:
 def load_live_config(settings: Any, thresholds: GateThresholds | None = None) -> LiveConfig:
     """The config behind ``@live``, hash-checked against its registry tag, gates re-checked
     (with ``thresholds``, else those the version was promoted with, else the defaults)."""
-    client = _client(settings)
+    client = mlflow_client(settings)
     name, alias = settings.tracking.registered_model, settings.tracking.live_alias
     from mlflow.exceptions import MlflowException
 

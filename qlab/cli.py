@@ -1,7 +1,9 @@
-"""``qlab``: the command line over research (data, config, costs, risk, report), sim (tca)
-and live (validate-run, promote, live).
+"""``qlab``: the command line over research (data, config, costs, risk, report,
+validate-run), sim (tca) and live (promote, live, data fetch).
 
-Each area's CLI module imports only typer at module level, so ``qlab --help`` stays fast.
+This module is where the ``qlab`` app is built (:func:`build_app`): each area's CLI module
+only defines its commands or groups, and nothing else mounts anything. Each of those modules
+imports only typer at module level, so ``qlab --help`` stays fast.
 ``qlab demo`` is the main job: the execution-comparison report on the embedded data.
 """
 
@@ -13,23 +15,11 @@ from typing import Annotated
 
 import typer
 
-from research.cli import app
-
 DEMO_REPORT = "execution_comparison"
+#: Help of ``qlab data``: research's bar commands and live's ``fetch``, in one group.
+DATA_HELP = "Bars: import, validate, list, show, synthesise."
 
 
-def _mount_areas() -> None:
-    from live.cli import mount as mount_live
-    from sim.cli import tca_app
-
-    app.add_typer(tca_app, name="tca")
-    mount_live(app)  # validate-run, promote, live
-
-
-_mount_areas()
-
-
-@app.command("demo")
 def demo(
     output_dir: Annotated[Path, typer.Option(help="Folder of the HTML report.")] = Path("reports"),
     smoke: Annotated[bool, typer.Option(
@@ -78,4 +68,62 @@ def demo(
     typer.echo(f"done in {time.perf_counter() - started:.0f} s")
 
 
-__all__ = ["app", "demo"]
+def _execution_comparison_params():
+    # imported when a report is validated, not when `qlab --help` starts
+    from sim.tca.params import ExecutionComparisonParams
+
+    return ExecutionComparisonParams
+
+
+def register_reports() -> None:
+    """Declare the simulated world's report notebooks to research's report runner (which
+    cannot import sim) with their parameters models."""
+    from research.reports.params import register_params_model
+
+    register_params_model(DEMO_REPORT, _execution_comparison_params)
+
+
+def build_app() -> typer.Typer:
+    """The ``qlab`` app with every area's commands mounted (a new app on each call)."""
+    from live.cli import data_fetch, live, promote
+    from research.cli import config_app, data_app
+    from research.costs.cli import app as costs_app
+    from research.promotion.cli import validate_run
+    from research.reports.cli import register as register_report
+    from research.risk.cli import app as risk_app
+    from sim.cli import tca_app
+
+    app = typer.Typer(
+        name="qlab",
+        help="qlab: execution-cost and risk research that replays history through the live "
+             "code.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    register_reports()
+    register_report(app)
+    app.command("validate-run")(validate_run)
+    app.command("promote")(promote)
+    app.command("live")(live)
+    app.command("demo")(demo)
+
+    # research's data commands and live's fetch side by side, without either module
+    # changing the other's Typer app
+    fetch_app = typer.Typer()
+    fetch_app.command("fetch")(data_fetch)
+    data_group = typer.Typer(help=DATA_HELP, no_args_is_help=True)
+    data_group.add_typer(data_app)
+    data_group.add_typer(fetch_app)
+    app.add_typer(data_group, name="data")
+
+    app.add_typer(config_app, name="config")
+    app.add_typer(costs_app, name="costs")
+    app.add_typer(risk_app, name="risk")
+    app.add_typer(tca_app, name="tca")
+    return app
+
+
+app = build_app()
+
+__all__ = ["app", "build_app", "demo", "register_reports"]

@@ -1,4 +1,5 @@
-"""The ``qlab`` command line. Sub-commands are grouped by area.
+"""research's commands: ``qlab data ...`` (bars) and ``qlab config ...`` (settings, run
+configs). The ``qlab`` app itself is built by ``qlab/cli.py``, which mounts these groups.
 
 Only typer is imported at module level: numpy, pandas, mlflow, cvxpy and friends are imported
 inside the commands, so ``qlab --help`` answers instantly.
@@ -13,53 +14,17 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(
-    name="qlab",
-    help="qlab: execution-cost and risk research that replays history through the live code.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-data_app = typer.Typer(help="Bars: import, validate, list, show, synthesise.", no_args_is_help=True)
+from research.cli_exit import fail, settings_or_exit
+
+#: ``qlab data``: research's bar commands (qlab/ adds live's ``data fetch`` beside them).
+data_app = typer.Typer(no_args_is_help=True)
 config_app = typer.Typer(help="Settings and run configs.", no_args_is_help=True)
-app.add_typer(data_app, name="data")
-app.add_typer(config_app, name="config")
-
-
-def _mount_areas() -> None:
-    # Each area's CLI module imports only typer at module level; the work is lazy.
-    from research.costs.cli import app as costs_app
-    from research.reports.cli import register as register_report
-    from research.risk.cli import app as risk_app
-
-    app.add_typer(costs_app, name="costs")
-    app.add_typer(risk_app, name="risk")
-    register_report(app)
-
-
-_mount_areas()
-
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.echo(message, err=True)
-    raise typer.Exit(code)
-
-
-def _settings():
-    from pydantic import ValidationError
-
-    from research.config import load_settings, settings_error_message
-
-    try:
-        return load_settings()
-    except ValidationError as exc:
-        _fail(settings_error_message(exc), 2)
 
 
 def _store():
     from research.data import BarStore
 
-    return BarStore(_settings().data.store_path)
+    return BarStore(settings_or_exit().data.store_path)
 
 
 # ------------------------------------------------------------------------------------ config
@@ -68,7 +33,7 @@ def config_show(as_json: Annotated[bool, typer.Option("--json", help="JSON outpu
     """Print the effective settings (environment + .env + defaults); secrets are masked."""
     from research.config import masked_settings
 
-    settings = masked_settings(_settings())
+    settings = masked_settings(settings_or_exit())
     if as_json:
         typer.echo(json.dumps(settings, indent=2))
         return
@@ -89,7 +54,7 @@ def config_validate(path: Path):
     try:
         cfg = load_run_config(path, known_datasets=known_bar_datasets(_store()))
     except ConfigFileError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"{path}: valid run config {cfg.name!r}")
 
 
@@ -123,7 +88,7 @@ def data_validate(
     try:
         frame, report, label = _validate_source(source, frequency, assume_tz)
     except (BarValidationError, FileNotFoundError, KeyError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if report.ok:
         typer.echo(f"{label}: {report.summary()} ({report.frequency})")
         return
@@ -132,7 +97,7 @@ def data_validate(
         try:
             kept, dropped = repair_bars(frame, report)
         except BarValidationError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         _write_frame(kept, repair)
         typer.echo(f"repaired: dropped {len(report.offending_rows)} row(s), wrote {len(kept)} "
                    f"row(s) to {repair}", err=True)
@@ -167,14 +132,14 @@ def data_import(
         report = validate_bars(frame, frequency)
         if not report.ok:
             if not repair:
-                _fail(f"{path}: {report.summary(None)}\nnothing imported")
+                fail(f"{path}: {report.summary(None)}\nnothing imported")
             frame, dropped = repair_bars(frame, report)
             for v in dropped:
                 typer.echo(f"dropped: {v}", err=True)
         info = _store().write(name, frame, source=f"file {path}", synthetic=synthetic,
                               frequency=frequency, replace=replace)
     except (BarValidationError, FileNotFoundError, FileExistsError, ValueError) as exc:
-        _fail(f"{exc}\nnothing imported")
+        fail(f"{exc}\nnothing imported")
     typer.echo(f"imported {info.rows} rows, {len(info.symbols)} symbol(s) as dataset "
                f"{info.name!r} ({info.frequency}, {info.start} .. {info.end})")
 
@@ -228,7 +193,7 @@ def data_show(
         info = store.info(dataset)
         bars = store.read(dataset, symbol)
     except (DatasetNotFound, KeyError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"{info.name}: {info.frequency} bars, "
                f"{'SYNTHETIC' if info.synthetic else 'real'} — {info.source}")
     typer.echo(f"content hash {info.content_hash}, created {info.created}")
@@ -263,8 +228,8 @@ def data_synth(
         try:
             parse_iso_date(value)
         except ValueError as exc:
-            _fail(f"data synth: {option}: {exc}")
-    settings = _settings()
+            fail(f"data synth: {option}: {exc}")
+    settings = settings_or_exit()
     params = SynthParams.from_settings(settings.data)
     if seed is not None:
         params = dataclasses.replace(params, seed=seed)
@@ -273,15 +238,11 @@ def data_synth(
         minute, _ = ensure_synthetic_datasets(store, params, start, end, symbol, replace=True,
                                               progress=sys.stderr.isatty())
     except (ValueError, KeyError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     info = store.info(SYNTH_MINUTE_DATASET)
     typer.echo(f"wrote {info.rows:,d} SYNTHETIC minute bars for {len(info.symbols)} symbols "
                f"({info.start[:10]} .. {info.end[:10]}) as {SYNTH_MINUTE_DATASET!r} and their "
                f"daily aggregate as {SYNTH_DAILY_DATASET!r} in {store.root}")
-
-
-def main() -> None:  # pragma: no cover - console entry point
-    app()
 
 
 @data_app.command("summary")
@@ -298,7 +259,7 @@ def data_summary():
         validate_bars,
     )
 
-    settings = _settings()
+    settings = settings_or_exit()
     store = _store()
     t0 = time.perf_counter()
     _, created = ensure_synthetic_datasets(store, SynthParams.from_settings(settings.data),

@@ -1,4 +1,4 @@
-"""Command line of the simulated world. ``tca_app`` is mounted by the lead as ``qlab tca``.
+"""Command line of the simulated world. ``tca_app`` is mounted by ``qlab/cli.py`` as ``qlab tca``.
 
 Only typer is imported at module level; the study is imported inside the commands.
 """
@@ -10,18 +10,11 @@ from typing import Annotated
 
 import typer
 
+from research.cli_exit import fail, settings_or_exit
+
 tca_app = typer.Typer(help="Transaction-cost analysis: execution strategies compared on the "
                            "same simulated market path.", no_args_is_help=True,
                       pretty_exceptions_enable=False, add_completion=False)
-
-#: Calendar days of bars loaded before --start for the cost model, VWAP profile and risk model.
-HISTORY_CALENDAR_DAYS = 45
-
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.echo(message, err=True)
-    raise typer.Exit(code)
-
 
 
 def check_study_arguments(bars: str, start: str | None, end: str | None, settings) -> tuple[
@@ -36,7 +29,7 @@ def check_study_arguments(bars: str, start: str | None, end: str | None, setting
     if not looks_like_file(bars):
         known = known_bar_datasets(BarStore(settings.data.store_path))
         if bars not in known:
-            _fail(f"tca: --bars {bars!r} is neither a file nor a known dataset (known: "
+            fail(f"tca: --bars {bars!r} is neither a file nor a known dataset (known: "
                   f"{', '.join(sorted(known))}; a file needs a .csv or .parquet suffix)", 2)
     dates = {}
     for option, value in (("--start", start), ("--end", end)):
@@ -44,50 +37,15 @@ def check_study_arguments(bars: str, start: str | None, end: str | None, setting
             try:
                 dates[option] = parse_iso_date(value)
             except ValueError as exc:
-                _fail(f"tca: {option}: {exc}", 2)
+                fail(f"tca: {option}: {exc}", 2)
     first, last = dates.get("--start"), dates.get("--end")
     if first is not None and last is not None:
         if first > last:
-            _fail(f"tca: --start {first} is after --end {last}", 2)
+            fail(f"tca: --start {first} is after --end {last}", 2)
         if len(sessions(first, last, settings.data.calendar)) == 0:
-            _fail(f"tca: --start {first} .. --end {last} contains no trading session of "
+            fail(f"tca: --start {first} .. --end {last} contains no trading session of "
                   f"{settings.data.calendar}", 2)
     return (first.isoformat() if first else None), (last.isoformat() if last else None)
-
-
-def _settings():
-    """Settings from the environment; an invalid one is an error naming it, not a traceback."""
-    from pydantic import ValidationError
-
-    from research.config import load_settings, settings_error_message
-
-    try:
-        return load_settings()
-    except ValidationError as exc:
-        _fail(settings_error_message(exc), 2)
-
-
-def load_study_bars(spec: str, settings, start: str | None, end: str | None):
-    """(bars, description, synthetic flag): ``spec`` is a bar file or a dataset of the store;
-    with ``start`` the bars begin HISTORY_CALENDAR_DAYS earlier (history for the models)."""
-    import pandas as pd
-
-    from research.data import BarStore, looks_like_file, resolve_bars
-
-    store = BarStore(settings.data.store_path)
-    load_start = None
-    if start is not None:
-        load_start = (pd.Timestamp(start) - pd.Timedelta(days=HISTORY_CALENDAR_DAYS)).strftime(
-            "%Y-%m-%d")
-    bars, description = resolve_bars(spec, store, start=load_start, end=end)
-    synthetic = False
-    if not looks_like_file(spec):
-        try:
-            info = next((d for d in store.list() if d.name == spec), None)
-            synthetic = bool(getattr(info, "synthetic", False))
-        except Exception:  # noqa: BLE001 - the flag is informative; the manifest may be old
-            synthetic = "synthetic" in spec
-    return bars, description, synthetic
 
 
 @tca_app.command("compare")
@@ -123,19 +81,20 @@ def compare(
 
     from sim.tca import STRATEGY_NAMES, compare_strategies
     from sim.tca.order_sets import parent_order_set
+    from sim.tca.study_bars import load_study_bars
 
     names = [s.strip().lower() for s in strategies.split(",") if s.strip()]
     bad = [s for s in names if s not in STRATEGY_NAMES]
     if bad or not names:
-        _fail(f"--strategies: unknown {bad}; choose from {','.join(STRATEGY_NAMES)}", 2)
-    settings = _settings()
+        fail(f"--strategies: unknown {bad}; choose from {','.join(STRATEGY_NAMES)}", 2)
+    settings = settings_or_exit()
     start, end = check_study_arguments(bars, start, end, settings)
     try:
         frame, bars_desc, synthetic = load_study_bars(bars, settings, start, end)
         parents, orders_desc = parent_order_set(orders, frame, n_orders=n_orders, seed=seed,
                                                 start=start, end=end, capital=capital)
     except (ValueError, FileNotFoundError, KeyError) as exc:
-        _fail(f"tca compare: {exc}", 2)
+        fail(f"tca compare: {exc}", 2)
     from research.data import frame_hash
 
     data_hash = frame_hash(frame)
@@ -154,7 +113,7 @@ def compare(
                 bars_description=bars_desc, synthetic=synthetic,
                 data_hash=data_hash, n_jobs=jobs)
         except ValueError as exc:
-            _fail(f"tca compare: {exc}", 2)
+            fail(f"tca compare: {exc}", 2)
         summary = result.summary
         summary["meta"]["orders_description"] = orders_desc
         metrics = {"strategies": {n: {"is_bps": s["is_bps"], "fill_rate": s["fill_rate"]}
@@ -199,15 +158,16 @@ def sensitivity_cmd(
 
     from sim.tca.order_sets import parent_order_set
     from sim.tca.sensitivity import sensitivity
+    from sim.tca.study_bars import load_study_bars
 
-    settings = _settings()
+    settings = settings_or_exit()
     start, end = check_study_arguments(bars, start, end, settings)
     try:
         frame, _, _ = load_study_bars(bars, settings, start, end)
         parents, _ = parent_order_set(orders, frame, n_orders=n_orders, seed=seed, start=start,
                                       end=end)
     except (ValueError, FileNotFoundError, KeyError) as exc:
-        _fail(f"tca sensitivity: {exc}", 2)
+        fail(f"tca sensitivity: {exc}", 2)
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     table = sensitivity(frame, parents, names, settings, seed, progress=typer.echo)
     with pd.option_context("display.width", 200, "display.max_columns", 20):

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from research.cli import app
+from qlab.cli import app
 from research.config import load_settings, masked_settings
 
 FAKE_KEY = "MIIEowIBAAKCAQEA-PLANTED-FAKE-PRIVATE-KEY-" + "Zq9" * 20

@@ -12,13 +12,10 @@ from typing import Annotated
 
 import typer
 
+from research.cli_exit import fail
+
 app = typer.Typer(help="Trading-cost model: estimate, calibrate, Almgren-Chriss schedules.",
                   no_args_is_help=True)
-
-
-def _fail(message: str, code: int = 1) -> None:
-    typer.echo(message, err=True)
-    raise typer.Exit(code)
 
 
 #: The cost model prices a parent order worked within one session (390 minutes); a longer
@@ -36,7 +33,7 @@ def _read_table(path: Path):
     try:
         check_readable_file(path, "table (CSV, Parquet or JSON records)")
     except (FileNotFoundError, ValueError) as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
@@ -47,19 +44,19 @@ def _read_table(path: Path):
             except ValueError as exc:
                 if isinstance(exc, UnicodeDecodeError):
                     raise
-                _fail(f"{path}: not JSON records ([{{\"order_id\": ...}}, ...]): {exc}", 2)
+                fail(f"{path}: not JSON records ([{{\"order_id\": ...}}, ...]): {exc}", 2)
         else:
             frame = pd.read_csv(path, encoding="utf-8")
     except pd.errors.EmptyDataError:
-        _fail(f"{path}: the file is empty (not even a header row)", 2)
+        fail(f"{path}: the file is empty (not even a header row)", 2)
     except UnicodeDecodeError as exc:
-        _fail(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8", 2)
+        fail(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8", 2)
     except (pd.errors.ParserError, OSError) as exc:
-        _fail(f"{path}: cannot be read: {exc}", 2)
+        fail(f"{path}: cannot be read: {exc}", 2)
     except Exception as exc:  # noqa: BLE001 - pyarrow's errors for a file that is not Parquet
-        _fail(f"{path}: cannot be read as {suffix.lstrip('.') or 'a table'}: {exc}", 2)
+        fail(f"{path}: cannot be read as {suffix.lstrip('.') or 'a table'}: {exc}", 2)
     if frame.empty:
-        _fail(f"{path}: no rows (only a header?)", 2)
+        fail(f"{path}: no rows (only a header?)", 2)
     return frame
 
 
@@ -86,7 +83,7 @@ def _check_orders(table, path: Path, market_columns_allowed: bool):
         lines += [f"unknown column {c!r}" + ("" if market_columns_allowed else
                                                " (market values come from --market)")
                   for c in unknown]
-        _fail(f"{path}: " + "; ".join(lines) + f". Columns: {', '.join(allowed)}", 2)
+        fail(f"{path}: " + "; ".join(lines) + f". Columns: {', '.join(allowed)}", 2)
 
     ids = table["order_id"].astype(str).to_numpy()
     problems: list[str] = []
@@ -145,7 +142,7 @@ def _check_orders(table, path: Path, market_columns_allowed: bool):
         shown = "\n".join(f"  {p}" for p in problems[:_MAX_LISTED])
         more = (f"\n  ... and {len(problems) - _MAX_LISTED} more"
                 if len(problems) > _MAX_LISTED else "")
-        _fail(f"{path}: {len(problems)} problem(s) in the orders\n{shown}{more}", 2)
+        fail(f"{path}: {len(problems)} problem(s) in the orders\n{shown}{more}", 2)
     return table.assign(start_time=start)
 
 
@@ -179,7 +176,7 @@ def _market_from_orders(orders):
     per_symbol = orders.groupby("symbol")[cols]
     inconsistent = [s for s, g in per_symbol if (g.nunique(dropna=False) > 1).any()]
     if inconsistent:
-        _fail(f"orders give different market values for symbol(s) {inconsistent[:5]}; "
+        fail(f"orders give different market values for symbol(s) {inconsistent[:5]}; "
               f"pass one row per symbol with --market")
     return per_symbol.first()
 
@@ -206,7 +203,7 @@ def estimate(
     if market is not None:
         market_table = _read_table(market)
         if "symbol" not in market_table.columns:
-            _fail(f"{market}: missing column 'symbol'", 2)
+            fail(f"{market}: missing column 'symbol'", 2)
         market_frame = market_table.set_index("symbol")
     else:
         market_frame = _market_from_orders(table)
@@ -218,7 +215,7 @@ def estimate(
         result = (model.compare_strategies(table, market_frame) if compare
                   else model.predict(table, market_frame))
     except ValueError as exc:
-        _fail(f"error: {orders}: {exc}", 2)
+        fail(f"error: {orders}: {exc}", 2)
     if as_json:
         typer.echo(result.reset_index().to_json(orient="records", indent=2))
         return
@@ -244,7 +241,7 @@ def calibrate(
     try:
         result = calibrate_impact(table, law)
     except (ValueError, RuntimeError) as exc:
-        _fail(f"error: {exc}", 2)
+        fail(f"error: {exc}", 2)
     if out is not None:
         result.save(out)
     if as_json:
@@ -281,7 +278,7 @@ def schedule(
                                risk_aversion=risk_aversion).schedule(
             shares=shares, horizon=horizon, periods=periods)
     except ValueError as exc:
-        _fail(f"error: {exc}", 2)
+        fail(f"error: {exc}", 2)
     if as_json:
         typer.echo(json.dumps({
             "times": result.times.tolist(), "holdings": result.holdings.tolist(),

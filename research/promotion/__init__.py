@@ -2,24 +2,27 @@
 
 MLflow is imported lazily (inside the recording function); the registry itself is handled by
 ``live.promotion``, the only code that moves the ``live`` alias.
+
+The public names below are resolved on first use (PEP 562): ``qlab --help`` imports
+``research.promotion.cli`` (``qlab validate-run``), and with it this package, and must not
+pay for pydantic and pandas.
 """
 
-from research.promotion.gates import (
-    GATE_METRICS,
-    GateResult,
-    GateThresholds,
-    config_hash,
-    evaluate_gates,
-    failed,
-)
-from research.promotion.validation import (
-    CONFIG_ARTIFACT,
-    backtest_gate_metrics,
-    record_validation_run,
-    tca_gate_metrics,
-)
+from importlib import import_module
 
-__all__ = [
-    "CONFIG_ARTIFACT", "GATE_METRICS", "GateResult", "GateThresholds", "backtest_gate_metrics",
-    "config_hash", "evaluate_gates", "failed", "record_validation_run", "tca_gate_metrics",
-]
+#: Public name -> the submodule of this package that defines it.
+_SUBMODULE_OF = {
+    **dict.fromkeys(("GATE_METRICS", "GateResult", "GateThresholds", "GateThresholdsError",
+                     "config_hash", "evaluate_gates", "failed", "load_thresholds"), "gates"),
+    **dict.fromkeys(("CONFIG_ARTIFACT", "backtest_gate_metrics", "record_validation_run",
+                     "tca_gate_metrics"), "validation"),
+}
+
+__all__ = sorted(_SUBMODULE_OF)
+
+
+def __getattr__(name: str):
+    submodule = _SUBMODULE_OF.get(name)
+    if submodule is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{submodule}"), name)

@@ -14,6 +14,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,6 +50,26 @@ class GateThresholds(BaseModel):
     max_drawdown: float = Field(
         0.35, gt=0, le=1, description="Largest peak-to-trough loss of the backtest, fraction."
     )
+
+
+class GateThresholdsError(ValueError):
+    """A gate-thresholds file that cannot be read or does not validate; the message says which
+    file and why."""
+
+
+def load_thresholds(path: str | Path | None) -> GateThresholds | None:
+    """Gate thresholds from a YAML file (keys of :class:`GateThresholds`; unknown keys are an
+    error naming them), or None for the defaults."""
+    if path is None:
+        return None
+    import yaml
+    from pydantic import ValidationError
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        return GateThresholds.model_validate(data)
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise GateThresholdsError(f"gate thresholds {path}: {exc}") from None
 
 
 @dataclass(frozen=True)

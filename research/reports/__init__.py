@@ -9,7 +9,7 @@ from importlib import import_module
 
 _EXPORTS = {
     "research.reports.params": (
-        "PARAMS_MODELS", "ExecutionComparisonParams", "ReportParams", "SmokeReportParams",
+        "PARAMS_MODELS", "ReportParams", "SmokeReportParams", "params_model_of",
         "register_params_model", "validate_notebook_params",
     ),
     "research.reports.runner": (

@@ -2,7 +2,9 @@
 
 Only typer is imported here; the runner (papermill, nbconvert, MLflow) is imported inside the
 command. Mount it on the main app with :func:`register` (``qlab report NAME ...``); ``app`` is
-the same command as a standalone Typer app (``python -m research.reports.cli NAME ...``).
+the same command as a standalone Typer app (``python -m research.reports.cli NAME ...``),
+which knows only research's own notebooks: the simulated world's (``execution_comparison``)
+are registered by ``qlab``, so run those with ``qlab report``.
 """
 
 from __future__ import annotations

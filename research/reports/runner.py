@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from research.reports.params import PARAMS_MODELS, ReportParams, format_validation_error
+from research.reports.params import ReportParams, format_validation_error, params_model_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from research.config import Settings
@@ -230,7 +230,7 @@ def validate_report_params(name: str, params: Mapping[str, Any] | None = None, *
     listing every unknown name and every invalid value.
     """
     path = notebook_path(name, notebooks_dir)
-    model = params_model or PARAMS_MODELS.get(name)
+    model = params_model or params_model_of(name)
     if model is None:
         raise ReportDefinitionError(
             f"no parameters model for notebook {name!r}: add it to "

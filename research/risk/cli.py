@@ -21,14 +21,11 @@ from typing import Any
 
 import typer
 
+from research.cli_exit import fail
+
 app = typer.Typer(help="Portfolio risk: snapshot and VaR backtest.", no_args_is_help=True)
 
 _WEIGHTS_HELP = "JSON/YAML file mapping symbol -> weight (signed fraction of NAV)."
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=2)
 
 
 def _load_prices(prices: Path | None, end: str | None) -> Any:
@@ -39,7 +36,7 @@ def _load_prices(prices: Path | None, end: str | None) -> Any:
         try:
             end = parse_iso_date(end).isoformat()
         except ValueError as exc:
-            _fail(f"--end: {exc}")
+            fail(f"error: --end: {exc}", 2)
     if prices is None:
         from skfolio.datasets import load_sp500_dataset
 
@@ -52,13 +49,11 @@ def _load_prices(prices: Path | None, end: str | None) -> Any:
     if missing.any():
         rows, cols = missing.nonzero()
         row, col = int(rows[0]), int(cols[0])
-        _fail(
-            f"prices contain {int(missing.sum())} missing value(s), first at "
-            f"{frame.index[row]} {frame.columns[col]!r}; clean the file explicitly"
-        )
+        fail(f"error: prices contain {int(missing.sum())} missing value(s), first at "
+             f"{frame.index[row]} {frame.columns[col]!r}; clean the file explicitly", 2)
     returns = frame.pct_change().iloc[1:]
     if len(returns) < 2:
-        _fail("fewer than 2 returns in the selected date range")
+        fail("error: fewer than 2 returns in the selected date range", 2)
     return returns
 
 
@@ -76,14 +71,14 @@ def _read_price_file(path: Path) -> Any:
         frame = pd.read_csv(path, index_col=0, encoding="utf-8")
     except (FileNotFoundError, ValueError) as exc:
         if isinstance(exc, UnicodeDecodeError):
-            _fail(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8")
+            fail(f"error: {path}: not UTF-8 text (byte {exc.start}); save it as UTF-8", 2)
         if isinstance(exc, pd.errors.EmptyDataError):
-            _fail(f"{path}: the file is empty")
-        _fail(f"cannot read prices from {path}: {exc}")
+            fail(f"error: {path}: the file is empty", 2)
+        fail(f"error: cannot read prices from {path}: {exc}", 2)
     except OSError as exc:
-        _fail(f"cannot read prices from {path}: {exc}")
+        fail(f"error: cannot read prices from {path}: {exc}", 2)
     if frame.empty or frame.shape[1] == 0:
-        _fail(f"{path}: no prices (expected a date column and one column of closes per symbol)")
+        fail(f"error: {path}: no prices (expected a date column and one column of closes per symbol)", 2)
     problems: list[str] = []
     raw_dates = frame.index.to_series().astype("string")
     try:
@@ -119,14 +114,14 @@ def _read_price_file(path: Path) -> Any:
     if problems:
         shown = "\n".join(f"  {p}" for p in problems[:20])
         more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
-        _fail(f"{path}: {len(problems)} problem(s) in the prices\n{shown}{more}")
+        fail(f"error: {path}: {len(problems)} problem(s) in the prices\n{shown}{more}", 2)
     values.index = pd.DatetimeIndex(dates, name=frame.index.name)
     return values
 
 
 def _load_weights(path: Path | None, equal_weight: bool, symbols: list[str]) -> dict[str, float]:
     if equal_weight == (path is not None):
-        _fail("give exactly one of --weights FILE or --equal-weight")
+        fail("error: give exactly one of --weights FILE or --equal-weight", 2)
     if equal_weight:
         return {s: 1.0 / len(symbols) for s in symbols}
     assert path is not None
@@ -136,27 +131,27 @@ def _load_weights(path: Path | None, equal_weight: bool, symbols: list[str]) -> 
         try:
             raw = read_yaml_file(path)
         except ConfigFileError as exc:
-            _fail(str(exc))
+            fail(f"error: {exc}", 2)
     else:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except UnicodeDecodeError as exc:
-            _fail(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8")
+            fail(f"error: {path}: not UTF-8 text (byte {exc.start}); save it as UTF-8", 2)
         except OSError as exc:
-            _fail(f"cannot read weights file {path}: {exc}")
+            fail(f"error: cannot read weights file {path}: {exc}", 2)
         except json.JSONDecodeError as exc:
-            _fail(f"{path} is not valid JSON: {exc}")
+            fail(f"error: {path} is not valid JSON: {exc}", 2)
     if not isinstance(raw, dict) or not raw:
-        _fail(f"{path} must map symbols to weights")
+        fail(f"error: {path} must map symbols to weights", 2)
     weights: dict[str, float] = {}
     for symbol, value in raw.items():
         try:
             weights[str(symbol)] = float(value)
         except (TypeError, ValueError):
-            _fail(f"{path}: weight of {symbol!r} is not a number: {value!r}")
+            fail(f"error: {path}: weight of {symbol!r} is not a number: {value!r}", 2)
     unknown = sorted(set(weights) - set(symbols))
     if unknown:
-        _fail(f"{path}: symbol(s) {unknown} are not in the dataset")
+        fail(f"error: {path}: symbol(s) {unknown} are not in the dataset", 2)
     return weights
 
 
@@ -215,9 +210,9 @@ def snapshot(
         manager = RiskManager(settings)
         snap = manager.update(returns, book, nav=nav, weights_sum=weights_sum)
     except ValidationError as exc:
-        _fail(f"invalid option: {exc.errors(include_input=False)[0]['msg']}")
+        fail(f"error: invalid option: {exc.errors(include_input=False)[0]['msg']}", 2)
     except RiskInputError as exc:
-        _fail(str(exc))
+        fail(f"error: {exc}", 2)
     payload = snap.as_dict()
     lines = [
         f"as of {payload['as_of']}  ({snap.n_observations} days, {snap.method}, "
@@ -281,9 +276,9 @@ def backtest(
         recent = result.exceptions[-zone_days:]
         zone = traffic_light(recent.size, int(recent.sum()), 1.0 - settings.var_confidence)
     except ValidationError as exc:
-        _fail(f"invalid option: {exc.errors(include_input=False)[0]['msg']}")
+        fail(f"error: invalid option: {exc.errors(include_input=False)[0]['msg']}", 2)
     except RiskInputError as exc:
-        _fail(str(exc))
+        fail(f"error: {exc}", 2)
     dates = returns.index[size:]
     payload = {
         "method": settings.var_method,

@@ -54,8 +54,8 @@ def load_study(bars: str, orders: str, *, n_orders: int, seed: int, start: str |
     """Bars (a file or a store dataset, with history before ``start``) and the parent-order
     set (``synthetic``, ``rebalance`` or a file), exactly as ``qlab tca compare`` loads them."""
     from research.config import load_settings
-    from sim.cli import load_study_bars
     from sim.tca.order_sets import parent_order_set
+    from sim.tca.study_bars import load_study_bars
 
     settings = settings or load_settings()
     frame, bars_desc, synthetic = load_study_bars(bars, settings, start, end)

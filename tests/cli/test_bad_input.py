@@ -302,7 +302,7 @@ def test_an_export_of_the_store_across_dst_imports_and_loads_unchanged(isolated_
     file must come back as the same instants through import and through tca's loader."""
     from research.config import load_settings
     from research.data import BarStore, SynthParams, synthesize_minute_bars
-    from sim.cli import load_study_bars
+    from sim.tca.study_bars import load_study_bars
 
     original = synthesize_minute_bars(sp500_closes[["AAPL"]], "2022-03-10", "2022-03-15",
                                       SynthParams(seed=3))

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 from typer.testing import CliRunner
 
-from research.cli import app
+from qlab.cli import app
 
 runner = CliRunner()
 

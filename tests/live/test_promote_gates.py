@@ -126,9 +126,9 @@ def test_promote_secret_never_reaches_logs_metrics_errors_or_mlflow(tracking, ga
 
     outputs["metrics"] = LiveMetrics().exposition().decode()
     run_id = record_validation_run(run_config(), PASSING, tracking)
-    from live.promotion import _client
+    from research.tracking import mlflow_client
 
-    c = _client(tracking)
+    c = mlflow_client(tracking)
     run = c.get_run(run_id)
     outputs["mlflow"] = repr(run.data.params) + repr(run.data.tags)
     local = c.download_artifacts(run_id, "", str(tmp_path / "art"))

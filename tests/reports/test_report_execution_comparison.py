@@ -11,8 +11,10 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from research.reports import ExecutionComparisonParams, ReportParameterError, run_report
+from qlab.cli import register_reports
+from research.reports import ReportParameterError, run_report
 from research.reports.runner import declared_parameters, notebook_path
+from sim.tca.params import ExecutionComparisonParams
 
 NAME = "execution_comparison"
 #: Figures of the report: IS, reduction, decomposition, 2 breakdowns, 2 calibration.
@@ -28,6 +30,7 @@ def test_parameters_cell_defaults_are_the_models_defaults():
 
 
 def test_bad_parameters_fail_before_execution(tmp_path):
+    register_reports()  # what `qlab` does before any report runs (research cannot import sim)
     with pytest.raises(ReportParameterError) as info:
         run_report(NAME, {"n_order": 50, "n_orders": "many", "spread_sources": ["vwap"]},
                    output_dir=tmp_path, track=False)

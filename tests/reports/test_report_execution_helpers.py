@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from research.reports.params import ExecutionComparisonParams
 from sim.tca import report as rep
 from sim.tca.claim import CLAIM_BAND, CLAIM_TOLERANCE_PP
+from sim.tca.params import ExecutionComparisonParams
 
 
 def _strategy(mean, ci, fill=1.0, decomposition=None, std=10.0):
