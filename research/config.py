@@ -36,8 +36,11 @@ Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 PositiveInt = Annotated[int, Field(gt=0)]
 
-SPREAD_SOURCES = ("quotes", "corwin_schultz", "abdi_ranaldo", "roll")
-IMPACT_LAWS = ("square_root", "almgren_2005")
+#: Where a half spread comes from: the bar's quotes when present, else this bar estimator.
+#: One list for the cost model's and the simulated market's settings and the run config.
+SpreadSource = Literal["quotes", "corwin_schultz", "abdi_ranaldo", "roll"]
+#: The cost model's impact laws (research.costs derives its own list from this one).
+ImpactLaw = Literal["square_root", "almgren_2005"]
 STRATEGIES = ("market", "limit", "twap", "vwap", "pov", "is")
 
 
@@ -86,7 +89,7 @@ class DataSettings(_Group):
 class CostSettings(_Group):
     """Pre-trade cost model defaults (the predictor, never used to produce simulated fills)."""
 
-    impact_law: Literal["square_root", "almgren_2005"] = Field(
+    impact_law: ImpactLaw = Field(
         "square_root", description="Impact law of the cost model."
     )
     sqrt_impact_y: PositiveFloat = Field(
@@ -105,7 +108,7 @@ class CostSettings(_Group):
     risk_aversion: float = Field(
         1e-6, ge=0, description="Lambda of the cost + lambda*risk trade-off ($^-1)."
     )
-    spread_source: Literal["quotes", "corwin_schultz", "abdi_ranaldo", "roll"] = Field(
+    spread_source: SpreadSource = Field(
         "quotes", description="Spread estimate: quotes when present, else this bar estimator."
     )
     spread_lookback_days: PositiveInt = Field(
@@ -254,7 +257,7 @@ class SimulationSettings(_Group):
     max_participation: Fraction = Field(
         0.10, description="Max share of a bar's volume any order can take (zipline: 2.5-10%)."
     )
-    spread_source: Literal["quotes", "corwin_schultz", "abdi_ranaldo", "roll"] = Field(
+    spread_source: SpreadSource = Field(
         "quotes", description="Half spread paid: quotes when present, else this bar estimator."
     )
     seed: int = Field(3, description="Seed of the simulated market and its fault injection.")
@@ -386,8 +389,8 @@ class ExecutionPolicy(_Group):
 
 
 class CostModelChoice(_Group):
-    impact_law: Literal["square_root", "almgren_2005"] = "square_root"
-    spread_source: Literal["quotes", "corwin_schultz", "abdi_ranaldo", "roll"] = "quotes"
+    impact_law: ImpactLaw = "square_root"
+    spread_source: SpreadSource = "quotes"
     fee_schedule: str = "tiger_us"
     calibration_file: Path | None = None
 
