@@ -93,20 +93,24 @@ class CostSettings(_Group):
         "square_root", description="Impact law of the cost model."
     )
     sqrt_impact_y: PositiveFloat = Field(
-        0.7, description="Y in cost = Y*sigma*sqrt(Q/V); literature: of order 0.5-1."
+        0.7, description="Y in cost = Y*sigma*sqrt(Q/V); literature: of order 0.5-1. Predicts "
+        "only: the IS algorithm executes with the run config's execution.is_impact_y."
     )
     almgren_eta: PositiveFloat = Field(
-        0.142, description="Almgren et al. 2005 temporary-impact coefficient eta."
+        0.142, description="Almgren et al. 2005 temporary-impact coefficient eta "
+        "(used with impact_law=almgren_2005 only)."
     )
     almgren_beta: PositiveFloat = Field(0.6, description="Almgren et al. 2005 exponent beta.")
     almgren_gamma: PositiveFloat = Field(
         0.314, description="Almgren et al. 2005 permanent-impact coefficient gamma."
     )
     max_participation: Fraction = Field(
-        0.10, description="Participation cap: largest share of market volume an order may take."
+        0.10, description="Participation cap the cost model assumes: largest share of market "
+        "volume an order may take. Predicts only: POV executes at execution.pov_rate."
     )
     risk_aversion: float = Field(
-        1e-6, ge=0, description="Lambda of the cost + lambda*risk trade-off ($^-1)."
+        1e-6, ge=0, description="Lambda of the cost model's cost + lambda*risk trade-off "
+        "($^-1). Predicts only: the IS algorithm executes with execution.risk_aversion."
     )
     spread_source: SpreadSource = Field(
         "quotes", description="Spread estimate: quotes when present, else this bar estimator."
@@ -122,7 +126,9 @@ class CostSettings(_Group):
         return check_fee_schedule(name)
     flat_fee_bps: float = Field(0.0, ge=0, description="Fee rate of the flat_bps schedule.")
     limit_offset_bps: float = Field(
-        0.0, description="Default limit price offset from the mid, bps (positive = passive)."
+        0.0, description="Limit offset from the mid (bps, positive = passive) the cost model "
+        "prices a limit order at when the order names none; executed limits use the run "
+        "config's execution.limit_offset_bps."
     )
 
 
