@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from research.costs._calibration import load_calibration
 from research.costs._fees import FeeSchedule, FeeTable, as_date, fee_schedule
 from research.costs._impact import DEFAULT_TURNOVER_RATIO, IMPACT_LAWS
 from research.costs._profile import (
@@ -177,6 +179,33 @@ class CostModel:
         params = {k: v for k, v in costs.model_dump().items() if k in names}
         params.update(overrides)
         return cls(**params)
+
+    @classmethod
+    def for_run(cls, choice, costs=None) -> CostModel:
+        """The cost model a run config asks for: ``choice`` (``RunConfig.cost_model``: impact
+        law, spread source, fee schedule, optional calibration file) over the process defaults
+        ``costs`` (``CostSettings``: coefficients, lookbacks, flat fee rate) — the run config
+        wins where both speak. A calibration file sets the impact coefficients (and the spread
+        profile when it has one) and must be fitted for the config's impact law; a missing or
+        unreadable file is a ValueError naming ``cost_model.calibration_file``."""
+        model = cls.from_settings(costs, impact_law=choice.impact_law,
+                                  spread_source=choice.spread_source,
+                                  fee_schedule=choice.fee_schedule)
+        path = choice.calibration_file
+        if path is None:
+            return model
+        if not Path(path).is_file():
+            raise ValueError(f"cost_model.calibration_file: no such file: {path}")
+        try:
+            calibration = load_calibration(path)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"cost_model.calibration_file: {path}: unreadable calibration "
+                             f"({exc})") from None
+        if calibration.law != choice.impact_law:
+            raise ValueError(f"cost_model.calibration_file: {path} was fitted for the impact "
+                             f"law {calibration.law!r}, but cost_model.impact_law is "
+                             f"{choice.impact_law!r}")
+        return model.set_params(**calibration.model_params())
 
     @classmethod
     def from_calibration(cls, calibration, **params) -> CostModel:
