@@ -40,7 +40,7 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
     from live.tiger.bars import TigerBarSource
     from live.tiger.config import TigerConfigError, private_key_body
     from research.config import ConfigFileError, load_run_config, load_settings
-    from research.data.schema import Frequency
+    from research.data.schema import EXCHANGE_TZ, Frequency
     from research.execution import ReconciliationError
     from research.promotion import config_hash
 
@@ -90,7 +90,7 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
     broker: Any = TigerBroker(session)
     if mode == "dry-run":
         broker = DryRunBroker(broker)
-    day = pd.Timestamp(since) if since else pd.Timestamp.now(tz="America/New_York").normalize()
+    day = pd.Timestamp(since) if since else pd.Timestamp.now(tz=EXCHANGE_TZ).normalize()
     day = day.tz_localize(None) if day.tzinfo else day
     history_days = int(max(config.strategy.lookback_days, settings.risk.var_lookback_days) * 1.6)
     daily = TigerBarSource(session, Frequency.DAILY).load(

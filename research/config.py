@@ -58,7 +58,6 @@ class DataSettings(_Group):
     store_path: Path = Field(
         Path("data/store"), description="Root of the local Parquet store (git-ignored)."
     )
-    timezone: str = Field("America/New_York", description="Exchange time zone of US equities.")
     calendar: str = Field("XNYS", description="exchange_calendars code of the trading calendar.")
     synth_seed: int = Field(7, description="Seed of the intraday synthesiser.")
     synth_default_adv_usd: PositiveFloat = Field(

@@ -43,6 +43,7 @@ from research.costs._volatility import (
     close_to_close_vol,
     intraday_realised_vol,
 )
+from research.data.schema import EXCHANGE_TZ
 
 ORDER_COLUMNS = ("order_id", "symbol", "side", "quantity", "strategy", "start_time",
                  "horizon_minutes")
@@ -272,7 +273,7 @@ class CostModel:
             raise ValueError("bars are empty")
         ts = pd.DatetimeIndex(pd.to_datetime(bars["timestamp"]))
         if ts.tz is not None:
-            ts = ts.tz_convert("America/New_York")
+            ts = ts.tz_convert(EXCHANGE_TZ)
         frame = bars.assign(_ts=ts, _day=ts.normalize()).sort_values(["symbol", "_ts"],
                                                                        kind="stable")
         has_quotes = ("bid" in frame.columns and "ask" in frame.columns
@@ -505,7 +506,7 @@ class CostModel:
                              + _listing(ids, symbols, orders["start_time"].to_numpy(),
                                         np.flatnonzero(bad)))
         if start_ts.tz is not None:
-            start_ts = start_ts.tz_convert("America/New_York").tz_localize(None)
+            start_ts = start_ts.tz_convert(EXCHANGE_TZ).tz_localize(None)
         wall = start_ts.as_unit("s").asi8  # New York wall-clock seconds
         start = (wall % 86_400) / 60.0 - 570.0
         dates = (wall // 86_400).astype("datetime64[D]")
