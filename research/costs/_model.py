@@ -10,7 +10,6 @@ See the package docstring (``research.costs``) for the exact input contract.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -44,6 +43,7 @@ from research.costs._volatility import (
     intraday_realised_vol,
 )
 from research.data.schema import EXCHANGE_TZ
+from research.estimator import ParamsMixin
 
 ORDER_COLUMNS = ("order_id", "symbol", "side", "quantity", "strategy", "start_time",
                  "horizon_minutes")
@@ -98,7 +98,7 @@ def _listing(ids, symbols, values, rows: np.ndarray) -> str:
     return "; ".join(parts) + more
 
 
-class CostModel:
+class CostModel(ParamsMixin):
     """Pre-trade transaction-cost model (a predictor; never used to produce simulated fills).
 
     Parameters (units)
@@ -176,7 +176,7 @@ class CostModel:
             from research.config import CostSettings
 
             costs = CostSettings()
-        names = set(inspect.signature(cls.__init__).parameters)
+        names = set(cls._param_names())
         params = {k: v for k, v in costs.model_dump().items() if k in names}
         params.update(overrides)
         return cls(**params)
@@ -213,25 +213,6 @@ class CostModel:
         """A model using a fitted :class:`ImpactCalibration` (impact law, coefficients and,
         when calibrated, the spread profile); other parameters as keywords."""
         return cls(**{**calibration.model_params(), **params})
-
-    def get_params(self, deep: bool = True) -> dict:
-        return {k: getattr(self, k) for k in inspect.signature(type(self).__init__).parameters
-                if k != "self"}
-
-    def set_params(self, **params) -> CostModel:
-        valid = self.get_params()
-        for key, value in params.items():
-            if key not in valid:
-                raise ValueError(f"invalid parameter {key!r} for CostModel")
-            setattr(self, key, value)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = {k: p.default for k, p in inspect.signature(type(self).__init__).parameters.items()}
-        changed = [f"{k}={v!r}" for k, v in self.get_params().items()
-                   if not (v is defaults.get(k) or (type(v) is type(defaults.get(k))
-                                                    and v == defaults.get(k)))]
-        return f"CostModel({', '.join(changed)})"
 
     def _check_params(self) -> None:
         if self.impact_law not in IMPACT_LAWS:
