@@ -10,6 +10,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from research.data.schema import EXCHANGE_TZ
 from research.execution.model import MarketSnapshot
 
 
@@ -55,7 +56,7 @@ class TigerBarFeed:
     def __iter__(self) -> Iterator[MarketSnapshot]:
         idle = 0
         while True:
-            since = self.since or pd.Timestamp.now(tz="America/New_York").normalize()
+            since = self.since or pd.Timestamp.now(tz=EXCHANGE_TZ).normalize()
             bars = self.source.load(list(self.symbols), start=since)
             if self.last is not None:
                 bars = bars[bars["timestamp"] > self.last]

@@ -40,7 +40,7 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
     from live.tiger.bars import TigerBarSource
     from live.tiger.config import TigerConfigError, private_key_body
     from research.config import ConfigFileError, load_run_config, load_settings
-    from research.data.schema import Frequency
+    from research.data.schema import EXCHANGE_TZ, Frequency
     from research.execution import ReconciliationError
     from research.promotion import config_hash
 
@@ -65,6 +65,12 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
         raise LiveStartError(f"config {config.name!r}: universe.symbols is empty; live trading "
                              "needs an explicit symbol list")
     symbols = tuple(config.universe.symbols)
+    from research.costs import CostModel
+
+    try:  # the run config's cost model (over the settings' defaults), checked before connecting
+        cost_model = CostModel.for_run(config.cost_model, settings.costs)
+    except ValueError as exc:
+        raise LiveStartError(f"config {config.name!r}: {exc}") from None
     h = config_hash(config)
     run_id = run_id or f"{mode.replace('-', '')}-{config.name}-{h[:8]}"
     try:
@@ -84,7 +90,7 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
     broker: Any = TigerBroker(session)
     if mode == "dry-run":
         broker = DryRunBroker(broker)
-    day = pd.Timestamp(since) if since else pd.Timestamp.now(tz="America/New_York").normalize()
+    day = pd.Timestamp(since) if since else pd.Timestamp.now(tz=EXCHANGE_TZ).normalize()
     day = day.tz_localize(None) if day.tzinfo else day
     history_days = int(max(config.strategy.lookback_days, settings.risk.var_lookback_days) * 1.6)
     daily = TigerBarSource(session, Frequency.DAILY).load(
@@ -94,10 +100,8 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
     journal_dir = Path(settings.execution.journal_path) / ("dry-run" if dry_run else "")
     if dry_run:  # a dry run keeps no state between runs: nothing it "sent" exists anywhere
         shutil.rmtree(journal_dir, ignore_errors=True)
-    from research.costs import CostModel
-
     try:  # the cost model sees only the daily bars before the first session
-        cost_model = CostModel.from_settings(settings.costs).fit(daily)
+        cost_model.fit(daily)
     except ValueError as exc:
         raise LiveStartError(f"cost model could not be fitted on the daily bars: {exc}"
                              ) from None
@@ -114,6 +118,10 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
         ep = StatusEndpoint(runner.status, status_port).start()
         servers.append(ep)
         log.info("status_serving", url=ep.url)
+    log.info("cost_model", impact_law=cost_model.impact_law,
+             sqrt_impact_y=cost_model.sqrt_impact_y, spread_source=cost_model.spread_source,
+             fee_schedule=str(cost_model.fee_schedule),
+             calibration_file=str(config.cost_model.calibration_file or ""))
     log.info("starting", symbols=list(symbols), since=f"{day:%Y-%m-%d}")
     try:
         try:

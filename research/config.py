@@ -36,8 +36,11 @@ Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 PositiveInt = Annotated[int, Field(gt=0)]
 
-SPREAD_SOURCES = ("quotes", "corwin_schultz", "abdi_ranaldo", "roll")
-IMPACT_LAWS = ("square_root", "almgren_2005")
+#: Where a half spread comes from: the bar's quotes when present, else this bar estimator.
+#: One list for the cost model's and the simulated market's settings and the run config.
+SpreadSource = Literal["quotes", "corwin_schultz", "abdi_ranaldo", "roll"]
+#: The cost model's impact laws (research.costs derives its own list from this one).
+ImpactLaw = Literal["square_root", "almgren_2005"]
 STRATEGIES = ("market", "limit", "twap", "vwap", "pov", "is")
 
 
@@ -55,7 +58,6 @@ class DataSettings(_Group):
     store_path: Path = Field(
         Path("data/store"), description="Root of the local Parquet store (git-ignored)."
     )
-    timezone: str = Field("America/New_York", description="Exchange time zone of US equities.")
     calendar: str = Field("XNYS", description="exchange_calendars code of the trading calendar.")
     synth_seed: int = Field(7, description="Seed of the intraday synthesiser.")
     synth_default_adv_usd: PositiveFloat = Field(
@@ -86,26 +88,30 @@ class DataSettings(_Group):
 class CostSettings(_Group):
     """Pre-trade cost model defaults (the predictor, never used to produce simulated fills)."""
 
-    impact_law: Literal["square_root", "almgren_2005"] = Field(
+    impact_law: ImpactLaw = Field(
         "square_root", description="Impact law of the cost model."
     )
     sqrt_impact_y: PositiveFloat = Field(
-        0.7, description="Y in cost = Y*sigma*sqrt(Q/V); literature: of order 0.5-1."
+        0.7, description="Y in cost = Y*sigma*sqrt(Q/V); literature: of order 0.5-1. Predicts "
+        "only: the IS algorithm executes with the run config's execution.is_impact_y."
     )
     almgren_eta: PositiveFloat = Field(
-        0.142, description="Almgren et al. 2005 temporary-impact coefficient eta."
+        0.142, description="Almgren et al. 2005 temporary-impact coefficient eta "
+        "(used with impact_law=almgren_2005 only)."
     )
     almgren_beta: PositiveFloat = Field(0.6, description="Almgren et al. 2005 exponent beta.")
     almgren_gamma: PositiveFloat = Field(
         0.314, description="Almgren et al. 2005 permanent-impact coefficient gamma."
     )
     max_participation: Fraction = Field(
-        0.10, description="Participation cap: largest share of market volume an order may take."
+        0.10, description="Participation cap the cost model assumes: largest share of market "
+        "volume an order may take. Predicts only: POV executes at execution.pov_rate."
     )
     risk_aversion: float = Field(
-        1e-6, ge=0, description="Lambda of the cost + lambda*risk trade-off ($^-1)."
+        1e-6, ge=0, description="Lambda of the cost model's cost + lambda*risk trade-off "
+        "($^-1). Predicts only: the IS algorithm executes with execution.risk_aversion."
     )
-    spread_source: Literal["quotes", "corwin_schultz", "abdi_ranaldo", "roll"] = Field(
+    spread_source: SpreadSource = Field(
         "quotes", description="Spread estimate: quotes when present, else this bar estimator."
     )
     spread_lookback_days: PositiveInt = Field(
@@ -119,7 +125,9 @@ class CostSettings(_Group):
         return check_fee_schedule(name)
     flat_fee_bps: float = Field(0.0, ge=0, description="Fee rate of the flat_bps schedule.")
     limit_offset_bps: float = Field(
-        0.0, description="Default limit price offset from the mid, bps (positive = passive)."
+        0.0, description="Limit offset from the mid (bps, positive = passive) the cost model "
+        "prices a limit order at when the order names none; executed limits use the run "
+        "config's execution.limit_offset_bps."
     )
 
 
@@ -272,7 +280,7 @@ class SimulationSettings(_Group):
     max_participation: Fraction = Field(
         0.10, description="Max share of a bar's volume any order can take (zipline: 2.5-10%)."
     )
-    spread_source: Literal["quotes", "corwin_schultz", "abdi_ranaldo", "roll"] = Field(
+    spread_source: SpreadSource = Field(
         "quotes", description="Half spread paid: quotes when present, else this bar estimator."
     )
     seed: int = Field(3, description="Seed of the simulated market and its fault injection.")
@@ -404,8 +412,8 @@ class ExecutionPolicy(_Group):
 
 
 class CostModelChoice(_Group):
-    impact_law: Literal["square_root", "almgren_2005"] = "square_root"
-    spread_source: Literal["quotes", "corwin_schultz", "abdi_ranaldo", "roll"] = "quotes"
+    impact_law: ImpactLaw = "square_root"
+    spread_source: SpreadSource = "quotes"
     fee_schedule: str = "tiger_us"
     calibration_file: Path | None = None
 

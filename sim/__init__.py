@@ -11,7 +11,7 @@ _EXPORTS = {
     "sim.broker": ("SimulatedBroker", "no_fees"),
     "sim.faults": ("FaultConfig", "FaultInjector"),
     "sim.replay": ("BarReplay",),
-    "sim.response": ("corwin_schultz_half_spread", "parkinson_variance", "square_root_impact"),
+    "sim.response": ("parkinson_variance", "square_root_impact"),
     "sim.runner": ("run_replay",),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}

@@ -29,6 +29,7 @@ import pandas as pd
 
 from research.analytics import PortfolioAccount, account_fills
 from research.analytics.metrics import PerformanceMetrics, performance_metrics
+from research.data.schema import EXCHANGE_TZ
 from research.execution import execution_quality
 from sim.driver import ReplayDriver
 from sim.fill_costs import decompose_fills, half_spreads
@@ -141,7 +142,7 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame, *,
     engine, broker = loop.engine, driver.broker
     fills = broker.fills()
 
-    stamps = pd.DatetimeIndex(replay.timestamps).tz_convert("America/New_York")
+    stamps = pd.DatetimeIndex(replay.timestamps).tz_convert(EXCHANGE_TZ)
     days = stamps.tz_localize(None).normalize()
     # each session's close as the run saw it: its last bar's close, a symbol without a bar in
     # the last minute keeping its latest earlier one
@@ -177,7 +178,7 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame, *,
     # shortfall's market drift (delay, timing: either sign) nor the opportunity cost of shares
     # never traded (never in the equity): those are reported in `costs`, not as a drag
     fill_day = pd.DatetimeIndex([f.timestamp for f in fills]).tz_convert(
-        "America/New_York").tz_localize(None).normalize() if fills else pd.DatetimeIndex([])
+        EXCHANGE_TZ).tz_localize(None).normalize() if fills else pd.DatetimeIndex([])
     paid = costs.spread + costs.impact + np.array([f.fees for f in fills], dtype=float)
     cost_by_day = pd.Series(paid, index=fill_day).groupby(level=0).sum().reindex(
         account.equity.index, fill_value=0.0)

@@ -169,9 +169,8 @@ class SimulatedBroker:
         self._perm = np.zeros(n)  # permanent impact, log price shift per symbol
         # The volatility model reads only the replay's high/low ranges (permanent impact scales
         # high and low alike), so its whole path is computed once here instead of per bar.
-        self._var_path, self._sigma_path = self._volatility_paths()
+        _, self._sigma_path = self._volatility_paths()  # the variance is only the EWMA's state
         self._perm_coef_path = self._permanent_coefficients()
-        self._var = self._var_path[0]  # EWMA per-bar variance before the next bar
         self._pos = np.zeros(n, np.int64)
         self._cash = float(initial_cash)
         self.last_bar = -1
@@ -276,8 +275,6 @@ class SimulatedBroker:
         self.bar_steps += rows.size
         if rows.size:  # bars with no open order skip the fill model entirely
             changed_rows, new_fills = self._fill(t, rows)
-        # the bar's range feeds the volatility of later bars only (precomputed path)
-        self._var = self._var_path[t + 1]
         expired = _NO_ROWS
         if self._session_last[t] and self._open_rows.size:
             cand = self._open_rows[self._is_open[self._open_rows]]
@@ -304,7 +301,7 @@ class SimulatedBroker:
             t, rows, self._eligible, self._sym, self._sign, self._qty, self._filled,
             self._notional, self._limit, self._is_open, self._nfills, self._pos,
             rp.close[t], rp.high[t], rp.low[t], rp.bid[t], rp.ask[t], rp.volume[t], mult,
-            self._half_spread(t, rp.close[t]), self._sigma_path[t],
+            self._half_spread(t), self._sigma_path[t],
             st.max_participation, st.limit_volume_share, st.limit_fill_rule == "through",
             st.impact_y, self._perm_coef_path[t],
         )
@@ -351,9 +348,9 @@ class SimulatedBroker:
         self._fills.extend(new_fills)
         return frows, new_fills
 
-    def _half_spread(self, t: int, close: np.ndarray) -> np.ndarray:
+    def _half_spread(self, t: int) -> np.ndarray:
         """Half spread (fraction) of bar ``t`` where it has no quotes (the kernel uses the
-        bid/ask where it has them); ``close`` is unused, kept for the call's shape."""
+        bid/ask where it has them)."""
         return self._spread_path[t]
 
     @property
@@ -572,7 +569,6 @@ class SimulatedBroker:
             return
         self.last_bar = int(meta["last_bar"])
         self._perm = np.asarray(json.loads(meta["perm"]), dtype=float)
-        self._var = np.asarray([np.nan if v is None else v for v in json.loads(meta["var"])])
         for row, cid, sym, side, qty, lim, elig, day, status in db.execute(
             "SELECT row, client_id, symbol, side, qty, limit_price, eligible, day, status "
             "FROM orders ORDER BY row"
@@ -614,7 +610,6 @@ class SimulatedBroker:
         db.executemany("INSERT OR REPLACE INTO meta VALUES (?,?)", [
             ("last_bar", str(self.last_bar)),
             ("perm", json.dumps(self._perm.tolist())),
-            ("var", json.dumps([None if not np.isfinite(v) else v for v in self._var.tolist()])),
         ])
         db.execute("COMMIT")
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from research.data.schema import EXCHANGE_TZ
 from research.execution import MarketSnapshot
 from research.trading import TradingLoop
 from sim.broker import SimulatedBroker
@@ -29,7 +30,7 @@ def daily_closes_of(bars: pd.DataFrame) -> pd.DataFrame:
     """Wide daily closes (session dates x symbols): each symbol's last close of each day."""
     frame = bars[["timestamp", "symbol", "close"]].copy()
     frame["day"] = pd.DatetimeIndex(frame["timestamp"]).tz_convert(
-        "America/New_York").tz_localize(None).normalize()
+        EXCHANGE_TZ).tz_localize(None).normalize()
     last = frame.sort_values("timestamp").groupby(["day", "symbol"])["close"].last()
     return last.unstack("symbol").sort_index()
 

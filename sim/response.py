@@ -37,17 +37,6 @@ def square_root_impact(y: float, sigma: np.ndarray, quantity: np.ndarray, volume
     return np.where(np.isfinite(out), out, 0.0)
 
 
-def corwin_schultz_half_spread(h1, l1, h2, l2) -> np.ndarray:
-    """Corwin-Schultz (2012) half spread (fraction) from two consecutive bars; NaN if unknown,
-    negative estimates set to 0."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        beta = np.log(h1 / l1) ** 2 + np.log(h2 / l2) ** 2
-        gamma = np.log(np.maximum(h1, h2) / np.minimum(l1, l2)) ** 2
-        alpha = (np.sqrt(2 * beta) - np.sqrt(beta)) / _K - np.sqrt(gamma / _K)
-        spread = 2 * (np.exp(alpha) - 1) / (1 + np.exp(alpha))
-    return np.where(np.isfinite(spread), np.maximum(spread, 0.0) / 2, np.nan)
-
-
 # ----------------------------------------------------------------- bar spread estimators
 #: Bar estimators of the half spread the simulated broker can charge when a bar has no quotes.
 BAR_SPREAD_ESTIMATORS = ("corwin_schultz", "abdi_ranaldo", "roll")

@@ -13,13 +13,13 @@ from live.tiger.config import (
     private_key_body,
 )
 from live.tiger.errors import MethodUnavailable, QuotePermissionDenied, TigerAuthError
-from live.tiger.ratelimit import TIGER_LIMITS_PER_MINUTE, RateLimiter, TokenBucket
+from live.tiger.ratelimit import TIGER_LIMITS_PER_MINUTE, RateLimiter, WallClockBucket
 from live.tiger.session import TigerSession
 
 __all__ = [
     "TIGER_LIMITS_PER_MINUTE", "TIGER_PRODUCTION_PUBLIC_KEY", "MethodUnavailable",
     "QuotePermissionDenied",
     "RateLimiter", "SecretRedactor", "TigerAuthError", "TigerBarSource", "TigerBroker",
-    "TigerConfigError", "TigerSession", "TokenBucket", "build_client_config",
+    "TigerConfigError", "TigerSession", "WallClockBucket", "build_client_config",
     "private_key_body",
 ]

@@ -64,6 +64,7 @@ from live.tiger.mapping import (
     position_from_tiger,
 )
 from live.tiger.session import TigerSession
+from research.data.schema import EXCHANGE_TZ
 from research.domain import Fill, Order, OrderStatus, OrderType, Position, TimeInForce
 from research.execution.errors import (
     BrokerError,
@@ -575,6 +576,6 @@ class TigerBroker:
             "ask_size": briefs["ask_size"].astype(float),
             "last": briefs["latest_price"].astype(float),
             "timestamp": pd.to_datetime(briefs["latest_time"].astype("int64"), unit="ms",
-                                        utc=True).dt.tz_convert("America/New_York"),
+                                        utc=True).dt.tz_convert(EXCHANGE_TZ),
         })
         return out.reset_index(drop=True)

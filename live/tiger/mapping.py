@@ -25,10 +25,11 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from research.data.schema import EXCHANGE_TZ
 from research.domain import Fill, OrderStatus, OrderType, Position, Side
 from research.execution.model import Account, BrokerOrder, ReportKind
 
-EXCHANGE_TZ = ZoneInfo("America/New_York")
+EXCHANGE_ZONE = ZoneInfo(EXCHANGE_TZ)
 
 #: Client order id given to orders qlab did not place (no ``user_mark``), e.g. from the app.
 FOREIGN_ORDER_PREFIX = "tiger:"
@@ -47,7 +48,7 @@ REPORT_KIND: dict[OrderStatus, ReportKind] = {
 
 def ms_to_datetime(ms: Any) -> datetime:
     """Tiger's epoch milliseconds as a tz-aware exchange-time datetime."""
-    return datetime.fromtimestamp(int(ms) / 1000.0, tz=UTC).astimezone(EXCHANGE_TZ)
+    return datetime.fromtimestamp(int(ms) / 1000.0, tz=UTC).astimezone(EXCHANGE_ZONE)
 
 
 def scaled_quantity(value: Any, scale: Any, what: str) -> int:
@@ -146,7 +147,7 @@ def fill_from_transaction(
     if when is None:
         raise ValueError(f"{what}: no execution time")
     if isinstance(when, str) and not when.isdigit():
-        ts = datetime.fromisoformat(when).replace(tzinfo=EXCHANGE_TZ)
+        ts = datetime.fromisoformat(when).replace(tzinfo=EXCHANGE_ZONE)
     else:
         ts = ms_to_datetime(when)
     price = float(t.filled_price)

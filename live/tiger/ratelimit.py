@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from research.execution import TokenBucket
 from research.execution.errors import RateLimited
 
 #: Calls per minute by Tiger method name (docs: quant.itigerup.com requestLimit).
@@ -30,68 +31,54 @@ TIGER_LIMITS_PER_MINUTE: dict[str, int] = {
 }
 #: Methods that share the paper account's combined place/modify/cancel budget.
 ORDER_METHODS = frozenset({"place_order", "modify_order", "cancel_order"})
-_EPS = 1e-9
 
 
-class TokenBucket:
-    """Thread-safe token bucket: ``capacity`` tokens, refilled at ``rate`` tokens per second.
+class WallClockBucket:
+    """A :class:`research.execution.TokenBucket` on the wall clock for one Tiger interface:
+    thread-safe, and a caller can wait for a token (:meth:`acquire`) instead of being refused.
 
     ``clock`` and ``sleep`` are injectable so tests run on a fake clock.
     """
 
     def __init__(
         self,
-        capacity: float,
-        rate: float,
+        rate_per_second: float,
+        burst: float,
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ):
-        if capacity < 1:
-            raise ValueError(f"token bucket: capacity must be >= 1, got {capacity}")
-        if rate <= 0:
-            raise ValueError(f"token bucket: rate must be > 0 tokens/s, got {rate}")
-        self.capacity = float(capacity)
-        self.rate = float(rate)
+        self._bucket = TokenBucket(rate_per_second, burst)
         self._clock = clock
         self._sleep = sleep
-        self._tokens = float(capacity)
-        self._last = clock()
-        self._blocked_until = float("-inf")
         self._lock = threading.Lock()
 
     @classmethod
-    def for_limit(cls, per_minute: int, burst: int | None = None, **kw) -> TokenBucket:
+    def for_limit(cls, per_minute: int, burst: int | None = None, **kw) -> WallClockBucket:
         """A bucket that never exceeds ``per_minute`` calls in any sliding 60 s window."""
-        if per_minute < 2:
-            raise ValueError(f"token bucket: per_minute must be >= 2, got {per_minute}")
-        burst = max(1, min(burst if burst is not None else per_minute // 12, per_minute - 1))
-        return cls(burst, (per_minute - burst) / 60.0, **kw)
+        limit = TokenBucket.for_limit(per_minute, burst)
+        return cls(limit.rate, limit.burst, **kw)
 
-    def _refill(self, now: float) -> None:
-        self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
-        self._last = now
+    @property
+    def rate(self) -> float:
+        return self._bucket.rate
+
+    @property
+    def burst(self) -> float:
+        return self._bucket.burst
 
     def wait_time(self) -> float:
         """Seconds until a token is available (0 if one is available now)."""
         with self._lock:
-            now = self._clock()
-            self._refill(now)
-            blocked = max(0.0, self._blocked_until - now)
-            lacking = max(0.0, 1.0 - self._tokens) / self.rate
-            return max(blocked, lacking)
+            return self._bucket.seconds_until_token(self._clock())
 
     def try_acquire(self) -> float:
         """Take a token if possible; return 0.0 on success, else the seconds to wait."""
         with self._lock:
             now = self._clock()
-            self._refill(now)
-            if now < self._blocked_until:
-                return self._blocked_until - now
-            if self._tokens >= 1.0 - _EPS:  # float refills land a hair short of a whole token
-                self._tokens = max(0.0, self._tokens - 1.0)
+            if self._bucket.try_take(now):
                 return 0.0
-            return (1.0 - self._tokens) / self.rate
+            return self._bucket.seconds_until_token(now)
 
     def acquire(self, max_wait_s: float, what: str = "call") -> None:
         """Take a token, sleeping up to ``max_wait_s``; raise :class:`RateLimited` otherwise.
@@ -106,7 +93,7 @@ class TokenBucket:
             if self._clock() + wait > deadline:
                 raise RateLimited(
                     f"{what}: client-side rate limit, next slot in {wait:.2f} s "
-                    f"(limit {self.capacity:g} burst, {self.rate * 60:g}/min refill)",
+                    f"(limit {self.burst:g} burst, {self.rate * 60:g}/min refill)",
                     code=0,
                 )
             self._sleep(wait)
@@ -114,10 +101,7 @@ class TokenBucket:
     def penalize(self, seconds: float) -> None:
         """Give no tokens for ``seconds`` and empty the bucket (after a server-side throttle)."""
         with self._lock:
-            now = self._clock()
-            self._refill(now)
-            self._tokens = 0.0
-            self._blocked_until = max(self._blocked_until, now + seconds)
+            self._bucket.block(self._clock(), seconds)
 
 
 class RateLimiter:
@@ -128,31 +112,31 @@ class RateLimiter:
         order_per_minute: int = 120,
         *,
         limits: dict[str, int] | None = None,
-        order_bucket: TokenBucket | None = None,
+        order_bucket: WallClockBucket | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.limits = dict(TIGER_LIMITS_PER_MINUTE if limits is None else limits)
         self._clock, self._sleep = clock, sleep
-        self._buckets: dict[str, TokenBucket] = {}
-        self._order_bucket = order_bucket or TokenBucket.for_limit(
+        self._buckets: dict[str, WallClockBucket] = {}
+        self._order_bucket = order_bucket or WallClockBucket.for_limit(
             order_per_minute, clock=clock, sleep=sleep
         )
         self._lock = threading.Lock()
 
-    def bucket(self, method: str) -> TokenBucket:
+    def bucket(self, method: str) -> WallClockBucket:
         if method in ORDER_METHODS:
             return self._order_bucket
         with self._lock:
             b = self._buckets.get(method)
             if b is None:
-                b = TokenBucket.for_limit(
+                b = WallClockBucket.for_limit(
                     self.limits.get(method, 60), clock=self._clock, sleep=self._sleep
                 )
                 self._buckets[method] = b
             return b
 
-    def set_bucket(self, method: str, bucket: TokenBucket) -> None:
+    def set_bucket(self, method: str, bucket: WallClockBucket) -> None:
         """Replace the bucket of ``method`` (tests; accounts with other published limits)."""
         if method in ORDER_METHODS:
             self._order_bucket = bucket

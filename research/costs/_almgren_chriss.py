@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from research.estimator import ParamsMixin
+
 
 @dataclass(frozen=True, eq=False)
 class AlmgrenChrissSchedule:
@@ -79,7 +81,7 @@ class EfficientFrontier:
                              "std": np.sqrt(self.variance), "kappa": self.kappa})
 
 
-class AlmgrenChriss:
+class AlmgrenChriss(ParamsMixin):
     """Almgren-Chriss optimal execution with linear permanent and temporary impact.
 
     Parameters
@@ -98,10 +100,6 @@ class AlmgrenChriss:
         self.gamma = gamma
         self.epsilon = epsilon
         self.risk_aversion = risk_aversion
-
-    def get_params(self, deep: bool = True) -> dict:
-        return {"sigma": self.sigma, "eta": self.eta, "gamma": self.gamma,
-                "epsilon": self.epsilon, "risk_aversion": self.risk_aversion}
 
     def _check(self, shares, horizon, periods, risk_aversion) -> tuple[float, float, int, np.ndarray]:
         if not (np.isfinite(shares) and shares != 0):

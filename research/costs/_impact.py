@@ -21,14 +21,18 @@ as a fraction (0.02 = 2% daily standard deviation of returns), durations in **tr
 
 from __future__ import annotations
 
+from typing import get_args
+
 import numpy as np
+
+from research.config import ImpactLaw
 
 SQRT_IMPACT_Y = 0.7
 ALMGREN_ETA = 0.142
 ALMGREN_BETA = 0.6
 ALMGREN_GAMMA = 0.314
 DEFAULT_TURNOVER_RATIO = 200.0
-IMPACT_LAWS = ("square_root", "almgren_2005")
+IMPACT_LAWS = get_args(ImpactLaw)
 
 
 def _f(x) -> np.ndarray:

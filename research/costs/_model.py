@@ -10,12 +10,13 @@ See the package docstring (``research.costs``) for the exact input contract.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from research.costs._calibration import load_calibration
 from research.costs._fees import FeeSchedule, FeeTable, as_date, fee_schedule
 from research.costs._impact import DEFAULT_TURNOVER_RATIO, IMPACT_LAWS
 from research.costs._profile import (
@@ -41,6 +42,8 @@ from research.costs._volatility import (
     close_to_close_vol,
     intraday_realised_vol,
 )
+from research.data.schema import EXCHANGE_TZ
+from research.estimator import ParamsMixin
 
 ORDER_COLUMNS = ("order_id", "symbol", "side", "quantity", "strategy", "start_time",
                  "horizon_minutes")
@@ -95,7 +98,7 @@ def _listing(ids, symbols, values, rows: np.ndarray) -> str:
     return "; ".join(parts) + more
 
 
-class CostModel:
+class CostModel(ParamsMixin):
     """Pre-trade transaction-cost model (a predictor; never used to produce simulated fills).
 
     Parameters (units)
@@ -173,35 +176,43 @@ class CostModel:
             from research.config import CostSettings
 
             costs = CostSettings()
-        names = set(inspect.signature(cls.__init__).parameters)
+        names = set(cls._param_names())
         params = {k: v for k, v in costs.model_dump().items() if k in names}
         params.update(overrides)
         return cls(**params)
+
+    @classmethod
+    def for_run(cls, choice, costs=None) -> CostModel:
+        """The cost model a run config asks for: ``choice`` (``RunConfig.cost_model``: impact
+        law, spread source, fee schedule, optional calibration file) over the process defaults
+        ``costs`` (``CostSettings``: coefficients, lookbacks, flat fee rate) — the run config
+        wins where both speak. A calibration file sets the impact coefficients (and the spread
+        profile when it has one) and must be fitted for the config's impact law; a missing or
+        unreadable file is a ValueError naming ``cost_model.calibration_file``."""
+        model = cls.from_settings(costs, impact_law=choice.impact_law,
+                                  spread_source=choice.spread_source,
+                                  fee_schedule=choice.fee_schedule)
+        path = choice.calibration_file
+        if path is None:
+            return model
+        if not Path(path).is_file():
+            raise ValueError(f"cost_model.calibration_file: no such file: {path}")
+        try:
+            calibration = load_calibration(path)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"cost_model.calibration_file: {path}: unreadable calibration "
+                             f"({exc})") from None
+        if calibration.law != choice.impact_law:
+            raise ValueError(f"cost_model.calibration_file: {path} was fitted for the impact "
+                             f"law {calibration.law!r}, but cost_model.impact_law is "
+                             f"{choice.impact_law!r}")
+        return model.set_params(**calibration.model_params())
 
     @classmethod
     def from_calibration(cls, calibration, **params) -> CostModel:
         """A model using a fitted :class:`ImpactCalibration` (impact law, coefficients and,
         when calibrated, the spread profile); other parameters as keywords."""
         return cls(**{**calibration.model_params(), **params})
-
-    def get_params(self, deep: bool = True) -> dict:
-        return {k: getattr(self, k) for k in inspect.signature(type(self).__init__).parameters
-                if k != "self"}
-
-    def set_params(self, **params) -> CostModel:
-        valid = self.get_params()
-        for key, value in params.items():
-            if key not in valid:
-                raise ValueError(f"invalid parameter {key!r} for CostModel")
-            setattr(self, key, value)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = {k: p.default for k, p in inspect.signature(type(self).__init__).parameters.items()}
-        changed = [f"{k}={v!r}" for k, v in self.get_params().items()
-                   if not (v is defaults.get(k) or (type(v) is type(defaults.get(k))
-                                                    and v == defaults.get(k)))]
-        return f"CostModel({', '.join(changed)})"
 
     def _check_params(self) -> None:
         if self.impact_law not in IMPACT_LAWS:
@@ -243,7 +254,7 @@ class CostModel:
             raise ValueError("bars are empty")
         ts = pd.DatetimeIndex(pd.to_datetime(bars["timestamp"]))
         if ts.tz is not None:
-            ts = ts.tz_convert("America/New_York")
+            ts = ts.tz_convert(EXCHANGE_TZ)
         frame = bars.assign(_ts=ts, _day=ts.normalize()).sort_values(["symbol", "_ts"],
                                                                        kind="stable")
         has_quotes = ("bid" in frame.columns and "ask" in frame.columns
@@ -476,7 +487,7 @@ class CostModel:
                              + _listing(ids, symbols, orders["start_time"].to_numpy(),
                                         np.flatnonzero(bad)))
         if start_ts.tz is not None:
-            start_ts = start_ts.tz_convert("America/New_York").tz_localize(None)
+            start_ts = start_ts.tz_convert(EXCHANGE_TZ).tz_localize(None)
         wall = start_ts.as_unit("s").asi8  # New York wall-clock seconds
         start = (wall % 86_400) / 60.0 - 570.0
         dates = (wall // 86_400).astype("datetime64[D]")

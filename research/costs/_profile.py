@@ -24,8 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from research.data.schema import EXCHANGE_TZ
+
 SESSION_MINUTES = 390.0
-EXCHANGE_TZ = "America/New_York"
 _OPEN_MINUTE_OF_DAY = 9 * 60 + 30
 
 

@@ -31,7 +31,7 @@ def sessions(start, end, code: str = "XNYS") -> pd.DataFrame:
     first = max(pd.Timestamp(start).normalize(), cal.first_session)
     last = min(pd.Timestamp(end).normalize(), cal.last_session)
     if first > last:
-        empty = pd.DatetimeIndex([], dtype="datetime64[ns, America/New_York]")
+        empty = pd.DatetimeIndex([], dtype=f"datetime64[ns, {EXCHANGE_TZ}]")
         return pd.DataFrame({"open": empty, "close": empty}, index=pd.DatetimeIndex([]))
     days = cal.sessions_in_range(first, last)
     opens = cal.schedule.loc[days, "open"].dt.tz_convert(EXCHANGE_TZ)

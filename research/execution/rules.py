@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-NEW_YORK = ZoneInfo("America/New_York")
+from research.data.schema import EXCHANGE_TZ
+
+NEW_YORK = ZoneInfo(EXCHANGE_TZ)
 REGULAR_OPEN = time(9, 30)
 REGULAR_CLOSE = time(16, 0)
 LOT_SIZE = 1

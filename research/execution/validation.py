@@ -26,30 +26,68 @@ class PreTradeRiskCheck(Protocol):
         ...
 
 
+#: A token refilled in floating point lands a hair short of a whole one (0.1 s x 10/s can be
+#: 0.9999999999): counting that as a token keeps a limit from refusing its own rate.
+_WHOLE_TOKEN = 1.0 - 1e-9
+
+
 class TokenBucket:
-    """Order-rate limiter: ``rate`` tokens per second up to ``burst``; one token per order.
+    """Rate limiter: ``rate_per_second`` tokens per second up to ``burst``; one token per order
+    (or per broker call). The one implementation for the pre-trade order-rate check and the
+    Tiger adapter's client-side limits (``live.tiger`` puts it on the wall clock, behind a
+    lock).
 
     Time comes from the caller (bar timestamps in simulation, the wall clock live), so the same
-    limit means the same thing in both.
+    limit means the same thing in both; a time earlier than the last one seen adds nothing.
     """
 
-    def __init__(self, rate_per_second: float, burst: int):
-        if rate_per_second <= 0 or burst < 1:
-            raise ValueError("token bucket: rate_per_second must be > 0 and burst >= 1")
+    def __init__(self, rate_per_second: float, burst: float):
+        if not rate_per_second > 0:
+            raise ValueError(f"token bucket: rate must be > 0 tokens/s, got {rate_per_second}")
+        if not burst >= 1:
+            raise ValueError(f"token bucket: burst must be >= 1, got {burst}")
         self.rate = float(rate_per_second)
         self.burst = float(burst)
         self._tokens = float(burst)
         self._last: float | None = None
+        self._blocked_until = -math.inf
 
-    def try_take(self, now_seconds: float) -> bool:
+    @classmethod
+    def for_limit(cls, per_minute: int, burst: int | None = None) -> TokenBucket:
+        """A bucket that never exceeds ``per_minute`` takes in any sliding 60 s window: capacity
+        ``burst`` refilled at ``(per_minute - burst) / 60`` per second can spend at most
+        ``burst + (per_minute - burst)`` tokens in 60 s. ``burst`` defaults to a twelfth."""
+        if per_minute < 2:
+            raise ValueError(f"token bucket: per_minute must be >= 2, got {per_minute}")
+        burst = max(1, min(burst if burst is not None else per_minute // 12, per_minute - 1))
+        return cls((per_minute - burst) / 60.0, burst)
+
+    def _refill(self, now_seconds: float) -> None:
         if self._last is not None and now_seconds > self._last:
             self._tokens = min(self.burst, self._tokens + (now_seconds - self._last) * self.rate)
         if self._last is None or now_seconds > self._last:
             self._last = now_seconds
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return True
-        return False
+
+    def try_take(self, now_seconds: float) -> bool:
+        """Take a token at ``now_seconds`` if there is one (and no block is running)."""
+        self._refill(now_seconds)
+        if now_seconds < self._blocked_until or self._tokens < _WHOLE_TOKEN:
+            return False
+        self._tokens = max(0.0, self._tokens - 1.0)
+        return True
+
+    def seconds_until_token(self, now_seconds: float) -> float:
+        """Seconds from ``now_seconds`` until a token can be taken (0 if one can now)."""
+        self._refill(now_seconds)
+        blocked = max(0.0, self._blocked_until - now_seconds)
+        lacking = 0.0 if self._tokens >= _WHOLE_TOKEN else (1.0 - self._tokens) / self.rate
+        return max(blocked, lacking)
+
+    def block(self, now_seconds: float, seconds: float) -> None:
+        """Empty the bucket and give no token for ``seconds`` (after a server-side throttle)."""
+        self._refill(now_seconds)
+        self._tokens = 0.0
+        self._blocked_until = max(self._blocked_until, now_seconds + seconds)
 
 
 class PreTradeValidator:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from research.risk._params import ParamsMixin
+from research.estimator import ParamsMixin
 from research.risk._validation import as_returns_matrix
 from research.risk.errors import InsufficientDataError, RiskInputError, SingularCovarianceError
 

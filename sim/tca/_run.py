@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from research.config import ExecutionSettings, SimulationSettings
+from research.config import ExecutionPolicy, ExecutionSettings, SimulationSettings
 from research.domain import Side, Strategy
 from research.execution import (
     ExecutionEngine,
@@ -42,6 +42,11 @@ class StrategyParams:
     pov: ``pov_rate`` of realised volume. vwap: the past volume profile. is: Almgren-Chriss with
     coefficients from the cost model fitted on history (square-root law linearised at the
     order's size and horizon), ``is_risk_aversion`` (1/$).
+
+    Built from a run config's :class:`~research.config.ExecutionPolicy` (:meth:`from_policy`),
+    the same fields the trading loop executes with: execution parameters are the execution
+    policy's, never the cost model's settings (tuning the predictor must not change how the
+    orders it is judged on are worked).
     """
 
     limit_offset_bps: float = 0.0
@@ -49,6 +54,19 @@ class StrategyParams:
     pov_rate: float = 0.10
     is_risk_aversion: float = 1e-6
     is_impact_y: float = 0.7
+
+    @classmethod
+    def from_policy(cls, policy: ExecutionPolicy, bar_minutes: float) -> StrategyParams:
+        """The study's parameters from ``policy``; its clean-up window is converted to bars of
+        ``bar_minutes`` as the trading loop's planner converts it. A policy that leaves an
+        unfilled limit unfinished is refused: the study compares completed orders."""
+        if not policy.limit_fallback_to_market:
+            raise ValueError("tca: execution.limit_fallback_to_market must be true: the study "
+                             "completes every limit order at market to compare it with market")
+        return cls(limit_offset_bps=policy.limit_offset_bps,
+                   limit_cleanup_bars=int(round(policy.limit_cleanup_minutes / bar_minutes)),
+                   pov_rate=policy.pov_rate, is_risk_aversion=policy.risk_aversion,
+                   is_impact_y=policy.is_impact_y)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)

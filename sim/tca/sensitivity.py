@@ -20,9 +20,6 @@ from research.data.schema import QUOTE_COLUMNS
 from sim.response import SPREAD_SOURCES
 from sim.tca.study import STRATEGY_NAMES, compare_strategies
 
-#: quotes and every bar estimator of the simulated broker
-SIM_SPREAD_SOURCES = SPREAD_SOURCES
-
 
 def sensitivity(
     bars: pd.DataFrame,
@@ -34,7 +31,7 @@ def sensitivity(
     impact_y: Sequence[float] = (0.5, 0.75, 1.0),
     limit_fill_rules: Sequence[str] = ("touch", "through"),
     participation_caps: Sequence[float] = (0.05, 0.10, 0.20),
-    spread_sources: Sequence[str] = SIM_SPREAD_SOURCES,
+    spread_sources: Sequence[str] = SPREAD_SOURCES,
     progress=None,
     n_jobs: int = 1,
 ) -> pd.DataFrame:
@@ -48,10 +45,10 @@ def sensitivity(
     cell's). The cells rerun the same orders on one market path: compare their intervals, not
     counts of point estimates. ``n_jobs``: strategies of each cell run in parallel processes
     (as in :func:`compare_strategies`)."""
-    bad = [s for s in spread_sources if s not in SIM_SPREAD_SOURCES]
+    bad = [s for s in spread_sources if s not in SPREAD_SOURCES]
     if bad:
         raise ValueError(f"sensitivity: spread source(s) {bad} are not implemented by the "
-                         f"simulated broker; use {list(SIM_SPREAD_SOURCES)}")
+                         f"simulated broker; use {list(SPREAD_SOURCES)}")
     settings = settings or load_settings(None)
     base = settings.simulation
     cells: list[tuple[str, object, dict, bool]] = [("base", "", {}, False)]

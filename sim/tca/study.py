@@ -47,7 +47,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from research.config import ExecutionSettings, Settings, SimulationSettings, load_settings
+from research.config import (
+    ExecutionPolicy,
+    ExecutionSettings,
+    Settings,
+    SimulationSettings,
+    load_settings,
+)
 from sim.tca._inputs import (
     StudyInputs,
     check_study_inputs,
@@ -266,7 +272,7 @@ def compare_strategies(
     seed: int = 0,
     progress: bool | Progress | None = None,
     *,
-    strategy_params: StrategyParams | None = None,
+    execution_policy: ExecutionPolicy | None = None,
     execution_settings: ExecutionSettings | None = None,
     bars_description: str | None = None,
     synthetic: bool = False,
@@ -282,6 +288,9 @@ def compare_strategies(
     :data:`STRATEGY_NAMES`; "market" is always run (the baseline). ``seed``: the simulated
     market's seed and the bootstrap's. ``n_jobs``: strategies run in parallel processes (fork;
     each run is independent and deterministic, so the JSON does not depend on ``n_jobs``).
+    ``execution_policy``: the run config's execution policy the algorithms' parameters come from
+    (limit offset and clean-up, POV rate, IS risk aversion and impact coefficient; defaults
+    when None) — never ``settings.costs``, the predictor being judged.
     Returns a :class:`ComparisonResult`.
     """
     say = _emit(progress)
@@ -291,13 +300,11 @@ def compare_strategies(
         raise ValueError(f"tca: unknown strateg(ies) {unknown}; choose from {list(STRATEGY_NAMES)}")
     names = ["market"] + [s for s in dict.fromkeys(strategies) if s != "market"]
     settings = settings or load_settings(None)
-    params = strategy_params or StrategyParams(pov_rate=settings.costs.max_participation,
-                                               is_risk_aversion=settings.costs.risk_aversion,
-                                               is_impact_y=settings.costs.sqrt_impact_y)
     sim_settings = settings.simulation.model_copy(update={"seed": seed})
     exec_settings = execution_settings or settings.execution.model_copy(update={
         "max_order_notional": 1e15, "max_orders_per_second": 1e9, "order_burst": 1_000_000_000})
     inputs = prepare_inputs(bars, parents)
+    params = StrategyParams.from_policy(execution_policy or ExecutionPolicy(), inputs.bar_minutes)
     o = inputs.orders
     say(f"tca: {len(o)} parent orders on {o['day'].nunique()} session(s), "
         f"{inputs.replay.n_bars} bars x {inputs.replay.n_symbols} symbols")

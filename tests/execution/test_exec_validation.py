@@ -81,6 +81,16 @@ def test_token_bucket_refill_is_capped_at_burst():
     assert sum(b.try_take(100.0) for _ in range(10)) == 3
 
 
+def test_token_bucket_takes_a_float_refill_a_hair_short_and_honours_a_block():
+    b = TokenBucket(10.0, 1)
+    assert b.try_take(0.2) and not b.try_take(0.25)
+    assert (0.3 - 0.2) * 10.0 < 1.0 and b.try_take(0.3)  # a whole token in real arithmetic
+    b.block(1.0, 2.0)  # a throttle: empty, and nothing before t = 3
+    assert not b.try_take(2.95) and b.seconds_until_token(2.95) == pytest.approx(0.05)
+    assert not b.try_take(0.5)  # a time before the last one seen adds nothing
+    assert b.try_take(3.0) and not b.try_take(3.0)
+
+
 def test_tiger_instrument_rules():
     assert tick_size(1.0) == 0.01 and tick_size(0.99) == 0.0001
     assert is_on_tick(12.34) and not is_on_tick(12.345)

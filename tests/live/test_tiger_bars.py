@@ -113,10 +113,10 @@ def test_no_bars_is_an_error(gateway, bar_session):
 
 
 def test_kline_requests_are_paced_by_the_rate_budget(gateway, make_broker):
-    from live.tiger import RateLimiter, TigerBarSource, TokenBucket
+    from live.tiger import RateLimiter, TigerBarSource, WallClockBucket
 
     limiter = RateLimiter()
-    limiter.set_bucket("kline", TokenBucket(1, 10.0))  # one burst, then 10 per second
+    limiter.set_bucket("kline", WallClockBucket(10.0, 1))  # one burst, then 10 per second
     session = make_broker(gateway, limiter=limiter).session
     gateway.set_bars("AAPL", "day", _daily(150.0))
     import time

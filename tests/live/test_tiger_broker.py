@@ -186,13 +186,13 @@ def test_server_error_on_a_query_is_unavailable(gateway, broker):
 
 @pytest.mark.slow
 def test_token_bucket_keeps_places_under_the_gateway_limit(make_gateway, make_broker):
-    from live.tiger import RateLimiter, TokenBucket
+    from live.tiger import RateLimiter, WallClockBucket
 
     gw = make_gateway()
     gw.set_price("AAPL", 150.0)
     gw.limit_rate("place_order", 5, 0.25)  # the "server" allows 5 per 0.25 s
     # 2 burst + 8/s: at most 2 + 8 x 0.25 = 4 places in any 0.25 s window
-    limiter = RateLimiter(order_bucket=TokenBucket(2, 8.0))
+    limiter = RateLimiter(order_bucket=WallClockBucket(8.0, 2))
     broker = make_broker(gw, limiter=limiter, max_wait_s=1.0)
     t0 = time.perf_counter()
     for i in range(10):
@@ -203,11 +203,11 @@ def test_token_bucket_keeps_places_under_the_gateway_limit(make_gateway, make_br
 
 
 def test_empty_bucket_refuses_without_sending(make_gateway, make_broker):
-    from live.tiger import RateLimiter, TokenBucket
+    from live.tiger import RateLimiter, WallClockBucket
 
     gw = make_gateway()
     gw.set_price("AAPL", 150.0)
-    broker = make_broker(gw, limiter=RateLimiter(order_bucket=TokenBucket(2, 0.5)), max_wait_s=0)
+    broker = make_broker(gw, limiter=RateLimiter(order_bucket=WallClockBucket(0.5, 2)), max_wait_s=0)
     broker.submit(buy("Q2001", 1))
     broker.submit(buy("Q2002", 1))
     with pytest.raises(RateLimited) as err:

@@ -205,10 +205,10 @@ def test_code_1000_names_its_cause(gateway, broker):
 
 def unlimited_client():
     """A client limiter far above Tiger's limits: only the gateway can say no."""
-    from live.tiger import RateLimiter, TokenBucket
+    from live.tiger import RateLimiter, WallClockBucket
 
     return RateLimiter(limits={"prime_assets": 100_000},
-                       order_bucket=TokenBucket(100_000, 100_000.0))
+                       order_bucket=WallClockBucket(100_000.0, 100_000))
 
 
 def test_the_gateway_enforces_the_published_per_method_limit(make_gateway, make_broker):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from live.tiger import RateLimiter, TokenBucket
+from live.tiger import RateLimiter, WallClockBucket
 from research.execution.errors import RateLimited
 
 
@@ -23,7 +23,7 @@ class FakeClock:
 @pytest.mark.parametrize(("per_minute", "burst"), [(120, None), (120, 30), (60, 5), (10, 1)])
 def test_greedy_caller_never_exceeds_the_sliding_window(per_minute, burst):
     clock = FakeClock()
-    bucket = TokenBucket.for_limit(per_minute, burst, clock=clock, sleep=clock.sleep)
+    bucket = WallClockBucket.for_limit(per_minute, burst, clock=clock, sleep=clock.sleep)
     stamps = []
     while clock.t < 1000.0 + 300.0:  # five minutes of calling as fast as allowed
         bucket.acquire(max_wait_s=120.0)
@@ -39,7 +39,7 @@ def test_greedy_caller_never_exceeds_the_sliding_window(per_minute, burst):
 
 def test_acquire_refuses_when_the_wait_is_too_long():
     clock = FakeClock()
-    bucket = TokenBucket(2, 1.0, clock=clock, sleep=clock.sleep)
+    bucket = WallClockBucket(1.0, 2, clock=clock, sleep=clock.sleep)
     bucket.acquire(0)
     bucket.acquire(0)
     with pytest.raises(RateLimited, match="client-side rate limit"):
@@ -51,7 +51,7 @@ def test_acquire_refuses_when_the_wait_is_too_long():
 
 def test_penalize_blocks_then_recovers():
     clock = FakeClock()
-    bucket = TokenBucket(5, 5.0, clock=clock, sleep=clock.sleep)
+    bucket = WallClockBucket(5.0, 5, clock=clock, sleep=clock.sleep)
     bucket.penalize(3.0)
     assert bucket.wait_time() == pytest.approx(3.0)
     with pytest.raises(RateLimited):
@@ -67,11 +67,11 @@ def test_place_modify_cancel_share_one_budget():
     assert limiter.bucket("place_order") is limiter.bucket("modify_order")
     assert limiter.bucket("positions") is not limiter.bucket("orders")
     # positions are a 60/min method: 5 burst + 55/min refill
-    assert limiter.bucket("positions").rate * 60 + limiter.bucket("positions").capacity == 60
+    assert limiter.bucket("positions").rate * 60 + limiter.bucket("positions").burst == 60
 
 
 def test_bad_bucket_parameters():
-    with pytest.raises(ValueError, match="capacity"):
-        TokenBucket(0, 1.0)
-    with pytest.raises(ValueError, match="rate"):
-        TokenBucket(1, 0.0)
+    with pytest.raises(ValueError, match="burst must be >= 1"):
+        WallClockBucket(1.0, 0)
+    with pytest.raises(ValueError, match="rate must be > 0"):
+        WallClockBucket(0.0, 1)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sim.tca.sensitivity import SIM_SPREAD_SOURCES, sensitivity
+from sim.response import SPREAD_SOURCES
+from sim.tca.sensitivity import sensitivity
 
 
 def test_sensitivity_table_has_one_row_per_cell_and_strategy(tca_bars, tca_orders):
@@ -30,13 +31,13 @@ def test_sensitivity_table_has_one_row_per_cell_and_strategy(tca_bars, tca_order
 
 
 def test_sensitivity_sweeps_quotes_and_every_bar_estimator(tca_bars, tca_orders):
-    assert set(SIM_SPREAD_SOURCES) == {"quotes", "corwin_schultz", "abdi_ranaldo", "roll"}
+    assert set(SPREAD_SOURCES) == {"quotes", "corwin_schultz", "abdi_ranaldo", "roll"}
     table = sensitivity(tca_bars, tca_orders, ("market",), seed=1, impact_y=(0.8,),
                         limit_fill_rules=("through",), participation_caps=(0.1,),
-                        spread_sources=SIM_SPREAD_SOURCES)
+                        spread_sources=SPREAD_SOURCES)
     # base (quotes) + one cell per bar estimator, each run without the quote columns
     assert list(table["axis"]) == ["base"] + ["spread_source"] * 3
-    assert list(table["spread_source"]) == list(SIM_SPREAD_SOURCES)
+    assert list(table["spread_source"]) == list(SPREAD_SOURCES)
     # the spread paid changes the cost, not what fills
     assert table["is_bps"].notna().all() and table["is_bps"].nunique() == 4
     assert table["fill_rate"].nunique() == 1
