@@ -1,6 +1,6 @@
 """The simulated broker: implements research.execution's Broker protocol over a bar replay.
 
-Fill rules (see also sim/response.py for the price model):
+Fill rules (the price model and its precomputed paths are in sim/response.py):
 
 * No look-ahead: an order submitted after bar t closed (the engine's decision on bar t) is
   eligible from bar ``t + latency_bars`` on; it never fills on its decision bar.
@@ -66,7 +66,8 @@ from sim.response import (
     DEFAULT_SPREAD_WINDOW_BARS,
     SPREAD_SOURCES,
     half_spread_path,
-    parkinson_variance,
+    permanent_impact_coefficients,
+    volatility_paths,
 )
 
 FeeFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
@@ -77,9 +78,6 @@ _NO_ROWS = np.zeros(0, np.int64)
 def no_fees(quantity: np.ndarray, price: np.ndarray, side_sign: np.ndarray) -> np.ndarray:
     """Zero fees in dollars (the default until a fee schedule is injected)."""
     return np.zeros(len(quantity))
-
-
-BARS_PER_SESSION = 390  # minutes in a regular NYSE session: per-bar -> daily scaling
 
 
 class SimulatedBroker:
@@ -136,7 +134,6 @@ class SimulatedBroker:
             self.settings.spread_source, replay.high, replay.low, replay.close,
             self.fallback_half_spread, window=spread_window_bars,
             session_last=replay.session_last_bar())  # overnight pairs are not a spread
-        self._vol_alpha = 1.0 - 0.5 ** (1.0 / vol_halflife_bars)
         self.tiger_style_reports = tiger_style_reports
         # why coalesce: without it every child costs the engine one more report to journal and
         # apply (a third of all reports in the execution-comparison study)
@@ -167,10 +164,11 @@ class SimulatedBroker:
         self._rth: bool | None = None
         self._fills: list[Fill] = []
         self._perm = np.zeros(n)  # permanent impact, log price shift per symbol
-        # The volatility model reads only the replay's high/low ranges (permanent impact scales
-        # high and low alike), so its whole path is computed once here instead of per bar.
-        self._var_path, self._sigma_path = self._volatility_paths()
-        self._perm_coef_path = self._permanent_coefficients()
+        # the response model's paths read only the recorded bars: computed once, not per bar
+        self._var_path, self._sigma_path = volatility_paths(replay.high, replay.low,
+                                                            vol_halflife_bars)
+        self._perm_coef_path = permanent_impact_coefficients(
+            replay.volume, self._sigma_path, self.settings.permanent_impact)
         self._var = self._var_path[0]  # EWMA per-bar variance before the next bar
         self._pos = np.zeros(n, np.int64)
         self._cash = float(initial_cash)
@@ -184,44 +182,6 @@ class SimulatedBroker:
         self._db: sqlite3.Connection | None = None
         if state_path is not None:
             self._open_store(Path(state_path), synchronous)
-
-    def _volatility_paths(self) -> tuple[np.ndarray, np.ndarray]:
-        """``var[t]``: EWMA of the Parkinson variance of bars before t (NaN until one is known),
-        shape (n_bars + 1, n_symbols); ``sigma[t]``: the per-bar volatility used to price fills
-        on bar t (the EWMA, or bar t's own range before any history; 0 if unknown)."""
-        rp = self.replay
-        bar_var = parkinson_variance(rp.high, rp.low)
-        var = np.full((rp.n_bars + 1, rp.n_symbols), np.nan)
-        v = var[0].copy()
-        alpha = self._vol_alpha
-        finite = np.isfinite(bar_var)
-        for t in range(rp.n_bars):
-            x, upd = bar_var[t], finite[t]
-            first = upd & ~np.isfinite(v)
-            v = np.where(first, x, v)
-            v = np.where(upd & ~first, v + alpha * (x - v), v)
-            var[t + 1] = v
-        with np.errstate(invalid="ignore"):
-            sigma = np.sqrt(np.where(np.isfinite(var[:-1]), var[:-1], bar_var))
-        return var, np.where(np.isfinite(sigma), sigma, 0.0)
-
-    def _permanent_coefficients(self) -> np.ndarray:
-        """``coef[t]``: permanent price move (fraction) per net market share on bar t.
-
-        Linear in the net flow, ``permanent_impact * sigma_daily / ADV``, so the total move of a
-        parent does not depend on how it is sliced (a concave law would make slicing costlier
-        and hand market orders an artificial edge). sigma_daily = per-bar sigma x sqrt(390);
-        ADV = 390 x the mean volume of the bars before t (bar t's own before any history).
-        """
-        rp = self.replay
-        vol = np.where(np.isfinite(rp.volume), rp.volume, 0.0)
-        counts = np.arange(rp.n_bars, dtype=float)[:, None]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            past_mean = np.cumsum(vol, axis=0) - vol
-            past_mean = np.where(counts > 0, past_mean / np.maximum(counts, 1.0), vol)
-            coef = (self.settings.permanent_impact * self._sigma_path * np.sqrt(BARS_PER_SESSION)
-                    / (BARS_PER_SESSION * past_mean))
-        return np.where(np.isfinite(coef), coef, 0.0)
 
     def _incremental_fees(self, rows, qty, price, sign) -> np.ndarray:
         """Each fill's share of its order's fee: fee(order so far) - fee(order before it).
