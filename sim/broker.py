@@ -34,14 +34,12 @@ Fill rules (the price model and its precomputed paths are in sim/response.py):
   ``fee_fn(cumulative shares, average price)`` over the order's previous fills, so a per-order
   minimum is paid once however many partial fills the order takes.
 
-The broker can persist its state in its own SQLite file (``state_path``) so that a test can
-kill the process and still count what the "exchange" received and filled.
+The broker can persist its state in its own SQLite file (``state_path``, sim/broker_store.py) so
+that a test can kill the process and still count what the "exchange" received and filled.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
@@ -59,6 +57,7 @@ from research.execution.model import (
     ReportKind,
 )
 from research.execution.rules import is_on_tick, is_regular_hours
+from sim.broker_store import BrokerStore
 from sim.faults import FaultConfig, FaultInjector
 from sim.fill_kernel import fill_bar
 from sim.replay import BarReplay
@@ -179,9 +178,12 @@ class SimulatedBroker:
         self._report_seq = 0
         self._session = 0
         self.bar_steps = 0  # open-order x bar evaluations, for throughput figures
-        self._db: sqlite3.Connection | None = None
+        self._store: BrokerStore | None = None
         if state_path is not None:
-            self._open_store(Path(state_path), synchronous)
+            self._store = BrokerStore(Path(state_path), synchronous)
+            self._session = self._store.session
+            if self._store.last_bar is not None:
+                self._restore(self._store)
 
     def _incremental_fees(self, rows, qty, price, sign) -> np.ndarray:
         """Each fill's share of its order's fee: fee(order so far) - fee(order before it).
@@ -249,7 +251,7 @@ class SimulatedBroker:
                              int(self._filled[r]), None, "DAY order expired at the session close")
         if self._open_rows.size:
             self._open_rows = self._open_rows[self._is_open[self._open_rows]]
-        if self._db is not None:
+        if self._store is not None:
             self._persist_bar(np.concatenate([changed_rows, expired]), new_fills)
 
     def _fill(self, t: int, rows: np.ndarray) -> tuple[np.ndarray, list[Fill]]:
@@ -372,8 +374,8 @@ class SimulatedBroker:
             raise RateLimited("rate limit error (simulated: up to 120 times per minute)",
                               code=4)
         self.submit_attempts.append(order.client_order_id)
-        if self._db is not None:
-            self._db.execute("INSERT INTO submits(client_id) VALUES (?)", (order.client_order_id,))
+        if self._store is not None:
+            self._store.record_submit(order.client_order_id)
         if order.client_order_id in self._row_of:
             self.duplicate_submits += 1
             raise Rejected(f"client order id {order.client_order_id} already used",
@@ -435,14 +437,8 @@ class SimulatedBroker:
         self._status.append(_S.ACCEPTED)
         self._row_of[order.client_order_id] = r
         self._new_rows.append(r)
-        if persist and self._db is not None:
-            self._db.execute(
-                "INSERT INTO orders(row, client_id, symbol, side, qty, limit_price, eligible, day)"
-                " VALUES (?,?,?,?,?,?,?,?)",
-                (r, order.client_order_id, order.symbol, order.side.value, order.quantity,
-                 order.limit_price if order.order_type is OrderType.LIMIT else None,
-                 int(self._eligible[r]), int(self._day[r])),
-            )
+        if persist and self._store is not None:
+            self._store.record_order(r, order, int(self._eligible[r]), bool(self._day[r]))
         return r
 
     def cancel(self, client_order_id: str, broker_order_id: str | None = None) -> None:
@@ -456,8 +452,8 @@ class SimulatedBroker:
         self._status[r] = _S.CANCELLED
         self._report(client_order_id, ReportKind.CANCELLED, _S.CANCELLED, int(self._filled[r]),
                      None, "cancelled on request")
-        if self._db is not None:
-            self._db.execute("UPDATE orders SET status=? WHERE row=?", (_S.CANCELLED.value, r))
+        if self._store is not None:
+            self._store.record_status(r, _S.CANCELLED)
 
     def _view(self, r: int) -> BrokerOrder:
         lim = self._limit[r]
@@ -507,36 +503,11 @@ class SimulatedBroker:
         return Account(cash=self._cash, equity=self._cash + value, buying_power=self._cash)
 
     # ------------------------------------------------------------------ persistence
-    def _open_store(self, path: Path, synchronous: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(str(path), isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute(f"PRAGMA synchronous={synchronous}")
-        db.execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT)")
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS orders(row INTEGER PRIMARY KEY, client_id TEXT UNIQUE,"
-            " symbol TEXT, side TEXT, qty INTEGER, limit_price REAL, eligible INTEGER,"
-            " day INTEGER, status TEXT)"
-        )
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS fills(fill_id TEXT PRIMARY KEY, client_id TEXT,"
-            " row INTEGER, qty INTEGER, price REAL, fees REAL, bar INTEGER, ts TEXT)"
-        )
-        db.execute("CREATE TABLE IF NOT EXISTS submits(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-                   " client_id TEXT)")
-        self._db = db
-        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        self._session = int(meta.get("session", "0")) + 1
-        db.execute("INSERT OR REPLACE INTO meta VALUES ('session', ?)", (str(self._session),))
-        if "last_bar" not in meta:
-            return
-        self.last_bar = int(meta["last_bar"])
-        self._perm = np.asarray(json.loads(meta["perm"]), dtype=float)
-        self._var = np.asarray([np.nan if v is None else v for v in json.loads(meta["var"])])
-        for row, cid, sym, side, qty, lim, elig, day, status in db.execute(
-            "SELECT row, client_id, symbol, side, qty, limit_price, eligible, day, status "
-            "FROM orders ORDER BY row"
-        ):
+    def _restore(self, store: BrokerStore) -> None:
+        """Rebuild the state a previous session of this broker left in ``store``."""
+        self.last_bar = store.last_bar
+        self._perm, self._var = store.market_state()
+        for row, cid, sym, side, qty, lim, elig, day, status in store.orders():
             order = Order(cid, sym, Side(side), qty,
                           OrderType.LIMIT if lim is not None else OrderType.MARKET, lim,
                           TimeInForce.DAY if day else TimeInForce.GTC)
@@ -545,9 +516,7 @@ class SimulatedBroker:
             if status is not None:
                 self._status[r] = _S(status)
                 self._is_open[r] = not self._status[r].is_terminal
-        for fid, cid, row, qty, price, fees, _bar, ts in db.execute(
-            "SELECT fill_id, client_id, row, qty, price, fees, bar, ts FROM fills ORDER BY rowid"
-        ):
+        for fid, cid, row, qty, price, fees, _bar, ts in store.fills():
             sign = int(self._sign[row])
             self._fills.append(Fill(fid, cid, self.replay.symbols[self._sym[row]],
                                     Side.BUY if sign > 0 else Side.SELL, qty, price,
@@ -559,26 +528,15 @@ class SimulatedBroker:
             self._cash -= sign * qty * price + fees
         self._open_rows = np.flatnonzero(self._is_open[: self._n]).astype(np.int64)
         self._new_rows = []
-        self.submit_attempts = [r[0] for r in db.execute("SELECT client_id FROM submits")]
+        self.submit_attempts = store.submits()
 
     def _persist_bar(self, changed: np.ndarray, fills: list[Fill]) -> None:
-        db = self._db
-        db.execute("BEGIN")
-        db.executemany(
-            "INSERT INTO fills VALUES (?,?,?,?,?,?,?,?)",
-            [(f.fill_id, f.client_order_id, self._row_of[f.client_order_id], f.quantity, f.price,
-              f.fees, self.last_bar, f.timestamp.isoformat()) for f in fills],
-        )
-        db.executemany("UPDATE orders SET status=? WHERE row=?",
-                       [(self._status[r].value, r) for r in set(changed.tolist())])
-        db.executemany("INSERT OR REPLACE INTO meta VALUES (?,?)", [
-            ("last_bar", str(self.last_bar)),
-            ("perm", json.dumps(self._perm.tolist())),
-            ("var", json.dumps([None if not np.isfinite(v) else v for v in self._var.tolist()])),
-        ])
-        db.execute("COMMIT")
+        row_of, status = self._row_of, self._status
+        self._store.record_bar(
+            self.last_bar, fills, [row_of[f.client_order_id] for f in fills],
+            [(status[r].value, r) for r in set(changed.tolist())], self._perm, self._var)
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
