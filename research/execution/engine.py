@@ -23,10 +23,10 @@ previous idle marker and is committed with the next real event (a crash then re-
 bars, which is harmless: they sent nothing).
 
 State is the fold of the journal: ``recover()`` replays it and reconciles with the broker
-(orders and fills by client id) before any new order is sent (:mod:`research.execution.recovery`).
-Every broker call goes through :class:`~research.execution.broker_calls.BrokerCalls` (timing for
-the system breaker, retries of idempotent calls). Anything it cannot explain raises
-:class:`ReconciliationError` and nothing is sent.
+(orders and fills by client id) before any new order is sent; anything it cannot explain raises
+:class:`ReconciliationError` and nothing is sent (:mod:`research.execution.recovery`). Every
+broker call goes through :class:`~research.execution.broker_calls.BrokerCalls` (timing for the
+system breaker, retries of idempotent calls).
 """
 
 from __future__ import annotations
