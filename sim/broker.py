@@ -1,6 +1,6 @@
 """The simulated broker: implements research.execution's Broker protocol over a bar replay.
 
-Fill rules (see also sim/response.py for the price model):
+Fill rules (the price model and its precomputed paths are in sim/response.py):
 
 * No look-ahead: an order submitted after bar t closed (the engine's decision on bar t) is
   eligible from bar ``t + latency_bars`` on; it never fills on its decision bar.
@@ -34,14 +34,12 @@ Fill rules (see also sim/response.py for the price model):
   ``fee_fn(cumulative shares, average price)`` over the order's previous fills, so a per-order
   minimum is paid once however many partial fills the order takes.
 
-The broker can persist its state in its own SQLite file (``state_path``) so that a test can
-kill the process and still count what the "exchange" received and filled.
+The broker can persist its state in its own SQLite file (``state_path``, sim/broker_store.py) so
+that a test can kill the process and still count what the "exchange" received and filled.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
@@ -59,6 +57,7 @@ from research.execution.model import (
     ReportKind,
 )
 from research.execution.rules import is_on_tick, is_regular_hours
+from sim.broker_store import BrokerStore
 from sim.faults import FaultConfig, FaultInjector
 from sim.fill_kernel import fill_bar
 from sim.replay import BarReplay
@@ -66,7 +65,8 @@ from sim.response import (
     DEFAULT_SPREAD_WINDOW_BARS,
     SPREAD_SOURCES,
     half_spread_path,
-    parkinson_variance,
+    permanent_impact_coefficients,
+    volatility_paths,
 )
 
 FeeFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
@@ -77,9 +77,6 @@ _NO_ROWS = np.zeros(0, np.int64)
 def no_fees(quantity: np.ndarray, price: np.ndarray, side_sign: np.ndarray) -> np.ndarray:
     """Zero fees in dollars (the default until a fee schedule is injected)."""
     return np.zeros(len(quantity))
-
-
-BARS_PER_SESSION = 390  # minutes in a regular NYSE session: per-bar -> daily scaling
 
 
 class SimulatedBroker:
@@ -136,7 +133,6 @@ class SimulatedBroker:
             self.settings.spread_source, replay.high, replay.low, replay.close,
             self.fallback_half_spread, window=spread_window_bars,
             session_last=replay.session_last_bar())  # overnight pairs are not a spread
-        self._vol_alpha = 1.0 - 0.5 ** (1.0 / vol_halflife_bars)
         self.tiger_style_reports = tiger_style_reports
         # why coalesce: without it every child costs the engine one more report to journal and
         # apply (a third of all reports in the execution-comparison study)
@@ -167,10 +163,10 @@ class SimulatedBroker:
         self._rth: bool | None = None
         self._fills: list[Fill] = []
         self._perm = np.zeros(n)  # permanent impact, log price shift per symbol
-        # The volatility model reads only the replay's high/low ranges (permanent impact scales
-        # high and low alike), so its whole path is computed once here instead of per bar.
-        _, self._sigma_path = self._volatility_paths()  # the variance is only the EWMA's state
-        self._perm_coef_path = self._permanent_coefficients()
+        # the response model's paths read only the recorded bars: computed once, not per bar
+        _, self._sigma_path = volatility_paths(replay.high, replay.low, vol_halflife_bars)
+        self._perm_coef_path = permanent_impact_coefficients(
+            replay.volume, self._sigma_path, self.settings.permanent_impact)
         self._pos = np.zeros(n, np.int64)
         self._cash = float(initial_cash)
         self.last_bar = -1
@@ -180,47 +176,12 @@ class SimulatedBroker:
         self._report_seq = 0
         self._session = 0
         self.bar_steps = 0  # open-order x bar evaluations, for throughput figures
-        self._db: sqlite3.Connection | None = None
+        self._store: BrokerStore | None = None
         if state_path is not None:
-            self._open_store(Path(state_path), synchronous)
-
-    def _volatility_paths(self) -> tuple[np.ndarray, np.ndarray]:
-        """``var[t]``: EWMA of the Parkinson variance of bars before t (NaN until one is known),
-        shape (n_bars + 1, n_symbols); ``sigma[t]``: the per-bar volatility used to price fills
-        on bar t (the EWMA, or bar t's own range before any history; 0 if unknown)."""
-        rp = self.replay
-        bar_var = parkinson_variance(rp.high, rp.low)
-        var = np.full((rp.n_bars + 1, rp.n_symbols), np.nan)
-        v = var[0].copy()
-        alpha = self._vol_alpha
-        finite = np.isfinite(bar_var)
-        for t in range(rp.n_bars):
-            x, upd = bar_var[t], finite[t]
-            first = upd & ~np.isfinite(v)
-            v = np.where(first, x, v)
-            v = np.where(upd & ~first, v + alpha * (x - v), v)
-            var[t + 1] = v
-        with np.errstate(invalid="ignore"):
-            sigma = np.sqrt(np.where(np.isfinite(var[:-1]), var[:-1], bar_var))
-        return var, np.where(np.isfinite(sigma), sigma, 0.0)
-
-    def _permanent_coefficients(self) -> np.ndarray:
-        """``coef[t]``: permanent price move (fraction) per net market share on bar t.
-
-        Linear in the net flow, ``permanent_impact * sigma_daily / ADV``, so the total move of a
-        parent does not depend on how it is sliced (a concave law would make slicing costlier
-        and hand market orders an artificial edge). sigma_daily = per-bar sigma x sqrt(390);
-        ADV = 390 x the mean volume of the bars before t (bar t's own before any history).
-        """
-        rp = self.replay
-        vol = np.where(np.isfinite(rp.volume), rp.volume, 0.0)
-        counts = np.arange(rp.n_bars, dtype=float)[:, None]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            past_mean = np.cumsum(vol, axis=0) - vol
-            past_mean = np.where(counts > 0, past_mean / np.maximum(counts, 1.0), vol)
-            coef = (self.settings.permanent_impact * self._sigma_path * np.sqrt(BARS_PER_SESSION)
-                    / (BARS_PER_SESSION * past_mean))
-        return np.where(np.isfinite(coef), coef, 0.0)
+            self._store = BrokerStore(Path(state_path), synchronous)
+            self._session = self._store.session
+            if self._store.last_bar is not None:
+                self._restore(self._store)
 
     def _incremental_fees(self, rows, qty, price, sign) -> np.ndarray:
         """Each fill's share of its order's fee: fee(order so far) - fee(order before it).
@@ -286,7 +247,7 @@ class SimulatedBroker:
                              int(self._filled[r]), None, "DAY order expired at the session close")
         if self._open_rows.size:
             self._open_rows = self._open_rows[self._is_open[self._open_rows]]
-        if self._db is not None:
+        if self._store is not None:
             self._persist_bar(np.concatenate([changed_rows, expired]), new_fills)
 
     def _fill(self, t: int, rows: np.ndarray) -> tuple[np.ndarray, list[Fill]]:
@@ -409,8 +370,8 @@ class SimulatedBroker:
             raise RateLimited("rate limit error (simulated: up to 120 times per minute)",
                               code=4)
         self.submit_attempts.append(order.client_order_id)
-        if self._db is not None:
-            self._db.execute("INSERT INTO submits(client_id) VALUES (?)", (order.client_order_id,))
+        if self._store is not None:
+            self._store.record_submit(order.client_order_id)
         if order.client_order_id in self._row_of:
             self.duplicate_submits += 1
             raise Rejected(f"client order id {order.client_order_id} already used",
@@ -472,14 +433,8 @@ class SimulatedBroker:
         self._status.append(_S.ACCEPTED)
         self._row_of[order.client_order_id] = r
         self._new_rows.append(r)
-        if persist and self._db is not None:
-            self._db.execute(
-                "INSERT INTO orders(row, client_id, symbol, side, qty, limit_price, eligible, day)"
-                " VALUES (?,?,?,?,?,?,?,?)",
-                (r, order.client_order_id, order.symbol, order.side.value, order.quantity,
-                 order.limit_price if order.order_type is OrderType.LIMIT else None,
-                 int(self._eligible[r]), int(self._day[r])),
-            )
+        if persist and self._store is not None:
+            self._store.record_order(r, order, int(self._eligible[r]), bool(self._day[r]))
         return r
 
     def cancel(self, client_order_id: str, broker_order_id: str | None = None) -> None:
@@ -493,8 +448,8 @@ class SimulatedBroker:
         self._status[r] = _S.CANCELLED
         self._report(client_order_id, ReportKind.CANCELLED, _S.CANCELLED, int(self._filled[r]),
                      None, "cancelled on request")
-        if self._db is not None:
-            self._db.execute("UPDATE orders SET status=? WHERE row=?", (_S.CANCELLED.value, r))
+        if self._store is not None:
+            self._store.record_status(r, _S.CANCELLED)
 
     def _view(self, r: int) -> BrokerOrder:
         lim = self._limit[r]
@@ -544,35 +499,11 @@ class SimulatedBroker:
         return Account(cash=self._cash, equity=self._cash + value, buying_power=self._cash)
 
     # ------------------------------------------------------------------ persistence
-    def _open_store(self, path: Path, synchronous: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(str(path), isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute(f"PRAGMA synchronous={synchronous}")
-        db.execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT)")
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS orders(row INTEGER PRIMARY KEY, client_id TEXT UNIQUE,"
-            " symbol TEXT, side TEXT, qty INTEGER, limit_price REAL, eligible INTEGER,"
-            " day INTEGER, status TEXT)"
-        )
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS fills(fill_id TEXT PRIMARY KEY, client_id TEXT,"
-            " row INTEGER, qty INTEGER, price REAL, fees REAL, bar INTEGER, ts TEXT)"
-        )
-        db.execute("CREATE TABLE IF NOT EXISTS submits(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-                   " client_id TEXT)")
-        self._db = db
-        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        self._session = int(meta.get("session", "0")) + 1
-        db.execute("INSERT OR REPLACE INTO meta VALUES ('session', ?)", (str(self._session),))
-        if "last_bar" not in meta:
-            return
-        self.last_bar = int(meta["last_bar"])
-        self._perm = np.asarray(json.loads(meta["perm"]), dtype=float)
-        for row, cid, sym, side, qty, lim, elig, day, status in db.execute(
-            "SELECT row, client_id, symbol, side, qty, limit_price, eligible, day, status "
-            "FROM orders ORDER BY row"
-        ):
+    def _restore(self, store: BrokerStore) -> None:
+        """Rebuild the state a previous session of this broker left in ``store``."""
+        self.last_bar = store.last_bar
+        self._perm = store.market_state()
+        for row, cid, sym, side, qty, lim, elig, day, status in store.orders():
             order = Order(cid, sym, Side(side), qty,
                           OrderType.LIMIT if lim is not None else OrderType.MARKET, lim,
                           TimeInForce.DAY if day else TimeInForce.GTC)
@@ -581,9 +512,7 @@ class SimulatedBroker:
             if status is not None:
                 self._status[r] = _S(status)
                 self._is_open[r] = not self._status[r].is_terminal
-        for fid, cid, row, qty, price, fees, _bar, ts in db.execute(
-            "SELECT fill_id, client_id, row, qty, price, fees, bar, ts FROM fills ORDER BY rowid"
-        ):
+        for fid, cid, row, qty, price, fees, _bar, ts in store.fills():
             sign = int(self._sign[row])
             self._fills.append(Fill(fid, cid, self.replay.symbols[self._sym[row]],
                                     Side.BUY if sign > 0 else Side.SELL, qty, price,
@@ -595,25 +524,15 @@ class SimulatedBroker:
             self._cash -= sign * qty * price + fees
         self._open_rows = np.flatnonzero(self._is_open[: self._n]).astype(np.int64)
         self._new_rows = []
-        self.submit_attempts = [r[0] for r in db.execute("SELECT client_id FROM submits")]
+        self.submit_attempts = store.submits()
 
     def _persist_bar(self, changed: np.ndarray, fills: list[Fill]) -> None:
-        db = self._db
-        db.execute("BEGIN")
-        db.executemany(
-            "INSERT INTO fills VALUES (?,?,?,?,?,?,?,?)",
-            [(f.fill_id, f.client_order_id, self._row_of[f.client_order_id], f.quantity, f.price,
-              f.fees, self.last_bar, f.timestamp.isoformat()) for f in fills],
-        )
-        db.executemany("UPDATE orders SET status=? WHERE row=?",
-                       [(self._status[r].value, r) for r in set(changed.tolist())])
-        db.executemany("INSERT OR REPLACE INTO meta VALUES (?,?)", [
-            ("last_bar", str(self.last_bar)),
-            ("perm", json.dumps(self._perm.tolist())),
-        ])
-        db.execute("COMMIT")
+        row_of, status = self._row_of, self._status
+        self._store.record_bar(
+            self.last_bar, fills, [row_of[f.client_order_id] for f in fills],
+            [(status[r].value, r) for r in set(changed.tolist())], self._perm)
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None

@@ -212,3 +212,55 @@ def half_spread_path(source: str, high, low, close, fallback: float, *,
             half = 0.5 * total / n if source == "corwin_schultz" else 0.5 * np.sqrt(total / n)
     ok = (n >= min_pairs) & np.isfinite(half) & (half > 0)
     return np.where(ok, half, float(fallback)).reshape(shape)
+
+
+# ----------------------------------------------------------------- volatility and permanent impact
+BARS_PER_SESSION = 390  # minutes in a regular NYSE session: per-bar -> daily scaling
+
+
+def volatility_paths(high: np.ndarray, low: np.ndarray,
+                     halflife_bars: float) -> tuple[np.ndarray, np.ndarray]:
+    """The per-bar volatility of a replay's (n_bars, n_symbols) ``high``/``low``, for the whole
+    run at once. Why precomputed: it reads only the recorded ranges (permanent impact scales
+    high and low alike), never this run's orders.
+
+    Returns ``var[t]``: EWMA (half-life ``halflife_bars``) of the Parkinson variance of bars
+    before t (NaN until one is known), shape (n_bars + 1, n_symbols); ``sigma[t]``: the per-bar
+    volatility used to price fills on bar t (the EWMA, or bar t's own range before any history;
+    0 if unknown)."""
+    n_bars, n_symbols = np.shape(high)
+    bar_var = parkinson_variance(high, low)
+    var = np.full((n_bars + 1, n_symbols), np.nan)
+    v = var[0].copy()
+    alpha = 1.0 - 0.5 ** (1.0 / halflife_bars)
+    finite = np.isfinite(bar_var)
+    for t in range(n_bars):
+        x, upd = bar_var[t], finite[t]
+        first = upd & ~np.isfinite(v)
+        v = np.where(first, x, v)
+        v = np.where(upd & ~first, v + alpha * (x - v), v)
+        var[t + 1] = v
+    with np.errstate(invalid="ignore"):
+        sigma = np.sqrt(np.where(np.isfinite(var[:-1]), var[:-1], bar_var))
+    return var, np.where(np.isfinite(sigma), sigma, 0.0)
+
+
+def permanent_impact_coefficients(volume: np.ndarray, sigma: np.ndarray,
+                                  permanent_impact: float) -> np.ndarray:
+    """``coef[t]``: permanent price move (fraction) per net market share on bar t, from the
+    replay's (n_bars, n_symbols) ``volume`` and the per-bar ``sigma`` of
+    :func:`volatility_paths`.
+
+    Linear in the net flow, ``permanent_impact * sigma_daily / ADV``, so the total move of a
+    parent does not depend on how it is sliced (a concave law would make slicing costlier
+    and hand market orders an artificial edge). sigma_daily = per-bar sigma x sqrt(390);
+    ADV = 390 x the mean volume of the bars before t (bar t's own before any history).
+    """
+    vol = np.where(np.isfinite(volume), volume, 0.0)
+    counts = np.arange(vol.shape[0], dtype=float)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        past_mean = np.cumsum(vol, axis=0) - vol
+        past_mean = np.where(counts > 0, past_mean / np.maximum(counts, 1.0), vol)
+        coef = (permanent_impact * sigma * np.sqrt(BARS_PER_SESSION)
+                / (BARS_PER_SESSION * past_mean))
+    return np.where(np.isfinite(coef), coef, 0.0)

@@ -1,5 +1,7 @@
 """Broker-independent execution: the Broker port, order lifecycle, journal, pre-trade
-validation, circuit breakers, execution algorithms, the engine and execution quality (TCA)."""
+validation, circuit breakers, execution algorithms, the engine (with its restart recovery,
+``recovery.py``, and its timed, retried broker calls, ``broker_calls.py``) and execution
+quality (TCA)."""
 
 from __future__ import annotations
 

@@ -23,8 +23,10 @@ previous idle marker and is committed with the next real event (a crash then re-
 bars, which is harmless: they sent nothing).
 
 State is the fold of the journal: ``recover()`` replays it and reconciles with the broker
-(orders and fills by client id) before any new order is sent. Anything it cannot explain raises
-:class:`ReconciliationError` and nothing is sent.
+(orders and fills by client id) before any new order is sent; anything it cannot explain raises
+:class:`ReconciliationError` and nothing is sent (:mod:`research.execution.recovery`). Every
+broker call goes through :class:`~research.execution.broker_calls.BrokerCalls` (timing for the
+system breaker, retries of idempotent calls).
 """
 
 from __future__ import annotations
@@ -39,14 +41,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from research.config import ExecutionSettings
 from research.domain import Fill, Order, OrderStatus, OrderType, Side
+from research.execution import recovery
 from research.execution.algorithms import AlgoContext, ExecutionAlgorithm, build_algorithm
 from research.execution.algorithms.shortfall import ScheduleFn
 from research.execution.breakers import MarketBreakers, SystemBreaker
 from research.execution.broker import Broker
+from research.execution.broker_calls import TRANSIENT_ERRORS, BrokerCalls
 from research.execution.errors import (
     BrokerUnavailable,
     RateLimited,
@@ -79,6 +82,8 @@ FillObserver = Callable[[str, Side, int, float, datetime], None]
 # (bounds memory and the work a restart has to redo)
 _MAX_STAGED_ROWS = 4096
 _S = OrderStatus
+# a submit that times out or fails transiently counts against the broker's health
+_SUBMIT_FAILURES = (SubmitTimeout, *TRANSIENT_ERRORS)
 # Enum(value) runs Enum.__new__ in Python: the journal's plain values map back by dict lookup
 _SIDE_OF = {s._value_: s for s in Side}
 _ORDER_TYPE_OF = {t._value_: t for t in OrderType}
@@ -217,16 +222,9 @@ class ExecutionEngine:
             max_staleness_s=st.breaker_max_data_staleness_s,
             cooldown_s=st.breaker_cooldown_s,
         )
-        self._retrying = Retrying(
-            stop=stop_after_attempt(st.retry_max_attempts),
-            wait=wait_exponential_jitter(
-                multiplier=st.retry_initial_backoff_s, max=st.retry_max_backoff_s,
-                jitter=st.retry_jitter_s,
-            ),
-            retry=retry_if_exception_type((RateLimited, BrokerUnavailable)),
-            sleep=sleep,
-            reraise=True,
-        )
+        # every broker call is timed for the system breaker; idempotent ones are retried
+        self._broker_calls = BrokerCalls(st, self._breaker_call, sleep)
+        self._call = self._broker_calls.call
         self.parents: dict[str, ParentState] = {}
         self._work_order: dict[str, tuple[int, str]] = {}  # parent id -> (arrival bar, id)
         self.children: dict[str, ChildOrder] = {}
@@ -270,26 +268,7 @@ class ExecutionEngine:
 
     def recover(self) -> None:
         """Replay the journal, then reconcile with the broker. Call once before trading."""
-        self._replaying = True
-        has_run = False
-        try:
-            for ev in self.journal.events():
-                if ev.kind is EventKind.RUN:
-                    if ev.payload["run_id"] != self.run_id:
-                        raise ReconciliationError(
-                            [f"journal {self.journal.path} belongs to run "
-                             f"{ev.payload['run_id']!r}, not {self.run_id!r}"]
-                        )
-                    has_run = True
-                self._apply(ev)
-        finally:
-            self._replaying = False
-        if not has_run:
-            self.journal.append(EventKind.RUN, {"run_id": self.run_id, "symbols": self.symbols})
-        self._resumed = has_run  # a restart: new parents may be ones a lost journal tail held
-        self._reconcile()
-        self.journal.commit()
-        self._recovered = True
+        recovery.recover(self)
 
     def add_parent(self, parent: ParentOrder, snapshot: MarketSnapshot,
                    algorithm: ExecutionAlgorithm | None = None) -> bool:
@@ -349,7 +328,7 @@ class ExecutionEngine:
             pid = p.parent_id
             if pid in self.parents or pid in self._probed_parents:
                 continue
-            found = self._lost_slices(pid, 0)
+            found = recovery.lost_slices(self, pid, 0)
             if found:
                 lost += found
             else:
@@ -630,40 +609,6 @@ class ExecutionEngine:
         self.journal.stage(EventKind.BREAKER, payload, None, self._bar)
 
     # ------------------------------------------------------------------ broker calls
-    def _call(self, fn: Callable, *args, **kwargs):
-        """An idempotent broker call, retried with exponential backoff + jitter.
-
-        The first attempt is made directly: entering tenacity's retry loop costs more than a
-        simulated broker call, and it is only needed once an attempt has failed.
-        """
-        t0 = time.perf_counter()
-        try:
-            out = fn(*args, **kwargs)
-        except (RateLimited, BrokerUnavailable) as exc:
-            self._breaker_call(False, (time.perf_counter() - t0) * 1e3)
-            return self._call_retrying(exc, fn, *args, **kwargs)
-        self._breaker_call(True, (time.perf_counter() - t0) * 1e3)
-        return out
-
-    def _call_retrying(self, first_error: Exception, fn: Callable, *args, **kwargs):
-        """Continue a call whose first attempt failed with ``first_error``: tenacity counts that
-        failure as attempt 1, so backoff and the attempt limit are as if it had made it."""
-        pending: Exception | None = first_error
-        for attempt in self._retrying:
-            with attempt:
-                if pending is not None:
-                    err, pending = pending, None
-                    raise err
-                t0 = time.perf_counter()
-                try:
-                    out = fn(*args, **kwargs)
-                except (RateLimited, BrokerUnavailable):
-                    self._breaker_call(False, (time.perf_counter() - t0) * 1e3)
-                    raise
-                self._breaker_call(True, (time.perf_counter() - t0) * 1e3)
-                return out
-        raise AssertionError("unreachable")  # pragma: no cover
-
     def _breaker_call(self, ok: bool, latency_ms: float) -> None:
         if self._now is None:
             return
@@ -970,25 +915,20 @@ class ExecutionEngine:
         def out(kind: EventKind, payload: dict) -> JournalEvent:
             return JournalEvent(0, kind, cid, self._bar, payload)
 
-        t0 = time.perf_counter()
-        try:
-            broker_id = self.broker.submit(order)  # never retried: not idempotent
+        try:  # never retried: not idempotent
+            broker_id = self._broker_calls.attempt(
+                self.broker.submit, order, failures=_SUBMIT_FAILURES, answers=(Rejected,))
         except SubmitTimeout:
-            self._breaker_call(False, (time.perf_counter() - t0) * 1e3)
             return out(EventKind.SUBMIT_TIMEOUT, {})
         except Rejected as exc:
-            self._breaker_call(True, (time.perf_counter() - t0) * 1e3)
             return out(EventKind.SUBMIT_FAILED, {"reason_code": RejectReason.BROKER_REJECTED.value,
                                                  "reason": f"{exc.code}: {exc.reason}"})
         except RateLimited as exc:
-            self._breaker_call(False, (time.perf_counter() - t0) * 1e3)
             return out(EventKind.SUBMIT_FAILED,
                        {"reason_code": RejectReason.BROKER_RATE_LIMITED.value, "reason": str(exc)})
         except BrokerUnavailable as exc:
-            self._breaker_call(False, (time.perf_counter() - t0) * 1e3)
             return out(EventKind.SUBMIT_FAILED,
                        {"reason_code": RejectReason.BROKER_UNAVAILABLE.value, "reason": str(exc)})
-        self._breaker_call(True, (time.perf_counter() - t0) * 1e3)
         self.system_breaker.record_accept()
         return out(EventKind.SENT, {"broker_order_id": broker_id})
 
@@ -998,91 +938,7 @@ class ExecutionEngine:
             raise RuntimeError("engine: call recover() before trading (replays the journal and "
                                "reconciles with the broker)")
 
-    def _probe_lost_slices(self) -> list[str]:
-        """Orders at the broker under the client ids this run would send next.
-
-        Why: intents are committed before they are sent, so after a process crash the broker
-        never has a slice the journal lacks. After an OS crash or power loss under
-        ``journal_synchronous=NORMAL`` the journal's last commits can be gone; an order they
-        covered that is still open, or that moved a position, is caught above, but one that
-        was since cancelled, rejected or expired unfilled is not — and the engine would
-        derive the same client id for the same slice and send it a second time. One query per
-        unfinished parent (at restart only) closes that gap."""
-        found = []
-        for pid, ps in self.parents.items():
-            if not ps.done:
-                found += self._lost_slices(pid, ps.next_slice)
-        return found
-
-    def _lost_slices(self, parent_id: str, first_slice: int) -> list[str]:
-        """Broker orders under this run's client ids for ``parent_id`` from ``first_slice`` on
-        that the journal does not hold (one query per slice, until the broker has none)."""
-        found = []
-        k = first_slice
-        while True:
-            cid = client_order_id(self.run_id, parent_id, k)
-            bo = None if cid in self.children else self._call(self.broker.get_order, cid)
-            if bo is None:
-                return found
-            found.append(
-                f"broker has order {bo.broker_order_id} (client id {cid}, slice {k} of parent "
-                f"{parent_id}, {bo.status.value}, {bo.symbol} {bo.side.value} {bo.quantity}) "
-                "that the journal does not know: the journal lost its last events (an OS crash "
-                "or power loss with journal_synchronous=NORMAL?); not re-sending that slice")
-            k += 1
-
     def _reconcile(self) -> None:
-        mismatches: list[str] = []
-        for child in list(self.children.values()):
-            if child.status.is_terminal:
-                continue
-            bo = self._call(self.broker.get_order, child.client_order_id)
-            desc = (f"order {child.client_order_id} ({child.symbol} {child.side.value} "
-                    f"{child.quantity}, parent {child.parent_id})")
-            if bo is None:
-                if child.status is _S.INITIALIZED:
-                    self._emit(EventKind.RESOLVED, {
-                        "found": False, "reason_code": RejectReason.NEVER_REACHED_BROKER.value,
-                    }, child.client_order_id, self._bar)
-                elif child.unresolved_submit:
-                    self._emit(EventKind.RESOLVED, {
-                        "found": False, "reason_code": RejectReason.SUBMIT_UNCONFIRMED.value,
-                    }, child.client_order_id, self._bar)
-                else:
-                    mismatches.append(f"{desc} is {child.status.value} in the journal but the "
-                                      "broker has no such order")
-                continue
-            if (bo.symbol, bo.side, bo.quantity) != (child.symbol, child.side, child.quantity):
-                mismatches.append(f"{desc} differs at the broker: {bo.symbol} {bo.side.value} "
-                                  f"{bo.quantity}")
-                continue
-            self._emit_resolved(child, bo)
-        for bo in self._call(self.broker.open_orders):
-            if bo.client_order_id not in self.children:
-                mismatches.append(
-                    f"broker has open order {bo.broker_order_id} (client id {bo.client_order_id}, "
-                    f"{bo.symbol} {bo.side.value} {bo.quantity}) that the journal does not know"
-                )
-        if self.children:
-            broker_fills = self._call(self.broker.fills, list(self.children))
-            known = {f.fill_id for f in broker_fills}
-            try:
-                self._ingest_fills(broker_fills, recovered=True)
-            except ReconciliationError as exc:
-                mismatches.extend(exc.mismatches)
-            self._needs_sync.clear()
-            for c in self.children.values():
-                c.needs_fill_sync = False
-                for fid in c.fill_ids - known:
-                    mismatches.append(f"journal has fill {fid} of order {c.client_order_id} that "
-                                      "the broker does not report")
-        mismatches.extend(self._probe_lost_slices())
-        if self.initial_positions is not None:
-            bpos = {s: p.quantity for s, p in self._call(self.broker.positions).items()}
-            for s in set(bpos) | set(self.positions) | set(self.initial_positions):
-                want = self.initial_positions.get(s, 0) + self.positions.get(s, 0)
-                if bpos.get(s, 0) != want:
-                    mismatches.append(f"position {s}: broker {bpos.get(s, 0)} shares, journal "
-                                      f"implies {want}")
-        if mismatches:
-            raise ReconciliationError(mismatches)
+        """Compare the replayed state with the broker's (see :mod:`research.execution.recovery`).
+        A method so that tests/broken_engines.py can break this step on purpose."""
+        recovery.reconcile_with_broker(self)

@@ -1,4 +1,4 @@
-"""The execution-comparison report's helpers (sim/tca/report.py) and its parameters model,
+"""The execution-comparison report's helpers (sim/tca/report.py, figures.py) and its parameters model,
 on hand-built results: no engine run, no kernel."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+from sim.tca import figures
 from sim.tca import report as rep
 from sim.tca.claim import CLAIM_BAND, CLAIM_TOLERANCE_PP
 from sim.tca.params import ExecutionComparisonParams
@@ -330,25 +331,25 @@ def test_headline_metrics_and_their_printout():
 # ------------------------------------------------------------------------------- figures
 def test_figures_carry_the_intervals():
     s = _summary()
-    fig = rep.is_figure(s, "t")
+    fig = figures.is_figure(s, "t")
     bars = fig.data[0]
     np.testing.assert_allclose(bars.error_y.array, [3.0, 4.0, 3.0])  # hi - mean
     np.testing.assert_allclose(bars.error_y.arrayminus, [3.0, 4.0, 3.0])
     assert list(fig.data[1].y) == [20.7, 17.9, 16.2]  # the seed's levels
-    red = rep.reduction_figure(s, "t").data[0]
+    red = figures.reduction_figure(s, "t").data[0]
     assert list(red.y) == ["limit", "twap"]
     np.testing.assert_allclose(red.error_x.array, [15.0, 2.5])  # hi - mean
-    assert "t(9) on 10 day totals" in rep.is_figure(s, "t").layout.title.text
+    assert "t(9) on 10 day totals" in figures.is_figure(s, "t").layout.title.text
     undefined = _summary()
     for p in undefined["paired_vs_market"].values():
         p["reduction_pct"]["defined"] = False
-    diff = rep.reduction_figure(undefined, "t")
+    diff = figures.reduction_figure(undefined, "t")
     assert list(diff.data[0].x) == [2.0, -3.0]  # the paired difference, bps
     np.testing.assert_allclose(diff.data[0].error_x.array, [3.0, 2.0])
     assert "no % of it is meaningful" in diff.layout.title.text
-    deco = rep.decomposition_figure(s, "t")
+    deco = figures.decomposition_figure(s, "t")
     assert [t.name for t in deco.data] == [*rep.COMPONENTS, "total (mean IS)"]
-    brk = rep.breakdown_figure(s, "adv_pct", "t", "x")
+    brk = figures.breakdown_figure(s, "adv_pct", "t", "x")
     assert list(brk.data[0].x) == ["0.1-0.5 (n=3, 2 days)"]
     np.testing.assert_allclose(brk.data[0].error_y.array, [5.0])  # market: 15 - 10
 
@@ -356,7 +357,7 @@ def test_figures_carry_the_intervals():
 def test_calibration_figures_clip_and_count_outliers():
     po = pd.DataFrame({"strategy": ["market"] * 3, "is_bps": [1.0, 2.0, 3.0],
                        "predicted_bps": [1.0, 1.0, 1.0], "z": [0.0, 15.0, -1.0]})
-    scatter, hist = rep.calibration_figures(po, "t", z_clip=10.0)
+    scatter, hist = figures.calibration_figures(po, "t", z_clip=10.0)
     assert list(hist.data[0].x) == [0.0, 10.0, -1.0]
     assert "1 beyond ±10" in hist.layout.title.text
     assert scatter.data[-1].name == "realised = predicted"
