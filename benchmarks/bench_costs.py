@@ -17,7 +17,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _timing import describe, machine, repeat  # noqa: E402
 
-from research.costs import STRATEGIES, STRATEGY_CODES, CostModel  # noqa: E402
+from research.costs import ALGORITHM_CODES, ALGORITHMS, CostModel  # noqa: E402
 
 
 def batch(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -33,7 +33,7 @@ def batch(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
         "symbol": rng.choice(symbols, n),
         "side": rng.choice(["buy", "sell"], n),
         "quantity": np.round(np.exp(rng.uniform(np.log(10), np.log(200_000), n))),
-        "strategy": np.resize(np.array(STRATEGIES), n),
+        "algorithm": np.resize(np.array(ALGORITHMS), n),
         "start_time": pd.Timestamp("2024-06-03 09:45", tz="America/New_York")
         + pd.to_timedelta(rng.integers(0, 300, n), "min"),
         "horizon_minutes": rng.choice([5, 15, 30, 60, 120, 390], n).astype(float),
@@ -49,7 +49,7 @@ def arrays(model: CostModel, orders: pd.DataFrame, market: pd.DataFrame) -> dict
         quantity=orders["quantity"].to_numpy(float).copy(), price=m["price"].to_numpy().copy(),
         adv=m["adv"].to_numpy().copy(), daily_vol=m["daily_vol"].to_numpy().copy(),
         spread_bps=m["spread_bps"].to_numpy().copy(),
-        strategy=orders["strategy"].map(STRATEGY_CODES).to_numpy().astype(np.int64),
+        algorithm=orders["algorithm"].map(ALGORITHM_CODES).to_numpy().astype(np.int64),
         is_sell=(orders["side"] == "sell").to_numpy().copy(),
         start_minute=(ts.hour * 60 + ts.minute - 570).to_numpy(float).copy(),
         horizon_minutes=orders["horizon_minutes"].to_numpy().copy(),
@@ -74,8 +74,8 @@ def bench_law(law: str) -> None:
                repeat(lambda o=orders, m=market: model.predict(o, m), max(runs // 50, 50),
                       warmup=5), "(info)")
     orders, market = batch(20, seed=1)
-    report("compare_strategies, 20 orders x 6 strategies",
-           repeat(lambda: model.compare_strategies(orders, market), 200, warmup=5), "(info)")
+    report("compare_algorithms, 20 orders x 6 algorithms",
+           repeat(lambda: model.compare_algorithms(orders, market), 200, warmup=5), "(info)")
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from research.config import ExecutionSettings
-from research.domain import Side, Strategy
+from research.domain import Algorithm, Side
 from research.execution import ExecutionEngine, Journal, ParentOrder
 from sim import BarReplay, SimulatedBroker, run_replay
 
@@ -82,11 +82,11 @@ def synthetic_parents(scenario: str, n_parents: int, rp: BarReplay) -> dict[int,
         sym = rp.symbols[k % n_sym]
         side = Side.BUY if k % 2 == 0 else Side.SELL
         if scenario == "resting limits":
-            parents.append(ParentOrder(f"p{k}", sym, side, 5_000, Strategy.LIMIT,
+            parents.append(ParentOrder(f"p{k}", sym, side, 5_000, Algorithm.LIMIT,
                                        horizon_bars=n_bars - 5,
                                        params={"offset_bps": 8.0, "fallback_to_market": False}))
         else:
-            parents.append(ParentOrder(f"p{k}", sym, side, 3_000, Strategy.TWAP,
+            parents.append(ParentOrder(f"p{k}", sym, side, 3_000, Algorithm.TWAP,
                                        horizon_bars=60))
     return {0: parents}
 
@@ -144,7 +144,7 @@ def study_inputs(n_parents: int = 1_000, seed: int = 7):
                   "twap": {}, "vwap": {"volume_profile": profile}, "pov": {"rate": 0.1},
                   "is": is_params}
         for name in STUDY_STRATEGIES:
-            p = ParentOrder(f"o{k}-{name}", rp.symbols[s], side, qty, Strategy(name),
+            p = ParentOrder(f"o{k}-{name}", rp.symbols[s], side, qty, Algorithm(name),
                             horizon_bars=h, params=params[name])
             by_strategy[name].setdefault(start, []).append(p)
     return rp, by_strategy

@@ -32,6 +32,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from research.domain import Algorithm
+
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -41,7 +43,6 @@ PositiveInt = Annotated[int, Field(gt=0)]
 SpreadSource = Literal["quotes", "corwin_schultz", "abdi_ranaldo", "roll"]
 #: The cost model's impact laws (research.costs derives its own list from this one).
 ImpactLaw = Literal["square_root", "almgren_2005"]
-STRATEGIES = ("market", "limit", "twap", "vwap", "pov", "is")
 
 
 class _Group(BaseModel):
@@ -396,7 +397,7 @@ class ExecutionPolicy(_Group):
     """How each parent order is worked; every algorithm parameter lives here (see
     :mod:`research.trading.algorithm_params` for how each is used)."""
 
-    algorithm: Literal["market", "limit", "twap", "vwap", "pov", "is"] = "twap"
+    algorithm: Algorithm = Algorithm.TWAP
     horizon_minutes: PositiveInt = 60
     limit_offset_bps: float = Field(0.0, description="Limit distance from the mid, bps "
                                     "(positive = passive).")

@@ -60,7 +60,7 @@ _TERMINAL = frozenset(
 )
 
 
-class Strategy(StrEnum):
+class Algorithm(StrEnum):
     """Execution strategies (algorithms) a parent order can be worked with."""
 
     MARKET = "market"

@@ -1,7 +1,7 @@
 """Pre-trade transaction-cost model: spread, impact, timing and opportunity cost, fees,
 optimal schedules and calibration.
 
-The model is a *predictor* used to rank strategies, size participation and estimate cost
+The model is a *predictor* used to rank algorithms, size participation and estimate cost
 before trading, and the yardstick of transaction-cost analysis. The simulated broker never
 calls it (DESIGN.md, "No circularity").
 
@@ -14,7 +14,7 @@ order_id           unique id; every validation error names it
 symbol             str
 side               "buy" / "sell" (case-insensitive)
 quantity           shares, > 0
-strategy           "market", "limit", "twap", "vwap", "pov", "is"
+algorithm           "market", "limit", "twap", "vwap", "pov", "is"
 start_time         timestamp (tz-aware, or naive = New York time); outside 09:30-16:00 the
                    order starts at the (next) open; its date selects the fee-schedule version
 horizon_minutes    > 0: the schedule length (twap/vwap), the deadline (pov/is), the resting
@@ -86,8 +86,8 @@ _EXPORTS = {
     "rolling_abdi_ranaldo": "_spread",
     "rolling_roll": "_spread",
     "estimate_spreads": "_spread",
-    "STRATEGIES": "_strategies",
-    "STRATEGY_CODES": "_strategies",
+    "ALGORITHMS": "_algorithms",
+    "ALGORITHM_CODES": "_algorithms",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -16,6 +16,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from research.costs._algorithms import (
+    ALGORITHM_CODES,
+    ALGORITHMS,
+    INPUT_ERRORS,
+    OUTPUT_FIELDS,
+    strategy_cost_kernel,
+)
 from research.costs._calibration import load_calibration
 from research.costs._fees import FeeSchedule, FeeTable, as_date, fee_schedule
 from research.costs._impact import DEFAULT_TURNOVER_RATIO, IMPACT_LAWS
@@ -28,13 +35,6 @@ from research.costs._profile import (
     estimate_volume_profile,
 )
 from research.costs._spread import SPREAD_ESTIMATORS, abdi_ranaldo, corwin_schultz, roll
-from research.costs._strategies import (
-    INPUT_ERRORS,
-    OUTPUT_FIELDS,
-    STRATEGIES,
-    STRATEGY_CODES,
-    strategy_cost_kernel,
-)
 from research.costs._volatility import (
     CLOSE_TO_CLOSE,
     INTRADAY_REALISED,
@@ -45,7 +45,7 @@ from research.costs._volatility import (
 from research.data.schema import EXCHANGE_TZ
 from research.estimator import ParamsMixin
 
-ORDER_COLUMNS = ("order_id", "symbol", "side", "quantity", "strategy", "start_time",
+ORDER_COLUMNS = ("order_id", "symbol", "side", "quantity", "algorithm", "start_time",
                  "horizon_minutes")
 MARKET_COLUMNS = ("price", "adv", "daily_vol", "spread_bps", "shares_outstanding")
 _COST_FIELDS = OUTPUT_FIELDS[:7]
@@ -107,7 +107,7 @@ class CostModel(ParamsMixin):
     sqrt_impact_y : Y of the square-root law.
     almgren_eta, almgren_beta, almgren_gamma : Almgren et al. (2005) coefficients.
     max_participation : cap on the share of market volume (fraction).
-    pov_rate : participation of the ``pov`` strategy (fraction).
+    pov_rate : participation of the ``pov`` algorithm (fraction).
     risk_aversion : lambda of expected cost + lambda x variance, 1/$.
     spread_source : "quotes" (bid/ask when the bars have them) or a bar estimator
         ("corwin_schultz", "abdi_ranaldo", "roll"); the others are fallbacks in that order.
@@ -122,7 +122,7 @@ class CostModel(ParamsMixin):
     limit_queue_half_spreads : extra travel, in half-spreads, before a limit order fills.
     limit_cleanup : complete unfilled limit orders at the horizon with a market order.
     market_order_minutes : execution time of a market order for rate-dependent impact.
-    child_order_minutes : one child order per this many minutes of a scheduled strategy.
+    child_order_minutes : one child order per this many minutes of a scheduled algorithm.
     turnover_ratio : Theta/V used when shares outstanding are unknown.
     spread_profile, volume_profile : fixed :class:`TimeOfDayProfile`; None = estimate from
         intraday bars in ``fit``, else the documented defaults.
@@ -387,15 +387,15 @@ class CostModel(ParamsMixin):
 
     # -------------------------------------------------------------------- fast path
     def predict_arrays(
-        self, *, quantity, price, adv, daily_vol, spread_bps, strategy, is_sell, start_minute,
+        self, *, quantity, price, adv, daily_vol, spread_bps, algorithm, is_sell, start_minute,
         horizon_minutes, limit_offset_bps, shares_outstanding=None, fees_on=None,
         order_ids=None,
     ) -> CostEstimate:
         """Vectorised core of :meth:`predict` on plain arrays (one element per order).
 
         quantity (shares, > 0), price ($), adv (shares/day), daily_vol (fraction),
-        spread_bps (session-average full spread, bps), strategy (int codes of
-        ``STRATEGY_CODES``), is_sell (bool), start_minute (minutes after 09:30 ET),
+        spread_bps (session-average full spread, bps), algorithm (int codes of
+        ``ALGORITHM_CODES``), is_sell (bool), start_minute (minutes after 09:30 ET),
         horizon_minutes (> 0), limit_offset_bps (passive offset, bps; used by limit orders),
         shares_outstanding (NaN = unknown), fees_on (a date or a :class:`FeeTable`; None = the
         latest schedule version). A bad element raises ``ValueError`` naming the order (its
@@ -417,7 +417,7 @@ class CostModel(ParamsMixin):
         price = _arr(price, f64)
         bad, code = strategy_cost_kernel(
             q, price, _arr(adv, f64), _arr(daily_vol, f64), _arr(spread_bps, f64),
-            _arr(strategy, np.int64), _arr(is_sell, np.bool_), _arr(start_minute, f64),
+            _arr(algorithm, np.int64), _arr(is_sell, np.bool_), _arr(start_minute, f64),
             _arr(horizon_minutes, f64), _arr(limit_offset_bps, f64), turnover, self._params(),
             self._tables(), table.per_share, table.value_rate, table.minimum, table.maximum,
             table.max_fraction, table.sells_only, out,
@@ -427,7 +427,7 @@ class CostModel(ParamsMixin):
             who = f"order {order_ids[bad]!r}" if order_ids is not None else f"order #{bad}"
             values = {"quantity": quantity, "price": price, "adv": adv, "daily_vol": daily_vol,
                       "spread_bps": spread_bps, "horizon_minutes": horizon_minutes,
-                      "strategy": strategy, "start_minute": start_minute,
+                      "algorithm": algorithm, "start_minute": start_minute,
                       "limit_offset_bps": limit_offset_bps,
                       "shares_outstanding": shares_outstanding}[field]
             raise ValueError(f"{who}: {field} must be {must}, got {np.asarray(values)[bad]!r}")
@@ -462,7 +462,7 @@ class CostModel(ParamsMixin):
             return parsed
 
         is_sell = categorical("side", {"buy": 0, "sell": 1}, "'buy' or 'sell'").astype(bool)
-        codes = categorical("strategy", STRATEGY_CODES, f"one of {STRATEGIES}").astype(np.int64)
+        codes = categorical("algorithm", ALGORITHM_CODES, f"one of {ALGORITHMS}").astype(np.int64)
 
         def positive(col: str, must: str) -> np.ndarray:
             values = pd.to_numeric(orders[col], errors="coerce").to_numpy(float)
@@ -532,14 +532,14 @@ class CostModel(ParamsMixin):
         return {
             "ids": ids, "index": id_index, "symbols": symbol_values,
             "side": pd.Categorical.from_codes(is_sell.astype(np.int8), ["buy", "sell"]),
-            "quantity": qty, "strategy": codes, "is_sell": is_sell, "start_minute": start,
+            "quantity": qty, "algorithm": codes, "is_sell": is_sell, "start_minute": start,
             "horizon_minutes": horizon, "limit_offset_bps": offset, "dates": dates, **state,
         }
 
     def _estimate(self, a: dict) -> CostEstimate:
         """Run the kernel once per distinct fee date (fee versions are per date)."""
         kwargs = {k: a[k] for k in ("quantity", "price", "adv", "daily_vol", "spread_bps",
-                                    "strategy", "is_sell", "start_minute", "horizon_minutes",
+                                    "algorithm", "is_sell", "start_minute", "horizon_minutes",
                                     "limit_offset_bps", "shares_outstanding")}
         dates = a["dates"]
         unique = np.unique(dates)
@@ -556,7 +556,7 @@ class CostModel(ParamsMixin):
         return CostEstimate(*parts[:-1], parts[-1] > 0)
 
     def predict(self, orders, market: pd.DataFrame | None = None):
-        """Expected cost of each order under its strategy.
+        """Expected cost of each order under its algorithm.
 
         DataFrame in, DataFrame out: one row per order (index ``order_id``), costs in bps and
         in dollars (``*_usd`` = bps x notional / 1e4). ``market`` (indexed by symbol) may give
@@ -574,26 +574,26 @@ class CostModel(ParamsMixin):
         a = self._order_arrays(orders, market)
         est = self._estimate(a)
         head = {"symbol": a["symbols"], "side": a["side"],
-                "strategy": pd.Categorical.from_codes(a["strategy"], STRATEGIES),
+                "algorithm": pd.Categorical.from_codes(a["algorithm"], ALGORITHMS),
                 "quantity": a["quantity"], "price": a["price"]}
         return est.to_frame(index=a["index"], leading=head)
 
-    def compare_strategies(self, orders: pd.DataFrame, market: pd.DataFrame | None = None,
-                           strategies=STRATEGIES) -> pd.DataFrame:
-        """Every order priced under each strategy, ranked per order by expected cost +
-        risk_aversion x variance (dollars). Index (order_id, strategy); ``rank`` 1 = best."""
-        unknown = [s for s in strategies if s not in STRATEGY_CODES]
+    def compare_algorithms(self, orders: pd.DataFrame, market: pd.DataFrame | None = None,
+                           algorithms=ALGORITHMS) -> pd.DataFrame:
+        """Every order priced under each algorithm, ranked per order by expected cost +
+        risk_aversion x variance (dollars). Index (order_id, algorithm); ``rank`` 1 = best."""
+        unknown = [s for s in algorithms if s not in ALGORITHM_CODES]
         if unknown:
-            raise ValueError(f"unknown strategies {unknown}; choose from {STRATEGIES}")
-        a = self._order_arrays(orders.assign(strategy="market"), market)
-        k, n = len(strategies), len(orders)
+            raise ValueError(f"unknown algorithms {unknown}; choose from {ALGORITHMS}")
+        a = self._order_arrays(orders.assign(algorithm="market"), market)
+        k, n = len(algorithms), len(orders)
         take = np.tile(np.arange(n), k)
         rep = {key: v[take] for key, v in a.items()}
-        rep["strategy"] = np.repeat([STRATEGY_CODES[s] for s in strategies], n).astype(np.int64)
+        rep["algorithm"] = np.repeat([ALGORITHM_CODES[s] for s in algorithms], n).astype(np.int64)
         est = self._estimate(rep)
         index = pd.MultiIndex.from_arrays(
-            [rep["ids"], np.repeat(np.asarray(strategies, dtype=object), n)],
-            names=["order_id", "strategy"])
+            [rep["ids"], np.repeat(np.asarray(algorithms, dtype=object), n)],
+            names=["order_id", "algorithm"])
         frame = est.to_frame(index=index, leading={"symbol": rep["symbols"]})
         frame["objective_usd"] = (frame["total_usd"]
                                   + self.risk_aversion * frame["timing_risk_usd"] ** 2)

@@ -69,10 +69,10 @@ def _check_orders(table, path: Path, market_columns_allowed: bool):
     import numpy as np
     import pandas as pd
 
+    from research.strategies.parent_orders import MAX_ORDER_QUANTITY
     from research.costs._model import MARKET_COLUMNS, ORDER_COLUMNS
     from research.data.calendar import epoch_ns, session_bounds_for
     from research.data.schema import EXCHANGE_TZ
-    from research.strategies.parent_orders import MAX_ORDER_QUANTITY
 
     allowed = [*ORDER_COLUMNS, "limit_offset_bps", *(MARKET_COLUMNS if market_columns_allowed
                                                      else ())]
@@ -190,7 +190,7 @@ def estimate(
     impact_law: Annotated[str | None, typer.Option(help="square_root or almgren_2005.")] = None,
     calibration: Annotated[Path | None, typer.Option(
         help="Calibration JSON from 'qlab costs calibrate'.", exists=True, dir_okay=False)] = None,
-    compare: Annotated[bool, typer.Option(help="Price every strategy and rank them.")] = False,
+    compare: Annotated[bool, typer.Option(help="Price every algorithm and rank them.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ):
     """Expected cost of each order (bps and $): spread, impact, timing risk, fees, total."""
@@ -212,14 +212,14 @@ def estimate(
         model = CostModel.from_settings(load_settings().costs, **overrides)
         if calibration is not None:
             model.set_params(**{**load_calibration(calibration).model_params(), **overrides})
-        result = (model.compare_strategies(table, market_frame) if compare
+        result = (model.compare_algorithms(table, market_frame) if compare
                   else model.predict(table, market_frame))
     except ValueError as exc:
         fail(f"error: {orders}: {exc}", 2)
     if as_json:
         typer.echo(result.reset_index().to_json(orient="records", indent=2))
         return
-    shown = ["strategy", "symbol", "side", "quantity", "spread_bps", "temporary_impact_bps",
+    shown = ["algorithm", "symbol", "side", "quantity", "spread_bps", "temporary_impact_bps",
              "permanent_impact_bps", "timing_risk_bps", "opportunity_cost_bps", "fees_bps",
              "total_bps", "total_usd", "rank"]
     with pd.option_context("display.width", 200, "display.max_columns", 30):

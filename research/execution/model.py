@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from research.domain import Fill, OrderStatus, OrderType, Side, Strategy
+from research.domain import Algorithm, Fill, OrderStatus, OrderType, Side
 
 
 class ReportKind(StrEnum):
@@ -256,7 +256,7 @@ class ParentOrder:
     symbol: str
     side: Side
     quantity: int
-    strategy: Strategy = Strategy.TWAP
+    algorithm: Algorithm = Algorithm.TWAP
     horizon_bars: int = 30
     deadline_grace_bars: int = 3
     params: dict[str, Any] = field(default_factory=dict)
@@ -281,7 +281,7 @@ class ParentOrder:
             "symbol": self.symbol,
             "side": self.side.value,
             "quantity": int(self.quantity),
-            "strategy": self.strategy.value,
+            "algorithm": self.algorithm.value,
             "horizon_bars": self.horizon_bars,
             "deadline_grace_bars": self.deadline_grace_bars,
             "params": self.params,
@@ -295,7 +295,8 @@ class ParentOrder:
             symbol=d["symbol"],
             side=Side(d["side"]),
             quantity=int(d["quantity"]),
-            strategy=Strategy(d["strategy"]),
+            # "strategy": the key of journals written before the field was renamed
+            algorithm=Algorithm(d["algorithm"] if "algorithm" in d else d["strategy"]),
             horizon_bars=int(d["horizon_bars"]),
             deadline_grace_bars=int(d["deadline_grace_bars"]),
             params=dict(d["params"]),

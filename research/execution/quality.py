@@ -73,7 +73,7 @@ class ExecutionQuality:
     parent_id: str
     symbol: str
     side: str
-    strategy: str
+    algorithm: str
     quantity: int
     filled_quantity: int
     fill_rate: float
@@ -135,7 +135,7 @@ def execution_quality(engine, cost_predictor: CostPredictor | None = None,
             pred, std = cost_predictor(par, arrival)
         z = (d.total * bps - pred) / std if std and std > 0 else math.nan
         out.append(ExecutionQuality(
-            parent_id=pid, symbol=par.symbol, side=par.side.value, strategy=par.strategy.value,
+            parent_id=pid, symbol=par.symbol, side=par.side.value, algorithm=par.algorithm.value,
             quantity=par.quantity, filled_quantity=filled, fill_rate=filled / par.quantity,
             arrival_price=arrival, start_price=start, end_price=end, average_fill_price=avg,
             shortfall_bps=d.total * bps, delay_bps=d.delay * bps, execution_bps=d.execution * bps,

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from research.domain import Strategy
+from research.domain import Algorithm
 from research.execution.algorithms import ExecutionAlgorithm, build_algorithm
 from research.execution.model import ParentOrder
 
@@ -124,7 +124,7 @@ class AlgorithmPlanner:
 
     def __init__(self, policy: Any, *, bar_minutes: float = 1.0, cost_model: Any = None):
         self.policy = policy
-        self.algorithm = Strategy(policy.algorithm)
+        self.algorithm = Algorithm(policy.algorithm)
         self.bar_minutes = float(bar_minutes)
         self.cost_model = cost_model
         self.horizon_bars = max(1, int(round(policy.horizon_minutes / self.bar_minutes)))
@@ -135,8 +135,8 @@ class AlgorithmPlanner:
     def check(self) -> None:
         """Raise at start-up when the policy's algorithm can never be built (its input is not
         there at all), instead of on the first rebalance."""
-        if self.algorithm in (Strategy.VWAP, Strategy.IS) and self.cost_model is None:
-            needs = ("the time-of-day volume profile" if self.algorithm is Strategy.VWAP
+        if self.algorithm in (Algorithm.VWAP, Algorithm.IS) and self.cost_model is None:
+            needs = ("the time-of-day volume profile" if self.algorithm is Algorithm.VWAP
                      else "daily volatility, ADV and spread per symbol")
             raise AlgorithmInputError("(every parent)", self.algorithm.value,
                                       f"{needs} of a fitted cost model, and none was given")
@@ -149,24 +149,24 @@ class AlgorithmPlanner:
             try:
                 out.append((planned, build_algorithm(planned)))
             except ValueError as exc:
-                raise AlgorithmInputError(p.parent_id, p.strategy.value, str(exc)) from None
+                raise AlgorithmInputError(p.parent_id, p.algorithm.value, str(exc)) from None
         return out
 
     def _params(self, parent: ParentOrder, price: float, start_minute: float) -> dict[str, Any]:
-        ex, algo = self.policy, parent.strategy
-        if algo is Strategy.LIMIT:
+        ex, algo = self.policy, parent.algorithm
+        if algo is Algorithm.LIMIT:
             cleanup = int(round(ex.limit_cleanup_minutes / self.bar_minutes))
             return limit_params(ex.limit_offset_bps, parent.horizon_bars, cleanup,
                                 ex.limit_fallback_to_market)
-        if algo is Strategy.POV:
+        if algo is Algorithm.POV:
             return pov_params(ex.pov_rate)
-        if algo is Strategy.VWAP:
+        if algo is Algorithm.VWAP:
             if self._volume_profile is None:
                 raise AlgorithmInputError(parent.parent_id, algo.value,
                                           "no volume profile: no fitted cost model")
             start_bar = int(max(0.0, start_minute) // self.bar_minutes)
             return vwap_params(self._volume_profile, start_bar, parent.horizon_bars)
-        if algo is Strategy.IS:
+        if algo is Algorithm.IS:
             return {**self._market_state(parent, price), "risk_aversion": ex.risk_aversion}
         return {}
 
@@ -184,7 +184,7 @@ class AlgorithmPlanner:
             ("ADV", adv, math.isfinite(adv) and adv > 0),
             ("a price", price, math.isfinite(price) and price > 0)) if not ok]
         if missing:
-            raise AlgorithmInputError(parent.parent_id, parent.strategy.value,
+            raise AlgorithmInputError(parent.parent_id, parent.algorithm.value,
                                       f"no {' or '.join(missing)} for {sym} in the fitted cost "
                                       "model (past bars)")
         ac = almgren_chriss_params(price=price, daily_vol=vol, adv=adv, spread_bps=spread,

@@ -44,7 +44,7 @@ class CostWatch:
     def predict(self, parents: list[ParentOrder], snap: MarketSnapshot, engine: Any) -> None:
         """Expected cost of ``parents`` at their arrival (the model's array fast path); kept
         until each completes. Runs after the bar's orders were handed to the broker."""
-        from research.costs import STRATEGY_CODES
+        from research.costs import ALGORITHM_CODES
 
         rows = np.array([self._index[p.symbol] for p in parents], dtype=np.int64)
         arrival = np.array([engine.parents[p.parent_id].arrival_price for p in parents])
@@ -74,7 +74,7 @@ class CostWatch:
             "quantity": np.array([p.quantity for p in parents], dtype=float),
             "price": arrival[known], "adv": adv[known], "daily_vol": vol[known],
             "spread_bps": spread[known],
-            "strategy": np.array([STRATEGY_CODES[p.strategy.value] for p in parents]),
+            "algorithm": np.array([ALGORITHM_CODES[p.algorithm.value] for p in parents]),
             "is_sell": np.array([p.side is Side.SELL for p in parents]),
             "start_minute": np.full(n, minute),
             "horizon_minutes": np.full(n, float(ex.horizon_minutes)),

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from research.domain import Side, Strategy
+from research.domain import Algorithm, Side
 from research.execution import (
     ExecutionEngine,
     Journal,
@@ -208,7 +208,7 @@ class TradingLoop:
             self.cost_model.predict({
                 "quantity": np.ones(1), "price": np.full(1, 100.0), "adv": np.full(1, 1e6),
                 "daily_vol": np.full(1, 0.02), "spread_bps": np.full(1, 5.0),
-                "strategy": np.zeros(1, dtype=np.int64), "is_sell": np.zeros(1, dtype=bool),
+                "algorithm": np.zeros(1, dtype=np.int64), "is_sell": np.zeros(1, dtype=bool),
                 "start_minute": np.zeros(1), "horizon_minutes": np.full(1, 30.0),
                 "limit_offset_bps": np.zeros(1)})
 
@@ -273,7 +273,7 @@ class TradingLoop:
             keep = np.isin(np.asarray(self.symbols, dtype=object), unpriced)
             target[keep] = shares[keep]
         trade = target - shares
-        algo = Strategy(self.config.execution.algorithm)
+        algo = Algorithm(self.config.execution.algorithm)
         horizon = self.planner.horizon_bars
         parents = rebalance_parents(key, self.symbols, trade, algo, horizon,
                                     reduce_only=rebalance == "reduce")
@@ -358,7 +358,7 @@ class TradingLoop:
             except AlgorithmInputError as exc:
                 self.refused[p.parent_id] = str(exc)
                 self.log.error("parent_refused", parent_id=p.parent_id, symbol=p.symbol,
-                               algorithm=p.strategy.value, reason=str(exc))
+                               algorithm=p.algorithm.value, reason=str(exc))
         return out
 
     def _update_risk(self, past: pd.DataFrame, shares: np.ndarray, price: np.ndarray,
@@ -578,7 +578,7 @@ class TradingLoop:
                 # warning; a parent something stops is a warning
                 (self.log.warning if blocked else self.log.info)(
                     "parent_idle", parent_id=pid, symbol=ps.parent.symbol,
-                    algorithm=ps.parent.strategy.value, bars=idle, reason=why)
+                    algorithm=ps.parent.algorithm.value, bars=idle, reason=why)
 
     def _idle_reason(self, ps: Any, snap: MarketSnapshot) -> tuple[str, bool]:
         """(why a parent sends nothing, whether something stops it)."""
@@ -597,7 +597,7 @@ class TradingLoop:
         if ps.local_rejects:
             code, n = ps.local_rejects.most_common(1)[0]
             return f"children refused before sending: {code} ({n} time(s))", True
-        if par.strategy is Strategy.POV and not snap.volume[i] > 0:
+        if par.algorithm is Algorithm.POV and not snap.volume[i] > 0:
             return ("participation at zero volume: no market volume since arrival to follow",
                     True)
         return "the algorithm scheduled no child yet (waiting for its next slice)", False

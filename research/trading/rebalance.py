@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from research.data.schema import EXCHANGE_TZ
-from research.domain import Side, Strategy
+from research.domain import Algorithm, Side
 from research.execution.model import ParentOrder
 from research.strategies.parent_orders import PARENT_ORDER_COLUMNS, validate_parent_orders
 
@@ -89,13 +89,13 @@ def target_shares(weights: np.ndarray, nav: float, price: np.ndarray) -> np.ndar
 
 
 def rebalance_parents(decision_key: str, symbols: tuple[str, ...] | list[str],
-                      trade: np.ndarray, algorithm: Strategy, horizon_bars: int,
+                      trade: np.ndarray, algorithm: Algorithm, horizon_bars: int,
                       reduce_only: bool = False) -> list[ParentOrder]:
     """Parent orders for the non-zero ``trade`` shares (signed, one per symbol), with the
     deterministic ids ``<decision_key>-<SYMBOL>`` (a restart derives the same ids). Algorithm
     parameters are added by :class:`research.trading.AlgorithmPlanner`."""
     return [ParentOrder(f"{decision_key}-{s}", s, Side.BUY if q > 0 else Side.SELL, int(abs(q)),
-                        strategy=algorithm, horizon_bars=horizon_bars, reduce_only=reduce_only)
+                        algorithm=algorithm, horizon_bars=horizon_bars, reduce_only=reduce_only)
             for s, q in zip(symbols, np.asarray(trade).tolist(), strict=True) if q != 0]
 
 

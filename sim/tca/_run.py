@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from research.config import ExecutionPolicy, ExecutionSettings, SimulationSettings
-from research.domain import Side, Strategy
+from research.domain import Algorithm, Side
 from research.execution import (
     ExecutionEngine,
     Journal,
@@ -78,19 +78,19 @@ def build_parents(inputs: StudyInputs, strategy: str, params: StrategyParams,
     algorithm's parameters come from :mod:`research.trading.algorithm_params`, the functions
     the trading loop uses live, with the study's per-order inputs."""
     o = inputs.orders
-    s = Strategy(strategy)
+    s = Algorithm(strategy)
     out = []
     for row in o.itertuples(index=False):
         h = int(row.horizon_bars)
         p: dict = {}
-        if s is Strategy.LIMIT:
+        if s is Algorithm.LIMIT:
             p = limit_params(params.limit_offset_bps, h, params.limit_cleanup_bars, True)
-        elif s is Strategy.VWAP:
+        elif s is Algorithm.VWAP:
             start_bar = int(max(0, round(row.minute_of_day / inputs.bar_minutes)))
             p = vwap_params(profile, start_bar, h)
-        elif s is Strategy.POV:
+        elif s is Algorithm.POV:
             p = pov_params(params.pov_rate)
-        elif s is Strategy.IS:
+        elif s is Algorithm.IS:
             st = model_state.loc[row.symbol]
             p = almgren_chriss_params(
                 price=float(row.decision_mid), daily_vol=float(st["daily_vol"]),
@@ -99,7 +99,7 @@ def build_parents(inputs: StudyInputs, strategy: str, params: StrategyParams,
                 impact_y=params.is_impact_y, risk_aversion=params.is_risk_aversion)
         out.append(ParentOrder(
             parent_id=str(row.order_id), symbol=row.symbol, side=Side(row.side),
-            quantity=int(row.quantity), strategy=s, horizon_bars=h,
+            quantity=int(row.quantity), algorithm=s, horizon_bars=h,
             deadline_grace_bars=int(row.grace_bars), params=p,
         ))
     return out

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from research.config import STRATEGIES
+from research.domain import Algorithm
 from research.reports.params import (
     FloatList,
     OptionalDate,
@@ -21,11 +21,10 @@ from research.reports.params import (
 from sim.response import SPREAD_SOURCES
 from sim.tca.order_sets import GENERATORS
 
-Strategy = Literal["market", "limit", "twap", "vwap", "pov", "is"]
 #: Spread sources the simulated broker implements (quotes, or one of its own bar estimators when
 #: quotes are dropped).
 SimSpreadSource = Literal[SPREAD_SOURCES]
-StrategyList = Annotated[list[Strategy], BeforeValidator(split_commas)]
+StrategyList = Annotated[list[Algorithm], BeforeValidator(split_commas)]
 
 #: The study window used for the embedded synthetic dataset when ``start``/``end`` are None:
 #: two weeks, with the six weeks before them as history for the cost and risk models.
@@ -44,7 +43,7 @@ class ExecutionComparisonParams(ReportParams):
         "synthetic", description="'synthetic', 'rebalance' or a CSV/Parquet parent-order file.")
     n_orders: int = Field(1000, gt=0, description="Parent orders of the synthetic generator.")
     strategies: StrategyList = Field(
-        default_factory=lambda: list(STRATEGIES), min_length=1,
+        default_factory=lambda: [a.value for a in Algorithm], min_length=1,
         description="Execution strategies to compare; market is always the baseline.")
     start: OptionalDate = Field(
         None, description="First study session (YYYY-MM-DD). None: 2022-03-01 on the embedded "
@@ -53,7 +52,7 @@ class ExecutionComparisonParams(ReportParams):
         None, description="Last study session (YYYY-MM-DD), inclusive. None: 2022-03-31 on "
                           "the embedded dataset, else the bars' last session.")
     seed: int = Field(0, description="Seed of order generation and the simulated market.")
-    strategy_under_test: Annotated[Strategy | None, BeforeValidator(empty_to_none)] = Field(
+    strategy_under_test: Annotated[Algorithm | None, BeforeValidator(empty_to_none)] = Field(
         None, description="The one strategy the 15-18% claim is tested on, named before the "
                           "run. None: every alternative, with intervals adjusted for the "
                           "comparisons (Bonferroni).")

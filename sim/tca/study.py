@@ -54,6 +54,7 @@ from research.config import (
     SimulationSettings,
     load_settings,
 )
+from research.domain import Algorithm
 from sim.tca._inputs import (
     StudyInputs,
     check_study_inputs,
@@ -80,7 +81,7 @@ from sim.tca._stats import (
 )
 from sim.tca.claim import CLAIM_MIN_SAVING, CLAIM_RESOLUTION_PP
 
-STRATEGY_NAMES: tuple[str, ...] = ("market", "limit", "twap", "vwap", "pov", "is")
+STRATEGY_NAMES: tuple[str, ...] = tuple(a.value for a in Algorithm)  # the TCA word for them
 SCHEMA_VERSION = "qlab.tca.comparison/2"
 #: %ADV bucket edges (percent of the past ADV) and time-of-day edges (minutes after 09:30).
 ADV_PCT_EDGES = (0.0, 0.1, 0.5, 1.0, 2.0, 5.0, math.inf)
@@ -110,7 +111,7 @@ class ComparisonResult:
         Path(path).write_text(self.to_json() + "\n")
 
     def table(self) -> pd.DataFrame:
-        """Strategy, mean IS bps [CI], fill rate, reduction vs market [CI], days needed (for
+        """Algorithm, mean IS bps [CI], fill rate, reduction vs market [CI], days needed (for
         printing)."""
         rows = []
         for name, s in self.summary["strategies"].items():
@@ -230,7 +231,7 @@ def fit_cost_state(settings: Settings, params: StrategyParams, inputs: StudyInpu
 def _predict(model, state: pd.DataFrame, inputs: StudyInputs, strategies: Sequence[str],
              params: StrategyParams):
     """Cost-model prediction (total bps, timing-risk std bps) per (strategy, order)."""
-    from research.costs._strategies import STRATEGY_CODES
+    from research.costs._algorithms import ALGORITHM_CODES
 
     o = inputs.orders
     st = state.loc[o["symbol"]]
@@ -245,7 +246,7 @@ def _predict(model, state: pd.DataFrame, inputs: StudyInputs, strategies: Sequen
                 quantity=o["quantity"].to_numpy(float)[m], price=o["decision_mid"].to_numpy()[m],
                 adv=st["adv"].to_numpy(float)[m], daily_vol=st["daily_vol"].to_numpy(float)[m],
                 spread_bps=st["spread_bps"].to_numpy(float)[m],
-                strategy=np.full(int(m.sum()), STRATEGY_CODES[name], np.int64),
+                algorithm=np.full(int(m.sum()), ALGORITHM_CODES[name], np.int64),
                 is_sell=(o["side"] == "sell").to_numpy()[m],
                 start_minute=o["minute_of_day"].to_numpy(float)[m],
                 horizon_minutes=o["horizon_minutes"].to_numpy(float)[m],

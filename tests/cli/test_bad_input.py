@@ -41,7 +41,7 @@ DST_BARS = BAR_HEADER + (
     "2022-03-14T09:32:00-04:00,AAPL,161.2,161.8,161.0,161.5,800\n"
 )
 
-COST_HEADER = ("order_id,symbol,side,quantity,strategy,start_time,horizon_minutes,price,adv,"
+COST_HEADER = ("order_id,symbol,side,quantity,algorithm,start_time,horizon_minutes,price,adv,"
                "daily_vol,spread_bps\n")
 
 

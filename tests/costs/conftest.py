@@ -61,7 +61,7 @@ def orders() -> pd.DataFrame:
         "side": ["buy", "sell"] * 6,
         "quantity": [1_000, 20_000, 500, 40_000, 3_000, 10_000, 200, 100_000, 7_000, 15_000,
                      60_000, 2_500],
-        "strategy": strategies * 2,
+        "algorithm": strategies * 2,
         "start_time": pd.Timestamp("2024-06-03 10:15", tz="America/New_York"),
         "horizon_minutes": [30, 60, 60, 120, 90, 180, 15, 240, 45, 60, 390, 30],
         "limit_offset_bps": [np.nan, 2.0, np.nan, np.nan, np.nan, np.nan, np.nan, 5.0,

@@ -70,7 +70,7 @@ def _flat_model(**kw) -> CostModel:
 def _orders(strategy: str, horizon: float) -> pd.DataFrame:
     return pd.DataFrame({
         "order_id": ["a", "b"], "symbol": ["X", "Y"], "side": ["buy", "sell"],
-        "quantity": [20_000, 300_000], "strategy": strategy,
+        "quantity": [20_000, 300_000], "algorithm": strategy,
         "start_time": pd.Timestamp("2024-03-04 11:00", tz="America/New_York"),
         "horizon_minutes": horizon,
     })

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from research.costs import (
-    STRATEGY_CODES,
+    ALGORITHM_CODES,
     CostModel,
     TimeOfDayProfile,
     abdi_ranaldo,
@@ -34,7 +34,7 @@ def test_predict_shape_and_units(orders, market, law):
     np.testing.assert_allclose(out["total_bps"], parts.sum(axis=1))
     assert out[[f"{c}_bps" for c in COST_COLUMNS]].notna().all().all()
     assert (out["timing_risk_bps"] >= 0).all() and (out["fees_bps"] > 0).all()
-    assert out["strategy"].tolist() == orders["strategy"].tolist()
+    assert out["algorithm"].tolist() == orders["algorithm"].tolist()
     assert ((out["fill_probability"] > 0) & (out["fill_probability"] <= 1)).all()
 
 
@@ -47,7 +47,7 @@ def test_predict_arrays_is_what_predict_wraps(orders, market):
         quantity=orders["quantity"].to_numpy(float), price=m["price"].to_numpy(),
         adv=m["adv"].to_numpy(), daily_vol=m["daily_vol"].to_numpy(),
         spread_bps=m["spread_bps"].to_numpy(),
-        strategy=orders["strategy"].map(STRATEGY_CODES).to_numpy(),
+        algorithm=orders["algorithm"].map(ALGORITHM_CODES).to_numpy(),
         is_sell=(orders["side"] == "sell").to_numpy(), start_minute=start.astype(float),
         horizon_minutes=orders["horizon_minutes"].to_numpy(float),
         limit_offset_bps=orders["limit_offset_bps"].fillna(0.0).to_numpy(),
@@ -61,7 +61,7 @@ def test_predict_arrays_is_what_predict_wraps(orders, market):
 def test_fees_follow_each_orders_date(market):
     sells = pd.DataFrame({
         "order_id": ["old", "new"], "symbol": "BBB", "side": "sell", "quantity": 10_000,
-        "strategy": "market",
+        "algorithm": "market",
         "start_time": pd.to_datetime(["2019-03-01 10:00", "2019-05-01 10:00"]).tz_localize(
             "America/New_York"),
         "horizon_minutes": 30})
@@ -86,7 +86,7 @@ def _bad(orders, **changes):
     ("horizon_minutes", 0, "horizon_minutes must be positive"),
     ("horizon_minutes", -5, "horizon_minutes must be positive"),
     ("side", "hold", "side must be 'buy' or 'sell'"),
-    ("strategy", "sniper", "strategy must be one of"),
+    ("algorithm", "sniper", "algorithm must be one of"),
     ("symbol", "ZZZ", "unknown symbol"),
 ])
 def test_bad_orders_name_the_order(orders, market, column, value, message):
@@ -124,7 +124,7 @@ def test_fast_path_errors_name_the_order():
     model = CostModel()
     kw = dict(price=np.array([10.0, 20.0]), adv=np.array([1e6, 0.0]),
               daily_vol=np.array([0.02, 0.02]), spread_bps=np.array([5.0, 5.0]),
-              strategy=np.array([0, 2]), is_sell=np.array([False, True]),
+              algorithm=np.array([0, 2]), is_sell=np.array([False, True]),
               start_minute=np.array([10.0, 10.0]), horizon_minutes=np.array([30.0, 30.0]),
               limit_offset_bps=np.zeros(2))
     with pytest.raises(ValueError, match=r"order 'b': adv must be a positive"):
@@ -137,7 +137,7 @@ def test_fast_path_errors_name_the_order():
 def _one(strategy, *, quantity=10_000, horizon=60.0, offset=np.nan, start="10:00", **model_kw):
     order = pd.DataFrame({
         "order_id": ["x"], "symbol": ["S"], "side": ["buy"], "quantity": [quantity],
-        "strategy": [strategy],
+        "algorithm": [strategy],
         "start_time": [pd.Timestamp(f"2024-06-03 {start}", tz="America/New_York")],
         "horizon_minutes": [horizon], "limit_offset_bps": [offset]})
     market = pd.DataFrame({"price": [50.0], "adv": [1e6], "daily_vol": [0.02],
@@ -225,15 +225,15 @@ def test_limit_without_cleanup_and_marketable_limits():
     assert crossing["total_bps"] == pytest.approx(_one("market")["total_bps"])
 
 
-def test_compare_strategies_ranks_each_order(orders, market):
-    out = CostModel().compare_strategies(orders.iloc[:3], market)
-    assert out.index.names == ["order_id", "strategy"] and len(out) == 3 * 6
+def test_compare_algorithms_ranks_each_order(orders, market):
+    out = CostModel().compare_algorithms(orders.iloc[:3], market)
+    assert out.index.names == ["order_id", "algorithm"] and len(out) == 3 * 6
     for _, group in out.groupby(level="order_id"):
         assert sorted(group["rank"]) == list(range(1, 7))
         best = group["objective_usd"].idxmin()
         assert group.loc[best, "rank"] == 1
-    single = CostModel().predict(orders.iloc[:3].assign(strategy="vwap"), market)
-    vwap = out.xs("vwap", level="strategy")
+    single = CostModel().predict(orders.iloc[:3].assign(algorithm="vwap"), market)
+    vwap = out.xs("vwap", level="algorithm")
     np.testing.assert_allclose(vwap["total_bps"], single["total_bps"])
 
 
@@ -284,7 +284,7 @@ def test_fit_learns_spread_level_profile_and_state():
     assert model.daily_vol_.gt(0).all()
     # a fitted model prices orders with no market frame at all
     order = pd.DataFrame({"order_id": ["o"], "symbol": ["BBB"], "side": ["buy"],
-                          "quantity": [100], "strategy": ["market"],
+                          "quantity": [100], "algorithm": ["market"],
                           "start_time": [pd.Timestamp("2024-05-01 12:00", tz="America/New_York")],
                           "horizon_minutes": [10]})
     out = model.predict(order)
@@ -316,14 +316,14 @@ def test_from_settings_uses_the_config_defaults():
 def test_predict_accepts_arrays_and_matches_the_frame_path():
     import numpy as np
 
-    from research.costs import STRATEGY_CODES, CostModel
+    from research.costs import ALGORITHM_CODES, CostModel
 
     model = CostModel()
     arrays = dict(
         quantity=np.array([1_000.0, 50_000.0]), price=np.array([100.0, 20.0]),
         adv=np.array([5e6, 1e6]), daily_vol=np.array([0.02, 0.03]),
         spread_bps=np.array([3.0, 8.0]),
-        strategy=np.array([STRATEGY_CODES["market"], STRATEGY_CODES["twap"]], dtype=np.int64),
+        algorithm=np.array([ALGORITHM_CODES["market"], ALGORITHM_CODES["twap"]], dtype=np.int64),
         is_sell=np.array([False, True]), start_minute=np.array([30.0, 200.0]),
         horizon_minutes=np.array([1.0, 60.0]), limit_offset_bps=np.zeros(2),
     )

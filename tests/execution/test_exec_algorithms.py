@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from research.domain import OrderType, Side, Strategy
+from research.domain import Algorithm, OrderType, Side
 from research.execution import (
     AlgoContext,
     ISAlgorithm,
@@ -76,7 +76,7 @@ def test_is_uses_the_almgren_chriss_trade_list():
 def test_is_with_the_cost_package_matches_the_closed_form():
     pytest.importorskip("research.costs")
     sigma, eta, gamma, eps, lam = 0.3 * 50 / np.sqrt(250), 2.5e-6, 2.5e-7, 0.0625, 1e-6
-    parent = ParentOrder("p", "AAA", Side.SELL, 1_000_000, Strategy.IS, horizon_bars=5,
+    parent = ParentOrder("p", "AAA", Side.SELL, 1_000_000, Algorithm.IS, horizon_bars=5,
                          params={"sigma": sigma, "eta": eta, "gamma": gamma, "epsilon": eps,
                                  "risk_aversion": lam, "horizon": 5.0})
     algo = build_algorithm(parent)
@@ -115,6 +115,6 @@ def test_market_sends_everything_once():
 
 
 def test_factory_names_missing_parameters():
-    p = ParentOrder("p9", "AAA", Side.BUY, 100, Strategy.VWAP, horizon_bars=3)
+    p = ParentOrder("p9", "AAA", Side.BUY, 100, Algorithm.VWAP, horizon_bars=3)
     with pytest.raises(ValueError, match="p9.*volume_profile"):
         build_algorithm(p)

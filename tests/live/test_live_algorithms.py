@@ -47,7 +47,7 @@ def test_each_algorithm_trades_live_to_completion(gateway, settings, server_keys
 
     assert sorted(ps.parent.symbol for ps in e.parents.values()) == SYMBOLS
     for pid, ps in e.parents.items():
-        assert ps.parent.strategy.value == algorithm
+        assert ps.parent.algorithm.value == algorithm
         assert ps.done and ps.filled == ps.parent.quantity, (pid, ps.done_reason,
                                                             dict(ps.local_rejects))
     assert gateway.calls("place_order") == e.stats.submits >= len(SYMBOLS)

@@ -45,7 +45,7 @@ def test_cost_model_prediction_and_slippage_vs_model(gateway, settings, server_k
     first_bar = (DAY + pd.Timedelta(hours=9, minutes=30)).tz_localize("America/New_York")
     orders = pd.DataFrame([{
         "order_id": pid, "symbol": ps.parent.symbol, "side": ps.parent.side.value,
-        "quantity": ps.parent.quantity, "strategy": "twap", "start_time": first_bar,
+        "quantity": ps.parent.quantity, "algorithm": "twap", "start_time": first_bar,
         "horizon_minutes": 4.0} for pid, ps in e.parents.items()])
     market = pd.DataFrame({"price": [PRICES[s] for s in orders["symbol"]]},
                           index=orders["symbol"].to_numpy())

@@ -17,7 +17,7 @@ N_MINUTES = 20
 
 
 def parents_of(loop):
-    return {pid: (p.symbol, p.side.value, p.quantity, p.strategy.value, p.horizon_bars,
+    return {pid: (p.symbol, p.side.value, p.quantity, p.algorithm.value, p.horizon_bars,
                   p.deadline_grace_bars, p.params)
             for pid, p in ((pid, ps.parent) for pid, ps in loop.engine.parents.items())}
 

@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from research.config import ExecutionSettings
-from research.domain import Side, Strategy
+from research.domain import Algorithm, Side
 from research.execution import EventKind, ExecutionEngine, Journal, ParentOrder
 from research.execution.errors import SubmitTimeout
 from sim import BarReplay, FaultConfig, SimulatedBroker, run_replay
@@ -73,12 +73,12 @@ def build_replay() -> BarReplay:
 
 
 BASE_PARENTS = [
-    ParentOrder("twap-a", "AAA", Side.BUY, 6_000, Strategy.TWAP, horizon_bars=60),
-    ParentOrder("pov-b", "BBB", Side.SELL, 5_000, Strategy.POV, horizon_bars=80,
+    ParentOrder("twap-a", "AAA", Side.BUY, 6_000, Algorithm.TWAP, horizon_bars=60),
+    ParentOrder("pov-b", "BBB", Side.SELL, 5_000, Algorithm.POV, horizon_bars=80,
                 params={"rate": 0.05}),
-    ParentOrder("lim-c", "CCC", Side.BUY, 3_000, Strategy.LIMIT, horizon_bars=40,
+    ParentOrder("lim-c", "CCC", Side.BUY, 3_000, Algorithm.LIMIT, horizon_bars=40,
                 params={"offset_bps": 1.0}),
-    ParentOrder("twap-c", "CCC", Side.SELL, 4_000, Strategy.TWAP, horizon_bars=100),
+    ParentOrder("twap-c", "CCC", Side.SELL, 4_000, Algorithm.TWAP, horizon_bars=100),
 ]
 PARENTS = [(bar, replace(p, parent_id=f"{p.parent_id}@{bar}"))
            for bar in ARRIVALS for p in BASE_PARENTS]

@@ -66,7 +66,7 @@ def test_each_algorithm_completes_in_the_replay(algorithm, split_bars, cost_mode
     assert sessions == {"2022-11-21", "2022-11-22", "2022-11-23", "2022-11-25", "2022-11-28"}
     assert e.parents and not loop.refused
     for pid, ps in e.parents.items():
-        assert ps.parent.strategy.value == algorithm
+        assert ps.parent.algorithm.value == algorithm
         assert ps.done, pid
         # a session's parents fill completely; the early close (13:00) leaves no parent open
         assert ps.filled == ps.parent.quantity, (pid, ps.done_reason, dict(ps.local_rejects))

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from sim_helpers import NY, minute_bars
 
-from research.domain import Order, OrderStatus, OrderType, Side, Strategy
+from research.domain import Algorithm, Order, OrderStatus, OrderType, Side
 from research.execution import ExecutionEngine, Journal, ParentOrder, execution_quality
 from research.execution.lifecycle import is_legal
 from sim import BarReplay, SimulatedBroker, run_replay
@@ -110,15 +110,15 @@ def bars(perturb_after: int | None = None) -> BarReplay:
 # parents that are still working when their deadline comes (capped by the bar volume, or
 # resting passive limits), so each deadline cancels open children
 PARENTS = [
-    (2, ParentOrder("mkt", "AAA", Side.BUY, 9_000, Strategy.MARKET, horizon_bars=10)),
-    (5, ParentOrder("lim", "BBB", Side.SELL, 4_000, Strategy.LIMIT, horizon_bars=20,
+    (2, ParentOrder("mkt", "AAA", Side.BUY, 9_000, Algorithm.MARKET, horizon_bars=10)),
+    (5, ParentOrder("lim", "BBB", Side.SELL, 4_000, Algorithm.LIMIT, horizon_bars=20,
                     params={"offset_bps": 3.0, "fallback_to_market": False})),
-    (8, ParentOrder("twap", "AAA", Side.SELL, 16_000, Strategy.TWAP, horizon_bars=25)),
-    (12, ParentOrder("pov", "BBB", Side.BUY, 8_000, Strategy.POV, horizon_bars=30,
+    (8, ParentOrder("twap", "AAA", Side.SELL, 16_000, Algorithm.TWAP, horizon_bars=25)),
+    (12, ParentOrder("pov", "BBB", Side.BUY, 8_000, Algorithm.POV, horizon_bars=30,
                      params={"rate": 0.05})),
-    (20, ParentOrder("lim2", "AAA", Side.BUY, 9_000, Strategy.LIMIT, horizon_bars=15,
+    (20, ParentOrder("lim2", "AAA", Side.BUY, 9_000, Algorithm.LIMIT, horizon_bars=15,
                      params={"offset_bps": 2.0, "tif_bars": 5})),
-    (40, ParentOrder("vwap", "BBB", Side.SELL, 20_000, Strategy.VWAP, horizon_bars=30,
+    (40, ParentOrder("vwap", "BBB", Side.SELL, 20_000, Algorithm.VWAP, horizon_bars=30,
                      params={"volume_profile": [1 / 30] * 30})),
 ]
 

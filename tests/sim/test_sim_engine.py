@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sim_helpers import minute_bars
 
-from research.domain import OrderStatus, Side, Strategy
+from research.domain import Algorithm, OrderStatus, Side
 from research.execution import (
     EventKind,
     ExecutionEngine,
@@ -61,7 +61,7 @@ def test_timed_out_submit_is_resolved_by_query_and_never_resent(tmp_path, fast_s
     b = TimeoutBroker(minute_bars(n=8, spread=0.02), latency_bars=3)  # no report before query
     e = engine_for(b, tmp_path, fast_settings)
     run_replay(e, b, before_bar=add_at(0, ParentOrder("P", "AAA", Side.BUY, 300,
-                                                      Strategy.MARKET, horizon_bars=3)))
+                                                      Algorithm.MARKET, horizon_bars=3)))
     (cid,) = e.parents["P"].children
     assert b.submit_attempts == [cid]
     child = e.children[cid]
@@ -76,7 +76,7 @@ def test_timed_out_submit_that_never_arrived_is_given_up_then_a_new_slice_is_sen
     b = TimeoutBroker(minute_bars(n=10, spread=0.02), create=False)
     e = engine_for(b, tmp_path, fast_settings, inflight_check_retries=2)
     run_replay(e, b, before_bar=add_at(0, ParentOrder("P", "AAA", Side.BUY, 300,
-                                                      Strategy.MARKET, horizon_bars=8)))
+                                                      Algorithm.MARKET, horizon_bars=8)))
     first, second = e.parents["P"].children
     assert e.children[first].reject_reason == RejectReason.SUBMIT_UNCONFIRMED
     assert b.submit_attempts == [first, second]  # the timed-out id was never sent again
@@ -85,7 +85,7 @@ def test_timed_out_submit_that_never_arrived_is_given_up_then_a_new_slice_is_sen
 
 def test_restart_replays_the_journal_and_continues_without_duplicates(tmp_path, fast_settings):
     rp = minute_bars(n=30, spread=0.02, volume=2_000)
-    hook = add_at(0, ParentOrder("P", "AAA", Side.BUY, 2_000, Strategy.TWAP, horizon_bars=20))
+    hook = add_at(0, ParentOrder("P", "AAA", Side.BUY, 2_000, Algorithm.TWAP, horizon_bars=20))
     b = SimulatedBroker(rp, state_path=tmp_path / "b.sqlite")
     e = engine_for(b, tmp_path, fast_settings, initial_positions={})
     run_replay(e, b, stop=9, before_bar=hook)
@@ -112,7 +112,7 @@ def test_intent_journaled_but_never_sent_is_closed_on_restart(tmp_path, fast_set
     e = engine_for(b, tmp_path, fast_settings)
     with pytest.raises(KeyboardInterrupt):
         run_replay(e, b, before_bar=add_at(0, ParentOrder("P", "AAA", Side.BUY, 100,
-                                                          Strategy.MARKET, horizon_bars=3)))
+                                                          Algorithm.MARKET, horizon_bars=3)))
     e.journal.close()
     b2 = SimulatedBroker(rp)
     b2.process_bar(0)
@@ -138,7 +138,7 @@ def test_reconciliation_stops_on_an_unknown_broker_order_and_a_missing_fill(
     b2 = SimulatedBroker(minute_bars(spread=0.02))
     e2 = engine_for(b2, tmp_path, fast_settings, name="j2.sqlite")
     run_replay(e2, b2, stop=4, before_bar=add_at(0, ParentOrder(
-        "P", "AAA", Side.BUY, 100, Strategy.MARKET, horizon_bars=2)))
+        "P", "AAA", Side.BUY, 100, Algorithm.MARKET, horizon_bars=2)))
     e2.journal.close()
     b3 = SimulatedBroker(minute_bars(spread=0.02))  # an empty broker: the fill is unexplained
     with pytest.raises(ReconciliationError, match="does not report|no such order"):
@@ -156,10 +156,10 @@ def test_duplicate_delayed_and_out_of_order_reports_are_never_double_counted(
                          report_max_delay_bars=4)
     b = SimulatedBroker(rp, faults=faults, tiger_style_reports=tiger_style)
     e = engine_for(b, tmp_path, fast_settings)
-    parents = [ParentOrder("A", "AAA", Side.BUY, 4_000, Strategy.TWAP, horizon_bars=30),
-               ParentOrder("B", "BBB", Side.SELL, 3_000, Strategy.POV, horizon_bars=60,
+    parents = [ParentOrder("A", "AAA", Side.BUY, 4_000, Algorithm.TWAP, horizon_bars=30),
+               ParentOrder("B", "BBB", Side.SELL, 3_000, Algorithm.POV, horizon_bars=60,
                            params={"rate": 0.05}),
-               ParentOrder("C", "AAA", Side.SELL, 1_000, Strategy.LIMIT, horizon_bars=20,
+               ParentOrder("C", "AAA", Side.SELL, 1_000, Algorithm.LIMIT, horizon_bars=20,
                            params={"offset_bps": -1.0})]
     run_replay(e, b, before_bar=add_at(1, *parents))
     assert e.stats.duplicate_reports > 0 and e.stats.stale_reports > 0
@@ -175,7 +175,7 @@ def test_consecutive_broker_rejects_halt_trading_and_cancel(tmp_path, fast_setti
     b = SimulatedBroker(minute_bars(n=10, spread=0.02), faults=FaultConfig(submit_reject=1.0))
     e = engine_for(b, tmp_path, s)
     run_replay(e, b, before_bar=add_at(0, ParentOrder("P", "AAA", Side.BUY, 300,
-                                                      Strategy.TWAP, horizon_bars=6)))
+                                                      Algorithm.TWAP, horizon_bars=6)))
     assert e.trading_state is TradingState.HALTED
     assert e.parents["P"].local_rejects[RejectReason.TRADING_HALTED.value] > 0
     assert len(b.submit_attempts) == 3
@@ -188,12 +188,12 @@ def test_reducing_state_only_lets_risk_reducing_orders_through(tmp_path, fast_se
     b = SimulatedBroker(minute_bars(n=12, spread=0.02))
     e = engine_for(b, tmp_path, fast_settings)
     run_replay(e, b, stop=4, before_bar=add_at(0, ParentOrder(
-        "BUY", "AAA", Side.BUY, 500, Strategy.MARKET, horizon_bars=2)))
+        "BUY", "AAA", Side.BUY, 500, Algorithm.MARKET, horizon_bars=2)))
     assert e.positions["AAA"] == 500
     e.system_breaker.force(TradingState.REDUCING, b.replay.timestamps[4], "test")
     e.system_breaker.cooldown_s = 0.0
-    hook = add_at(4, ParentOrder("MORE", "AAA", Side.BUY, 100, Strategy.MARKET, horizon_bars=2),
-                  ParentOrder("LESS", "AAA", Side.SELL, 200, Strategy.MARKET, horizon_bars=2))
+    hook = add_at(4, ParentOrder("MORE", "AAA", Side.BUY, 100, Algorithm.MARKET, horizon_bars=2),
+                  ParentOrder("LESS", "AAA", Side.SELL, 200, Algorithm.MARKET, horizon_bars=2))
     run_replay(e, b, before_bar=hook)
     assert e.parents["MORE"].local_rejects[RejectReason.TRADING_REDUCING.value] > 0
     assert not e.parents["MORE"].children
@@ -203,7 +203,7 @@ def test_reducing_state_only_lets_risk_reducing_orders_through(tmp_path, fast_se
 def test_parent_past_deadline_cancels_its_open_children(tmp_path, fast_settings):
     b = SimulatedBroker(minute_bars(n=12, spread=0.02))
     e = engine_for(b, tmp_path, fast_settings)
-    far = ParentOrder("L", "AAA", Side.BUY, 100, Strategy.LIMIT, horizon_bars=3,
+    far = ParentOrder("L", "AAA", Side.BUY, 100, Algorithm.LIMIT, horizon_bars=3,
                       deadline_grace_bars=1, params={"offset_bps": 40, "tif_bars": 10,
                                                      "fallback_to_market": False})
     run_replay(e, b, before_bar=add_at(0, far))
@@ -219,7 +219,7 @@ def test_paused_symbol_cancels_open_children_and_blocks_new_ones(tmp_path, fast_
     b = SimulatedBroker(rp)
     s = fast_settings.model_copy(update={"breaker_cooldown_s": 0.0})  # manual recovery
     e = engine_for(b, tmp_path, s)
-    lim = ParentOrder("L", "AAA", Side.BUY, 100, Strategy.LIMIT, horizon_bars=11,
+    lim = ParentOrder("L", "AAA", Side.BUY, 100, Algorithm.LIMIT, horizon_bars=11,
                       params={"offset_bps": 40})
     run_replay(e, b, before_bar=add_at(0, lim))
     first = e.children[e.parents["L"].children[0]]
@@ -235,7 +235,7 @@ def test_execution_quality_matches_the_fills_and_the_prediction(tmp_path, fast_s
     b = SimulatedBroker(minute_bars(n=10, spread=0.04))
     e = engine_for(b, tmp_path, fast_settings)
     run_replay(e, b, before_bar=add_at(0, ParentOrder("P", "AAA", Side.BUY, 200,
-                                                      Strategy.MARKET, horizon_bars=2)))
+                                                      Algorithm.MARKET, horizon_bars=2)))
     (q,) = execution_quality(e, cost_predictor=lambda parent, px: (1.0, 0.5))
     # bought 200 at the ask 100.02 against an arrival mid of 100.00: 2 bps, all execution
     assert q.filled_quantity == 200 and q.fill_rate == 1.0
@@ -259,7 +259,7 @@ def test_a_slice_the_journal_lost_is_refused_even_when_the_order_is_closed(
     b = SimulatedBroker(rp)
     e = engine_for(b, tmp_path, fast_settings, initial_positions={})
     # a passive limit far from the market: it rests, unfilled, until its time in force ends
-    parent = ParentOrder("P", "AAA", Side.BUY, 100, Strategy.LIMIT, horizon_bars=10,
+    parent = ParentOrder("P", "AAA", Side.BUY, 100, Algorithm.LIMIT, horizon_bars=10,
                          params={"offset_bps": 50.0, "tif_bars": 8, "fallback_to_market": False})
     run_replay(e, b, stop=3, before_bar=add_at(0, parent))
     events = list(e.journal.events())
@@ -293,7 +293,7 @@ def test_a_fresh_run_does_not_probe_the_broker_for_its_new_parents(tmp_path, fas
     b = CountingBroker(minute_bars(n=4, spread=0.02))
     e = engine_for(b, tmp_path, fast_settings)
     run_replay(e, b, before_bar=add_at(0, ParentOrder("P", "AAA", Side.BUY, 100,
-                                                      Strategy.MARKET, horizon_bars=2)))
+                                                      Algorithm.MARKET, horizon_bars=2)))
     assert CountingBroker.queries == 0 and e.positions["AAA"] == 100
 
 
@@ -313,7 +313,7 @@ def test_a_batch_of_new_parents_is_checked_before_any_is_registered(tmp_path, fa
     b.cancel(cid)
     b._pending.clear()  # a new process hears no stale reports
     e2 = engine_for(b, tmp_path, fast_settings)
-    parents = [ParentOrder(pid, "AAA", Side.BUY, 10, Strategy.MARKET, horizon_bars=2)
+    parents = [ParentOrder(pid, "AAA", Side.BUY, 10, Algorithm.MARKET, horizon_bars=2)
                for pid in ("A", "B", "C")]
     b.process_bar(1)
     with pytest.raises(ReconciliationError, match="slice 0 of parent B"):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sim_helpers import minute_bars
 
-from research.domain import OrderType, Side, Strategy
+from research.domain import Algorithm, OrderType, Side
 from research.execution import ParentOrder
 from sim import SimulatedBroker, run_replay
 from tests.sim.test_sim_engine import add_at, engine_for
@@ -27,7 +27,7 @@ def test_a_market_parent_over_the_cap_goes_out_in_capped_children(tmp_path, capp
     broker = SimulatedBroker(replay)
     e = engine_for(broker, tmp_path, capped)
     run_replay(e, broker, before_bar=add_at(
-        0, ParentOrder("m", "AAA", Side.BUY, 2_500, Strategy.MARKET, horizon_bars=5)))
+        0, ParentOrder("m", "AAA", Side.BUY, 2_500, Algorithm.MARKET, horizon_bars=5)))
     # $100,000 / ~$100.01 (the last price) = 999 shares a child; the rest next bar
     sent = children(e)
     assert [b for b, *_ in sent] == [0, 1, 2]
@@ -41,7 +41,7 @@ def test_a_twap_slice_over_the_cap_is_caught_up(tmp_path, capped):
     broker = SimulatedBroker(replay)
     e = engine_for(broker, tmp_path, capped)
     run_replay(e, broker, before_bar=add_at(
-        0, ParentOrder("t", "AAA", Side.SELL, 3_000, Strategy.TWAP, horizon_bars=2)))
+        0, ParentOrder("t", "AAA", Side.SELL, 3_000, Algorithm.TWAP, horizon_bars=2)))
     assert e.parents["t"].filled == 3_000
     assert max(q for *_, q in children(e)) * 100.0 <= 100_000
 
@@ -51,7 +51,7 @@ def test_a_limit_parent_posts_the_rest_of_a_cut_child_then_falls_back(tmp_path, 
     replay = minute_bars(n=14, close=100.0, volume=1e6, spread=0.02)
     broker = SimulatedBroker(replay)
     e = engine_for(broker, tmp_path, capped)
-    parent = ParentOrder("l", "AAA", Side.BUY, 2_500, Strategy.LIMIT, horizon_bars=8,
+    parent = ParentOrder("l", "AAA", Side.BUY, 2_500, Algorithm.LIMIT, horizon_bars=8,
                          params={"offset_bps": 5.0, "tif_bars": 4, "fallback_to_market": True})
     run_replay(e, broker, before_bar=add_at(0, parent))
     sent = children(e)
@@ -70,5 +70,5 @@ def test_one_share_over_the_cap_is_refused_by_the_validator(tmp_path, capped):
     broker = SimulatedBroker(replay)
     e = engine_for(broker, tmp_path, capped)
     run_replay(e, broker, before_bar=add_at(
-        0, ParentOrder("x", "AAA", Side.BUY, 3, Strategy.MARKET, horizon_bars=2)))
+        0, ParentOrder("x", "AAA", Side.BUY, 3, Algorithm.MARKET, horizon_bars=2)))
     assert not e.children and e.parents["x"].local_rejects["max_notional"] >= 1

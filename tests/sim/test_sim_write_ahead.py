@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 from sim_helpers import minute_bars
 
-from research.domain import Side, Strategy
+from research.domain import Algorithm, Side
 from research.execution import ExecutionEngine, Journal, ParentOrder
 from sim import SimulatedBroker, run_replay
 
@@ -57,8 +57,8 @@ def test_intents_cancels_and_reports_are_durable_before_the_broker_hears(
                         sleep=lambda s: None, commit_every_bar=every_bar)
     b.engine = e
     e.recover()
-    parents = [ParentOrder("T", "AAA", Side.BUY, 3_000, Strategy.TWAP, horizon_bars=10),
-               ParentOrder("L", "BBB", Side.SELL, 500, Strategy.LIMIT, horizon_bars=8,
+    parents = [ParentOrder("T", "AAA", Side.BUY, 3_000, Algorithm.TWAP, horizon_bars=10),
+               ParentOrder("L", "BBB", Side.SELL, 500, Algorithm.LIMIT, horizon_bars=8,
                            params={"offset_bps": 50.0, "tif_bars": 4})]
 
     def hook(engine, snap):
@@ -82,7 +82,7 @@ def test_idle_bars_share_one_marker_and_a_restart_resumes_after_the_last_bar(
 
     def hook(engine, snap):
         if snap.bar_index == 20:
-            engine.add_parent(ParentOrder("M", "AAA", Side.BUY, 100, Strategy.MARKET,
+            engine.add_parent(ParentOrder("M", "AAA", Side.BUY, 100, Algorithm.MARKET,
                                           horizon_bars=2), snap)
 
     run_replay(e, b, before_bar=hook)

@@ -108,7 +108,7 @@ def test_a_parent_whose_algorithm_cannot_be_built_never_reaches_the_journal(
 
 def test_the_engine_refuses_an_unbuildable_parent_before_journaling_it():
     from research.config import ExecutionSettings
-    from research.domain import Side, Strategy
+    from research.domain import Algorithm, Side
     from research.execution import EventKind, ExecutionEngine, Journal, ParentOrder
     from tests.sim.sim_helpers import minute_bars
 
@@ -119,7 +119,7 @@ def test_the_engine_refuses_an_unbuildable_parent_before_journaling_it():
     engine = ExecutionEngine("r", replay.symbols, SimulatedBroker(replay), journal,
                              ExecutionSettings())
     engine.recover()
-    parent = ParentOrder("p1", "AAA", Side.BUY, 100, strategy=Strategy.VWAP, horizon_bars=3)
+    parent = ParentOrder("p1", "AAA", Side.BUY, 100, algorithm=Algorithm.VWAP, horizon_bars=3)
     with pytest.raises(ValueError, match="p1: strategy vwap needs parameter 'volume_profile'"):
         engine.add_parent(parent, replay.snapshot(0))
     journal.commit()
@@ -140,13 +140,13 @@ def test_streamed_rebalance_sessions_match_the_batch_schedule(sp500_closes):
 
 
 def test_target_shares_and_parent_ids():
-    from research.domain import Strategy
+    from research.domain import Algorithm
     from research.trading import rebalance_parents, target_shares
 
     t = target_shares(np.array([0.5, 0.5, 0.0]), 1000.0, np.array([10.0, np.nan, 3.0]))
     assert t.tolist() == [50, 0, 0]  # no price: no target
     parents = rebalance_parents("cfg-20240305", ("A", "B", "C"), np.array([50, 0, -7]),
-                                Strategy.POV, 30)
+                                Algorithm.POV, 30)
     assert [(p.parent_id, p.side.value, p.quantity) for p in parents] == [
         ("cfg-20240305-A", "buy", 50), ("cfg-20240305-C", "sell", 7)]
 

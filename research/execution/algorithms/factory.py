@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from research.domain import Strategy
+from research.domain import Algorithm
 from research.execution.algorithms.base import ExecutionAlgorithm
 from research.execution.algorithms.limit import LimitAlgorithm
 from research.execution.algorithms.market import MarketAlgorithm
@@ -29,23 +29,23 @@ def build_algorithm(parent: ParentOrder, schedule_fn: ScheduleFn | None = None) 
       per-bar units unless ``horizon`` is given), or an injected ``schedule_fn``.
     """
     p = parent.params
-    s = parent.strategy
+    s = parent.algorithm
     try:
-        if s is Strategy.MARKET:
+        if s is Algorithm.MARKET:
             return MarketAlgorithm()
-        if s is Strategy.LIMIT:
+        if s is Algorithm.LIMIT:
             return LimitAlgorithm(
                 offset_bps=float(p.get("offset_bps", 0.0)),
                 tif_bars=int(p.get("tif_bars", parent.horizon_bars)),
                 fallback_to_market=bool(p.get("fallback_to_market", True)),
             )
-        if s is Strategy.TWAP:
+        if s is Algorithm.TWAP:
             return TWAPAlgorithm(parent.quantity, parent.horizon_bars)
-        if s is Strategy.VWAP:
+        if s is Algorithm.VWAP:
             return VWAPAlgorithm(parent.quantity, p["volume_profile"][: parent.horizon_bars])
-        if s is Strategy.POV:
+        if s is Algorithm.POV:
             return POVAlgorithm(float(p.get("rate", 0.1)))
-        if s is Strategy.IS:
+        if s is Algorithm.IS:
             fn = schedule_fn
             if fn is None:
                 fn = almgren_chriss_schedule_fn(*(float(p[k]) for k in _IS_KEYS))

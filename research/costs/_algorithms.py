@@ -1,4 +1,4 @@
-"""Expected cost of working an order with each execution strategy (the per-order kernel).
+"""Expected cost of working an order with each execution algorithm (the per-order kernel).
 
 All costs are in **bps of the order's notional** (quantity x arrival mid), positive = cost,
 whatever the side; ``timing_risk`` is a standard deviation in bps. Notation: u = Q/V (share of
@@ -38,12 +38,12 @@ is (implementation shortfall)
     the cap cannot finish within the horizon. :class:`AlmgrenChriss` gives the front-loaded
     trajectory of the linear-impact model.
 
-Fees: scheduled strategies send ``ceil(duration / child_order_minutes)`` child orders (at most
+Fees: scheduled algorithms send ``ceil(duration / child_order_minutes)`` child orders (at most
 one per share), each paying per-order minimums; market and limit orders are one order (a
 limit order cancelled without cleanup pays fees only with its fill probability; partial
 fills are not modelled).
 Permanent impact (Almgren 2005 only) is half the permanent price shift and does not depend on
-the strategy. The kernel is compiled with numba: measured numpy ufunc overhead (~0.6 us per
+the algorithm. The kernel is compiled with numba: measured numpy ufunc overhead (~0.6 us per
 call on 20-element arrays, ~100 calls for this logic) cannot meet a 50 us budget for 20 orders.
 """
 
@@ -54,9 +54,13 @@ import math
 import numpy as np
 from numba import njit
 
-STRATEGIES = ("market", "limit", "twap", "vwap", "pov", "is")
-STRATEGY_CODES = {name: code for code, name in enumerate(STRATEGIES)}
-MARKET, LIMIT, TWAP, VWAP, POV, IS = range(6)
+from research.domain import Algorithm
+
+ALGORITHMS = tuple(a.value for a in Algorithm)  # the names are the enum's
+ALGORITHM_CODES = {name: code for code, name in enumerate(ALGORITHMS)}
+# the kernel's codes: positions in the enum
+MARKET, LIMIT, TWAP, VWAP, POV, IS = (ALGORITHM_CODES[a.value] for a in (
+    Algorithm.MARKET, Algorithm.LIMIT, Algorithm.TWAP, Algorithm.VWAP, Algorithm.POV, Algorithm.IS))
 
 OUTPUT_FIELDS = (
     "spread_bps", "temporary_impact_bps", "permanent_impact_bps", "timing_risk_bps",
@@ -70,7 +74,7 @@ INPUT_ERRORS = {
     4: ("daily_vol", "a finite daily volatility >= 0"),
     5: ("spread_bps", "a finite spread >= 0 bps"),
     6: ("horizon_minutes", "a positive finite number of minutes"),
-    7: ("strategy", f"one of {STRATEGIES}"),
+    7: ("algorithm", f"one of {ALGORITHMS}"),
     8: ("start_minute", "a finite minute after the open"),
     9: ("limit_offset_bps", "a finite offset (bps) for a limit order"),
     10: ("shares_outstanding", "positive (or NaN to use the turnover-ratio fallback)"),
