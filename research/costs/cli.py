@@ -69,10 +69,10 @@ def _check_orders(table, path: Path, market_columns_allowed: bool):
     import numpy as np
     import pandas as pd
 
-    from research.strategies.parent_orders import MAX_ORDER_QUANTITY
     from research.costs._model import MARKET_COLUMNS, ORDER_COLUMNS
     from research.data.calendar import epoch_ns, session_bounds_for
     from research.data.schema import EXCHANGE_TZ
+    from research.strategies.parent_orders import MAX_ORDER_QUANTITY
 
     allowed = [*ORDER_COLUMNS, "limit_offset_bps", *(MARKET_COLUMNS if market_columns_allowed
                                                      else ())]

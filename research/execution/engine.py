@@ -260,6 +260,9 @@ class ExecutionEngine:
         self._probed_parents: set[str] = set()  # new parent ids the broker was asked about
         self._now: datetime | None = None
         self._mid: np.ndarray | None = None
+        # each symbol's last finite mid: a parent that closes on a bar without its symbol's
+        # price is marked there, not at its arrival (which would zero its opportunity cost)
+        self.last_mid = np.full(len(self.symbols), np.nan)
 
     # ------------------------------------------------------------------ public API
     @property
@@ -387,6 +390,7 @@ class ExecutionEngine:
             self._running_volume += v if np.isfinite(v).all() else np.nan_to_num(v)
             self._volume_bar = snap.bar_index
         self._mid = snap.mid()
+        self.last_mid = np.where(np.isfinite(self._mid), self._mid, self.last_mid)
 
         self._ingest(self._call(self.broker.poll_reports))
         self._resolve_inflight()
@@ -739,9 +743,9 @@ class ExecutionEngine:
             c = self.children[cid]
             if c.is_open:
                 self._cancel_child(c, f"parent {ps.parent.parent_id}: {reason}")
-        end = ps.arrival_price
-        if self._mid is not None and np.isfinite(self._mid[ps.symbol_index]):
-            end = float(self._mid[ps.symbol_index])
+        end = float(self.last_mid[ps.symbol_index])
+        if not np.isfinite(end):  # no price since the run started: nothing better to mark at
+            end = ps.arrival_price
         self._emit(EventKind.PARENT_DONE, {
             "parent_id": ps.parent.parent_id, "reason": reason,
             "end_price": end,

@@ -101,7 +101,7 @@ def execution_quality(engine, cost_predictor: CostPredictor | None = None,
     or still working: an open parent is valued at its last mid. Without a ``cost_predictor``
     the prediction and z-score are NaN."""
     out = []
-    mids = engine._mid
+    mids = engine.last_mid
     parents = engine.parents
     chosen = parents.items() if parent_ids is None else ((p, parents[p]) for p in parent_ids)
     for pid, ps in chosen:

@@ -319,3 +319,31 @@ def test_a_batch_of_new_parents_is_checked_before_any_is_registered(tmp_path, fa
     with pytest.raises(ReconciliationError, match="slice 0 of parent B"):
         e2.check_new_parents(parents, b.snapshot(1))
     assert e2.parents == {} and not any(k is EventKind.PARENT for k, *_ in e2.journal.staged)
+
+
+def test_a_parent_closing_while_its_symbol_is_dark_is_marked_at_its_last_mid(
+        tmp_path, fast_settings):
+    """The symbol stops printing after bar 3 (a halt): the unfilled rest of a parent that
+    closes then is marked at the last mid seen, not at its arrival (which would make its
+    opportunity cost zero however far the price had run)."""
+    from datetime import datetime, timedelta
+
+    from sim_helpers import NY
+
+    from sim import BarReplay
+
+    n = 12
+    ts = [datetime(2024, 3, 4, 10, 0, tzinfo=NY) + timedelta(minutes=i) for i in range(n)]
+    close = np.array([100.0, 100.5, 101.0, 102.0] + [np.nan] * (n - 4))[:, None]
+    replay = BarReplay.from_arrays(ts, ("AAA",), close=close, volume=np.full((n, 1), 1e4))
+    broker = SimulatedBroker(replay)
+    e = engine_for(broker, tmp_path, fast_settings)
+    # a passive limit far below the market: it never fills
+    run_replay(e, broker, before_bar=add_at(0, ParentOrder(
+        "p", "AAA", Side.BUY, 100, Algorithm.LIMIT, horizon_bars=5,
+        params={"offset_bps": 500.0, "tif_bars": 5, "fallback_to_market": False})))
+    ps = e.parents["p"]
+    assert ps.done and ps.filled == 0
+    assert ps.end_price == 102.0 and ps.arrival_price == 100.0
+    q = execution_quality(e)[0]
+    assert q.opportunity_bps == pytest.approx(200.0)  # +2% on the whole unfilled order
