@@ -1,5 +1,5 @@
 """``qlab``: the command line over research (data, config, costs, risk, report,
-validate-run), sim (tca) and live (promote, live, data fetch).
+validate-run), sim (tca, backtest) and live (promote, live, data fetch).
 
 This module is where the ``qlab`` app is built (:func:`build_app`): each area's CLI module
 only defines its commands or groups, and nothing else mounts anything. Each of those modules
@@ -91,6 +91,7 @@ def build_app() -> typer.Typer:
     from research.promotion.cli import validate_run
     from research.reports.cli import register as register_report
     from research.risk.cli import app as risk_app
+    from sim.backtest_cli import backtest
     from sim.cli import tca_app
 
     app = typer.Typer(
@@ -107,6 +108,7 @@ def build_app() -> typer.Typer:
     app.command("promote")(promote)
     app.command("live")(live)
     app.command("demo")(demo)
+    app.command("backtest")(backtest)
 
     # research's data commands and live's fetch side by side, without either module
     # changing the other's Typer app
