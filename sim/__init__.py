@@ -5,21 +5,14 @@ Public names resolve lazily (PEP 562) so that ``qlab --help``, which imports ``s
 does not load numpy, pandas and the engine.
 """
 
-from importlib import import_module
+from research.lazy import lazy_names, names_of
 
-_EXPORTS = {
-    "sim.broker": ("SimulatedBroker", "no_fees"),
-    "sim.faults": ("FaultConfig", "FaultInjector"),
-    "sim.replay": ("BarReplay",),
-    "sim.response": ("parkinson_variance", "square_root_impact"),
-    "sim.runner": ("run_replay",),
-}
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-
+_WHERE = names_of({
+    "broker": ("SimulatedBroker", "no_fees"),
+    "faults": ("FaultConfig", "FaultInjector"),
+    "replay": ("BarReplay",),
+    "response": ("parkinson_variance", "square_root_impact"),
+    "runner": ("run_replay",),
+})
 __all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _WHERE)

@@ -49,7 +49,7 @@ for numpy, pandas or numba.
 
 from __future__ import annotations
 
-import importlib
+from research.lazy import lazy_names
 
 _EXPORTS = {
     "AlmgrenChriss": "_almgren_chriss",
@@ -93,13 +93,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'research.costs' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"research.costs.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _EXPORTS)
 
 
 def __dir__() -> list[str]:

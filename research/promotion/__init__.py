@@ -8,7 +8,7 @@ The public names below are resolved on first use (PEP 562): ``qlab --help`` impo
 pay for pydantic and pandas.
 """
 
-from importlib import import_module
+from research.lazy import lazy_names
 
 #: Public name -> the submodule of this package that defines it.
 _SUBMODULE_OF = {
@@ -19,10 +19,4 @@ _SUBMODULE_OF = {
 }
 
 __all__ = sorted(_SUBMODULE_OF)
-
-
-def __getattr__(name: str):
-    submodule = _SUBMODULE_OF.get(name)
-    if submodule is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{submodule}"), name)
+__getattr__ = lazy_names(__name__, _SUBMODULE_OF)

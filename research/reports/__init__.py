@@ -5,25 +5,18 @@ The public names below are resolved lazily (PEP 562): ``qlab --help`` imports
 the runner. papermill, nbconvert and MLflow are imported inside the functions that use them.
 """
 
-from importlib import import_module
+from research.lazy import lazy_names, names_of
 
-_EXPORTS = {
-    "research.reports.params": (
+_WHERE = names_of({
+    "params": (
         "PARAMS_MODELS", "ReportParams", "SmokeReportParams", "params_model_of",
         "register_params_model", "validate_notebook_params",
     ),
-    "research.reports.runner": (
+    "runner": (
         "ReportDefinitionError", "ReportError", "ReportExecutionError", "ReportNotFound",
         "ReportParameterError", "export_html", "load_params_file", "parse_cli_params",
         "publish_metrics", "run_report", "validate_report_params",
     ),
-}
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-
+})
 __all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'research.reports' has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _WHERE)
