@@ -34,17 +34,22 @@ def _where_not_finite(values: np.ndarray, rows: list[Any] | None, cols: list[Any
     return f"{count} NaN/inf value(s); first at {where}"
 
 
+def _float_array(returns: Any, name: str) -> np.ndarray:
+    """``returns`` (array, Series or frame) as float64, or a RiskInputError naming it."""
+    values = returns.to_numpy(dtype=float) if hasattr(returns, "to_numpy") else returns
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise RiskInputError(f"{name} must be numeric: {exc}") from None
+
+
 def as_returns_matrix(
     returns: Any, *, name: str = "returns"
 ) -> tuple[np.ndarray, tuple[str, ...] | None]:
     """A finite float64 ``(n_observations, n_assets)`` array and the column names if any."""
     columns = _labels(returns, "columns")
     rows = _labels(returns, "index")
-    values = returns.to_numpy(dtype=float) if hasattr(returns, "to_numpy") else returns
-    try:
-        values = np.asarray(values, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise RiskInputError(f"{name} must be numeric: {exc}") from None
+    values = _float_array(returns, name)
     if values.ndim == 1:
         values = values[:, None]
     if values.ndim != 2:
@@ -62,11 +67,7 @@ def as_returns_matrix(
 def as_return_series(returns: Any, *, name: str = "returns") -> np.ndarray:
     """A finite float64 1-D array of returns (a 1-column frame is accepted)."""
     rows = _labels(returns, "index")
-    values = returns.to_numpy(dtype=float) if hasattr(returns, "to_numpy") else returns
-    try:
-        values = np.asarray(values, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise RiskInputError(f"{name} must be numeric: {exc}") from None
+    values = _float_array(returns, name)
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
     if values.ndim != 1:
