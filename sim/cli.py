@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from research.cli_exit import fail, settings_or_exit
+from research.domain import Algorithm  # standard library only: --help stays fast
 
 tca_app = typer.Typer(help="Transaction-cost analysis: execution strategies compared on the "
                            "same simulated market path.", no_args_is_help=True,
@@ -56,7 +57,7 @@ def compare(
                                         "'synthetic' or 'rebalance'.")] = "synthetic",
     strategies: Annotated[str, typer.Option("--strategies", help="Comma-separated strategies "
                                             "(market is always the baseline).")
-                          ] = "market,limit,twap,vwap,pov,is",
+                          ] = ",".join(a.value for a in Algorithm),
     seed: Annotated[int, typer.Option("--seed", help="Seed of orders, market and bootstrap.")] = 0,
     json_out: Annotated[Path | None, typer.Option("--json", dir_okay=False,
                                                   help="Write the result JSON here.")] = None,
