@@ -399,6 +399,12 @@ class RiskManager:
         return 0.0 if not start else 1.0 - self.nav / start
 
     @property
+    def correlation(self) -> np.ndarray:
+        """The refit's correlation matrix, in :attr:`symbols` order."""
+        self._require_update()
+        return self._correlation
+
+    @property
     def day_start_nav(self) -> float | None:
         """The NAV the day's loss is measured against (the day's first refit)."""
         return self._day_start_nav

@@ -291,10 +291,11 @@ class TradingLoop:
         """The session's target weights under ``risk.on_target_breach`` (see RiskLimits): as
         given ('trim': each child is cut pre-trade), moved the largest compliant fraction of
         the way ('rescale'), or the book as it is when the target breaches ('reject')."""
+        held = np.where(np.isfinite(price), shares * np.nan_to_num(price), 0.0) / nav
+        weights = self._without_correlated_opens(day, weights, held)
         policy = self.risk.settings.on_target_breach
         if policy == "trim":
             return weights
-        held = np.where(np.isfinite(price), shares * np.nan_to_num(price), 0.0) / nav
         decision = self.risk.check_target(dict(zip(self.symbols, weights.tolist(), strict=True)))
         if decision.decision.value == "approved":
             return weights
@@ -312,6 +313,46 @@ class TradingLoop:
             "requested": 1.0, "allowed": 0.0 if policy == "reject" else decision.fraction,
             "decision": "rejected" if policy == "reject" else "rescaled", "limits": limits,
             "message": decision.message})
+        return out
+
+    def _without_correlated_opens(self, day: pd.Timestamp, weights: np.ndarray,
+                                  held: np.ndarray) -> np.ndarray:
+        """The pairwise-correlation limit at a rebalance: a position the target opens is
+        refused (weight 0) when its P&L would correlate above the limit with a position held or
+        kept before it. Held positions come first, then new ones by target weight, largest
+        first (ties: universe order) — so of a correlated pair opened together, the smaller
+        target is the one refused. (The pre-trade check alone would let both through: when
+        their first children are checked neither is held yet.)"""
+        limit = self.risk.settings.max_pairwise_correlation
+        index = {s: i for i, s in enumerate(self.risk.symbols)}
+        rows = np.array([index.get(s, -1) for s in self.symbols])
+        corr = self.risk.correlation
+        kept = [k for k in range(len(weights)) if held[k] != 0 and weights[k] != 0]
+        opening = [k for k in range(len(weights)) if held[k] == 0 and weights[k] != 0]
+        opening.sort(key=lambda k: -abs(weights[k]))  # stable: ties keep universe order
+        out = weights.copy()
+        for k in opening:
+            if rows[k] < 0:
+                kept.append(k)
+                continue
+            partners = [j for j in kept if rows[j] >= 0 and np.sign(weights[k]) * np.sign(
+                weights[j]) * corr[rows[k], rows[j]] > limit]
+            if not partners:
+                kept.append(k)
+                continue
+            j = partners[0]
+            rho = float(corr[rows[k], rows[j]])
+            out[k] = 0.0
+            why = (f"{self.symbols[k]} not opened: its correlation with {self.symbols[j]} "
+                   f"({rho:.2f}) is over the limit {limit:.2f}, and {self.symbols[j]} is held "
+                   "or has the larger target")
+            self.log.warning("correlated_open_refused", session=f"{day:%Y-%m-%d}",
+                             symbol=self.symbols[k], partner=self.symbols[j],
+                             correlation=round(rho, 4), limit=limit)
+            self.risk_events.append({
+                "time": f"{day:%Y-%m-%d}", "symbol": self.symbols[k], "side": "target",
+                "requested": float(weights[k]), "allowed": 0.0, "working": 0,
+                "decision": "rejected", "limits": "pairwise_correlation", "message": why})
         return out
 
     def _drift_reduced(self, day: pd.Timestamp, shares: np.ndarray, price: np.ndarray,

@@ -236,3 +236,32 @@ def test_a_daily_loss_past_the_limit_acts_within_the_session(policy, bars, sp500
         loop = d.run()  # the next session: trading resumes and its rebalance trades
         day2 = [ps for pid, ps in loop.engine.parents.items() if "-20221115-" in pid]
         assert day2 and all(ps.filled > 0 for ps in day2)
+
+
+def test_of_a_correlated_pair_opened_together_the_smaller_target_is_refused(sp500_closes):
+    """JPM and BAC move together (daily correlation about 0.86 over 2022): a target that opens
+    both under a 0.7 limit keeps the larger and refuses the other at the rebalance, naming the
+    partner and the correlation; the uncorrelated name is kept."""
+    names = ["AAPL", "BAC", "JPM"]
+    bars3 = synthesize_minute_bars(sp500_closes[names], "2022-11-14", "2022-11-15",
+                                   SynthParams(seed=3))
+    cfg = RunConfig(name="loop", universe={"symbols": names},
+                    strategy={"kind": "inverse_volatility", "rebalance": "daily",
+                              "capital": 1e6},
+                    execution={"algorithm": "twap", "horizon_minutes": 20},
+                    risk={"max_position_weight": 1.0, "max_sector_weight": 1.0,
+                          "var_budget": 1.0, "max_pairwise_correlation": 0.7,
+                          "max_gross_exposure": 2.0, "max_net_exposure": 2.0})
+    from sim.driver import ReplayDriver
+
+    loop = ReplayDriver(cfg, Settings(), bars3,
+                        daily_closes=sp500_closes[names].loc[:"2022-11-11"]).run(stop=40)
+    first = loop.decisions[0]
+    w = first["strategy_weights"]
+    bigger, smaller = sorted(["BAC", "JPM"], key=lambda s: -w[s])
+    assert first["weights"][smaller] == 0.0 and first["weights"][bigger] == w[bigger]
+    assert first["weights"]["AAPL"] == w["AAPL"]
+    event = next(e for e in loop.risk_events if e["limits"] == "pairwise_correlation")
+    assert event["symbol"] == smaller and bigger in event["message"]
+    assert sorted(ps.parent.symbol for ps in loop.engine.parents.values()) == sorted(
+        ["AAPL", bigger])
