@@ -81,6 +81,16 @@ def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator != 0 else math.nan
 
 
+def _finite_values(series: pd.Series, name: str) -> np.ndarray:
+    """The series' values as floats, or an error naming the first date with NaN or inf."""
+    values = series.to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise MetricsInputError(f"{name} has a NaN or infinite value on "
+                                f"{series.index[int(np.argmax(bad))]}")
+    return values
+
+
 def _validated_equity(equity: pd.Series, name: str = "equity") -> pd.Series:
     if not isinstance(equity, pd.Series):
         raise MetricsInputError(f"{name} must be a pandas Series, got {type(equity).__name__}")
@@ -94,11 +104,7 @@ def _validated_equity(equity: pd.Series, name: str = "equity") -> pd.Series:
         at = int(np.argmax(steps <= 0)) + 1
         raise MetricsInputError(f"{name} dates must be strictly increasing: "
                                 f"{equity.index[at]} follows {equity.index[at - 1]} (row {at})")
-    values = equity.to_numpy(dtype=float)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        raise MetricsInputError(f"{name} has a NaN or infinite value on "
-                                f"{equity.index[int(np.argmax(bad))]}")
+    values = _finite_values(equity, name)
     return pd.Series(values, index=equity.index, name=equity.name)
 
 
@@ -165,11 +171,7 @@ def _dated_amounts(amounts, equity: pd.Series, name: str) -> float:
         if len(amounts) and not isinstance(amounts.index, pd.DatetimeIndex):
             raise MetricsInputError(f"{name} must have a DatetimeIndex, got "
                                     f"{type(amounts.index).__name__}")
-        values = amounts.to_numpy(dtype=float)
-        bad = ~np.isfinite(values)
-        if bad.any():
-            raise MetricsInputError(f"{name} has a NaN or infinite value on "
-                                    f"{amounts.index[int(np.argmax(bad))]}")
+        values = _finite_values(amounts, name)
         outside = (amounts.index < equity.index[0]) | (amounts.index > equity.index[-1])
         if outside.any():
             raise MetricsInputError(
