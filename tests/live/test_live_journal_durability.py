@@ -14,19 +14,10 @@ import shutil
 
 import pytest
 
-from research.config import ExecutionSettings, Settings, TrackingSettings
+from research.config import Settings, TrackingSettings
 from research.execution import EventKind, Journal, ReconciliationError
 from tests.live.conftest import tiger_settings
 from tests.live.test_live_runner import SYMBOLS, make_runner, minute_feed, script_market
-
-
-@pytest.fixture
-def settings(gateway, client_keys, tmp_path):
-    return Settings(
-        tiger=tiger_settings(gateway.url, client_keys.private_pem),
-        execution=ExecutionSettings(journal_path=tmp_path / "journal"),
-        tracking=TrackingSettings(mlflow_tracking_uri=f"sqlite:///{tmp_path}/ml/mlflow.db"),
-    )
 
 
 def lose_last_commits(path) -> list[str]:

@@ -8,18 +8,7 @@ import os
 
 import pytest
 
-from research.config import ExecutionSettings, Settings, TrackingSettings
-from tests.live.conftest import tiger_settings
 from tests.live.test_live_runner import make_runner, script_market
-
-
-@pytest.fixture
-def settings(gateway, client_keys, tmp_path):
-    return Settings(
-        tiger=tiger_settings(gateway.url, client_keys.private_pem),
-        execution=ExecutionSettings(journal_path=tmp_path / "journal"),
-        tracking=TrackingSettings(mlflow_tracking_uri=f"sqlite:///{tmp_path}/ml/mlflow.db"),
-    )
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="names fsynced files via /proc")
