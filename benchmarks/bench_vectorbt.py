@@ -89,8 +89,7 @@ def every_session(closes: pd.DataFrame) -> float:
 
 def main() -> None:
     print(f"machine: {machine()}")
-    print("(shared machine: other engineers' jobs run alongside, figures are from a loaded "
-          "machine)")
+    print("(figures depend on what else the machine runs: benchmark on a quiet one)")
     closes = load_sp500_closes()
     print(f"W1 data: {closes.shape[1]} stocks x {len(closes):,d} sessions")
 
