@@ -87,3 +87,29 @@ def fork_life(body: Callable[[], None]) -> str:
         return "killed" if sig == signal.SIGKILL else f"signal {sig}"
     code = os.WEXITSTATUS(status)
     return "done" if code == 0 else f"exit {code}"
+
+
+def campaign_outcome(camp, n_kills: int, clean_restart: Callable[[], object]
+                     ) -> tuple[list[str], list[int]]:
+    """Read a finished campaign's process result (``camp``: stdout, stderr, returncode): the
+    problems (a life that did not end as planned, a failed campaign) and the bars the kills
+    landed on. When every life ended as planned, ``clean_restart()`` (a fresh interpreter
+    reconciling everything) must exit 0 too."""
+    import re
+
+    problems: list[str] = []
+    lives = re.findall(r"^LIFE (\d+) (\S+) (.+) in \S+ s$", camp.stdout, re.M)
+    kill_bars = [int(b) for b in re.findall(r"^KILLED \S+ bar (-?\d+)$", camp.stdout, re.M)]
+    if camp.returncode != 0:
+        problems.append(f"campaign exited {camp.returncode}: {camp.stderr[-2000:]}")
+    for i, kill, outcome in lives:
+        expected = "done" if kill == "none" else "killed"
+        if outcome != expected:
+            problems.append(f"life {i} (kill point {kill}) ended with {outcome}, not {expected}: "
+                            + (camp.stderr.strip().splitlines() or ["(no output)"])[-1])
+    if len(lives) == n_kills + 1 and not problems:
+        clean = clean_restart()
+        if clean.returncode != 0:
+            problems.append("clean restart failed: "
+                            + (clean.stderr.strip().splitlines() or ["(no output)"])[-1])
+    return problems, kill_bars

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.kill_campaign import campaign_outcome
 from tests.live.test_live_runner import script_market
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,23 +43,10 @@ def live_kill_campaign(gateway, client_keys, server_keys, workdir: Path,
     script_market(gateway, n_minutes=N_MINUTES)
     (workdir / "key.pem").write_text(client_keys.private_pem)
     (workdir / "gateway.pub").write_text(server_keys.public_b64)
-    problems: list[str] = []
     camp = _worker(workdir, "campaign", workdir, gateway.url, engine, N_KILLS)
     print(camp.stdout)  # shown by pytest when the test fails
-    lives = re.findall(r"^LIFE (\d+) (\S+) (.+) in \S+ s$", camp.stdout, re.M)
-    kill_bars = [int(b) for b in re.findall(r"^KILLED \S+ bar (-?\d+)$", camp.stdout, re.M)]
-    if camp.returncode != 0:
-        problems.append(f"campaign exited {camp.returncode}: {camp.stderr[-2000:]}")
-    for i, kill, outcome in lives:
-        expected = "done" if kill == "none" else "killed"
-        if outcome != expected:
-            problems.append(f"life {i} (kill point {kill}) ended with {outcome}, not {expected}: "
-                            + (camp.stderr.strip().splitlines() or ["(no output)"])[-1])
-    if len(lives) == N_KILLS + 1 and not problems:
-        clean = _worker(workdir, "run", workdir, gateway.url, engine)  # reconciles, idles
-        if clean.returncode != 0:
-            problems.append("clean restart failed: "
-                            + (clean.stderr.strip().splitlines() or ["(no output)"])[-1])
+    problems, kill_bars = campaign_outcome(  # the clean restart reconciles, then idles
+        camp, N_KILLS, lambda: _worker(workdir, "run", workdir, gateway.url, engine))
 
     db = sqlite3.connect(workdir / "journal" / "kill-run.sqlite")
     events = [(k, c, json.loads(p)) for k, c, p in db.execute(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +20,8 @@ from pathlib import Path
 
 import pytest
 from kill_worker import ARRIVALS, SESSION_BARS
+
+from tests.kill_campaign import campaign_outcome
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("kill_worker.py")
@@ -44,23 +45,11 @@ def _journal(workdir: Path) -> list[tuple[str, str | None, dict]]:
 def kill_campaign(workdir: Path, seed: int, engine: str) -> tuple[list[str], list[int]]:
     """Run the campaign, then a clean restart in a fresh interpreter; return (every problem
     found, the bars the kills landed on). No problem = the engine survived every kill."""
-    problems: list[str] = []
     camp = _worker("campaign", workdir, seed, engine, N_KILLS)
     print(camp.stdout)  # shown by pytest when the test fails
-    lives = re.findall(r"^LIFE (\d+) (\S+) (.+) in \S+ s$", camp.stdout, re.M)
-    kill_bars = [int(b) for b in re.findall(r"^KILLED \S+ bar (-?\d+)$", camp.stdout, re.M)]
-    if camp.returncode != 0:
-        problems.append(f"campaign exited {camp.returncode}: {camp.stderr[-2000:]}")
-    for i, kill, outcome in lives:
-        expected = "done" if kill == "none" else "killed"
-        if outcome != expected:
-            problems.append(f"life {i} (kill point {kill}) ended with {outcome}, not {expected}: "
-                            + (camp.stderr.strip().splitlines() or ["(no output)"])[-1])
-    if len(lives) == N_KILLS + 1 and not problems:
-        clean = _worker("run", workdir, seed, engine)  # reconciles everything, then idles
-        if clean.returncode != 0:
-            problems.append("clean restart failed: "
-                            + (clean.stderr.strip().splitlines() or ["(no output)"])[-1])
+    # the clean restart reconciles everything, then idles
+    problems, kill_bars = campaign_outcome(
+        camp, N_KILLS, lambda: _worker("run", workdir, seed, engine))
 
     bdb = sqlite3.connect(workdir / "broker.sqlite")
     attempts = Counter(c for (c,) in bdb.execute("SELECT client_id FROM submits"))
