@@ -16,6 +16,20 @@ ALGORITHMS = ("market", "limit", "twap", "vwap", "pov", "is")
 N_MINUTES = 20
 
 
+def served_bars(gateway, settings, server_keys, day):
+    """(daily bars before ``day``, minute bars from it, wide daily closes) as qlab loads them
+    from the gateway: both drivers see exactly the data Tiger serves."""
+    from live.tiger.bars import TigerBarSource
+
+    _, session = make_runner(gateway, settings, server_keys, run_id="data")
+    daily = TigerBarSource(session, "daily").load(SYMBOLS, start=day - pd.Timedelta(days=200),
+                                                  end=day - pd.Timedelta(days=1))
+    minute = TigerBarSource(session, "minute").load(SYMBOLS, start=day)
+    closes = daily.pivot(index="timestamp", columns="symbol", values="close")
+    closes.index = closes.index.tz_localize(None).normalize()
+    return daily, minute, closes
+
+
 def parents_of(loop):
     return {pid: (p.symbol, p.side.value, p.quantity, p.algorithm.value, p.horizon_bars,
                   p.deadline_grace_bars, p.params)
@@ -36,18 +50,11 @@ def decisions_of(loop):
 def test_one_config_same_orders_in_replay_and_live(gateway, settings, server_keys, monkeypatch,
                                                    algorithm):
     import tests.live.test_live_runner as base
-    from live.tiger.bars import TigerBarSource
     from research.costs import CostModel
     from sim.driver import ReplayDriver
 
     script_market(gateway, n_minutes=N_MINUTES)
-    _, session = make_runner(gateway, settings, server_keys, run_id="data")
-    # both drivers see the same data: the bars Tiger serves, as qlab loads them
-    daily = TigerBarSource(session, "daily").load(SYMBOLS, start=DAY - pd.Timedelta(days=200),
-                                                  end=DAY - pd.Timedelta(days=1))
-    minute = TigerBarSource(session, "minute").load(SYMBOLS, start=DAY)
-    closes = daily.pivot(index="timestamp", columns="symbol", values="close")
-    closes.index = closes.index.tz_localize(None).normalize()
+    daily, minute, closes = served_bars(gateway, settings, server_keys, DAY)
     model = CostModel.from_settings(settings.costs).fit(daily)
 
     config = base.run_config()
@@ -110,12 +117,7 @@ def test_two_sessions_across_an_early_close_decide_alike(gateway, settings, serv
     first, second = pd.Timestamp("2024-07-03"), pd.Timestamp("2024-07-05")
     script_two_sessions(gateway, first, second, first_minutes=210, second_minutes=10)
     monkeypatch.setattr(base, "DAY", first)
-    _, session = make_runner(gateway, settings, server_keys, run_id="data")
-    daily = TigerBarSource(session, "daily").load(SYMBOLS, start=first - pd.Timedelta(days=200),
-                                                  end=first - pd.Timedelta(days=1))
-    minute = TigerBarSource(session, "minute").load(SYMBOLS, start=first)
-    closes = daily.pivot(index="timestamp", columns="symbol", values="close")
-    closes.index = closes.index.tz_localize(None).normalize()
+    _, minute, closes = served_bars(gateway, settings, server_keys, first)
     config = base.run_config()
 
     live, session = make_runner(gateway, settings, server_keys, run_id="parity2")
