@@ -31,9 +31,10 @@ from research.analytics import PortfolioAccount, account_fills
 from research.analytics.metrics import PerformanceMetrics, performance_metrics
 from research.data.schema import EXCHANGE_TZ
 from research.execution import execution_quality
+from sim.daily_market import build_daily_market
 from sim.driver import ReplayDriver
 from sim.fill_costs import decompose_fills, half_spreads
-from sim.replay import bar_minutes_of
+from sim.replay import BarReplay, bar_minutes_of
 
 SCHEMA = "qlab.backtest/1"
 COST_COMPONENTS = ("delay", "spread", "impact", "timing", "opportunity", "fees")
@@ -113,23 +114,58 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return out.to_dict(orient="records")
 
 
-def run_backtest(config: Any, settings: Any, bars: pd.DataFrame, *,
+def run_daily_backtest(config: Any, settings: Any, closes: pd.DataFrame, *, start: Any,
+                       end: Any = None, bars: dict[str, pd.DataFrame] | None = None,
+                       benchmark: pd.Series | None = None, risk_free_rate: float = 0.0,
+                       run_id: str | None = None) -> BacktestResult:
+    """Trade ``config`` over the daily sessions ``start``..``end`` of ``closes`` (wide,
+    session dates x symbols, with the history before ``start`` the lookbacks read) through the
+    daily simulated market of :mod:`sim.daily_market`. ``bars``: optional wide ``open``,
+    ``high``, ``low``, ``volume`` frames on the same dates (:func:`sim.daily_market.
+    wide_daily_bars`); what is missing is modelled and said in ``meta.assumptions``."""
+    symbols = list(config.universe.symbols or closes.columns)
+    fields = {k: v.reindex(columns=symbols) for k, v in (bars or {}).items()
+              if k in ("open", "high", "low", "volume")}
+    market = build_daily_market(
+        closes[symbols], start=start, end=end, open_=fields.get("open"),
+        high=fields.get("high"), low=fields.get("low"), volume=fields.get("volume"),
+        adv_usd=dict(settings.data.synth_adv_usd),
+        default_adv_usd=settings.data.synth_default_adv_usd,
+        fallback_half_spread_bps=settings.data.synth_spread_bps / 2,
+        permanent_impact=settings.simulation.permanent_impact)
+    first = pd.Timestamp(market.replay.timestamps[0]).tz_localize(None).normalize()
+    return run_backtest(config, settings, market.replay,
+                        daily_closes=closes.loc[closes.index < first, symbols],
+                        benchmark=benchmark, risk_free_rate=risk_free_rate, run_id=run_id,
+                        frequency="daily", broker_options=market.broker_options,
+                        assumptions=market.notes)
+
+
+def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
                  daily_closes: pd.DataFrame, cost_model: Any = None,
                  benchmark: pd.Series | None = None, risk_free_rate: float = 0.0,
-                 run_id: str | None = None) -> BacktestResult:
-    """Trade ``config`` over ``bars`` (long minute bars of its universe) and measure it.
+                 run_id: str | None = None, frequency: str = "minute",
+                 broker_options: dict[str, Any] | None = None,
+                 assumptions: list[str] | tuple[str, ...] = ()) -> BacktestResult:
+    """Trade ``config`` over ``bars`` (long minute bars of its universe, or a prepared
+    :class:`BarReplay`: a daily one comes from :func:`run_daily_backtest`) and measure it.
 
     ``daily_closes``: closes before the first replayed session (the strategy's and the risk
     model's lookbacks); ``cost_model``: fitted on bars before the replay (VWAP and IS need it);
-    ``benchmark``: dated index levels (alpha, beta, tracking error, information ratio)."""
+    ``benchmark``: dated index levels (alpha, beta, tracking error, information ratio);
+    ``frequency``: "minute" or "daily" (the replay's layout, see :mod:`sim.daily_market`);
+    ``broker_options``: the simulated broker's (a daily market's response paths);
+    ``assumptions``: what the data lacked and was modelled (kept in ``meta``)."""
+    if frequency not in ("minute", "daily"):
+        raise ValueError(f"backtest: frequency must be 'minute' or 'daily', got {frequency!r}")
     driver = ReplayDriver(config, settings, bars, daily_closes=daily_closes,
-                          cost_model=cost_model, run_id=run_id or f"backtest-{config.name}")
+                          cost_model=cost_model, run_id=run_id or f"backtest-{config.name}",
+                          broker_options=broker_options)
     replay = driver.replay
     minutes = bar_minutes_of(replay.timestamps)
-    if minutes is None or minutes > 60:
+    if frequency == "minute" and (minutes is None or minutes > 60):
         raise ValueError("backtest: the bars are not intraday (one a session, or more than an "
-                         "hour apart); a daily replay needs a daily execution model, which the "
-                         "simulated broker does not have yet")
+                         "hour apart); replay daily data with frequency 'daily'")
     n_bars, n_sym = replay.n_bars, replay.n_symbols
     seen_close = np.full((n_bars, n_sym), np.nan)
     seen_mid = np.full((n_bars, n_sym), np.nan)
@@ -197,8 +233,10 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame, *,
     meta = {"bars": {"symbols": list(replay.symbols), "first": replay.timestamps[0].isoformat(),
                      "last": replay.timestamps[-1].isoformat(), "n_bars": n_bars,
                      "sessions": int(closes.shape[0] - (0 if before.empty else 1))},
+            "frequency": frequency,
             "conventions": {"sessions_per_year": 252, "risk_free_rate": risk_free_rate,
                             "equity": "marked at each session's last close as the run saw it"},
+            "assumptions": list(assumptions),
             "parents": len(parents), "refused_parents": dict(loop.refused),
             "dropped_parents": dict(loop.dropped)}
     return BacktestResult(config, account, metrics, costs_dollars, traded, trades, risk_events,
