@@ -117,12 +117,13 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 def run_daily_backtest(config: Any, settings: Any, closes: pd.DataFrame, *, start: Any,
                        end: Any = None, bars: dict[str, pd.DataFrame] | None = None,
                        benchmark: pd.Series | None = None, risk_free_rate: float = 0.0,
-                       run_id: str | None = None) -> BacktestResult:
+                       run_id: str | None = None, data: str = "") -> BacktestResult:
     """Trade ``config`` over the daily sessions ``start``..``end`` of ``closes`` (wide,
     session dates x symbols, with the history before ``start`` the lookbacks read) through the
     daily simulated market of :mod:`sim.daily_market`. ``bars``: optional wide ``open``,
     ``high``, ``low``, ``volume`` frames on the same dates (:func:`sim.daily_market.
-    wide_daily_bars`); what is missing is modelled and said in ``meta.assumptions``."""
+    wide_daily_bars`); what is missing is modelled and said in ``meta.assumptions``;
+    ``data``: what the bars are (kept in ``meta.data``)."""
     symbols = list(config.universe.symbols or closes.columns)
     fields = {k: v.reindex(columns=symbols) for k, v in (bars or {}).items()
               if k in ("open", "high", "low", "volume")}
@@ -138,7 +139,7 @@ def run_daily_backtest(config: Any, settings: Any, closes: pd.DataFrame, *, star
                         daily_closes=closes.loc[closes.index < first, symbols],
                         benchmark=benchmark, risk_free_rate=risk_free_rate, run_id=run_id,
                         frequency="daily", broker_options=market.broker_options,
-                        assumptions=market.notes)
+                        assumptions=market.notes, data=data)
 
 
 def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
@@ -146,7 +147,7 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
                  benchmark: pd.Series | None = None, risk_free_rate: float = 0.0,
                  run_id: str | None = None, frequency: str = "minute",
                  broker_options: dict[str, Any] | None = None,
-                 assumptions: list[str] | tuple[str, ...] = ()) -> BacktestResult:
+                 assumptions: list[str] | tuple[str, ...] = (), data: str = "") -> BacktestResult:
     """Trade ``config`` over ``bars`` (long minute bars of its universe, or a prepared
     :class:`BarReplay`: a daily one comes from :func:`run_daily_backtest`) and measure it.
 
@@ -155,7 +156,8 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
     ``benchmark``: dated index levels (alpha, beta, tracking error, information ratio);
     ``frequency``: "minute" or "daily" (the replay's layout, see :mod:`sim.daily_market`);
     ``broker_options``: the simulated broker's (a daily market's response paths);
-    ``assumptions``: what the data lacked and was modelled (kept in ``meta``)."""
+    ``assumptions``: what the data lacked and was modelled; ``data``: what the bars are (both
+    kept in ``meta``)."""
     if frequency not in ("minute", "daily"):
         raise ValueError(f"backtest: frequency must be 'minute' or 'daily', got {frequency!r}")
     driver = ReplayDriver(config, settings, bars, daily_closes=daily_closes,
@@ -233,7 +235,7 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
     meta = {"bars": {"symbols": list(replay.symbols), "first": replay.timestamps[0].isoformat(),
                      "last": replay.timestamps[-1].isoformat(), "n_bars": n_bars,
                      "sessions": int(closes.shape[0] - (0 if before.empty else 1))},
-            "frequency": frequency,
+            "data": data, "frequency": frequency,
             "conventions": {"sessions_per_year": 252, "risk_free_rate": risk_free_rate,
                             "equity": "marked at each session's last close as the run saw it"},
             "assumptions": list(assumptions),
