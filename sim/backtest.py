@@ -139,7 +139,7 @@ def run_daily_backtest(config: Any, settings: Any, closes: pd.DataFrame, *, star
                         daily_closes=closes.loc[closes.index < first, symbols],
                         benchmark=benchmark, risk_free_rate=risk_free_rate, run_id=run_id,
                         frequency="daily", broker_options=market.broker_options,
-                        assumptions=market.notes, data=data)
+                        assumptions=market.notes, data=data, fees_before_first="earliest")
 
 
 def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
@@ -147,7 +147,8 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
                  benchmark: pd.Series | None = None, risk_free_rate: float = 0.0,
                  run_id: str | None = None, frequency: str = "minute",
                  broker_options: dict[str, Any] | None = None,
-                 assumptions: list[str] | tuple[str, ...] = (), data: str = "") -> BacktestResult:
+                 assumptions: list[str] | tuple[str, ...] = (), data: str = "",
+                 fees_before_first: str = "refuse") -> BacktestResult:
     """Trade ``config`` over ``bars`` (long minute bars of its universe, or a prepared
     :class:`BarReplay`: a daily one comes from :func:`run_daily_backtest`) and measure it.
 
@@ -157,12 +158,13 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
     ``frequency``: "minute" or "daily" (the replay's layout, see :mod:`sim.daily_market`);
     ``broker_options``: the simulated broker's (a daily market's response paths);
     ``assumptions``: what the data lacked and was modelled; ``data``: what the bars are (both
-    kept in ``meta``)."""
+    kept in ``meta``); ``fees_before_first``: see :class:`sim.fees.DatedFeeFn` (a daily
+    history older than the fee schedule is charged its first version, and ``meta`` says so)."""
     if frequency not in ("minute", "daily"):
         raise ValueError(f"backtest: frequency must be 'minute' or 'daily', got {frequency!r}")
     driver = ReplayDriver(config, settings, bars, daily_closes=daily_closes,
                           cost_model=cost_model, run_id=run_id or f"backtest-{config.name}",
-                          broker_options=broker_options)
+                          broker_options=broker_options, fees_before_first=fees_before_first)
     replay = driver.replay
     minutes = bar_minutes_of(replay.timestamps)
     if frequency == "minute" and (minutes is None or minutes > 60):
@@ -238,7 +240,10 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
             "data": data, "frequency": frequency,
             "conventions": {"sessions_per_year": 252, "risk_free_rate": risk_free_rate,
                             "equity": "marked at each session's last close as the run saw it"},
-            "assumptions": list(assumptions),
+            "assumptions": list(assumptions) + ([
+                f"fees: {len(driver.fee_fn.backdated)} session(s) before the fee schedule "
+                f"{config.cost_model.fee_schedule!r} existed ({driver.fee_fn.schedule.first_date})"
+                " were charged its first version"] if driver.fee_fn.backdated else []),
             "parents": len(parents), "refused_parents": dict(loop.refused),
             "dropped_parents": dict(loop.dropped)}
     return BacktestResult(config, account, metrics, costs_dollars, traded, trades, risk_events,
