@@ -53,6 +53,7 @@ from research.execution import (
 from research.execution.risk_check import RiskManagerCheck
 from research.strategies import portfolio_strategy
 from research.trading.algorithm_params import AlgorithmInputError, AlgorithmPlanner
+from research.trading.closes import SessionCloses
 from research.trading.cost_watch import CostWatch
 from research.trading.rebalance import (
     is_rebalance_session,
@@ -60,7 +61,6 @@ from research.trading.rebalance import (
     target_shares,
     within_exposure_limits,
 )
-from research.trading.closes import SessionCloses
 from research.trading.sessions import minutes_after_open, session_edges
 
 
