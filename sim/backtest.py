@@ -38,6 +38,11 @@ from sim.replay import BarReplay, bar_minutes_of
 
 SCHEMA = "qlab.backtest/1"
 COST_COMPONENTS = ("delay", "spread", "impact", "timing", "opportunity", "fees")
+#: The run config's limits and their policies, copied into ``meta.limits``.
+_LIMIT_FIELDS = ("max_position_weight", "max_sector_weight", "max_pairwise_correlation",
+                 "max_gross_exposure", "max_net_exposure", "var_budget", "daily_loss_limit",
+                 "var_confidence", "var_horizon_days", "on_target_breach", "on_drift",
+                 "on_daily_loss")
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ class BacktestResult:
     risk_events: pd.DataFrame
     decisions: list[dict]
     meta: dict = field(default_factory=dict)
+    limit_usage: pd.DataFrame = field(default_factory=pd.DataFrame)
+    risk_forecasts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def equity(self) -> pd.Series:
@@ -77,7 +84,14 @@ class BacktestResult:
         ``risk_events`` (every trim or reject: time, symbol, side, requested — including the
         same side's shares already working —, allowed, decision, limits, message),
         ``decisions`` (each rebalance: session, nav, parents, algorithm, horizon_bars, bar,
-        weights) and ``meta`` (bars, conventions, parents, refused_parents)."""
+        weights), ``limit_usage`` (each session's limits measured on the book at its close:
+        position_weight, sector_weight, pairwise_correlation, gross_exposure, net_exposure,
+        var_budget (the pre-trade VaR), daily_loss, each with the ``<limit>_subject`` it was
+        measured on; the thresholds are in ``meta.limits``), ``risk_forecasts`` (each
+        session's forecast from the refit before its open: nav, var, cvar, var_gaussian,
+        volatility, horizon_days, confidence, observations — fractions of NAV, what a VaR
+        backtest compares with the session's P&L) and ``meta`` (bars, data, frequency,
+        conventions, assumptions, limits, parents, refused_parents, dropped_parents)."""
         def num(x: float) -> float | None:
             return float(x) if np.isfinite(x) else None
 
@@ -102,6 +116,8 @@ class BacktestResult:
             "trades": _records(self.trades),
             "risk_events": _records(self.risk_events),
             "decisions": [{k: plain(v) for k, v in d.items()} for d in self.decisions],
+            "limit_usage": _records(self.limit_usage),
+            "risk_forecasts": _records(self.risk_forecasts),
             "meta": self.meta,
         }
 
@@ -232,8 +248,15 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
         "price": [float(f.price) for f in fills], "fees": [float(f.fees) for f in fills],
         "client_order_id": [f.client_order_id for f in fills],
         "parent_id": [child_parent.get(f.client_order_id) for f in fills]})
-    risk_events = pd.DataFrame(loop.risk_events, columns=[
-        "time", "symbol", "side", "requested", "allowed", "decision", "limits", "message"])
+    # the loop prepares the session after the last replayed one (its risk refit and target
+    # checks) before it knows the replay ends: nothing of it belongs to this backtest
+    last_day = f"{closes.index[-1]:%Y-%m-%d}"
+    risk_events = pd.DataFrame([e for e in loop.risk_events
+                                if (e["time"] or "")[:10] <= last_day],
+                               columns=["time", "symbol", "side", "requested", "allowed",
+                                        "decision", "limits", "message"])
+    limit_usage = pd.DataFrame([r for r in loop.limit_usage if r["session"] <= last_day])
+    forecasts = pd.DataFrame([r for r in loop.risk_forecasts if r["session"] <= last_day])
     meta = {"bars": {"symbols": list(replay.symbols), "first": replay.timestamps[0].isoformat(),
                      "last": replay.timestamps[-1].isoformat(), "n_bars": n_bars,
                      "sessions": int(closes.shape[0] - (0 if before.empty else 1))},
@@ -244,7 +267,10 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
                 f"fees: {len(driver.fee_fn.backdated)} session(s) before the fee schedule "
                 f"{config.cost_model.fee_schedule!r} existed ({driver.fee_fn.schedule.first_date})"
                 " were charged its first version"] if driver.fee_fn.backdated else []),
+            "limits": {k: v for k, v in loop.risk.settings.model_dump(mode="json").items()
+                       if k in _LIMIT_FIELDS},
             "parents": len(parents), "refused_parents": dict(loop.refused),
             "dropped_parents": dict(loop.dropped)}
     return BacktestResult(config, account, metrics, costs_dollars, traded, trades, risk_events,
-                          list(loop.decisions), meta)
+                          list(loop.decisions), meta,
+                          limit_usage=limit_usage, risk_forecasts=forecasts)

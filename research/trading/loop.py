@@ -162,6 +162,11 @@ class TradingLoop:
         self._today_shares = np.zeros(len(self.symbols))
         self._today_dollars = np.zeros(len(self.symbols))
         self._halted_for_loss = False
+        # each session's limits as the book stood at its close (measured, and what they were
+        # measured on), and each session's risk forecast from the refit before it: a replay's
+        # record of how close the book ran to its limits and what VaR it expected
+        self.limit_usage: list[dict[str, Any]] = []
+        self.risk_forecasts: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ start-up
     def start(self, initial_positions: dict[str, int] | None = None) -> ExecutionEngine:
@@ -424,6 +429,11 @@ class TradingLoop:
         returns = returns[np.isfinite(returns).all(axis=1)][-lookback:]
         weights = np.where(np.isfinite(price), shares * np.nan_to_num(price), 0.0) / nav
         snap = self.risk.update(returns, weights, nav=nav, symbols=self.symbols, as_of=when)
+        self.risk_forecasts.append({
+            "session": f"{when:%Y-%m-%d}", "nav": nav, "var": snap.var, "cvar": snap.cvar,
+            "var_gaussian": snap.var_gaussian, "volatility": snap.volatility,
+            "horizon_days": snap.horizon, "confidence": snap.confidence,
+            "observations": snap.n_observations})
         self.on_risk_refit(snap, weights, nav)
 
     def prepare_session(self, day: Any) -> tuple[np.ndarray, np.ndarray, float]:
@@ -659,12 +669,24 @@ class TradingLoop:
         return "the algorithm scheduled no child yet (waiting for its next slice)", False
 
     # ------------------------------------------------------------------ sessions
+    def _record_limit_usage(self, day: pd.Timestamp) -> None:
+        """Each limit measured on the book as it closed ``day`` (the last bar's mark): the
+        largest position and sector weights, the largest correlation among holdings, the
+        pre-trade VaR, the day's loss, gross and net exposure — and what each was measured on."""
+        row: dict[str, Any] = {"session": f"{day:%Y-%m-%d}"}
+        for status in self.risk.limit_statuses():
+            row[str(status.kind)] = float(status.measured)
+            row[f"{status.kind}_subject"] = status.subject
+        self.limit_usage.append(row)
+
     def _close_session(self) -> None:
         """Append the session that just ended to the daily closes (its last traded prices), so
         a process that trades across sessions decides the next one on up-to-date closes, not
         on those it was started with."""
         day, close = self._day, self._session_close
         self._session_close = None
+        if day is not None and close is not None and self.risk.as_of is not None:
+            self._record_limit_usage(day)  # once: the session's first close
         if self._deferred:  # a session's decision is for that session only
             self.log.warning("parents_dropped", reason="no price for their symbol all session",
                              parents=[p.parent_id for p in self._deferred])

@@ -198,3 +198,31 @@ def test_fees_before_the_schedule_existed_are_backdated_and_said(sp500_closes):
                              end="2012-02-28")
     assert any("2012-01-17" in a and "first version" in a for a in res.meta["assumptions"])
     assert res.trades["fees"].gt(0).all()
+
+
+def test_limit_usage_is_recorded_each_session_and_trims_hold_but_for_drift(closes):
+    """Equal weight on four names (25% targets) under a 20% position limit: every child is
+    trimmed to the limit, so at each close the largest position is within the limit grown by
+    the prices' drift since the checks: B_t = max(limit, B_t-1) x (largest price relative of
+    the day / min(smallest, 1)) — cash does not move."""
+    cfg = RunConfig(name="caps", universe={"symbols": SYMBOLS},
+                    strategy={"kind": "equal_weight", "rebalance": "monthly", "capital": 5e6},
+                    execution={"algorithm": "twap", "horizon_minutes": 390},
+                    risk={**WIDE, "max_position_weight": 0.2, "max_sector_weight": 1.0})
+    res = backtest(closes, cfg=cfg)
+    usage = res.limit_usage.set_index("session")
+    sessions = [f"{d:%Y-%m-%d}" for d in res.equity.index[1:]]
+    assert list(usage.index) == sessions  # one row a session, the replay's own
+    assert (res.risk_events["limits"] == "position_weight").any()
+    assert res.to_json()["meta"]["limits"]["max_position_weight"] == 0.2
+    px = closes.loc[:END]
+    rel = (px / px.shift(1)).loc[START:END]
+    bound = 0.0
+    for day, row in usage.iterrows():
+        r = rel.loc[day]
+        bound = max(0.2, bound) * r.max() / min(r.min(), 1.0)
+        assert row["position_weight"] <= bound * (1 + 1e-3), day
+    assert usage["position_weight"].max() > 0.19  # the limit did bind
+    forecasts = res.risk_forecasts
+    assert list(forecasts["session"]) == sessions
+    assert (forecasts["var"] >= 0).all() and (forecasts["horizon_days"] == 21).all()
