@@ -122,6 +122,20 @@ class BacktestResult:
         }
 
 
+def _data_hash(replay: BarReplay, daily_closes: pd.DataFrame) -> str:
+    """Content hash of what the replay read (bars, stamps, the lookback closes): the data
+    identity a tracked run records."""
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update(",".join(replay.symbols).encode())
+    h.update(",".join(t.isoformat() for t in replay.timestamps).encode())
+    for a in (replay.open, replay.high, replay.low, replay.close, replay.volume, replay.bid,
+              replay.ask, daily_closes.to_numpy(dtype=float)):
+        h.update(np.ascontiguousarray(a, dtype=float).tobytes())
+    return h.hexdigest()[:16]
+
+
 def _records(frame: pd.DataFrame) -> list[dict]:
     out = frame.copy()
     for c in out.columns:
@@ -260,7 +274,7 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
     meta = {"bars": {"symbols": list(replay.symbols), "first": replay.timestamps[0].isoformat(),
                      "last": replay.timestamps[-1].isoformat(), "n_bars": n_bars,
                      "sessions": int(closes.shape[0] - (0 if before.empty else 1))},
-            "data": data, "frequency": frequency,
+            "data": data, "data_hash": _data_hash(replay, daily_closes), "frequency": frequency,
             "conventions": {"sessions_per_year": 252, "risk_free_rate": risk_free_rate,
                             "equity": "marked at each session's last close as the run saw it"},
             "assumptions": list(assumptions) + ([
