@@ -32,7 +32,7 @@ def backtest_gate_metrics(config: Any, closes: pd.DataFrame, settings: Any) -> d
     """
     from research.risk import AlertManager, MemorySink, RiskManager, backtest_var, rolling_var
     from research.strategies import portfolio_strategy
-    from research.trading import rebalance_dates, risk_settings_for
+    from research.trading import config_rebalance_dates, risk_settings_for
 
     symbols = config.universe.symbols or list(closes.columns)
     missing = [s for s in symbols if s not in closes.columns]
@@ -42,8 +42,8 @@ def backtest_gate_metrics(config: Any, closes: pd.DataFrame, settings: Any) -> d
     if config.universe.end is not None:
         closes = closes.loc[closes.index <= pd.Timestamp(config.universe.end)]
     returns = closes.pct_change().iloc[1:]
-    days = rebalance_dates(closes.index, config.strategy.rebalance, config.universe.start,
-                           config.universe.end)
+    days = config_rebalance_dates(config, closes.index, config.universe.start,
+                                  config.universe.end)
     strategy = portfolio_strategy(config)
     risk = risk_settings_for(config, settings)
     sink = MemorySink()
