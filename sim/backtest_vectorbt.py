@@ -37,7 +37,8 @@ from sim.backtest import BacktestResult
 ENGINE = "vectorbt"
 #: What the fast path does not model, said once in the output (``meta.not_modelled``).
 NOT_MODELLED = (
-    "risk limits: none applied (risk_events is empty by construction)",
+    "risk limits: none applied (risk_events, limit_usage and risk_forecasts are empty by "
+    "construction)",
     "execution algorithm: none; each decision is one order per symbol at the rebalance "
     "session's close (trades have no parent_id or client_order_id)",
     "market response: no spread, impact or participation cap; flat slippage and fees only "
