@@ -389,6 +389,10 @@ class UniverseConfig(_Group):
 class StrategyConfig(_Group):
     kind: Literal["inverse_volatility", "equal_weight", "buy_and_hold"] = "inverse_volatility"
     rebalance: Literal["daily", "weekly", "monthly"] = "monthly"
+    rebalance_every_sessions: PositiveInt | None = Field(
+        None, description="Rebalance every N exchange sessions instead of on `rebalance`'s "
+        "calendar: on the sessions whose count from universe.start (session 0) is a multiple "
+        "of N, whatever window a run trades (the schedule is the config's, not the run's).")
     lookback_days: PositiveInt = 63
     capital: PositiveFloat = Field(10_000_000.0, description="Portfolio NAV in dollars.")
 
@@ -475,6 +479,9 @@ class RunConfig(_Group):
     def _limits_consistent(self) -> RunConfig:
         if self.risk.max_position_weight > self.risk.max_sector_weight:
             raise ValueError("risk.max_position_weight cannot exceed risk.max_sector_weight")
+        if self.strategy.rebalance_every_sessions is not None and self.universe.start is None:
+            raise ValueError("strategy.rebalance_every_sessions counts sessions from "
+                             "universe.start: give universe.start")
         return self
 
 

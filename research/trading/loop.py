@@ -240,7 +240,9 @@ class TradingLoop:
         previous = self._closes.previous_session(day)
         if previous is None:
             raise ValueError(f"no daily close before {day.date()} to decide on")
-        return is_rebalance_session(self.config.strategy.rebalance, day, previous)
+        strategy = self.config.strategy
+        return is_rebalance_session(strategy.rebalance, day, previous,
+                                    strategy.rebalance_every_sessions, self.config.universe.start)
 
     def _session_day(self, timestamp: datetime) -> pd.Timestamp:
         """The session date of a bar timestamp (local wall date, midnight, naive), cached for
