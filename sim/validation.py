@@ -121,8 +121,10 @@ def horizon_var_backtest(equity: pd.Series, forecasts: pd.DataFrame):
 
 def own_rebalance_orders(config: Any, bars: pd.DataFrame, closes: pd.DataFrame) -> pd.DataFrame:
     """The config's rebalance parent orders inside the minute bars' window: its strategy,
-    schedule, capital and execution horizon on its universe, decided at the open (the book
-    starts at its target one rebalance before, so the window trades the drift)."""
+    schedule, capital and execution horizon on its universe, decided on the session's first
+    minute bar (stamped 09:31) as the trading loop decides — not at 09:30, where the last
+    price is the previous close and the overnight gap would count as the order's cost (the
+    book starts at its target one rebalance before, so the window trades the drift)."""
     from research.data.schema import EXCHANGE_TZ
     from research.strategies import portfolio_strategy
     from research.trading import rebalance_orders
@@ -135,7 +137,7 @@ def own_rebalance_orders(config: Any, bars: pd.DataFrame, closes: pd.DataFrame) 
     orders = rebalance_orders(closes, portfolio_strategy(config), config.strategy.capital,
                               config.strategy.rebalance, start=first - pd.Timedelta(days=35),
                               end=last, horizon_minutes=min(horizon, 210),
-                              decision_time="09:30", initial="target")
+                              decision_time="09:31", initial="target")
     when = orders["decision_time"].dt.tz_convert(EXCHANGE_TZ).dt.tz_localize(None).dt.normalize()
     return orders[(when >= first) & (when <= last) & (orders["quantity"] > 0)].reset_index(
         drop=True)
