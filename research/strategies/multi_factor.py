@@ -73,14 +73,14 @@ class MultiFactor(ParamsMixin):
 
     def _compute(self, closes: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame, pd.Series]:
         weights = self._check()
-        raw = factor_scores(closes, list(weights), momentum_days=self.momentum_days,
-                            skip_days=self.skip_days, volatility_days=self.volatility_days)
         sectors = None
         if self.sector_neutral:
             missing = [s for s in closes.columns if s not in self.sectors]
             if missing:
                 raise ValueError(f"multi_factor: no sector for {missing} (sector_neutral)")
             sectors = self.sectors
+        raw = factor_scores(closes, list(weights), momentum_days=self.momentum_days,
+                            skip_days=self.skip_days, volatility_days=self.volatility_days)
         z = pd.DataFrame({f: zscores(raw[f], sectors) for f in weights})
         combined = sum(a * z[f] for f, a in weights.items()).rename("score")
         ranked = combined.dropna()

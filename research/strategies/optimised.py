@@ -32,7 +32,9 @@ the caps, never a silently levered or cash-holding target.
 Speed: the problem is built once per universe with cvxpy Parameters (DPP: the covariance
 enters as its Cholesky factor F, ||F w||^2, so each parameter multiplies a parameter-free
 expression) and re-solved with new values, skipping cvxpy's canonicalisation; the absolute
-value is an auxiliary t >= +-(w - w0) so the per-name cost c stays a parameter.
+value is an auxiliary t >= +-(w - w0) so the per-name cost c stays a parameter. Sigma, mu and
+c are all multiplied by 1 / mean(diag Sigma) before the solve (the same optimum, O(1) numbers
+for the solver).
 """
 
 from __future__ import annotations
@@ -207,7 +209,11 @@ class OptimisedPortfolio(ParamsMixin):
         sigma = np.diag(np.full(n, float(np.mean(np.diag(shrunk)))))  # names without data
         sigma[np.ix_(available, available)] = shrunk
         sigma *= self.horizon_days
-        programme.factor.value = np.linalg.cholesky(sigma).T
+        # every term of the objective is multiplied by one positive number, so the optimum
+        # does not move, but the interior-point solver works on O(1) values instead of daily
+        # variances of ~1e-4, whose tiny optimal objective it would stop short of
+        scale = 1.0 / float(np.mean(np.diag(sigma)))
+        programme.factor.value = np.linalg.cholesky(sigma * scale).T
         programme.upper.value = np.where(available, self.max_position_weight, 0.0)
         w0 = np.zeros(n) if current is None else (
             current.reindex(list(symbols)).fillna(0.0).clip(lower=0.0).to_numpy(float))
@@ -215,13 +221,13 @@ class OptimisedPortfolio(ParamsMixin):
         cost = (np.full(n, float(self.turnover_cost_bps)) if trade_cost_bps is None else
                 trade_cost_bps.reindex(list(symbols)).fillna(self.turnover_cost_bps)
                 .clip(lower=0.0).to_numpy(float))
-        programme.cost.value = cost / 1e4
+        programme.cost.value = cost / 1e4 * scale
         mu = np.zeros(n)
         if self.objective != "min_variance":
             mean_returns, _ = complete_returns(closes.loc[:, available],
                                                self.return_lookback_days, "optimised")
             mu[available] = mean_returns.mean(axis=0) * self.horizon_days
-        programme.mu.value = mu
+        programme.mu.value = mu * scale
         weights = programme.solve()
         fallback = weights is None
         if fallback:  # max_sharpe with no positive net expected return: least risk instead
