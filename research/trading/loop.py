@@ -70,6 +70,16 @@ def risk_settings_for(config: Any, settings: Any) -> Any:
     return settings.risk.model_copy(update=config.risk.model_dump())
 
 
+def _run_fee_schedule(config: Any, settings: Any) -> Any:
+    """The fee schedule of the run config (what fee-aware slicing prices children with), or
+    None when the policy does not slice by fees."""
+    if getattr(config.execution, "max_child_fee_bps", None) is None:
+        return None
+    from research.costs import fee_schedule
+
+    return fee_schedule(config.cost_model.fee_schedule, flat_bps=settings.costs.flat_fee_bps)
+
+
 class _NullLog:
     """Logger used when none is given: drops every line."""
 
@@ -119,7 +129,8 @@ class TradingLoop:
             raise ValueError("strategy.no_trade_band 'cost_aware' needs a fitted cost model "
                              "(it compares each trade's predicted cost with its benefit)")
         self.planner = AlgorithmPlanner(config.execution, bar_minutes=self.bar_minutes,
-                                        cost_model=cost_model)
+                                        cost_model=cost_model,
+                                        fee_schedule=_run_fee_schedule(config, settings))
         self.planner.check()  # an algorithm that can never be built fails before any order
         self.engine: ExecutionEngine | None = None
         self.initial_positions: dict[str, int] = {}
@@ -406,7 +417,7 @@ class TradingLoop:
         out = []
         for p, px in zip(parents, mid.tolist(), strict=True):
             try:
-                out += self.planner.plan([p], [px], minute)
+                out += self.planner.plan([p], [px], minute, snap.timestamp)
             except AlgorithmInputError as exc:
                 self.refused[p.parent_id] = str(exc)
                 self.log.error("parent_refused", parent_id=p.parent_id, symbol=p.symbol,
