@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from research.config import RunConfig, Settings
+from tests import short_replay
 
 SYMBOLS = ["AAPL", "MSFT", "JPM", "XOM", "JNJ", "PG", "KO", "WMT", "HD", "UNH"]
 START = pd.Timestamp("2022-03-01")
@@ -15,17 +16,7 @@ START = pd.Timestamp("2022-03-01")
 
 def replay_inputs(sp500_closes: pd.DataFrame, sessions_run: int = 6):
     """(bars of the run, daily closes before it, cost model fitted on the 10 sessions before)."""
-    from research.costs import CostModel
-    from research.data import SynthParams, synthesize_minute_bars
-    from research.data.calendar import sessions
-
-    days = sessions(START - pd.Timedelta(days=30), START + pd.Timedelta(days=20)).index
-    before, run = days[days < START][-10:], days[days >= START][:sessions_run]
-    bars = synthesize_minute_bars(sp500_closes[SYMBOLS], before[0], run[-1], SynthParams(seed=5))
-    day = bars["timestamp"].dt.tz_convert("America/New_York").dt.tz_localize(None).dt.normalize()
-    model = CostModel.from_settings(Settings().costs).fit(bars[day < START])
-    closes = sp500_closes[SYMBOLS].loc[sp500_closes.index < START]
-    return bars[day >= START], closes, model
+    return short_replay.replay_inputs(sp500_closes, SYMBOLS, START, sessions_run)
 
 
 def small_book_config(name: str, strategy: dict[str, Any], execution: dict[str, Any]
