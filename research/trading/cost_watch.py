@@ -81,6 +81,8 @@ class CostWatch:
             "limit_offset_bps": np.full(n, float(ex.limit_offset_bps)),
             "fees_on": pd.Timestamp(snap.timestamp).date(),
             "order_ids": [p.parent_id for p in parents],
+            "min_child_shares": np.array([p.params.get("min_child_shares", np.nan)
+                                          for p in parents], dtype=float),
         })
         for p, bps, std in zip(parents, est.total_bps, est.timing_risk_bps, strict=True):
             self.predicted[p.parent_id] = (float(bps), float(std))

@@ -77,3 +77,23 @@ def test_fee_aware_slicing_saves_fees_on_small_parents(sp500_closes):
     assert aware["children"] < plain["children"] / 3
     assert aware["fees"] < plain["fees"] / 2, {k: (v["fees"], v["children"])
                                                for k, v in runs.items()}
+
+
+def test_the_cost_model_predicts_the_merged_children():
+    """A 200-share TWAP over 60 minutes: one child per 5 minutes is 12 children; with a
+    44-share minimum child it is ceil(200 / 44) = 5, and the predicted fees are those of 5."""
+    from research.costs import ALGORITHM_CODES, CostModel
+
+    model = CostModel(fee_schedule="tiger_us")
+    orders = {"quantity": [200.0], "price": [100.0], "adv": [1e7], "daily_vol": [0.02],
+              "spread_bps": [3.0], "algorithm": [ALGORITHM_CODES["twap"]], "is_sell": [False],
+              "start_minute": [0.0], "horizon_minutes": [60.0], "limit_offset_bps": [0.0],
+              "fees_on": "2022-03-01"}
+    table = fee_schedule("tiger_us").as_of("2022-03-01")
+    plain = model.predict({**orders})
+    merged = model.predict({**orders, "min_child_shares": [44.0]})
+    assert plain.usd("fees_bps")[0] == pytest.approx(table.compute(200, 100.0, False,
+                                                                   children=12)[0])
+    assert merged.usd("fees_bps")[0] == pytest.approx(table.compute(200, 100.0, False,
+                                                                    children=5)[0])
+    assert merged.total_bps[0] < plain.total_bps[0]
