@@ -88,11 +88,11 @@ def build_app() -> typer.Typer:
     from live.cli import data_fetch, live, promote
     from research.cli import config_app, data_app
     from research.costs.cli import app as costs_app
-    from research.promotion.cli import validate_run
     from research.reports.cli import register as register_report
     from research.risk.cli import app as risk_app
     from sim.backtest_cli import backtest
     from sim.cli import tca_app
+    from sim.validation_cli import validate_run
 
     app = typer.Typer(
         name="qlab",

@@ -563,6 +563,16 @@ def parse_iso_date(value: Any):
         raise ValueError(f"{value!r} is not a date YYYY-MM-DD") from None
 
 
+class ValidationPolicy(_Group):
+    """What the config's author declares acceptable in its validation replay (``qlab
+    validate-run``); the promotion gates hold the replay to it."""
+
+    max_limit_binds_per_year: Annotated[float, Field(ge=0)] = Field(
+        24.0, description="Most risk-limit binds a year the replay may show: distinct (session, "
+        "symbol, limit) trims or refusals — a limit that binds every rebalance of a monthly "
+        "book on two names is 24. More means the limits, not the strategy, shape the book.")
+
+
 class RunConfig(_Group):
     """A study or deployment: the unit that is validated, tracked and promoted."""
 
@@ -572,6 +582,7 @@ class RunConfig(_Group):
     execution: ExecutionPolicy = Field(default_factory=ExecutionPolicy)
     risk: RiskLimits = Field(default_factory=RiskLimits)
     cost_model: CostModelChoice = Field(default_factory=CostModelChoice)
+    validation: ValidationPolicy = Field(default_factory=ValidationPolicy)
     seed: int = 0
 
     @model_validator(mode="after")

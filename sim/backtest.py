@@ -31,12 +31,18 @@ from research.analytics import PortfolioAccount, account_fills
 from research.analytics.metrics import PerformanceMetrics, performance_metrics
 from research.data.schema import EXCHANGE_TZ
 from research.execution import execution_quality
+from sim.daily_market import build_daily_market
 from sim.driver import ReplayDriver
 from sim.fill_costs import decompose_fills, half_spreads
-from sim.replay import bar_minutes_of
+from sim.replay import BarReplay, bar_minutes_of
 
 SCHEMA = "qlab.backtest/1"
 COST_COMPONENTS = ("delay", "spread", "impact", "timing", "opportunity", "fees")
+#: The run config's limits and their policies, copied into ``meta.limits``.
+_LIMIT_FIELDS = ("max_position_weight", "max_sector_weight", "max_pairwise_correlation",
+                 "max_gross_exposure", "max_net_exposure", "var_budget", "daily_loss_limit",
+                 "var_confidence", "var_horizon_days", "on_target_breach", "on_drift",
+                 "on_daily_loss")
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,8 @@ class BacktestResult:
     risk_events: pd.DataFrame
     decisions: list[dict]
     meta: dict = field(default_factory=dict)
+    limit_usage: pd.DataFrame = field(default_factory=pd.DataFrame)
+    risk_forecasts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def equity(self) -> pd.Series:
@@ -76,7 +84,14 @@ class BacktestResult:
         ``risk_events`` (every trim or reject: time, symbol, side, requested — including the
         same side's shares already working —, allowed, decision, limits, message),
         ``decisions`` (each rebalance: session, nav, parents, algorithm, horizon_bars, bar,
-        weights) and ``meta`` (bars, conventions, parents, refused_parents)."""
+        weights), ``limit_usage`` (each session's limits measured on the book at its close:
+        position_weight, sector_weight, pairwise_correlation, gross_exposure, net_exposure,
+        var_budget (the pre-trade VaR), daily_loss, each with the ``<limit>_subject`` it was
+        measured on; the thresholds are in ``meta.limits``), ``risk_forecasts`` (each
+        session's forecast from the refit before its open: nav, var, cvar, var_gaussian,
+        volatility, horizon_days, confidence, observations — fractions of NAV, what a VaR
+        backtest compares with the session's P&L) and ``meta`` (bars, data, frequency,
+        conventions, assumptions, limits, parents, refused_parents, dropped_parents)."""
         def num(x: float) -> float | None:
             return float(x) if np.isfinite(x) else None
 
@@ -101,8 +116,24 @@ class BacktestResult:
             "trades": _records(self.trades),
             "risk_events": _records(self.risk_events),
             "decisions": [{k: plain(v) for k, v in d.items()} for d in self.decisions],
+            "limit_usage": _records(self.limit_usage),
+            "risk_forecasts": _records(self.risk_forecasts),
             "meta": self.meta,
         }
+
+
+def _data_hash(replay: BarReplay, daily_closes: pd.DataFrame) -> str:
+    """Content hash of what the replay read (bars, stamps, the lookback closes): the data
+    identity a tracked run records."""
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update(",".join(replay.symbols).encode())
+    h.update(",".join(t.isoformat() for t in replay.timestamps).encode())
+    for a in (replay.open, replay.high, replay.low, replay.close, replay.volume, replay.bid,
+              replay.ask, daily_closes.to_numpy(dtype=float)):
+        h.update(np.ascontiguousarray(a, dtype=float).tobytes())
+    return h.hexdigest()[:16]
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -113,23 +144,62 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return out.to_dict(orient="records")
 
 
-def run_backtest(config: Any, settings: Any, bars: pd.DataFrame, *,
+def run_daily_backtest(config: Any, settings: Any, closes: pd.DataFrame, *, start: Any,
+                       end: Any = None, bars: dict[str, pd.DataFrame] | None = None,
+                       benchmark: pd.Series | None = None, risk_free_rate: float = 0.0,
+                       run_id: str | None = None, data: str = "") -> BacktestResult:
+    """Trade ``config`` over the daily sessions ``start``..``end`` of ``closes`` (wide,
+    session dates x symbols, with the history before ``start`` the lookbacks read) through the
+    daily simulated market of :mod:`sim.daily_market`. ``bars``: optional wide ``open``,
+    ``high``, ``low``, ``volume`` frames on the same dates (:func:`sim.daily_market.
+    wide_daily_bars`); what is missing is modelled and said in ``meta.assumptions``;
+    ``data``: what the bars are (kept in ``meta.data``)."""
+    symbols = list(config.universe.symbols or closes.columns)
+    fields = {k: v.reindex(columns=symbols) for k, v in (bars or {}).items()
+              if k in ("open", "high", "low", "volume")}
+    market = build_daily_market(
+        closes[symbols], start=start, end=end, open_=fields.get("open"),
+        high=fields.get("high"), low=fields.get("low"), volume=fields.get("volume"),
+        adv_usd=dict(settings.data.synth_adv_usd),
+        default_adv_usd=settings.data.synth_default_adv_usd,
+        fallback_half_spread_bps=settings.data.synth_spread_bps / 2,
+        permanent_impact=settings.simulation.permanent_impact)
+    first = pd.Timestamp(market.replay.timestamps[0]).tz_localize(None).normalize()
+    return run_backtest(config, settings, market.replay,
+                        daily_closes=closes.loc[closes.index < first, symbols],
+                        benchmark=benchmark, risk_free_rate=risk_free_rate, run_id=run_id,
+                        frequency="daily", broker_options=market.broker_options,
+                        assumptions=market.notes, data=data, fees_before_first="earliest")
+
+
+def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
                  daily_closes: pd.DataFrame, cost_model: Any = None,
                  benchmark: pd.Series | None = None, risk_free_rate: float = 0.0,
-                 run_id: str | None = None) -> BacktestResult:
-    """Trade ``config`` over ``bars`` (long minute bars of its universe) and measure it.
+                 run_id: str | None = None, frequency: str = "minute",
+                 broker_options: dict[str, Any] | None = None,
+                 assumptions: list[str] | tuple[str, ...] = (), data: str = "",
+                 fees_before_first: str = "refuse") -> BacktestResult:
+    """Trade ``config`` over ``bars`` (long minute bars of its universe, or a prepared
+    :class:`BarReplay`: a daily one comes from :func:`run_daily_backtest`) and measure it.
 
     ``daily_closes``: closes before the first replayed session (the strategy's and the risk
     model's lookbacks); ``cost_model``: fitted on bars before the replay (VWAP and IS need it);
-    ``benchmark``: dated index levels (alpha, beta, tracking error, information ratio)."""
+    ``benchmark``: dated index levels (alpha, beta, tracking error, information ratio);
+    ``frequency``: "minute" or "daily" (the replay's layout, see :mod:`sim.daily_market`);
+    ``broker_options``: the simulated broker's (a daily market's response paths);
+    ``assumptions``: what the data lacked and was modelled; ``data``: what the bars are (both
+    kept in ``meta``); ``fees_before_first``: see :class:`sim.fees.DatedFeeFn` (a daily
+    history older than the fee schedule is charged its first version, and ``meta`` says so)."""
+    if frequency not in ("minute", "daily"):
+        raise ValueError(f"backtest: frequency must be 'minute' or 'daily', got {frequency!r}")
     driver = ReplayDriver(config, settings, bars, daily_closes=daily_closes,
-                          cost_model=cost_model, run_id=run_id or f"backtest-{config.name}")
+                          cost_model=cost_model, run_id=run_id or f"backtest-{config.name}",
+                          broker_options=broker_options, fees_before_first=fees_before_first)
     replay = driver.replay
     minutes = bar_minutes_of(replay.timestamps)
-    if minutes is None or minutes > 60:
+    if frequency == "minute" and (minutes is None or minutes > 60):
         raise ValueError("backtest: the bars are not intraday (one a session, or more than an "
-                         "hour apart); a daily replay needs a daily execution model, which the "
-                         "simulated broker does not have yet")
+                         "hour apart); replay daily data with frequency 'daily'")
     n_bars, n_sym = replay.n_bars, replay.n_symbols
     seen_close = np.full((n_bars, n_sym), np.nan)
     seen_mid = np.full((n_bars, n_sym), np.nan)
@@ -192,14 +262,29 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame, *,
         "price": [float(f.price) for f in fills], "fees": [float(f.fees) for f in fills],
         "client_order_id": [f.client_order_id for f in fills],
         "parent_id": [child_parent.get(f.client_order_id) for f in fills]})
-    risk_events = pd.DataFrame(loop.risk_events, columns=[
-        "time", "symbol", "side", "requested", "allowed", "decision", "limits", "message"])
+    # the loop prepares the session after the last replayed one (its risk refit and target
+    # checks) before it knows the replay ends: nothing of it belongs to this backtest
+    last_day = f"{closes.index[-1]:%Y-%m-%d}"
+    risk_events = pd.DataFrame([e for e in loop.risk_events
+                                if (e["time"] or "")[:10] <= last_day],
+                               columns=["time", "symbol", "side", "requested", "allowed",
+                                        "decision", "limits", "message"])
+    limit_usage = pd.DataFrame([r for r in loop.limit_usage if r["session"] <= last_day])
+    forecasts = pd.DataFrame([r for r in loop.risk_forecasts if r["session"] <= last_day])
     meta = {"bars": {"symbols": list(replay.symbols), "first": replay.timestamps[0].isoformat(),
                      "last": replay.timestamps[-1].isoformat(), "n_bars": n_bars,
                      "sessions": int(closes.shape[0] - (0 if before.empty else 1))},
+            "data": data, "data_hash": _data_hash(replay, daily_closes), "frequency": frequency,
             "conventions": {"sessions_per_year": 252, "risk_free_rate": risk_free_rate,
                             "equity": "marked at each session's last close as the run saw it"},
+            "assumptions": list(assumptions) + ([
+                f"fees: {len(driver.fee_fn.backdated)} session(s) before the fee schedule "
+                f"{config.cost_model.fee_schedule!r} existed ({driver.fee_fn.schedule.first_date})"
+                " were charged its first version"] if driver.fee_fn.backdated else []),
+            "limits": {k: v for k, v in loop.risk.settings.model_dump(mode="json").items()
+                       if k in _LIMIT_FIELDS},
             "parents": len(parents), "refused_parents": dict(loop.refused),
             "dropped_parents": dict(loop.dropped)}
     return BacktestResult(config, account, metrics, costs_dollars, traded, trades, risk_events,
-                          list(loop.decisions), meta)
+                          list(loop.decisions), meta,
+                          limit_usage=limit_usage, risk_forecasts=forecasts)

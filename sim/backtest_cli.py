@@ -15,16 +15,18 @@ from research.cli_exit import fail, settings_or_exit
 def backtest(
     config: Annotated[Path, typer.Argument(help="Run config (YAML), e.g. configs/*.yaml.")],
     bars: Annotated[str | None, typer.Option(
-        "--bars", help="Minute bars: a CSV/Parquet file in the bar schema or a dataset of the "
-        "store (default: the config's universe.dataset).")] = None,
+        "--bars", help="sp500_daily (the embedded real daily closes, 1990-2022), a dataset of "
+        "the store (daily or minute bars) or a CSV/Parquet file in the bar schema (default: "
+        "the config's universe.dataset).")] = None,
     start: Annotated[str | None, typer.Option(
-        "--start", help="First session traded (default: universe.start; the bars before it "
-        "fit the cost model).")] = None,
+        "--start", help="First session traded (default: universe.start; the data before it "
+        "is the lookback).")] = None,
     end: Annotated[str | None, typer.Option(
-        "--end", help="Last session traded (default: universe.end).")] = None,
-    frequency: Annotated[str, typer.Option(
-        "--frequency", help="Bar frequency of the replay: minute (daily is not available "
-        "yet).")] = "minute",
+        "--end", help="Last session traded (default: universe.end, else the data's last).")
+    ] = None,
+    frequency: Annotated[str | None, typer.Option(
+        "--frequency", help="daily or minute (default: the data's own; minute bars can be "
+        "replayed daily, aggregated).")] = None,
     engine: Annotated[str, typer.Option(
         "--engine", help="replay: the trading loop over the simulated broker.")] = "replay",
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the result JSON "
@@ -35,13 +37,14 @@ def backtest(
     prints the metrics (against the S&P 500 index) and the costs by component."""
     import json
 
-    import pandas as pd
+    from research.config import ConfigFileError, load_run_config, parse_iso_date
+    from research.data.schema import Frequency
 
-    from research.config import ConfigFileError, load_run_config
-
-    if frequency != "minute":
-        fail(f"--frequency {frequency!r}: only minute bars can be replayed for now (a daily "
-             "replay needs a daily execution model of the simulated market)", 2)
+    if frequency is not None:
+        try:
+            frequency = Frequency.parse(frequency).value
+        except ValueError as exc:
+            fail(f"--frequency: {exc}", 2)
     if engine != "replay":
         fail(f"--engine {engine!r}: only 'replay' is wired to this command; the vectorbt "
              "research path is research.analytics.vectorbt_path", 2)
@@ -52,57 +55,29 @@ def backtest(
     except ConfigFileError as exc:
         fail(str(exc), 2)
     settings = settings_or_exit()
-    start = start or cfg.universe.start
-    end = end or cfg.universe.end
-    if start is None:
-        fail("backtest: no --start and no universe.start in the config: name the first "
-             "session to trade (the bars before it fit the cost model)", 2)
-    try:
-        first, last = pd.Timestamp(start), pd.Timestamp(end) if end else None
-    except ValueError as exc:
-        fail(f"backtest: --start/--end: {exc}", 2)
-    if last is not None and last < first:
-        fail(f"backtest: --end {end} is before --start {start}", 2)
+    for name, value in (("--start", start), ("--end", end)):
+        if value is not None:
+            try:
+                parse_iso_date(value)
+            except ValueError as exc:
+                fail(f"backtest: {name}: {exc}", 2)
 
-    from research.costs import CostModel
-    from research.data import load_sp500_closes, load_sp500_index
-    from research.data.schema import EXCHANGE_TZ
-    from sim.backtest import run_backtest
-    from sim.driver import daily_closes_of
-    from sim.tca.study_bars import load_study_bars
+    from sim.backtest_data import BacktestDataError, run_config_backtest
 
-    spec = bars or cfg.universe.dataset
     try:
-        frame, description, synthetic = load_study_bars(spec, settings, start, end)
-    except (OSError, ValueError) as exc:
-        fail(f"backtest: --bars {spec}: {exc}", 2)
-    symbols = cfg.universe.symbols or sorted(frame["symbol"].unique())
-    missing = sorted(set(symbols) - set(frame["symbol"].unique()))
-    if missing:
-        fail(f"backtest: {description} has no bars for universe symbol(s) {missing}", 2)
-    frame = frame[frame["symbol"].isin(symbols)]
-    day = frame["timestamp"].dt.tz_convert(EXCHANGE_TZ).dt.tz_localize(None).dt.normalize()
-    history, traded = frame[day < first], frame[day >= first]
-    if history.empty or traded.empty:
-        fail(f"backtest: {description} needs bars before {first:%Y-%m-%d} (to fit the cost "
-             "model) and from it on (to trade)", 2)
-    embedded = load_sp500_closes()
-    if set(symbols) <= set(embedded.columns):  # the real daily closes: years of lookback
-        closes = embedded[symbols].loc[embedded.index < first]
-    else:
-        closes = daily_closes_of(history)[symbols]
-    try:
-        model = CostModel.for_run(cfg.cost_model, settings.costs).fit(history)
-        result = run_backtest(cfg, settings, traded.reset_index(drop=True),
-                              daily_closes=closes, cost_model=model,
-                              benchmark=load_sp500_index())
+        result = run_config_backtest(cfg, settings, bars=bars, frequency=frequency,
+                                     start=start, end=end)
+    except BacktestDataError as exc:
+        fail(f"backtest: {exc}", 2)
     except ValueError as exc:
         fail(f"backtest: {exc}", 1)
     m = result.metrics
-    tag = "SYNTHETIC " if synthetic else ""
-    typer.echo(f"backtest {cfg.name}: {tag}{description}, {m.start:%Y-%m-%d}..{m.end:%Y-%m-%d} "
-               f"({m.sessions} sessions), {len(result.trades)} fills, "
-               f"{len(result.risk_events)} risk trims/rejects")
+    meta = result.meta
+    typer.echo(f"backtest {cfg.name}: {meta.get('data', '')}, {meta['frequency']} replay, "
+               f"{m.start:%Y-%m-%d}..{m.end:%Y-%m-%d} ({m.sessions} sessions), "
+               f"{len(result.trades)} fills, {len(result.risk_events)} risk trims/rejects")
+    for note in meta.get("assumptions", []):
+        typer.echo(f"  assumed: {note}")
     for name in ("total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown",
                  "calmar", "turnover_annual", "cost_drag_bps_annual", "alpha", "beta",
                  "tracking_error", "information_ratio"):

@@ -86,7 +86,10 @@ class SimulatedBroker:
     ``state_path`` (SQLite file to persist to; None = memory only), ``initial_cash`` ($),
     ``fallback_half_spread_bps`` (half spread when a bar has no quotes and no bar estimate),
     ``spread_window_bars`` (trailing window of the bar spread estimators), ``vol_halflife_bars``
-    (EWMA half-life of the per-bar volatility), ``coalesce_reports`` (a poll delivers what a
+    (EWMA half-life of the per-bar volatility), ``sigma_path`` and ``perm_coef_path`` ((n_bars,
+    n_symbols): the per-bar volatility and the permanent impact per net share each bar is
+    priced with; default: computed from minute bars, see sim/response.py — a daily replay
+    brings its own, sim/daily_market.py), ``coalesce_reports`` (a poll delivers what a
     polling client sees: an ACCEPTED report superseded by a later report of the same order in
     the same poll is dropped — the order was accepted and then filled/cancelled between two
     polls; False delivers every report, as a push channel would; always False under fault
@@ -110,6 +113,8 @@ class SimulatedBroker:
         coalesce_reports: bool = True,
         tiger_style_reports: bool = False,
         synchronous: str = "FULL",
+        sigma_path: np.ndarray | None = None,
+        perm_coef_path: np.ndarray | None = None,
     ):
         if latency_bars < 1:
             raise ValueError("simulated broker: latency_bars must be >= 1 (no fill on the "
@@ -164,9 +169,18 @@ class SimulatedBroker:
         self._fills: list[Fill] = []
         self._perm = np.zeros(n)  # permanent impact, log price shift per symbol
         # the response model's paths read only the recorded bars: computed once, not per bar
-        _, self._sigma_path = volatility_paths(replay.high, replay.low, vol_halflife_bars)
-        self._perm_coef_path = permanent_impact_coefficients(
-            replay.volume, self._sigma_path, self.settings.permanent_impact)
+        # (a replay that is not minute bars — sim/daily_market.py — brings its own paths)
+        if sigma_path is None:
+            _, sigma_path = volatility_paths(replay.high, replay.low, vol_halflife_bars)
+        if perm_coef_path is None:
+            perm_coef_path = permanent_impact_coefficients(
+                replay.volume, sigma_path, self.settings.permanent_impact)
+        for name, path in (("sigma_path", sigma_path), ("perm_coef_path", perm_coef_path)):
+            if np.shape(path) != (replay.n_bars, replay.n_symbols):
+                raise ValueError(f"simulated broker: {name} has shape {np.shape(path)}, "
+                                 f"expected {(replay.n_bars, replay.n_symbols)}")
+        self._sigma_path = np.asarray(sigma_path, dtype=float)
+        self._perm_coef_path = np.asarray(perm_coef_path, dtype=float)
         self._pos = np.zeros(n, np.int64)
         self._cash = float(initial_cash)
         self.last_bar = -1

@@ -44,13 +44,17 @@ class ReplayDriver:
     closes before its session; :func:`daily_closes_of` turns earlier bars into them);
     ``cost_model``: a
     cost model fitted on bars **before** the replay (VWAP and IS need it); ``run_id``;
-    ``journal_path`` (``":memory:"``: a replay that is rerun, not recovered); ``logger``.
+    ``journal_path`` (``":memory:"``: a replay that is rerun, not recovered); ``logger``;
+    ``broker_options`` (the simulated broker's keywords); ``fees_before_first`` (fills dated
+    before the fee schedule's first version: "refuse", or "earliest" to charge that version,
+    see :class:`sim.fees.DatedFeeFn`).
     """
 
     def __init__(self, config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
                  daily_closes: pd.DataFrame, cost_model: Any = None,
                  run_id: str | None = None, journal_path: str | Path = ":memory:",
-                 logger: Any = None, broker_options: dict[str, Any] | None = None):
+                 logger: Any = None, broker_options: dict[str, Any] | None = None,
+                 fees_before_first: str = "refuse"):
         from research.costs import fee_schedule
 
         symbols = tuple(config.universe.symbols) or None
@@ -61,7 +65,7 @@ class ReplayDriver:
         self.replay = replay
         schedule = fee_schedule(config.cost_model.fee_schedule,
                                 flat_bps=settings.costs.flat_fee_bps)
-        fee_fn = DatedFeeFn(schedule)
+        fee_fn = self.fee_fn = DatedFeeFn(schedule, before_first=fees_before_first)
         self.broker = SimulatedBroker(replay, settings.simulation,
                                       latency_bars=settings.execution.latency_bars,
                                       fee_fn=fee_fn, initial_cash=config.strategy.capital,

@@ -14,12 +14,21 @@ from sim.broker import SimulatedBroker
 
 
 class DatedFeeFn:
-    """Broker ``fee_fn`` charging ``schedule.as_of(date of the bar being filled)``."""
+    """Broker ``fee_fn`` charging ``schedule.as_of(date of the bar being filled)``.
 
-    def __init__(self, schedule):
+    ``before_first``: what a fill dated before the schedule's first version pays — "refuse"
+    (default: an error, a backtest must not silently use fees that did not exist yet) or
+    "earliest" (the first version, for a long history priced at a broker's fees as if they
+    had applied; :attr:`backdated` counts the days it happened on, to be reported)."""
+
+    def __init__(self, schedule, before_first: str = "refuse"):
+        if before_first not in ("refuse", "earliest"):
+            raise ValueError(f"before_first must be 'refuse' or 'earliest', got {before_first!r}")
         self.schedule = schedule
+        self.before_first = before_first
         self.broker: SimulatedBroker | None = None
         self._tables: dict = {}
+        self.backdated: set = set()
 
     def bind(self, broker: SimulatedBroker) -> DatedFeeFn:
         self.broker = broker
@@ -30,5 +39,11 @@ class DatedFeeFn:
         day = b.replay.timestamps[max(b.last_bar, 0)].date()
         table = self._tables.get(day)
         if table is None:
-            table = self._tables[day] = self.schedule.as_of(day)
+            first = self.schedule.first_date
+            if self.before_first == "earliest" and first is not None and day < first:
+                self.backdated.add(day)
+                table = self.schedule.as_of(first)
+            else:
+                table = self.schedule.as_of(day)
+            self._tables[day] = table
         return table.compute(quantity, price, np.asarray(side_sign) < 0)

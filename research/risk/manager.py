@@ -432,6 +432,11 @@ class RiskManager:
         """
         return self._require_update().check_order(symbol, side, quantity, price, self.nav)
 
+    def limit_statuses(self) -> tuple[LimitStatus, ...]:
+        """Every limit measured on the current book (as marked): O(n) on cached state, for
+        recording each limit's usage through time."""
+        return self._require_update().evaluate()
+
     def check_target(self, target_weights: Any) -> TargetDecision:
         """Largest compliant fraction of the move from the current book to a target."""
         return self._require_update().check_target(target_weights)

@@ -14,6 +14,9 @@ class EqualWeight:
     ``symbols_`` (the columns seen).
     """
 
+    #: Closes a decision reads (the trading loop hands it no more): which symbols have a price.
+    history_sessions = 1
+
     def fit(self, closes: pd.DataFrame) -> EqualWeight:
         """Learn weights from ``closes`` as given: the caller passes only past data."""
         self.symbols_ = list(closes.columns)

@@ -23,6 +23,11 @@ class InverseVolatility:
     def __init__(self, lookback_days: int = 63):
         self.lookback_days = lookback_days
 
+    @property
+    def history_sessions(self) -> int:
+        """Closes a decision reads (the trading loop hands it no more)."""
+        return int(self.lookback_days) + 1
+
     def fit(self, closes: pd.DataFrame) -> InverseVolatility:
         """Learn weights from the last window of ``closes``: the caller passes only past data."""
         self.weights_, self.volatility_, self.excluded_ = self._compute(closes)

@@ -43,8 +43,9 @@ class MultiFactor(ParamsMixin):
         self.volatility_days = volatility_days
 
     @property
-    def history_days(self) -> int:
-        """Closes a decision needs (the longest factor window plus one)."""
+    def history_sessions(self) -> int:
+        """Closes a decision reads (the longest factor window plus one; the trading loop
+        hands it no more)."""
         return max(self.momentum_days, self.volatility_days, self.skip_days) + 1
 
     def fit(self, closes: pd.DataFrame) -> MultiFactor:

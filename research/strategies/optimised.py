@@ -133,7 +133,8 @@ class OptimisedPortfolio(ParamsMixin):
         self.horizon_days = horizon_days
 
     @property
-    def history_days(self) -> int:
+    def history_sessions(self) -> int:
+        """Closes a decision reads (the trading loop hands it no more)."""
         return max(self.lookback_days, self._mean_days()) + 1
 
     def _mean_days(self) -> int:

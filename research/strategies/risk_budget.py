@@ -30,7 +30,8 @@ class RiskBudget(ParamsMixin):
         self.lookback_days = lookback_days
 
     @property
-    def history_days(self) -> int:
+    def history_sessions(self) -> int:
+        """Closes a decision reads (the trading loop hands it no more)."""
         return self.lookback_days + 1
 
     def fit(self, closes: pd.DataFrame) -> RiskBudget:

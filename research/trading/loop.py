@@ -53,6 +53,7 @@ from research.execution import (
 from research.execution.risk_check import RiskManagerCheck
 from research.strategies import portfolio_strategy
 from research.trading.algorithm_params import AlgorithmInputError, AlgorithmPlanner
+from research.trading.closes import SessionCloses
 from research.trading.cost_watch import CostWatch
 from research.trading.rebalance import (
     cost_aware_trade,
@@ -120,7 +121,7 @@ class TradingLoop:
         missing = [s for s in self.symbols if s not in daily_closes.columns]
         if missing:
             raise ValueError(f"daily closes lack universe symbol(s) {missing}")
-        self.closes = daily_closes[list(self.symbols)]
+        self._closes = SessionCloses(daily_closes[list(self.symbols)])
         risk = risk_settings_for(config, settings)
         self.risk = RiskManager(risk, alerts=AlertManager(
             list(alert_sinks), cooldown_seconds=risk.alert_cooldown_seconds))
@@ -128,6 +129,10 @@ class TradingLoop:
         if config.strategy.no_trade_band == "cost_aware" and cost_model is None:
             raise ValueError("strategy.no_trade_band 'cost_aware' needs a fitted cost model "
                              "(it compares each trade's predicted cost with its benefit)")
+        # closes a session reads: the strategy's lookback (all history when it does not say)
+        # and the risk model's returns window
+        need = getattr(self.strategy, "history_sessions", None)
+        self._history_rows = None if need is None else max(int(need), risk.var_lookback_days + 1)
         self.planner = AlgorithmPlanner(config.execution, bar_minutes=self.bar_minutes,
                                         cost_model=cost_model,
                                         fee_schedule=_run_fee_schedule(config, settings))
@@ -172,6 +177,11 @@ class TradingLoop:
         self._today_shares = np.zeros(len(self.symbols))
         self._today_dollars = np.zeros(len(self.symbols))
         self._halted_for_loss = False
+        # each session's limits as the book stood at its close (measured, and what they were
+        # measured on), and each session's risk forecast from the refit before it: a replay's
+        # record of how close the book ran to its limits and what VaR it expected
+        self.limit_usage: list[dict[str, Any]] = []
+        self.risk_forecasts: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ start-up
     def start(self, initial_positions: dict[str, int] | None = None) -> ExecutionEngine:
@@ -213,7 +223,7 @@ class TradingLoop:
         throwaway inputs, so the first bar does not pay for them."""
         import copy
 
-        last = self.closes.iloc[-1].to_numpy(float)
+        last = self._closes.last_row()
         n = len(self.symbols)
         now = datetime(2000, 1, 3, 10, 0)
         snap = MarketSnapshot(0, now, self.symbols, last, last, last, last, np.zeros(n),
@@ -227,6 +237,12 @@ class TradingLoop:
                 "start_minute": np.zeros(1), "horizon_minutes": np.full(1, 30.0),
                 "limit_offset_bps": np.zeros(1)})
 
+    @property
+    def closes(self) -> pd.DataFrame:
+        """The daily closes the loop holds: those it started with and each session it closed
+        since (a copy; the loop reads them through :class:`SessionCloses`)."""
+        return self._closes.frame
+
     def book(self) -> dict[str, int]:
         """Shares held per symbol: the initial positions plus this run's fills."""
         e = self.engine
@@ -236,10 +252,10 @@ class TradingLoop:
 
     # ------------------------------------------------------------------ decisions
     def _is_rebalance_session(self, day: pd.Timestamp) -> bool:
-        before = self.closes.index[self.closes.index < day]
-        if len(before) == 0:
+        previous = self._closes.previous_session(day)
+        if previous is None:
             raise ValueError(f"no daily close before {day.date()} to decide on")
-        return is_rebalance_session(self.config.strategy.rebalance, day, before[-1])
+        return is_rebalance_session(self.config.strategy.rebalance, day, previous)
 
     def _session_day(self, timestamp: datetime) -> pd.Timestamp:
         """The session date of a bar timestamp (local wall date, midnight, naive), cached for
@@ -427,10 +443,19 @@ class TradingLoop:
     def _update_risk(self, past: pd.DataFrame, shares: np.ndarray, price: np.ndarray,
                      nav: float, when: datetime) -> None:
         lookback = int(self.risk.lookback)
-        returns = past.pct_change().iloc[1:].dropna(how="any").iloc[-lookback:]
+        # simple daily returns of the sessions where every symbol has two closes (numpy: the
+        # pandas form cost ~1 ms a session)
+        values = past.to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            returns = values[1:] / values[:-1] - 1.0
+        returns = returns[np.isfinite(returns).all(axis=1)][-lookback:]
         weights = np.where(np.isfinite(price), shares * np.nan_to_num(price), 0.0) / nav
-        snap = self.risk.update(returns, dict(zip(self.symbols, weights, strict=True)), nav=nav,
-                                as_of=when)
+        snap = self.risk.update(returns, weights, nav=nav, symbols=self.symbols, as_of=when)
+        self.risk_forecasts.append({
+            "session": f"{when:%Y-%m-%d}", "nav": nav, "var": snap.var, "cvar": snap.cvar,
+            "var_gaussian": snap.var_gaussian, "volatility": snap.volatility,
+            "horizon_days": snap.horizon, "confidence": snap.confidence,
+            "observations": snap.n_observations})
         self.on_risk_refit(snap, weights, nav)
 
     def prepare_session(self, day: Any) -> tuple[np.ndarray, np.ndarray, float]:
@@ -450,12 +475,12 @@ class TradingLoop:
         if not self.engine.journal.checkpoint():  # the WAL is folded back here, not in a bar
             self.log.warning("journal_checkpoint_busy", journal=str(self.journal_path),
                              effect="the WAL keeps growing until a checkpoint completes")
-        past = self.closes.loc[self.closes.index < day]
+        past = self._closes.before(day, self._history_rows)
         if past.empty:
             raise ValueError(f"no daily close before {day.date()} to decide on")
         # each symbol's last close (a symbol without a bar on the last day keeps its previous
         # one: a NaN would read as "unpriced" and the book would value it at nothing)
-        price = past.ffill().iloc[-1].to_numpy(float)
+        price = self._closes.last_prices_before(day)
         nav = float(self.broker.account().equity)
         held = self.book()
         shares = np.array([held.get(s, 0) for s in self.symbols], dtype=np.int64)
@@ -686,12 +711,24 @@ class TradingLoop:
         return "the algorithm scheduled no child yet (waiting for its next slice)", False
 
     # ------------------------------------------------------------------ sessions
+    def _record_limit_usage(self, day: pd.Timestamp) -> None:
+        """Each limit measured on the book as it closed ``day`` (the last bar's mark): the
+        largest position and sector weights, the largest correlation among holdings, the
+        pre-trade VaR, the day's loss, gross and net exposure — and what each was measured on."""
+        row: dict[str, Any] = {"session": f"{day:%Y-%m-%d}"}
+        for status in self.risk.limit_statuses():
+            row[str(status.kind)] = float(status.measured)
+            row[f"{status.kind}_subject"] = status.subject
+        self.limit_usage.append(row)
+
     def _close_session(self) -> None:
         """Append the session that just ended to the daily closes (its last traded prices), so
         a process that trades across sessions decides the next one on up-to-date closes, not
         on those it was started with."""
         day, close = self._day, self._session_close
         self._session_close = None
+        if day is not None and close is not None and self.risk.as_of is not None:
+            self._record_limit_usage(day)  # once: the session's first close
         if self._deferred:  # a session's decision is for that session only
             self.log.warning("parents_dropped", reason="no price for their symbol all session",
                              parents=[p.parent_id for p in self._deferred])
@@ -699,16 +736,13 @@ class TradingLoop:
                 self.dropped[p.parent_id] = "no price for its symbol all session"
             self._deferred = []
             self._deferred_logged = 0
-        if day is None or close is None or day in self.closes.index or not np.isfinite(
+        if day is None or close is None or day in self._closes or not np.isfinite(
                 close).any():
             return
         # a symbol without a single bar this session (halted, late feed) keeps its previous
         # close: a NaN would read as "unpriced" and the next rebalance would sell it out
-        previous = self.closes.loc[self.closes.index < day]
-        if not previous.empty:
-            close = np.where(np.isfinite(close), close, previous.iloc[-1].to_numpy(float))
-        row = pd.DataFrame([close], index=pd.DatetimeIndex([day]), columns=self.closes.columns)
-        self.closes = pd.concat([self.closes, row]).sort_index()
+        close = np.where(np.isfinite(close), close, self._closes.last_prices_before(day))
+        self._closes.append(day, close)
         self.log.info("session_closed", day=f"{day:%Y-%m-%d}",
                       closes_from="last traded price of each symbol's last bar")
 

@@ -73,9 +73,15 @@ def is_rebalance_session(frequency: str, day: pd.Timestamp, previous_session: pd
                          ) -> bool:
     """Whether ``day`` opens a new rebalance period after ``previous_session`` (the last
     session with a close before it): the streaming form of :func:`rebalance_dates`."""
-    pair = pd.DatetimeIndex([previous_session, day])
-    period = _periods(pair, frequency)
-    return frequency == "daily" or bool(period[0] != period[1])
+    # plain date arithmetic, the same keys as _periods: it runs once a session of a replay
+    if frequency == "daily":
+        return True
+    a, b = pd.Timestamp(previous_session), pd.Timestamp(day)
+    if frequency == "weekly":
+        return a.isocalendar()[:2] != b.isocalendar()[:2]
+    if frequency == "monthly":
+        return (a.year, a.month) != (b.year, b.month)
+    raise ValueError(f"frequency must be one of {REBALANCE_FREQUENCIES}, got {frequency!r}")
 
 
 def target_shares(weights: np.ndarray, nav: float, price: np.ndarray) -> np.ndarray:

@@ -24,12 +24,9 @@ def session_edges(day: pd.Timestamp) -> tuple[datetime | None, pd.Timestamp | No
     """(the stamp of ``day``'s last bar — bars are stamped at their close, so the session's
     close, tz-aware; the next session's date) from the exchange calendar; (None, None) when
     the calendar does not know ``day``."""
-    from research.data.calendar import sessions
+    from research.data.calendar import session_close_and_next
 
     try:
-        ahead = sessions(day, day + pd.Timedelta(days=10))
+        return session_close_and_next(day)
     except Exception:  # noqa: BLE001 - a date outside the calendar: no early preparation
         return None, None
-    if len(ahead) < 2 or ahead.index[0] != day:
-        return None, None
-    return ahead["close"].iloc[0].to_pydatetime(), ahead.index[1]

@@ -1,0 +1,136 @@
+"""What a config's backtest trades on: its bars resolved (the embedded real daily closes, a
+dataset of the store, or a file), the replay's frequency settled, and the run started — one
+place that ``qlab backtest``, the backtest report, sweeps and ``validate-run`` all call.
+
+Bars (``--bars``, default the config's ``universe.dataset``):
+
+* ``sp500_daily`` (:data:`EMBEDDED_DAILY`): the embedded real daily closes of 20 S&P 500
+  stocks, 1990-01-02..2022-12-28 (skfolio) — closes only, so the daily market models the
+  open, the range and the volume (``meta.assumptions`` of the result says how);
+* a dataset of the local store, daily or minute bars;
+* a CSV/Parquet file in the bar schema.
+
+Frequency (``--frequency``, default: the data's own): minute bars replay minute by minute;
+daily bars, or minute bars aggregated to daily ones when ``daily`` is asked, replay through
+:mod:`sim.daily_market`. Daily data cannot be replayed by the minute.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from research.data.schema import EXCHANGE_TZ, Frequency
+
+#: The name under which a run config or ``--bars`` selects the embedded real daily closes.
+EMBEDDED_DAILY = "sp500_daily"
+
+
+class BacktestDataError(ValueError):
+    """The bars cannot be backtested as asked (the message names the input)."""
+
+
+def _daily_frame_frequency(frame: pd.DataFrame) -> Frequency:
+    from sim.replay import bar_minutes_of
+
+    stamps = pd.DatetimeIndex(frame["timestamp"]).unique().sort_values()
+    return Frequency.MINUTE if bar_minutes_of(stamps) is not None else Frequency.DAILY
+
+
+def run_config_backtest(config: Any, settings: Any, *, bars: str | None = None,
+                        frequency: str | None = None, start: Any = None, end: Any = None,
+                        run_id: str | None = None):
+    """Backtest ``config`` (a RunConfig) over ``bars`` from ``start`` to ``end`` (defaults: the
+    config's universe) at ``frequency`` (default: the data's own); returns
+    :class:`sim.backtest.BacktestResult`. Raises :class:`BacktestDataError` on inputs that
+    cannot be backtested, naming them."""
+    from research.data import load_sp500_closes, load_sp500_index
+    from sim.backtest import run_backtest, run_daily_backtest
+
+    spec = bars or config.universe.dataset
+    start = start or config.universe.start
+    end = end or config.universe.end
+    asked = None if frequency is None else Frequency.parse(frequency)
+    if start is None:
+        raise BacktestDataError("no start and no universe.start in the config: name the first "
+                                "session to trade (the data before it is the lookback)")
+    first = pd.Timestamp(start).normalize()
+    last = None if end is None else pd.Timestamp(end).normalize()
+    if last is not None and last < first:
+        raise BacktestDataError(f"end {last:%Y-%m-%d} is before start {first:%Y-%m-%d}")
+    benchmark = load_sp500_index()
+    embedded = load_sp500_closes()
+    symbols = list(config.universe.symbols)
+
+    if spec == EMBEDDED_DAILY:
+        if asked == Frequency.MINUTE:
+            raise BacktestDataError(f"{EMBEDDED_DAILY} is daily closes: it cannot be replayed "
+                                    "by the minute (--frequency daily, or minute bars)")
+        symbols = symbols or list(embedded.columns)
+        unknown = sorted(set(symbols) - set(embedded.columns))
+        if unknown:
+            raise BacktestDataError(f"{EMBEDDED_DAILY} has no closes for {unknown}; it holds "
+                                    f"{list(embedded.columns)}")
+        closes = embedded[symbols]
+        return run_daily_backtest(config, settings, closes, start=first, end=last,
+                                  benchmark=benchmark, run_id=run_id,
+                                  data=f"embedded real daily closes ({EMBEDDED_DAILY})")
+
+    from sim.tca.study_bars import load_study_bars
+
+    try:
+        frame, description, synthetic = load_study_bars(spec, settings, None, end)
+    except (OSError, ValueError) as exc:
+        raise BacktestDataError(f"bars {spec}: {exc}") from None
+    symbols = symbols or sorted(frame["symbol"].unique())
+    missing = sorted(set(symbols) - set(frame["symbol"].unique()))
+    if missing:
+        raise BacktestDataError(f"{description} has no bars for universe symbol(s) {missing}")
+    frame = frame[frame["symbol"].isin(symbols)]
+    own = _daily_frame_frequency(frame)
+    freq = asked or own
+    if freq == Frequency.MINUTE and own == Frequency.DAILY:
+        raise BacktestDataError(f"{description} holds daily bars: it cannot be replayed by the "
+                                "minute")
+    tag = f"{'SYNTHETIC ' if synthetic else ''}{description}"
+    day = frame["timestamp"].dt.tz_convert(EXCHANGE_TZ).dt.tz_localize(None).dt.normalize()
+    if freq == Frequency.DAILY:
+        from research.data import minute_to_daily
+        from sim.daily_market import wide_daily_bars
+
+        daily = minute_to_daily(frame) if own == Frequency.MINUTE else frame
+        wide = wide_daily_bars(daily)
+        closes = wide.pop("close")[symbols]
+        # the lookbacks reach before the data: the embedded real closes supply them when they
+        # hold these names (their closes are the same prices: the synthetic bars end on them)
+        if set(symbols) <= set(embedded.columns) and synthetic:
+            closes = pd.concat([embedded.loc[embedded.index < closes.index[0], symbols],
+                                closes])
+        if not (closes.index < first).any() or not (closes.index >= first).any():
+            raise BacktestDataError(f"{tag} needs data before {first:%Y-%m-%d} (the lookbacks) "
+                                    "and from it on (to trade)")
+        return run_daily_backtest(config, settings, closes, start=first, end=last,
+                                  bars=wide, benchmark=benchmark, run_id=run_id,
+                                  data=tag + (" aggregated to daily bars"
+                                              if own == Frequency.MINUTE else ""))
+
+    from research.costs import CostModel
+    from sim.driver import daily_closes_of
+    from sim.tca.study_bars import HISTORY_CALENDAR_DAYS
+
+    # the cost model is fitted on the weeks before the first session, as the TCA study's is
+    fit_from = first - pd.Timedelta(days=HISTORY_CALENDAR_DAYS)
+    history, traded = frame[(day < first) & (day >= fit_from)], frame[day >= first]
+    if last is not None:
+        traded = traded[day[day >= first] <= last]
+    if history.empty or traded.empty:
+        raise BacktestDataError(f"{tag} needs bars before {first:%Y-%m-%d} (to fit the cost "
+                                "model) and from it on (to trade)")
+    if set(symbols) <= set(embedded.columns):  # the real daily closes: years of lookback
+        closes = embedded[symbols].loc[embedded.index < first]
+    else:
+        closes = daily_closes_of(history)[symbols]
+    model = CostModel.for_run(config.cost_model, settings.costs).fit(history)
+    return run_backtest(config, settings, traded.reset_index(drop=True), daily_closes=closes,
+                        cost_model=model, benchmark=benchmark, run_id=run_id, data=tag)

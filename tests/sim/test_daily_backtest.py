@@ -1,0 +1,228 @@
+"""The daily replay (sim/daily_market.py): the two bars a session, the response paths read only
+the past, a hand-checked fill, the participation cap carried across sessions, no look-ahead
+through the loop, costs that add up, and the same inputs giving the same JSON."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from research.config import RunConfig, Settings
+
+SYMBOLS = ["AAPL", "JPM", "XOM", "KO"]
+START, END = "2021-06-01", "2021-09-30"
+WIDE = {"max_position_weight": 1.0, "max_sector_weight": 1.0, "var_budget": 1.0,
+        "max_pairwise_correlation": 1.0, "daily_loss_limit": 1.0,
+        "max_gross_exposure": 2.0, "max_net_exposure": 2.0}
+
+
+def config(capital=5e6, **strategy):
+    return RunConfig(name="daily", universe={"symbols": SYMBOLS},
+                     strategy={"kind": "inverse_volatility", "rebalance": "monthly",
+                               "lookback_days": 20, "capital": capital, **strategy},
+                     execution={"algorithm": "twap", "horizon_minutes": 390}, risk=WIDE)
+
+
+def backtest(closes, cfg=None, settings=None, **kw):
+    from research.data import load_sp500_index
+    from sim.backtest import run_daily_backtest
+
+    return run_daily_backtest(cfg or config(), settings or Settings(), closes, start=START,
+                              end=END, benchmark=load_sp500_index(), **kw)
+
+
+@pytest.fixture(scope="module")
+def closes(sp500_closes):
+    return sp500_closes.loc[:"2021-12-31", SYMBOLS]
+
+
+@pytest.fixture(scope="module")
+def result(closes):
+    return backtest(closes)
+
+
+def test_each_session_is_an_opening_auction_bar_then_the_session_bar(closes):
+    from sim.daily_market import OPEN_AUCTION_VOLUME_SHARE, build_daily_market
+
+    m = build_daily_market(closes, start="2021-11-24", end="2021-11-29",
+                           adv_usd={"AAPL": 1e9})
+    r = m.replay
+    stamps = [t.strftime("%m-%d %H:%M") for t in r.timestamps]
+    # the day after Thanksgiving closes at 13:00 (the exchange calendar's early close)
+    assert stamps == ["11-24 09:30", "11-24 16:00", "11-26 09:30", "11-26 13:00",
+                      "11-29 09:30", "11-29 16:00"]
+    day_closes = closes.loc["2021-11-23":"2021-11-29"].to_numpy()
+    np.testing.assert_array_equal(r.close[1::2], day_closes[1:])
+    np.testing.assert_array_equal(r.open[0::2], day_closes[:-1])  # opens at the prior close
+    # AAPL's volume: the given dollar ADV over the close, split auction / session
+    shares = np.floor(1e9 / day_closes[1:, 0])
+    np.testing.assert_array_equal(r.volume[0::2, 0], np.floor(OPEN_AUCTION_VOLUME_SHARE * shares))
+    np.testing.assert_array_equal(r.volume[0::2, 0] + r.volume[1::2, 0], shares)
+    assert m.volume_modelled and any("volume" in n for n in m.notes)
+
+
+def test_the_response_paths_read_only_earlier_sessions(closes):
+    from sim.daily_market import build_daily_market
+
+    base = build_daily_market(closes, start="2021-06-01", end="2021-06-30")
+    later = closes.copy()
+    later.loc["2021-06-15":, "JPM"] *= 1.2  # a jump on the 15th and nothing else
+    moved = build_daily_market(later, start="2021-06-01", end="2021-06-30")
+    day = [t.date().isoformat() for t in base.replay.timestamps]
+    upto = day.index("2021-06-15") + 2  # both bars of the 15th: sigma still from the 14th
+    for key in ("sigma_path", "perm_coef_path"):
+        np.testing.assert_array_equal(base.broker_options[key][:upto],
+                                      moved.broker_options[key][:upto])
+        assert not np.array_equal(base.broker_options[key][upto:, 1],
+                                  moved.broker_options[key][upto:, 1])
+
+
+def test_a_market_order_fills_at_the_session_close_as_the_model_says(closes):
+    """One child, hand-priced: the session's close + half spread, times 1 + Y sigma sqrt(Q / V)
+    of the session bar (sigma: the daily volatility of the sessions before)."""
+    from research.domain import Order, OrderType, Side, TimeInForce
+    from sim.broker import SimulatedBroker
+    from sim.daily_market import build_daily_market
+
+    m = build_daily_market(closes, start="2021-06-01", end="2021-06-04",
+                           fallback_half_spread_bps=1.5, permanent_impact=0.0)
+    settings = Settings().simulation
+    broker = SimulatedBroker(m.replay, settings, **m.broker_options)
+    broker.process_bar(0)
+    broker.submit(Order("c1", "AAPL", Side.BUY, 10_000, OrderType.MARKET, None, TimeInForce.DAY))
+    broker.process_bar(1)
+    (fill,) = broker.fills()
+    close, volume = m.replay.close[1, 0], m.replay.volume[1, 0]
+    sigma = m.broker_options["sigma_path"][1, 0]
+    expected = close * (1 + 1.5e-4) * (1 + settings.impact_y * sigma * np.sqrt(10_000 / volume))
+    assert fill.price == pytest.approx(expected, rel=1e-12)
+    assert fill.timestamp == m.replay.timestamps[1]
+
+
+def test_an_order_larger_than_the_cap_is_worked_over_several_sessions(closes):
+    """With 1% of the day's volume on offer, a parent of ~3 days' cap fills over >= 3 sessions
+    and never takes more than the cap of a bar."""
+    settings = Settings()
+    settings = settings.model_copy(update={"simulation": settings.simulation.model_copy(
+        update={"max_participation": 0.01})})
+    cfg = RunConfig(name="cap", universe={"symbols": ["KO"]},
+                    strategy={"kind": "equal_weight", "rebalance": "monthly", "capital": 2.5e7},
+                    execution={"algorithm": "market"}, risk=WIDE)
+    from sim.backtest import run_daily_backtest
+
+    res = run_daily_backtest(cfg, settings, closes[["KO"]], start="2021-06-01",
+                             end="2021-06-30", bars={"volume": pd.DataFrame(
+                                 4e5, index=closes.index, columns=["KO"])})
+    fills = res.trades
+    assert fills["time"].map(lambda t: t[:10] if isinstance(t, str) else t.date()).nunique() >= 3
+    bar_volume = np.where(fills["time"].map(lambda t: t.hour) == 9, np.floor(0.02 * 4e5),
+                          4e5 - np.floor(0.02 * 4e5))
+    assert (fills["quantity"] <= np.floor(0.01 * bar_volume)).all()
+    assert res.meta["assumptions"] and not any("volume" in a for a in res.meta["assumptions"])
+
+
+def test_accounts_match_the_broker_and_costs_add_up(closes):
+    # without permanent impact the run sees the recorded closes, so the equity can be checked
+    # against them by hand
+    settings = Settings()
+    settings = settings.model_copy(update={"simulation": settings.simulation.model_copy(
+        update={"permanent_impact": 0.0})})
+    result = backtest(closes, settings=settings)
+    c = result.costs_dollars
+    trades = result.trades
+    assert len(trades) > 0 and c["fees"] == pytest.approx(trades["fees"].sum(), rel=1e-12)
+    assert c["total"] == pytest.approx(sum(c[k] for k in (
+        "delay", "spread", "impact", "timing", "opportunity", "fees")), rel=1e-12)
+    assert c["spread"] > 0 and c["impact"] > 0
+    # equity: cash + marked positions at each session's close, from the fills alone
+    eq = result.equity
+    cash = 5e6 - ((trades["side"].map({"buy": 1, "sell": -1}) * trades["quantity"]
+                   * trades["price"]).sum() + trades["fees"].sum())
+    held = trades.assign(q=trades["side"].map({"buy": 1, "sell": -1}) * trades["quantity"]
+                         ).groupby("symbol")["q"].sum()
+    last = closes.loc[eq.index[-1], held.index]
+    assert eq.iloc[-1] == pytest.approx(cash + float((held * last).sum()), rel=1e-9)
+    assert result.meta["frequency"] == "daily"
+
+
+def test_no_look_ahead_later_closes_change_nothing_before_them(closes, result):
+    """Closes from mid-August on are rewritten: every decision and fill before then stays."""
+    changed = closes.copy()
+    changed.loc["2021-08-16":] *= np.linspace(0.8, 1.3, len(SYMBOLS))
+    other = backtest(changed)
+    cut = pd.Timestamp("2021-08-16", tz="America/New_York")
+    before = result.trades[result.trades["time"] < cut].reset_index(drop=True)
+    assert len(before) > 0
+    pd.testing.assert_frame_equal(
+        before, other.trades[other.trades["time"] < cut].reset_index(drop=True))
+    assert result.decisions[:3] == other.decisions[:3]  # June, July, August 2nd
+    assert result.decisions[3:] != other.decisions[3:]  # September's saw the rewrite
+
+
+def test_a_strategy_reading_the_future_is_caught(closes):
+    """A strategy that looks up the decision day's own close finds none: the loop hands it the
+    closes strictly before the session, so the peek fails loudly instead of profiting."""
+    import research.trading.loop as loop_module
+
+    class Peeking:
+        history_sessions = 30
+
+        def target_weights(self, past, asof):
+            day = pd.Timestamp(asof).normalize()
+            assert past.index.max() < day  # what the loop hands over
+            today = past.loc[day]  # the peek: raises KeyError, the day is not there
+            return (today / today.sum()).rename("weight")
+
+    original = loop_module.portfolio_strategy
+    loop_module.portfolio_strategy = lambda config: Peeking()
+    try:
+        with pytest.raises(KeyError):
+            backtest(closes)
+    finally:
+        loop_module.portfolio_strategy = original
+
+
+def test_same_inputs_same_json(closes, result):
+    again = backtest(closes)
+    assert json.dumps(again.to_json(), sort_keys=True) == json.dumps(result.to_json(),
+                                                                    sort_keys=True)
+
+
+def test_fees_before_the_schedule_existed_are_backdated_and_said(sp500_closes):
+    from sim.backtest import run_daily_backtest
+
+    res = run_daily_backtest(config(), Settings(), sp500_closes[SYMBOLS], start="2011-11-01",
+                             end="2012-02-28")
+    assert any("2012-01-17" in a and "first version" in a for a in res.meta["assumptions"])
+    assert res.trades["fees"].gt(0).all()
+
+
+def test_limit_usage_is_recorded_each_session_and_trims_hold_but_for_drift(closes):
+    """Equal weight on four names (25% targets) under a 20% position limit: every child is
+    trimmed to the limit, so at each close the largest position is within the limit grown by
+    the prices' drift since the checks: B_t = max(limit, B_t-1) x (largest price relative of
+    the day / min(smallest, 1)) — cash does not move."""
+    cfg = RunConfig(name="caps", universe={"symbols": SYMBOLS},
+                    strategy={"kind": "equal_weight", "rebalance": "monthly", "capital": 5e6},
+                    execution={"algorithm": "twap", "horizon_minutes": 390},
+                    risk={**WIDE, "max_position_weight": 0.2, "max_sector_weight": 1.0})
+    res = backtest(closes, cfg=cfg)
+    usage = res.limit_usage.set_index("session")
+    sessions = [f"{d:%Y-%m-%d}" for d in res.equity.index[1:]]
+    assert list(usage.index) == sessions  # one row a session, the replay's own
+    assert (res.risk_events["limits"] == "position_weight").any()
+    assert res.to_json()["meta"]["limits"]["max_position_weight"] == 0.2
+    px = closes.loc[:END]
+    rel = (px / px.shift(1)).loc[START:END]
+    bound = 0.0
+    for day, row in usage.iterrows():
+        r = rel.loc[day]
+        bound = max(0.2, bound) * r.max() / min(r.min(), 1.0)
+        assert row["position_weight"] <= bound * (1 + 1e-3), day
+    assert usage["position_weight"].max() > 0.19  # the limit did bind
+    forecasts = res.risk_forecasts
+    assert list(forecasts["session"]) == sessions
+    assert (forecasts["var"] >= 0).all() and (forecasts["horizon_days"] == 21).all()
