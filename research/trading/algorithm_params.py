@@ -34,6 +34,7 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from research.domain import Algorithm, Side
 from research.execution.algorithms import ExecutionAlgorithm, build_algorithm
@@ -176,11 +177,17 @@ class AlgorithmPlanner:
     def min_child_shares(self, parent: ParentOrder, price: float, day: Any = None) -> int:
         """Fee-aware slicing: the fewest shares a child of ``parent`` needs for the fee
         schedule to charge at most ``max_child_fee_bps`` of its notional at ``price`` (the
-        arrival mid); the whole parent when no child size gets there (it goes as one)."""
+        arrival mid); the whole parent when no child size gets there (it goes as one).
+
+        A session before the schedule's first version is sized with that first version: this
+        only sizes children (what a fill is charged, or whether such a date may be traded at
+        all, is the broker's fee function's to say)."""
         if not (math.isfinite(price) and price > 0):
             raise AlgorithmInputError(parent.parent_id, parent.algorithm.value,
                                       "fee-aware slicing needs a price, and there is none")
-        table = self.fee_schedule.as_of(day if day is not None else _LATEST_FEES)
+        when = pd.Timestamp(day if day is not None else _LATEST_FEES).date()
+        first = self.fee_schedule.first_date
+        table = self.fee_schedule.as_of(max(when, first) if first is not None else when)
         size = table.min_order_shares(price, parent.side is Side.SELL,
                                       float(self.policy.max_child_fee_bps),
                                       limit=max(parent.quantity, 1))
