@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from research.config import Settings, load_run_config
+from tests.short_replay import replay_inputs
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
 SMOKE_SESSIONS = 6
@@ -23,21 +24,12 @@ def test_there_are_example_configs():
 @pytest.mark.slow
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
 def test_example_config_trades_in_a_short_replay(path, sp500_closes):
-    from research.costs import CostModel
-    from research.data import SynthParams, synthesize_minute_bars
-    from research.data.calendar import sessions
     from sim.driver import ReplayDriver
 
     config = load_run_config(path)
-    symbols = config.universe.symbols
-    start = pd.Timestamp(config.universe.start)
-    days = sessions(start - pd.Timedelta(days=30), start + pd.Timedelta(days=20)).index
-    before, run = days[days < start][-10:], days[days >= start][:SMOKE_SESSIONS]
-    bars = synthesize_minute_bars(sp500_closes[symbols], before[0], run[-1], SynthParams(seed=5))
-    day = bars["timestamp"].dt.tz_convert("America/New_York").dt.tz_localize(None).dt.normalize()
-    model = CostModel.from_settings(Settings().costs).fit(bars[day < start])
-    closes = sp500_closes[symbols].loc[sp500_closes.index < start]
-    loop = ReplayDriver(config, Settings(), bars[day >= start], daily_closes=closes,
+    bars, closes, model = replay_inputs(sp500_closes, config.universe.symbols,
+                                        pd.Timestamp(config.universe.start), SMOKE_SESSIONS)
+    loop = ReplayDriver(config, Settings(), bars, daily_closes=closes,
                         cost_model=model).run()
     assert loop.decisions, "no rebalance in the smoke window"
     assert loop.engine.parents and not loop.refused
