@@ -53,6 +53,12 @@ class BacktestResult:
     risk_events: pd.DataFrame
     decisions: list[dict]
     meta: dict = field(default_factory=dict)
+    #: the closes the equity is marked at (session x symbol, as the run saw them, the first row
+    #: the session before the replay): weights and P&L by symbol are read from them
+    closes: pd.DataFrame | None = None
+    #: what trading paid each session (spread, impact, fees, dated by the fill; $): the cost
+    #: drag of ``metrics``, by session
+    paid_costs: pd.Series | None = None
 
     @property
     def equity(self) -> pd.Series:
@@ -242,4 +248,5 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
             "parents": len(parents), "refused_parents": dict(loop.refused),
             "dropped_parents": dict(loop.dropped)}
     return BacktestResult(config, account, metrics, costs_dollars, traded, trades, risk_events,
-                          list(loop.decisions), meta)
+                          list(loop.decisions), meta, closes=closes,
+                          paid_costs=cost_by_day.rename("paid_costs"))
