@@ -117,6 +117,7 @@ def run_config_backtest(config: Any, settings: Any, *, bars: str | None = None,
 
     from research.costs import CostModel
     from sim.driver import daily_closes_of
+
     from sim.tca.study_bars import HISTORY_CALENDAR_DAYS
 
     # the cost model is fitted on the weeks before the first session, as the TCA study's is
