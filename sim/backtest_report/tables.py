@@ -143,15 +143,6 @@ def holding_weights(positions: pd.DataFrame, closes: pd.DataFrame,
                         columns=positions.columns)
 
 
-def target_weights(decisions: list[dict]) -> pd.DataFrame:
-    """The targets of each rebalance decision (session x symbol; 0 where a symbol had none)."""
-    rows = {pd.Timestamp(d["session"]): d.get("weights") or {} for d in decisions
-            if d.get("kind", "rebalance") == "rebalance"}
-    if not rows:
-        return pd.DataFrame()
-    return pd.DataFrame.from_dict(rows, orient="index").fillna(0.0).sort_index()
-
-
 def sector_exposure(weights: pd.DataFrame, sectors: dict[str, str] | None = None
                     ) -> pd.DataFrame:
     """Weights summed by sector (default: the GICS sectors of :mod:`research.data.sectors`).
