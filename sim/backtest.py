@@ -60,6 +60,12 @@ class BacktestResult:
     meta: dict = field(default_factory=dict)
     limit_usage: pd.DataFrame = field(default_factory=pd.DataFrame)
     risk_forecasts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the closes the equity is marked at (session x symbol, as the run saw them, the first row
+    #: the session before the replay): weights and P&L by symbol are read from them
+    closes: pd.DataFrame | None = None
+    #: what trading paid each session (spread, impact, fees, dated by the fill; $): the cost
+    #: drag of ``metrics``, by session
+    paid_costs: pd.Series | None = None
 
     @property
     def equity(self) -> pd.Series:
@@ -287,4 +293,5 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
             "dropped_parents": dict(loop.dropped)}
     return BacktestResult(config, account, metrics, costs_dollars, traded, trades, risk_events,
                           list(loop.decisions), meta,
-                          limit_usage=limit_usage, risk_forecasts=forecasts)
+                          limit_usage=limit_usage, risk_forecasts=forecasts, closes=closes,
+                          paid_costs=cost_by_day.rename("paid_costs"))
