@@ -171,6 +171,12 @@ def run_daily_backtest(config: Any, settings: Any, closes: pd.DataFrame, *, star
         fallback_half_spread_bps=settings.data.synth_spread_bps / 2,
         permanent_impact=settings.simulation.permanent_impact)
     first = pd.Timestamp(market.replay.timestamps[0]).tz_localize(None).normalize()
+    # a daily bar stands for a session: the orders the engine sends on it go out over the
+    # session's seconds, not in the one instant its stamp shows, so the order-rate bucket may
+    # hand out a bar's worth at once (two orders per symbol: a child and its clean-up)
+    burst = max(settings.execution.order_burst, 2 * len(symbols))
+    settings = settings.model_copy(update={"execution": settings.execution.model_copy(
+        update={"order_burst": burst})})
     return run_backtest(config, settings, market.replay,
                         daily_closes=closes.loc[closes.index < first, symbols],
                         benchmark=benchmark, risk_free_rate=risk_free_rate, run_id=run_id,
@@ -284,7 +290,7 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
             "conventions": {"sessions_per_year": 252, "risk_free_rate": risk_free_rate,
                             "equity": "marked at each session's last close as the run saw it"},
             "assumptions": list(assumptions) + ([
-                f"fees: {len(driver.fee_fn.backdated)} session(s) before the fee schedule "
+                f"fees: fills on {len(driver.fee_fn.backdated)} session(s) before the fee schedule "
                 f"{config.cost_model.fee_schedule!r} existed ({driver.fee_fn.schedule.first_date})"
                 " were charged its first version"] if driver.fee_fn.backdated else []),
             "limits": {k: v for k, v in loop.risk.settings.model_dump(mode="json").items()

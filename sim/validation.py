@@ -78,17 +78,24 @@ def limit_binds(risk_events: pd.DataFrame) -> pd.DataFrame:
         ignore_index=True)
 
 
+#: limit_usage column -> the run config's threshold it is held to.
+_THRESHOLD_OF = {"position_weight": "max_position_weight", "sector_weight": "max_sector_weight",
+                 "pairwise_correlation": "max_pairwise_correlation",
+                 "gross_exposure": "max_gross_exposure", "net_exposure": "max_net_exposure",
+                 "var_budget": "var_budget", "daily_loss": "daily_loss_limit"}
+
+
 def unresolved_limits(limit_usage: pd.DataFrame, limits: dict[str, Any]) -> list[str]:
-    """The limits the book still breaches at its last recorded close (alerts left open)."""
-    if limit_usage.empty:
+    """The limits whose breach the replay left open: breached at its last close and at the
+    close before — a session went by in which the loop could have acted (with ``on_drift:
+    alert`` it never does). A breach the last session's prices made is not yet unresolved."""
+    if len(limit_usage) < 2:
         return []
-    last = limit_usage.iloc[-1]
-    thresholds = {"position_weight": "max_position_weight", "sector_weight": "max_sector_weight",
-                  "pairwise_correlation": "max_pairwise_correlation",
-                  "gross_exposure": "max_gross_exposure", "net_exposure": "max_net_exposure",
-                  "var_budget": "var_budget", "daily_loss": "daily_loss_limit"}
-    return [kind for kind, key in thresholds.items()
-            if kind in last and key in limits and float(last[kind]) > float(limits[key]) + 1e-9]
+    last, before = limit_usage.iloc[-1], limit_usage.iloc[-2]
+    return [kind for kind, key in _THRESHOLD_OF.items()
+            if kind in last and key in limits
+            and float(last[kind]) > float(limits[key]) + 1e-9
+            and float(before[kind]) > float(limits[key]) + 1e-9]
 
 
 def horizon_var_backtest(equity: pd.Series, forecasts: pd.DataFrame):

@@ -42,7 +42,8 @@ from research.execution.model import ParentOrder
 
 SESSION_MINUTES = 390
 #: Algorithms that slice a parent into several children (fee-aware slicing applies to them).
-_SLICED = (Algorithm.TWAP, Algorithm.VWAP, Algorithm.POV, Algorithm.IS)
+#: The algorithms that cut a parent into children (fee-aware slicing applies to them).
+SLICED_ALGORITHMS = (Algorithm.TWAP, Algorithm.VWAP, Algorithm.POV, Algorithm.IS)
 #: Fee-schedule date for a plan without a session date: the latest version in force.
 _LATEST_FEES = "2100-01-01"
 
@@ -120,6 +121,27 @@ def per_bar_volume_profile(cost_model: Any, bar_minutes: float) -> np.ndarray:
     return per_bar / per_bar.sum()
 
 
+def fee_aware_min_child(fee_schedule: Any, max_child_fee_bps: float, parent: ParentOrder,
+                        price: float, day: Any = None) -> int:
+    """Fee-aware slicing: the fewest shares a child of ``parent`` needs for ``fee_schedule`` to
+    charge at most ``max_child_fee_bps`` of its notional at ``price`` (the arrival mid); the
+    whole parent when no child size gets there (it goes as one). The trading loop's planner
+    and the TCA study both size children with it.
+
+    A session before the schedule's first version is sized with that first version: this
+    only sizes children (what a fill is charged, or whether such a date may be traded at all,
+    is the broker's fee function's to say)."""
+    if not (math.isfinite(price) and price > 0):
+        raise AlgorithmInputError(parent.parent_id, parent.algorithm.value,
+                                  "fee-aware slicing needs a price, and there is none")
+    when = pd.Timestamp(day if day is not None else _LATEST_FEES).date()
+    first = fee_schedule.first_date
+    table = fee_schedule.as_of(max(when, first) if first is not None else when)
+    size = table.min_order_shares(price, parent.side is Side.SELL, float(max_child_fee_bps),
+                                  limit=max(parent.quantity, 1))
+    return parent.quantity if size is None else int(size)
+
+
 class AlgorithmPlanner:
     """Builds each parent's algorithm parameters from the run config's execution policy and a
     fitted cost model (past data only; ``None``: the algorithms that need market state —
@@ -165,7 +187,7 @@ class AlgorithmPlanner:
         out = []
         for p, px in zip(parents, prices, strict=True):  # every parent builds before any is used
             params = self._params(p, float(px), start_minute)
-            if p.algorithm in _SLICED and getattr(self.policy, "max_child_fee_bps", None):
+            if p.algorithm in SLICED_ALGORITHMS and getattr(self.policy, "max_child_fee_bps", None):
                 params["min_child_shares"] = self.min_child_shares(p, float(px), day)
             planned = replace(p, params=params)
             try:
@@ -175,23 +197,9 @@ class AlgorithmPlanner:
         return out
 
     def min_child_shares(self, parent: ParentOrder, price: float, day: Any = None) -> int:
-        """Fee-aware slicing: the fewest shares a child of ``parent`` needs for the fee
-        schedule to charge at most ``max_child_fee_bps`` of its notional at ``price`` (the
-        arrival mid); the whole parent when no child size gets there (it goes as one).
-
-        A session before the schedule's first version is sized with that first version: this
-        only sizes children (what a fill is charged, or whether such a date may be traded at
-        all, is the broker's fee function's to say)."""
-        if not (math.isfinite(price) and price > 0):
-            raise AlgorithmInputError(parent.parent_id, parent.algorithm.value,
-                                      "fee-aware slicing needs a price, and there is none")
-        when = pd.Timestamp(day if day is not None else _LATEST_FEES).date()
-        first = self.fee_schedule.first_date
-        table = self.fee_schedule.as_of(max(when, first) if first is not None else when)
-        size = table.min_order_shares(price, parent.side is Side.SELL,
-                                      float(self.policy.max_child_fee_bps),
-                                      limit=max(parent.quantity, 1))
-        return parent.quantity if size is None else int(size)
+        """Fee-aware slicing's smallest child of ``parent`` (:func:`fee_aware_min_child`)."""
+        return fee_aware_min_child(self.fee_schedule, float(self.policy.max_child_fee_bps),
+                                   parent, price, day)
 
     def _params(self, parent: ParentOrder, price: float, start_minute: float) -> dict[str, Any]:
         ex, algo = self.policy, parent.algorithm
