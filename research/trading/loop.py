@@ -442,12 +442,11 @@ class TradingLoop:
                                algorithm=p.algorithm.value, reason=str(exc))
         return out
 
-    def _update_risk(self, past: pd.DataFrame, shares: np.ndarray, price: np.ndarray,
+    def _update_risk(self, values: np.ndarray, shares: np.ndarray, price: np.ndarray,
                      nav: float, when: datetime) -> None:
         lookback = int(self.risk.lookback)
         # simple daily returns of the sessions where every symbol has two closes (numpy: the
         # pandas form cost ~1 ms a session)
-        values = past.to_numpy(dtype=float)
         with np.errstate(invalid="ignore", divide="ignore"):
             returns = values[1:] / values[:-1] - 1.0
         returns = returns[np.isfinite(returns).all(axis=1)][-lookback:]
@@ -477,8 +476,8 @@ class TradingLoop:
         if not self.engine.journal.checkpoint():  # the WAL is folded back here, not in a bar
             self.log.warning("journal_checkpoint_busy", journal=str(self.journal_path),
                              effect="the WAL keeps growing until a checkpoint completes")
-        past = self._closes.before(day, self._history_rows)
-        if past.empty:
+        values = self._closes.values_before(day, self._history_rows)
+        if not len(values):
             raise ValueError(f"no daily close before {day.date()} to decide on")
         # each symbol's last close (a symbol without a bar on the last day keeps its previous
         # one: a NaN would read as "unpriced" and the book would value it at nothing)
@@ -487,7 +486,7 @@ class TradingLoop:
         held = self.book()
         shares = np.array([held.get(s, 0) for s in self.symbols], dtype=np.int64)
         # the refit book holds every fill so far; later ones reach it through _book_fill
-        self._update_risk(past, shares, price, nav, day.to_pydatetime())
+        self._update_risk(values, shares, price, nav, day.to_pydatetime())
         self._open_book = (shares.astype(float), price, nav)
         self._today_shares[:] = 0.0
         self._today_dollars[:] = 0.0
@@ -496,6 +495,7 @@ class TradingLoop:
         # (an optimiser's solve would otherwise run every session of a long replay)
         weights = self._strategy_weights
         if rebalance:  # before the open: the breach policy costs the first bar nothing
+            past = self._closes.before(day, self._history_rows)  # a frame only when asked
             weights = self._strategy_target(past, day, shares, price, nav)
             self._strategy_weights = weights
             weights = self._within_limits(day, weights, shares, price, nav)
