@@ -429,8 +429,10 @@ class TradingLoop:
         returns = returns[np.isfinite(returns).all(axis=1)][-lookback:]
         weights = np.where(np.isfinite(price), shares * np.nan_to_num(price), 0.0) / nav
         snap = self.risk.update(returns, weights, nav=nav, symbols=self.symbols, as_of=when)
+        one_day = self.risk.one_day_risk()  # what a daily VaR backtest tests
         self.risk_forecasts.append({
             "session": f"{when:%Y-%m-%d}", "nav": nav, "var": snap.var, "cvar": snap.cvar,
+            "var_1d": one_day.var, "cvar_1d": one_day.cvar,
             "var_gaussian": snap.var_gaussian, "volatility": snap.volatility,
             "horizon_days": snap.horizon, "confidence": snap.confidence,
             "observations": snap.n_observations})
