@@ -75,12 +75,19 @@ def _execution_comparison_params():
     return ExecutionComparisonParams
 
 
+def _risk_limits_params():
+    from sim.risk_limits_params import RiskLimitsParams
+
+    return RiskLimitsParams
+
+
 def register_reports() -> None:
     """Declare the simulated world's report notebooks to research's report runner (which
     cannot import sim) with their parameters models."""
     from research.reports.params import register_params_model
 
     register_params_model(DEMO_REPORT, _execution_comparison_params)
+    register_params_model("risk_limits", _risk_limits_params)
 
 
 def build_app() -> typer.Typer:

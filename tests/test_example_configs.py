@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from research.config import Settings, load_run_config
+from sim.backtest_data import EMBEDDED_DAILY
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
 SMOKE_SESSIONS = 6
@@ -29,6 +30,9 @@ def test_example_config_trades_in_a_short_replay(path, sp500_closes):
     from sim.driver import ReplayDriver
 
     config = load_run_config(path)
+    if config.universe.dataset == EMBEDDED_DAILY:  # a daily config: the daily replay
+        _short_daily_replay(config)
+        return
     symbols = config.universe.symbols
     start = pd.Timestamp(config.universe.start)
     days = sessions(start - pd.Timedelta(days=30), start + pd.Timedelta(days=20)).index
@@ -44,3 +48,15 @@ def test_example_config_trades_in_a_short_replay(path, sp500_closes):
     for pid, ps in loop.engine.parents.items():
         assert ps.done, pid
         assert ps.filled > 0, (pid, ps.done_reason, dict(ps.local_rejects))
+
+
+def _short_daily_replay(config):
+    """The first sessions of a daily config (real closes, the daily market): it decides,
+    trades, and refuses no parent."""
+    from sim.backtest_data import run_config_backtest
+
+    start = pd.Timestamp(config.universe.start)
+    res = run_config_backtest(config, Settings(), end=start + pd.Timedelta(days=14))
+    assert res.decisions, "no rebalance in the smoke window"
+    assert not res.meta["refused_parents"] and not res.meta["dropped_parents"]
+    assert len(res.trades) and res.trades["quantity"].gt(0).all()
