@@ -81,6 +81,12 @@ def _risk_limits_params():
     return RiskLimitsParams
 
 
+def _backtest_report_params():
+    from sim.backtest_params import BacktestReportParams
+
+    return BacktestReportParams
+
+
 def register_reports() -> None:
     """Declare the simulated world's report notebooks to research's report runner (which
     cannot import sim) with their parameters models."""
@@ -88,6 +94,7 @@ def register_reports() -> None:
 
     register_params_model(DEMO_REPORT, _execution_comparison_params)
     register_params_model("risk_limits", _risk_limits_params)
+    register_params_model("backtest", _backtest_report_params)
 
 
 def build_app() -> typer.Typer:
@@ -95,11 +102,11 @@ def build_app() -> typer.Typer:
     from live.cli import data_fetch, live, promote
     from research.cli import config_app, data_app
     from research.costs.cli import app as costs_app
-    from research.promotion.cli import validate_run
     from research.reports.cli import register as register_report
     from research.risk.cli import app as risk_app
     from sim.backtest_cli import backtest
     from sim.cli import tca_app
+    from sim.validation_cli import validate_run
 
     app = typer.Typer(
         name="qlab",

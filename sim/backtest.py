@@ -62,6 +62,12 @@ class BacktestResult:
     limit_usage: pd.DataFrame = field(default_factory=pd.DataFrame)
     risk_forecasts: pd.DataFrame = field(default_factory=pd.DataFrame)
     alerts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the closes the equity is marked at (session x symbol, as the run saw them, the first row
+    #: the session before the replay): weights and P&L by symbol are read from them
+    closes: pd.DataFrame | None = None
+    #: what trading paid each session (spread, impact, fees, dated by the fill; $): the cost
+    #: drag of ``metrics``, by session
+    paid_costs: pd.Series | None = None
 
     @property
     def equity(self) -> pd.Series:
@@ -129,6 +135,20 @@ class BacktestResult:
         }
 
 
+def _data_hash(replay: BarReplay, daily_closes: pd.DataFrame) -> str:
+    """Content hash of what the replay read (bars, stamps, the lookback closes): the data
+    identity a tracked run records."""
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update(",".join(replay.symbols).encode())
+    h.update(",".join(t.isoformat() for t in replay.timestamps).encode())
+    for a in (replay.open, replay.high, replay.low, replay.close, replay.volume, replay.bid,
+              replay.ask, daily_closes.to_numpy(dtype=float)):
+        h.update(np.ascontiguousarray(a, dtype=float).tobytes())
+    return h.hexdigest()[:16]
+
+
 def _records(frame: pd.DataFrame) -> list[dict]:
     out = frame.copy()
     for c in out.columns:
@@ -158,6 +178,12 @@ def run_daily_backtest(config: Any, settings: Any, closes: pd.DataFrame, *, star
         fallback_half_spread_bps=settings.data.synth_spread_bps / 2,
         permanent_impact=settings.simulation.permanent_impact)
     first = pd.Timestamp(market.replay.timestamps[0]).tz_localize(None).normalize()
+    # a daily bar stands for a session: the orders the engine sends on it go out over the
+    # session's seconds, not in the one instant its stamp shows, so the order-rate bucket may
+    # hand out a bar's worth at once (two orders per symbol: a child and its clean-up)
+    burst = max(settings.execution.order_burst, 2 * len(symbols))
+    settings = settings.model_copy(update={"execution": settings.execution.model_copy(
+        update={"order_burst": burst})})
     return run_backtest(config, settings, market.replay,
                         daily_closes=closes.loc[closes.index < first, symbols],
                         benchmark=benchmark, risk_free_rate=risk_free_rate, run_id=run_id,
@@ -270,11 +296,11 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
     meta = {"bars": {"symbols": list(replay.symbols), "first": replay.timestamps[0].isoformat(),
                      "last": replay.timestamps[-1].isoformat(), "n_bars": n_bars,
                      "sessions": int(closes.shape[0] - (0 if before.empty else 1))},
-            "data": data, "frequency": frequency,
+            "data": data, "data_hash": _data_hash(replay, daily_closes), "frequency": frequency,
             "conventions": {"sessions_per_year": 252, "risk_free_rate": risk_free_rate,
                             "equity": "marked at each session's last close as the run saw it"},
             "assumptions": list(assumptions) + ([
-                f"fees: {len(driver.fee_fn.backdated)} session(s) before the fee schedule "
+                f"fees: fills on {len(driver.fee_fn.backdated)} session(s) before the fee schedule "
                 f"{config.cost_model.fee_schedule!r} existed ({driver.fee_fn.schedule.first_date})"
                 " were charged its first version"] if driver.fee_fn.backdated else []),
             "limits": {k: v for k, v in loop.risk.settings.model_dump(mode="json").items()
@@ -283,7 +309,8 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
             "dropped_parents": dict(loop.dropped)}
     return BacktestResult(config, account, metrics, costs_dollars, traded, trades, risk_events,
                           list(loop.decisions), meta,
-                          limit_usage=limit_usage, risk_forecasts=forecasts, alerts=alerts)
+                          limit_usage=limit_usage, risk_forecasts=forecasts, alerts=alerts,
+                          closes=closes, paid_costs=cost_by_day.rename("paid_costs"))
 
 
 _ALERT_COLUMNS = ["time", "limit", "subject", "measured", "threshold", "severity", "state",

@@ -28,7 +28,15 @@ def backtest(
         "--frequency", help="daily or minute (default: the data's own; minute bars can be "
         "replayed daily, aggregated).")] = None,
     engine: Annotated[str, typer.Option(
-        "--engine", help="replay: the trading loop over the simulated broker.")] = "replay",
+        "--engine", help="replay: the trading loop over the simulated broker; vectorbt: the "
+        "fast research path on daily closes (the config's strategy and schedule, flat costs, "
+        "no risk limits, no execution algorithm).")] = "replay",
+    slippage_bps: Annotated[float | None, typer.Option(
+        "--slippage-bps", help="vectorbt engine: slippage on each order's price, bps "
+        "(default 5).")] = None,
+    fee_bps: Annotated[float | None, typer.Option(
+        "--fee-bps", help="vectorbt engine: fees, bps of each order's value (default 5).")
+    ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the result JSON "
                                                   "here (schema qlab.backtest/1).")] = None,
 ) -> None:
@@ -45,9 +53,20 @@ def backtest(
             frequency = Frequency.parse(frequency).value
         except ValueError as exc:
             fail(f"--frequency: {exc}", 2)
-    if engine != "replay":
-        fail(f"--engine {engine!r}: only 'replay' is wired to this command; the vectorbt "
-             "research path is research.analytics.vectorbt_path", 2)
+    costs = None
+    if engine == "vectorbt":
+        from research.analytics import FlatCosts, VectorbtPathInputError
+
+        try:
+            costs = FlatCosts(**{k: v for k, v in (("slippage_bps", slippage_bps),
+                                                   ("fee_bps", fee_bps)) if v is not None})
+        except VectorbtPathInputError as exc:
+            fail(f"--slippage-bps/--fee-bps: {exc}", 2)
+    elif engine != "replay":
+        fail(f"--engine {engine!r}: replay or vectorbt", 2)
+    elif slippage_bps is not None or fee_bps is not None:
+        fail("--slippage-bps/--fee-bps are the vectorbt engine's flat costs; the replay "
+             "prices fills with the simulated market and the config's fee schedule", 2)
     if json_out is not None and json_out.is_dir():
         fail(f"--json {json_out}: is a directory; name a file", 2)
     try:
@@ -66,18 +85,21 @@ def backtest(
 
     try:
         result = run_config_backtest(cfg, settings, bars=bars, frequency=frequency,
-                                     start=start, end=end)
+                                     start=start, end=end, engine=engine, costs=costs)
     except BacktestDataError as exc:
         fail(f"backtest: {exc}", 2)
     except ValueError as exc:
         fail(f"backtest: {exc}", 1)
     m = result.metrics
     meta = result.meta
-    typer.echo(f"backtest {cfg.name}: {meta.get('data', '')}, {meta['frequency']} replay, "
+    run_kind = "vectorbt fast path" if engine == "vectorbt" else "replay"
+    typer.echo(f"backtest {cfg.name}: {meta.get('data', '')}, {meta['frequency']} {run_kind}, "
                f"{m.start:%Y-%m-%d}..{m.end:%Y-%m-%d} ({m.sessions} sessions), "
                f"{len(result.trades)} fills, {len(result.risk_events)} risk trims/rejects")
     for note in meta.get("assumptions", []):
         typer.echo(f"  assumed: {note}")
+    for note in meta.get("not_modelled", []):
+        typer.echo(f"  not modelled: {note}")
     for name in ("total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown",
                  "calmar", "turnover_annual", "cost_drag_bps_annual", "alpha", "beta",
                  "tracking_error", "information_ratio"):
@@ -88,6 +110,8 @@ def backtest(
     typer.echo("costs, $ and bps of traded notional "
                f"(${result.traded_notional:,.0f} traded):")
     for name, dollars in result.costs_dollars.items():
+        if dollars != dollars:  # NaN: a component this engine does not have (null in JSON)
+            continue
         typer.echo(f"  {name:<12} {dollars:>14,.2f}  {bps[name]:8.2f} bps")
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,10 @@ Bars (``--bars``, default the config's ``universe.dataset``):
 Frequency (``--frequency``, default: the data's own): minute bars replay minute by minute;
 daily bars, or minute bars aggregated to daily ones when ``daily`` is asked, replay through
 :mod:`sim.daily_market`. Daily data cannot be replayed by the minute.
+
+Engine (``--engine``): ``replay`` (the trading loop over the simulated broker) or ``vectorbt``
+(the fast research path on the daily closes, :mod:`sim.backtest_vectorbt`; daily only, minute
+bars are aggregated to daily ones).
 """
 
 from __future__ import annotations
@@ -38,20 +42,38 @@ def _daily_frame_frequency(frame: pd.DataFrame) -> Frequency:
     return Frequency.MINUTE if bar_minutes_of(stamps) is not None else Frequency.DAILY
 
 
+ENGINES = ("replay", "vectorbt")
+
+
 def run_config_backtest(config: Any, settings: Any, *, bars: str | None = None,
                         frequency: str | None = None, start: Any = None, end: Any = None,
-                        run_id: str | None = None):
+                        run_id: str | None = None, engine: str = "replay",
+                        costs: Any = None):
     """Backtest ``config`` (a RunConfig) over ``bars`` from ``start`` to ``end`` (defaults: the
-    config's universe) at ``frequency`` (default: the data's own); returns
-    :class:`sim.backtest.BacktestResult`. Raises :class:`BacktestDataError` on inputs that
-    cannot be backtested, naming them."""
+    config's universe) at ``frequency`` (default: the data's own) on ``engine``; returns
+    :class:`sim.backtest.BacktestResult`. ``costs``: the vectorbt engine's
+    :class:`research.analytics.FlatCosts` (default 5 bps slippage, 5 bps fees). Raises
+    :class:`BacktestDataError` on inputs that cannot be backtested, naming them."""
     from research.data import load_sp500_closes, load_sp500_index
     from sim.backtest import run_backtest, run_daily_backtest
 
+    if engine not in ENGINES:
+        raise BacktestDataError(f"engine must be one of {list(ENGINES)}, got {engine!r}")
     spec = bars or config.universe.dataset
     start = start or config.universe.start
     end = end or config.universe.end
     asked = None if frequency is None else Frequency.parse(frequency)
+    if engine == "vectorbt":
+        from functools import partial
+
+        from research.analytics import FlatCosts
+        from sim.backtest_vectorbt import run_vectorbt_backtest
+
+        if asked == Frequency.MINUTE:
+            raise BacktestDataError("the vectorbt engine backtests daily closes only "
+                                    "(--frequency daily, or the replay engine)")
+        asked = Frequency.DAILY
+        run_daily_backtest = partial(run_vectorbt_backtest, costs=costs or FlatCosts())
     if start is None:
         raise BacktestDataError("no start and no universe.start in the config: name the first "
                                 "session to trade (the data before it is the lookback)")

@@ -85,12 +85,19 @@ class InverseVolatilityParams:
 class GridResult:
     """``metrics``: one row per parameter set (index: the set's label), the columns of
     :class:`~research.analytics.metrics.PerformanceMetrics`; ``equity``: one column per set;
-    ``excluded``: the (set, decision date, symbol) left at weight 0 for zero volatility."""
+    ``excluded``: the (set, decision date, symbol) left at weight 0 for zero volatility;
+    ``orders``: when asked for (``keep_orders``), every order vectorbt executed — the set,
+    ``date`` (the session traded), ``symbol``, signed fractional ``quantity`` (+ buys),
+    ``price`` (the close with the slippage), ``fees`` and ``slippage`` ($) — else None."""
 
     metrics: pd.DataFrame
     equity: pd.DataFrame
     excluded: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["lookback", "rebalance_every", "date", "symbol"]))
+    orders: pd.DataFrame | None = None
+
+
+ORDER_COLUMNS = ("date", "symbol", "quantity", "price", "fees", "slippage")
 
 
 def _validated_closes(closes: pd.DataFrame) -> np.ndarray:
@@ -178,9 +185,10 @@ def decision_rows(n_sessions: int, params: InverseVolatilityParams) -> np.ndarra
 
 
 def _run_chunk(values: np.ndarray, targets: list[np.ndarray], costs: FlatCosts,
-               initial_cash: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               initial_cash: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """Equity curves, traded notional and cost dollars of each decided-weight array (rows:
-    decision sessions; NaN rows: none), as the groups of one vectorbt call.
+    decision sessions; NaN rows: none), as the groups of one vectorbt call, and its orders
+    (arrays: set, row of the closes, symbol column, signed quantity, price, fees, slippage).
 
     The execution lag is written here, once: weights decided at row t are traded at row t+1.
     vectorbt simulates only the sessions on which some set trades: between trades a book's
@@ -197,7 +205,7 @@ def _run_chunk(values: np.ndarray, targets: list[np.ndarray], costs: FlatCosts,
     trading_rows = decision_rows_any + 1  # the execution lag: decided at t, traded at t+1
     equity = np.full((n_rows, n_sets), float(initial_cash))
     if len(trading_rows) == 0:
-        return equity, np.zeros(n_sets), np.zeros(n_sets)
+        return equity, np.zeros(n_sets), np.zeros(n_sets), {}
     close = np.tile(values[trading_rows], (1, n_sets))
     portfolio = vbt.Portfolio.from_orders(
         close, decided[decision_rows_any], size_type="targetpercent", direction="longonly",
@@ -223,7 +231,10 @@ def _run_chunk(values: np.ndarray, targets: list[np.ndarray], costs: FlatCosts,
     slippage = orders["size"] * np.abs(orders["price"] - close[at, col])
     traded = np.bincount(order_set, weights=np.abs(value), minlength=n_sets)
     paid = np.bincount(order_set, weights=orders["fees"] + slippage, minlength=n_sets)
-    return equity, traded, paid
+    executed = {"set": order_set, "row": trading_rows[at], "symbol": col % n_symbols,
+                "quantity": signed, "price": orders["price"], "fees": orders["fees"],
+                "slippage": slippage}
+    return equity, traded, paid, executed
 
 
 def _metric_rows(index: pd.DatetimeIndex, equity: np.ndarray, traded: np.ndarray,
@@ -240,7 +251,8 @@ def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:
 
 def _run(closes: pd.DataFrame, labels: Sequence, make_targets: Callable[[object], np.ndarray],
          costs: FlatCosts, initial_cash: float, benchmark: pd.Series | None,
-         chunk_size: int, label_names: Sequence[str] | None) -> GridResult:
+         chunk_size: int, label_names: Sequence[str] | None,
+         keep_orders: bool = False) -> GridResult:
     if not math.isfinite(initial_cash) or initial_cash <= 0:
         raise VectorbtPathInputError(f"initial_cash must be finite dollars > 0, got "
                                      f"{initial_cash!r}")
@@ -249,12 +261,18 @@ def _run(closes: pd.DataFrame, labels: Sequence, make_targets: Callable[[object]
     if len(labels) == 0:
         raise VectorbtPathInputError("no parameter set to run")
     values = closes.to_numpy(dtype=float)
-    rows, curves = [], []
+    rows, curves, kept = [], [], []
     for chunk in _chunks(list(labels), chunk_size):
-        equity, traded, paid = _run_chunk(values, [make_targets(label) for label in chunk],
-                                          costs, initial_cash)
+        equity, traded, paid, executed = _run_chunk(
+            values, [make_targets(label) for label in chunk], costs, initial_cash)
         rows += _metric_rows(closes.index, equity, traded, paid, benchmark)
         curves.append(equity)
+        if keep_orders and executed:
+            kept.append(pd.DataFrame({
+                "set": [chunk[k] for k in executed["set"].tolist()],
+                "date": closes.index[executed["row"]],
+                "symbol": closes.columns[executed["symbol"]],
+                **{c: executed[c] for c in ORDER_COLUMNS[2:]}}))
     if label_names:
         index = pd.MultiIndex.from_tuples(list(labels), names=list(label_names))
     else:
@@ -262,17 +280,23 @@ def _run(closes: pd.DataFrame, labels: Sequence, make_targets: Callable[[object]
     columns = [f.name for f in fields(PerformanceMetrics)]
     metrics = pd.DataFrame([[getattr(r, c) for c in columns] for r in rows], index=index,
                            columns=columns)
+    orders = None
+    if keep_orders:
+        orders = (pd.concat(kept, ignore_index=True) if kept else
+                  pd.DataFrame(columns=["set", *ORDER_COLUMNS]))
+        orders = orders.sort_values(["date", "symbol"], kind="stable", ignore_index=True)
     return GridResult(metrics, pd.DataFrame(np.hstack(curves), index=closes.index,
-                                            columns=index))
+                                            columns=index), orders=orders)
 
 
 def backtest_target_weights(closes: pd.DataFrame, decisions: Mapping[str, pd.DataFrame],
                             costs: FlatCosts = FlatCosts(), initial_cash: float = 1_000_000.0,
                             benchmark: pd.Series | None = None,
-                            chunk_size: int = 50) -> GridResult:
+                            chunk_size: int = 50, keep_orders: bool = False) -> GridResult:
     """Backtest decided weights: ``decisions[label]`` is a frame like ``closes`` whose
     non-NaN rows are decisions (target weights, fractions of value, taken at that close and
-    traded at the next). Rows of NaN are sessions without a decision."""
+    traded at the next). Rows of NaN are sessions without a decision. ``keep_orders``: return
+    every executed order in ``GridResult.orders`` (``set`` is the decisions' label)."""
     _validated_closes(closes)
     arrays = {}
     for label, frame in decisions.items():
@@ -297,7 +321,7 @@ def backtest_target_weights(closes: pd.DataFrame, decisions: Mapping[str, pd.Dat
                 f"{closes.index[int(np.argmax(levered))]:%Y-%m-%d} (at most 1: no leverage)")
         arrays[label] = decided
     return _run(closes, list(arrays), arrays.__getitem__, costs, initial_cash, benchmark,
-                chunk_size, None)
+                chunk_size, None, keep_orders)
 
 
 def inverse_volatility_grid(closes: pd.DataFrame, params: Sequence[InverseVolatilityParams],

@@ -67,6 +67,17 @@ def sessions(start, end, code: str = "XNYS") -> pd.DataFrame:
     return sched.iloc[lo:hi].copy()
 
 
+def session_numbers(days, anchor, code: str = "XNYS") -> np.ndarray:
+    """How many sessions of the calendar lie from ``anchor`` up to each of ``days`` (0 for the
+    first session on or after ``anchor``; negative before it). A day that is not a session
+    counts as the next session. Without pandas per call: the loop asks once a session."""
+    known = _session_arrays(code)[0]
+    at = pd.DatetimeIndex(days)
+    at = (at.tz_localize(None) if at.tz is not None else at).normalize()
+    origin = np.searchsorted(known, np.datetime64(pd.Timestamp(anchor).normalize(), "ns"))
+    return np.searchsorted(known, at.as_unit("ns").to_numpy()) - origin
+
+
 def epoch_ns(values) -> np.ndarray:
     """UTC nanoseconds since the epoch, whatever the resolution pandas chose for ``values``."""
     return pd.DatetimeIndex(values).as_unit("ns").asi8

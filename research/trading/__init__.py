@@ -16,16 +16,19 @@ from research.trading.cost_watch import CostWatch
 from research.trading.loop import TradingLoop, risk_settings_for
 from research.trading.rebalance import (
     REBALANCE_FREQUENCIES,
+    config_rebalance_dates,
     is_rebalance_session,
     rebalance_dates,
     rebalance_orders,
     rebalance_parents,
     target_shares,
 )
+from research.trading.weight_decisions import target_weight_decisions
 
 __all__ = [
     "REBALANCE_FREQUENCIES", "AlgorithmInputError", "AlgorithmPlanner", "CostWatch", "TradingLoop",
-    "almgren_chriss_params", "is_rebalance_session", "limit_params", "per_bar_volume_profile",
-    "pov_params", "rebalance_dates", "rebalance_orders", "rebalance_parents",
-    "risk_settings_for", "target_shares", "vwap_params", "vwap_volume_profile",
+    "almgren_chriss_params", "config_rebalance_dates", "is_rebalance_session", "limit_params",
+    "per_bar_volume_profile", "pov_params", "rebalance_dates", "rebalance_orders",
+    "rebalance_parents", "risk_settings_for", "target_shares", "target_weight_decisions",
+    "vwap_params", "vwap_volume_profile",
 ]

@@ -6,7 +6,9 @@ functions; :func:`rebalance_orders` uses them to build a *paper* order list for 
 studies (no fills fed back). Bookkeeping (documented because the orders depend on it):
 
 * Rebalance days are the first session of each month (``"monthly"``), of each ISO week
-  (``"weekly"``) or every session (``"daily"``).
+  (``"weekly"``) or every session (``"daily"``); or, with ``every_sessions=N`` (a config's
+  ``strategy.rebalance_every_sessions``), every N exchange sessions counted from ``anchor``
+  (its ``universe.start``, session 0), so a run's window does not move the schedule.
 * On rebalance day D the decision uses only closes strictly before D: target weights from the
   portfolio strategy, and NAV and share counts valued at the previous close P(D-1), the last
   price known before the open.
@@ -54,9 +56,23 @@ def _periods(days: pd.DatetimeIndex, frequency: str) -> np.ndarray:
     raise ValueError(f"frequency must be one of {REBALANCE_FREQUENCIES}, got {frequency!r}")
 
 
+def _on_every_sessions(days: pd.DatetimeIndex, every_sessions: int, anchor) -> np.ndarray:
+    """Which ``days`` are a multiple of ``every_sessions`` exchange sessions from ``anchor``."""
+    from research.data.calendar import session_numbers
+
+    if anchor is None:
+        raise ValueError("every_sessions counts sessions from an anchor date: give anchor "
+                         "(a config's universe.start)")
+    if int(every_sessions) < 1:
+        raise ValueError(f"every_sessions must be >= 1, got {every_sessions!r}")
+    return session_numbers(days, anchor) % int(every_sessions) == 0
+
+
 def rebalance_dates(index: pd.DatetimeIndex, frequency: str = "monthly", start=None,
-                    end=None) -> pd.DatetimeIndex:
-    """First session of each period (``daily``/``weekly``/``monthly``) within [start, end]."""
+                    end=None, every_sessions: int | None = None, anchor=None
+                    ) -> pd.DatetimeIndex:
+    """First session of each period (``daily``/``weekly``/``monthly``) within [start, end];
+    with ``every_sessions``, the sessions N apart from ``anchor`` instead."""
     days = pd.DatetimeIndex(index).normalize()
     if days.tz is not None:
         days = days.tz_localize(None)
@@ -64,15 +80,29 @@ def rebalance_dates(index: pd.DatetimeIndex, frequency: str = "monthly", start=N
         days = days[days >= pd.Timestamp(start)]
     if end is not None:
         days = days[days <= pd.Timestamp(end)]
+    if every_sessions is not None:
+        return days[_on_every_sessions(days, every_sessions, anchor)]
     period = _periods(days, frequency)
     first = np.r_[True, period[1:] != period[:-1]]
     return days[first]
 
 
-def is_rebalance_session(frequency: str, day: pd.Timestamp, previous_session: pd.Timestamp
-                         ) -> bool:
+def config_rebalance_dates(config, index: pd.DatetimeIndex, start=None, end=None
+                           ) -> pd.DatetimeIndex:
+    """A run config's rebalance sessions among ``index`` within [start, end]: its
+    ``strategy.rebalance_every_sessions`` when set, else its ``strategy.rebalance`` calendar."""
+    strategy = config.strategy
+    return rebalance_dates(index, strategy.rebalance, start, end,
+                           strategy.rebalance_every_sessions, config.universe.start)
+
+
+def is_rebalance_session(frequency: str, day: pd.Timestamp, previous_session: pd.Timestamp,
+                         every_sessions: int | None = None, anchor=None) -> bool:
     """Whether ``day`` opens a new rebalance period after ``previous_session`` (the last
-    session with a close before it): the streaming form of :func:`rebalance_dates`."""
+    session with a close before it), or with ``every_sessions`` is N sessions on from the
+    last rebalance counted from ``anchor``: the streaming form of :func:`rebalance_dates`."""
+    if every_sessions is not None:
+        return bool(_on_every_sessions(pd.DatetimeIndex([day]), every_sessions, anchor)[0])
     # plain date arithmetic, the same keys as _periods: it runs once a session of a replay
     if frequency == "daily":
         return True
@@ -103,6 +133,27 @@ def rebalance_parents(decision_key: str, symbols: tuple[str, ...] | list[str],
     return [ParentOrder(f"{decision_key}-{s}", s, Side.BUY if q > 0 else Side.SELL, int(abs(q)),
                         algorithm=algorithm, horizon_bars=horizon_bars, reduce_only=reduce_only)
             for s, q in zip(symbols, np.asarray(trade).tolist(), strict=True) if q != 0]
+
+
+def cost_aware_trade(trade: np.ndarray, price: np.ndarray, predicted_cost_usd: np.ndarray,
+                     benefit_bps: float) -> np.ndarray:
+    """The no-trade band: ``trade`` (signed shares per symbol) with the trades whose expected
+    benefit does not exceed their predicted cost set to 0.
+
+    Benefit of a trade: its notional |shares| x price (= |target - current weight| x NAV)
+    times ``benefit_bps``, the excess return the strategy expects of its target over the
+    rebalance period per unit moved — one documented number, not a forecast per name. So a
+    trade is sent only when the cost model predicts it costs less than ``benefit_bps`` of its
+    notional: small trades whose per-order fee minimums and spread dominate are skipped and
+    the position drifts until the gap is worth closing. A trade whose cost cannot be
+    predicted (NaN) is sent: the band skips only on evidence."""
+    if not benefit_bps > 0:
+        raise ValueError(f"no-trade band: benefit_bps must be > 0, got {benefit_bps!r}")
+    trade = np.asarray(trade)
+    benefit = np.abs(trade) * np.nan_to_num(np.asarray(price, dtype=float)) * benefit_bps * 1e-4
+    cost = np.asarray(predicted_cost_usd, dtype=float)
+    skip = (trade != 0) & np.isfinite(cost) & (benefit <= cost)
+    return np.where(skip, 0, trade)
 
 
 def within_exposure_limits(weights: np.ndarray, sectors: list[str], limits) -> np.ndarray:
@@ -217,5 +268,6 @@ def rebalance_orders(closes: pd.DataFrame, strategy: WeightStrategy, capital: fl
     return validate_parent_orders(orders, "rebalance orders", calendar)
 
 
-__all__ = ["REBALANCE_FREQUENCIES", "WeightStrategy", "is_rebalance_session", "rebalance_dates",
+__all__ = ["REBALANCE_FREQUENCIES", "WeightStrategy", "config_rebalance_dates",
+           "cost_aware_trade", "is_rebalance_session", "rebalance_dates",
            "rebalance_orders", "rebalance_parents", "target_shares", "within_exposure_limits"]

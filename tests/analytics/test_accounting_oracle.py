@@ -5,8 +5,8 @@ prices (no sizing inside either engine: sizing at the decision close vs at the f
 makes two backtesters disagree, not their accounting), per-order fees in dollars (vectorbt:
 ``fees`` as a fraction of the order value plus ``fixed_fees`` per order, the way Tiger's
 per-share fee with a minimum has to be passed to it), and both mark positions at the close.
-vectorbt is told to refuse rather than shrink an order (``allow_partial=False``,
-``raise_reject=True``), so a cash check can never make it trade something else quietly.
+vectorbt is handed the orders by :mod:`tests.vectorbt_oracle` (refusing rather than shrinking
+an order, so a cash check can never make it trade something else quietly).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import vectorbt as vbt
 
 from research.analytics import AccountingInputError, account_fills
 from research.domain import Fill, Side
+from tests.vectorbt_oracle import portfolio_from_share_orders
 
 FEE_RATE = 0.0005  # 5 bps of the order value
 PER_SHARE, MINIMUM = 0.005, 1.0  # and a per-share fee with a per-order minimum
@@ -65,10 +65,7 @@ def as_fills(closes, size, price, fixed, seed) -> pd.DataFrame:
 
 
 def vectorbt_portfolio(closes, size, price, fixed, init_cash):
-    return vbt.Portfolio.from_orders(
-        closes, size, size_type="amount", direction="both", price=price, fees=FEE_RATE,
-        fixed_fees=fixed, slippage=0.0, init_cash=init_cash, cash_sharing=True, group_by=True,
-        call_seq="auto", allow_partial=False, raise_reject=True, freq="1D")
+    return portfolio_from_share_orders(closes, size, price, fixed, init_cash, FEE_RATE)
 
 
 @pytest.mark.parametrize("seed", [0, 1])

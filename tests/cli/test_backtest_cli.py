@@ -56,7 +56,10 @@ def test_backtest_writes_the_documented_json(bar_file, isolated_env):
 
 @pytest.mark.parametrize(("extra", "expect"), [
     (["--frequency", "hourly"], "--frequency"),
-    (["--engine", "vectorbt"], "--engine 'vectorbt'"),
+    (["--engine", "zipline"], "--engine 'zipline'"),
+    (["--slippage-bps", "3"], "the vectorbt engine's flat costs"),
+    (["--engine", "vectorbt", "--fee-bps", "-1"], "fee_bps must be finite and >= 0"),
+    (["--engine", "vectorbt", "--frequency", "minute"], "daily closes only"),
     (["--start", "2022-03-04", "--end", "2022-03-01"], "is before start"),
     (["--start", "2022-13-45"], "--start"),
     (["--bars", "missing.csv"], "missing.csv"),
@@ -77,3 +80,18 @@ def test_a_universe_symbol_without_bars_is_named(bar_file, isolated_env, tmp_pat
     cfg.write_text(yaml.safe_dump(data))
     res = run([str(cfg), "--bars", str(bar_file)])
     assert res.exit_code == 2 and "['KO']" in res.output
+
+
+def test_the_vectorbt_engine_writes_the_same_schema(isolated_env):
+    cfg = config_file(isolated_env)
+    out = isolated_env / "fast.json"
+    res = run([str(cfg), "--bars", "sp500_daily", "--engine", "vectorbt", "--start",
+               "2022-01-03", "--end", "2022-03-31", "--fee-bps", "2", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "vectorbt fast path" in res.output and "not modelled: risk limits" in res.output
+    data = json.loads(out.read_text())
+    assert data["schema"] == "qlab.backtest/1" and data["meta"]["engine"] == "vectorbt"
+    assert data["meta"]["costs_model"] == {**data["meta"]["costs_model"], "fee_bps": 2.0,
+                                           "slippage_bps": 5.0}
+    assert data["risk_events"] == [] and data["costs"]["dollars"]["spread"] is None
+    assert list(data["equity"])[0] == "2021-12-31" and data["trades"]

@@ -1,0 +1,270 @@
+"""The evidence a run config earns before it may be promoted, gathered by replaying the config
+itself — nothing a user hands in counts:
+
+1. **the backtest**: the config through the trading loop's replay (:mod:`sim.backtest_data`:
+   its own universe, data, strategy, schedule, algorithm and limits, costs charged by the
+   simulated market);
+2. **the risk-limit analysis** of that replay: each limit's binds (distinct session, symbol
+   and limit — an order refused again on every bar of a session counts once), the limits the
+   book still breaches at its last close (alerts left unresolved), and the VaR backtest of the
+   replay's own P&L against the risk manager's forecasts: the configured-horizon VaR (21
+   sessions by default) against the P&L of **non-overlapping** windows of that many sessions
+   (overlapping windows would share days, and their exceptions would be dependent);
+3. **the TCA study** of the config's execution algorithm against market orders on the
+   config's own rebalance parent orders (its strategy and capital on its universe), over
+   minute bars (default: the embedded synthetic minute bars, 2022), with the cost model's
+   z-scores.
+
+:func:`gather_evidence` returns the ``validation.*`` metrics the promotion gates read
+(:data:`research.promotion.GATE_METRICS`) and the artifacts that back them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from research.promotion import GATE_METRICS, ZONE_CODES
+
+#: Tag of the evidence a validation run holds (what gather_evidence measures, versioned).
+EVIDENCE_VERSION = "replay/1"
+#: Minute bars the TCA part runs on unless told otherwise.
+DEFAULT_TCA_BARS = "sp500_synthetic_minute"
+
+
+@dataclass
+class Evidence:
+    """What :func:`gather_evidence` measured: gate metrics and the results behind them."""
+
+    metrics: dict[str, float]
+    backtest: Any
+    var_backtest: Any
+    tca_summary: dict | None
+    notes: list[str] = field(default_factory=list)
+    data_hash: str = ""
+    var_windows: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def var_backtest_document(self) -> dict[str, Any]:
+        """The VaR backtest as a JSON-ready dict: the tests and every window."""
+        bt = self.var_backtest
+        windows = self.var_windows.copy()
+        for c in ("start", "end"):
+            windows[c] = windows[c].map(lambda d: f"{d:%Y-%m-%d}")
+        return {"confidence": bt.confidence, "windows": len(windows),
+                "exceptions": bt.n_exceptions, "zone": bt.traffic_light.zone.value,
+                "kupiec_p": bt.kupiec.pvalue, "christoffersen_p": bt.independence.pvalue,
+                "conditional_coverage_p": bt.conditional_coverage.pvalue,
+                "method": "the risk manager's configured-horizon VaR, made before each "
+                          "window's first session, against the return of non-overlapping "
+                          "windows of that many sessions from the close before",
+                "rows": windows.assign(exception=bt.exceptions.astype(bool)).to_dict(
+                    orient="records")}
+
+
+def limit_binds(risk_events: pd.DataFrame) -> pd.DataFrame:
+    """Distinct binds: one row per (session, symbol, limit) the limits trimmed or refused —
+    a child refused again on each bar of a session is one bind, not one per bar."""
+    if risk_events.empty:
+        return pd.DataFrame(columns=["session", "symbol", "limit"])
+    events = risk_events[risk_events["decision"].isin(["trimmed", "rejected", "rescaled"])]
+    rows = [(str(t)[:10], s, lim) for t, s, limits in zip(
+        events["time"], events["symbol"], events["limits"], strict=True)
+        for lim in str(limits).split(",") if lim]
+    return pd.DataFrame(rows, columns=["session", "symbol", "limit"]).drop_duplicates(
+        ignore_index=True)
+
+
+#: limit_usage column -> the run config's threshold it is held to.
+_THRESHOLD_OF = {"position_weight": "max_position_weight", "sector_weight": "max_sector_weight",
+                 "pairwise_correlation": "max_pairwise_correlation",
+                 "gross_exposure": "max_gross_exposure", "net_exposure": "max_net_exposure",
+                 "var_budget": "var_budget", "daily_loss": "daily_loss_limit"}
+
+
+def unresolved_limits(limit_usage: pd.DataFrame, limits: dict[str, Any]) -> list[str]:
+    """The limits whose breach the replay left open: breached at its last close and at the
+    close before — a session went by in which the loop could have acted (with ``on_drift:
+    alert`` it never does). A breach the last session's prices made is not yet unresolved."""
+    if len(limit_usage) < 2:
+        return []
+    last, before = limit_usage.iloc[-1], limit_usage.iloc[-2]
+    return [kind for kind, key in _THRESHOLD_OF.items()
+            if kind in last and key in limits
+            and float(last[kind]) > float(limits[key]) + 1e-9
+            and float(before[kind]) > float(limits[key]) + 1e-9]
+
+
+def horizon_var_backtest(equity: pd.Series, forecasts: pd.DataFrame):
+    """The VaR backtest of the configured-horizon forecasts on non-overlapping windows: the
+    forecast made before a window's first session (fraction of NAV) against the window's
+    return from the close before it. Returns (research.risk VaRBacktest, windows frame)."""
+    from research.risk import backtest_var
+
+    if forecasts.empty:
+        raise ValueError("no VaR forecast was recorded")
+    horizon = int(forecasts["horizon_days"].iloc[0])
+    confidence = float(forecasts["confidence"].iloc[0])
+    f = forecasts.set_index(pd.DatetimeIndex(forecasts["session"]))
+    days = equity.index[1:]  # equity[0] is the close before the first session
+    rows = []
+    for k in range(0, len(days) - horizon + 1, horizon):
+        first, last = days[k], days[k + horizon - 1]
+        if first not in f.index or not f.loc[first, "var"] > 0:
+            continue  # no book yet: nothing at risk, nothing to test
+        before = equity.iloc[k]
+        rows.append({"start": first, "end": last, "var": float(f.loc[first, "var"]),
+                     "return": float(equity.loc[last] / before - 1.0)})
+    windows = pd.DataFrame(rows, columns=["start", "end", "var", "return"])
+    if len(windows) < 2:
+        raise ValueError(f"only {len(windows)} non-overlapping {horizon}-session window(s) "
+                         "with a book: too short a replay for a VaR backtest")
+    return backtest_var(windows["return"].to_numpy(), windows["var"].to_numpy(),
+                        confidence), windows
+
+
+def own_rebalance_orders(config: Any, bars: pd.DataFrame, closes: pd.DataFrame) -> pd.DataFrame:
+    """The config's rebalance parent orders inside the minute bars' window: its strategy,
+    schedule, capital and execution horizon on its universe, decided on the session's first
+    minute bar (stamped 09:31) as the trading loop decides — not at 09:30, where the last
+    price is the previous close and the overnight gap would count as the order's cost (the
+    book starts at its target one rebalance before, so the window trades the drift)."""
+    from research.data.schema import EXCHANGE_TZ
+    from research.strategies import portfolio_strategy
+    from research.trading import rebalance_orders
+
+    day = bars["timestamp"].dt.tz_convert(EXCHANGE_TZ).dt.tz_localize(None).dt.normalize()
+    first, last = day.min(), day.max()
+    # the first session's decision needs a session of minute history before it (the study)
+    first = day[day > first].min()
+    horizon = int(config.execution.horizon_minutes)
+    orders = rebalance_orders(closes, portfolio_strategy(config), config.strategy.capital,
+                              config.strategy.rebalance, start=first - pd.Timedelta(days=35),
+                              end=last, horizon_minutes=min(horizon, 210),
+                              decision_time="09:31", initial="target")
+    when = orders["decision_time"].dt.tz_convert(EXCHANGE_TZ).dt.tz_localize(None).dt.normalize()
+    return orders[(when >= first) & (when <= last) & (orders["quantity"] > 0)].reset_index(
+        drop=True)
+
+
+def tca_evidence(config: Any, settings: Any, tca_bars: str, seed: int,
+                 progress: Any = None) -> tuple[dict, str, list[str]]:
+    """(the TCA summary of the config's algorithm vs market on its own rebalance orders, a
+    description, notes)."""
+    from research.data import BarStore, ensure_synthetic_datasets, load_sp500_closes
+    from sim.tca import compare_strategies
+    from sim.tca.study_bars import load_study_bars
+
+    if tca_bars == DEFAULT_TCA_BARS:
+        from research.data import SynthParams
+
+        ensure_synthetic_datasets(BarStore(settings.data.store_path),
+                                  SynthParams.from_settings(settings.data))
+    frame, description, synthetic = load_study_bars(tca_bars, settings, None, None)
+    symbols = list(config.universe.symbols) or sorted(frame["symbol"].unique())
+    missing = sorted(set(symbols) - set(frame["symbol"].unique()))
+    if missing:
+        raise ValueError(f"TCA bars {tca_bars} have no minute bars for {missing}")
+    frame = frame[frame["symbol"].isin(symbols)].reset_index(drop=True)
+    embedded = load_sp500_closes()
+    if not set(symbols) <= set(embedded.columns):
+        from sim.driver import daily_closes_of
+
+        closes = daily_closes_of(frame)[symbols]
+    else:
+        closes = embedded[symbols]
+    orders = own_rebalance_orders(config, frame, closes)
+    if orders.empty:
+        raise ValueError(f"the config's {config.strategy.rebalance} rebalance trades nothing "
+                         f"inside the TCA bars' window ({description})")
+    notes = []
+    if config.execution.horizon_minutes > 210:
+        notes.append(f"TCA: the parents' horizon is capped at 210 minutes (the config says "
+                     f"{config.execution.horizon_minutes}) so every one ends inside its "
+                     "session, early closes included")
+    algo = str(config.execution.algorithm)
+    result = compare_strategies(frame, orders, [algo], settings, seed, progress=progress,
+                                execution_policy=config.execution,
+                                bars_description=description, synthetic=synthetic)
+    tag = "SYNTHETIC " if synthetic else ""
+    return result.summary, f"{tag}{description}, {len(orders)} own rebalance orders", notes
+
+
+def tca_gate_metrics(summary: dict, algorithm: str) -> dict[str, float]:
+    """Order count, cost-model z-score moments and the verdict against market orders of
+    ``algorithm`` in a TCA summary. A value the study did not produce is left out, so its gate
+    fails as "not recorded"."""
+    block = summary.get("strategies", {}).get(algorithm)
+    if block is None:
+        raise ValueError(f"TCA summary has no algorithm {algorithm!r} "
+                         f"(has {sorted(summary.get('strategies', {}))})")
+    out = {GATE_METRICS["parent_orders"]: float(block["n_orders"])}
+    z = block.get("z_score") or {}
+    if z.get("mean") is not None:
+        out[GATE_METRICS["cost_z_mean"]] = float(z["mean"])
+    if z.get("std") is not None:
+        out[GATE_METRICS["cost_z_std"]] = float(z["std"])
+    if algorithm == "market":
+        out[GATE_METRICS["tca_dearer_than_market"]] = 0.0
+    else:
+        diff = (summary.get("paired_vs_market", {}).get(algorithm) or {}).get("diff_bps") or {}
+        ci = diff.get("ci95")
+        if ci and ci[0] is not None:
+            out["validation.tca_diff_bps"] = float(diff["mean"])
+            out["validation.tca_diff_ci_lo"], out["validation.tca_diff_ci_hi"] = map(float, ci)
+            # dearer than market orders with the interval excluding zero
+            out[GATE_METRICS["tca_dearer_than_market"]] = float(ci[0] > 0)
+    return out
+
+
+def gather_evidence(config: Any, settings: Any, *, bars: str | None = None,
+                    start: Any = None, end: Any = None, tca_bars: str = DEFAULT_TCA_BARS,
+                    tca: bool = True, say: Callable[[str], None] = lambda line: None
+                    ) -> Evidence:
+    """Replay ``config`` and measure it (see the module docstring). ``say`` gets one progress
+    line per step."""
+    from sim.backtest_data import run_config_backtest
+
+    say("backtest: the config through the trading loop's replay ...")
+    result = run_config_backtest(config, settings, bars=bars, start=start, end=end,
+                                 run_id=f"validate-{config.name}")
+    m = result.metrics
+    years = max(m.sessions / 252.0, 1e-9)
+    binds = limit_binds(result.risk_events)
+    unresolved = unresolved_limits(result.limit_usage, result.meta.get("limits", {}))
+    metrics: dict[str, float] = {
+        GATE_METRICS["backtest"]: 1.0,
+        GATE_METRICS["sessions"]: float(m.sessions),
+        GATE_METRICS["sharpe"]: float(m.sharpe) if np.isfinite(m.sharpe) else float("nan"),
+        GATE_METRICS["max_drawdown"]: float(m.max_drawdown),
+        GATE_METRICS["limit_binds_per_year"]: len(binds) / years,
+        GATE_METRICS["acceptable_binds_per_year"]: float(
+            config.validation.max_limit_binds_per_year),
+        GATE_METRICS["unresolved_alerts"]: float(len(unresolved)),
+        "validation.cagr": float(m.cagr),
+        "validation.cost_drag_bps_annual": float(m.cost_drag_bps_annual),
+        "validation.backtest_parents": float(result.meta["parents"]),
+        "validation.backtest_fills": float(len(result.trades)),
+    }
+    for limit, n in binds["limit"].value_counts().items():
+        metrics[f"validation.binds.{limit}"] = float(n)
+    say("risk: VaR backtest of the replay's P&L against the risk manager's forecasts ...")
+    var_bt, windows = horizon_var_backtest(result.equity, result.risk_forecasts)
+    metrics[GATE_METRICS["var_backtest_zone"]] = float(ZONE_CODES[
+        var_bt.traffic_light.zone.value])
+    metrics["validation.var_exceptions"] = float(var_bt.n_exceptions)
+    metrics["validation.var_windows"] = float(var_bt.n_obs)
+    notes = list(result.meta.get("assumptions", []))
+    summary = None
+    if tca:
+        say(f"tca: {config.execution.algorithm} against market orders on the config's own "
+            "rebalance orders ...")
+        summary, description, tca_notes = tca_evidence(config, settings, tca_bars,
+                                                       int(config.seed))
+        notes += tca_notes + [f"TCA on {description}"]
+        metrics.update(tca_gate_metrics(summary, str(config.execution.algorithm)))
+    return Evidence(metrics, result, var_bt, summary, notes, result.meta["data_hash"],
+                    windows)
