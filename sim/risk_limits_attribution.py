@@ -8,8 +8,9 @@ that add up to the book's CVaR. By factor: a time-series factor model
 (:class:`research.risk.FactorModel`, OLS on the skfolio factor ETFs MTUM, QUAL, SIZE, USMV,
 VLUE; data from 2014) on the same trailing window, the book's daily volatility split into
 factor contributions and the specific rest. Both at month ends ("over time") and at the last
-date. Risk budgets: the cvxpy risk-parity weights (:func:`research.risk.risk_parity_weights`)
-on the last date's Ledoit-Wolf covariance next to the strategy's targets and the capped book.
+date. Risk budgets: the risk-parity replay's book (or, without one, the cvxpy risk-parity
+weights of :func:`research.risk.risk_parity_weights`) next to the strategy's targets and the
+capped book on the last date.
 """
 
 from __future__ import annotations
@@ -101,9 +102,10 @@ def factor_attribution_over_time(result: Any, closes: pd.DataFrame, lookback: in
 
 def risk_budget_comparison(study: Any, closes: pd.DataFrame) -> pd.DataFrame:
     """On the replay's last date: the strategy's last targets (before the limits), the capped
-    book (after them) and the risk-parity weights (equal volatility contributions, long only,
-    cvxpy) on the trailing Ledoit-Wolf covariance, with each one's share of the volatility
-    and whether it would pass the position and sector caps."""
+    book (after them) and the risk-parity weights — the risk-parity replay's own book under
+    the same limits when the study ran one (``study.budgeted``), else the cvxpy risk-parity
+    solution on the trailing Ledoit-Wolf covariance — with each one's share of the volatility
+    on that covariance and its sector."""
     from research.data.sectors import GICS_SECTOR
     from research.risk import LedoitWolf, risk_parity_weights
 
@@ -114,12 +116,15 @@ def risk_budget_comparison(study: Any, closes: pd.DataFrame) -> pd.DataFrame:
     returns = _returns_before(closes[weights.columns], day, rows)
     cov = LedoitWolf().fit(returns.to_numpy()).covariance_
     names = list(returns.columns)
-    parity = risk_parity_weights(cov, names=names)
     strategy = pd.Series(res.decisions[-1]["strategy_weights"]).reindex(names).fillna(0.0) \
         if res.decisions else pd.Series(0.0, index=names)
+    if study.budgeted is not None:
+        parity = book_weights(study.budgeted, closes).iloc[-1].reindex(names).fillna(0.0)
+    else:
+        parity = pd.Series(risk_parity_weights(cov, names=names).weights, index=names)
     table = pd.DataFrame({"strategy_target": strategy,
                           "capped_book": weights.loc[day].reindex(names).fillna(0.0),
-                          "risk_parity": pd.Series(parity.weights, index=names)})
+                          "risk_parity": parity})
     for col in list(table.columns):
         w = table[col].to_numpy()
         variance = float(w @ cov @ w)

@@ -36,6 +36,8 @@ class RiskLimitsParams(ReportParams):
     es_sims: int = Field(5000, ge=100, description="Null simulations of the ES test.")
     es_df: Annotated[float | None, BeforeValidator(empty_to_none)] = Field(
         5.0, description="Student-t degrees of freedom of the ES test's null; None: Gaussian.")
+    risk_parity: bool = Field(True, description="Also replay the risk-parity strategy under "
+                                                "the same limits (a third replay).")
     alert_cooldown_days: float = Field(5.0, ge=0, description="Alert cool-down, calendar days.")
     seed: int = Field(0, description="Seed of the bootstrap and the ES simulations.")
     n_jobs: int = Field(2, ge=1, le=2, description="Processes: the two replays side by side.")
