@@ -5,12 +5,17 @@ runner knows them through the registration in ``qlab/cli.py`` (research cannot i
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from research.reports.params import OptionalDate, ReportParams, StrList, empty_to_none
+from research.reports.params import (
+    OptionalIsoDate,
+    ReportParams,
+    RunConfigPath,
+    StrList,
+    empty_to_none,
+)
 
 #: What ``smoke=True`` runs: these names of the config's universe (all of them if it has
 #: fewer) over two years that include the 2020 crash, so that every figure has data.
@@ -22,11 +27,11 @@ class RiskLimitsParams(ReportParams):
     """``risk_limits``: how a run config's risk limits behave in a daily replay and what they
     cost (the same config with every threshold wide, paired by session)."""
 
-    config: str = Field("configs/risk_limits_daily.yaml", description="Run config (YAML).")
+    config: RunConfigPath = Field("configs/risk_limits_daily.yaml", description="Run config (YAML).")
     bars: Annotated[str | None, BeforeValidator(empty_to_none)] = Field(
         None, description="Daily bars (dataset or file); None: the config's universe.dataset.")
-    start: OptionalDate = Field(None, description="First session; None: the config's.")
-    end: OptionalDate = Field(None, description="Last session; None: the config's.")
+    start: OptionalIsoDate = Field(None, description="First session; None: the config's.")
+    end: OptionalIsoDate = Field(None, description="Last session; None: the config's.")
     smoke: bool = Field(False, description="CI-sized run: a few names over two years.")
     smoke_symbols: StrList = Field(default_factory=lambda: list(SMOKE_SYMBOLS), min_length=2,
                                    description="Names of the smoke run.")
@@ -41,24 +46,6 @@ class RiskLimitsParams(ReportParams):
     alert_cooldown_days: float = Field(5.0, ge=0, description="Alert cool-down, calendar days.")
     seed: int = Field(0, description="Seed of the bootstrap and the ES simulations.")
     n_jobs: int = Field(2, ge=1, le=2, description="Processes: the two replays side by side.")
-
-    @field_validator("config")
-    @classmethod
-    def _config_exists(cls, value: str) -> str:
-        from research.data import check_readable_file
-
-        try:
-            check_readable_file(Path(value), "run config (YAML)")
-        except FileNotFoundError as exc:  # pydantic reports ValueErrors only
-            raise ValueError(str(exc)) from None
-        return value
-
-    @field_validator("start", "end")
-    @classmethod
-    def _iso_date(cls, value: str | None) -> str | None:
-        from research.config import parse_iso_date
-
-        return None if value is None else parse_iso_date(value).isoformat()
 
     @field_validator("es_df")
     @classmethod
