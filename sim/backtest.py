@@ -184,11 +184,45 @@ def run_daily_backtest(config: Any, settings: Any, closes: pd.DataFrame, *, star
     burst = max(settings.execution.order_burst, 2 * len(symbols))
     settings = settings.model_copy(update={"execution": settings.execution.model_copy(
         update={"order_burst": burst})})
+    model, fitted_on = daily_cost_model(config, settings, market)
     return run_backtest(config, settings, market.replay,
                         daily_closes=closes.loc[closes.index < first, symbols],
-                        benchmark=benchmark, risk_free_rate=risk_free_rate, run_id=run_id,
-                        frequency="daily", broker_options=market.broker_options,
-                        assumptions=market.notes, data=data, fees_before_first="earliest")
+                        cost_model=model, benchmark=benchmark, risk_free_rate=risk_free_rate,
+                        run_id=run_id, frequency="daily", broker_options=market.broker_options,
+                        assumptions=[*market.notes, fitted_on], data=data,
+                        fees_before_first="earliest")
+
+
+def daily_cost_model(config: Any, settings: Any, market: Any) -> tuple[Any, str]:
+    """The run's pre-trade cost model (``config.cost_model`` over ``settings.costs``) fitted
+    on the daily market's sessions before the first traded one (:attr:`sim.daily_market.
+    DailyMarket.history`: the data's own open, range and volume where it has them, else the
+    market's modelled ones, and the half spread the market charges), and a sentence for
+    ``meta.assumptions`` saying so. VWAP, IS, the cost-aware no-trade band and the optimised
+    strategy's cost penalty read it. A daily market has one spread a session, no time-of-day
+    shape: the model is given a flat spread profile, so it predicts the spread it was fitted
+    on over any window. Fitted once, as a minute replay's is: over a long replay its ADV and
+    volatility go stale (the prediction reprices at each decision's closes, nothing else)."""
+    from research.costs import CostModel, TimeOfDayProfile, default_spread_profile
+
+    history = market.history
+    if history.empty:
+        raise ValueError("daily backtest: no session before the first one to fit the cost "
+                         "model on")
+    session = float(default_spread_profile().edges[-1])  # the regular session's minutes
+    flat = TimeOfDayProfile(np.array([0.0, session]), np.array([1.0]), kind="spread")
+    model = CostModel.for_run(config.cost_model, settings.costs)
+    if model.spread_profile is None:  # a calibration file's profile is kept
+        model.set_params(spread_profile=flat)
+    model.fit(history)
+    days = pd.DatetimeIndex(history["timestamp"]).tz_convert(EXCHANGE_TZ)
+    text = (f"cost model: fitted once on the {days.normalize().nunique()} sessions "
+            f"{days.min():%Y-%m-%d}..{days.max():%Y-%m-%d} before the first traded one, as the "
+            f"daily market modelled them (volume: "
+            f"{'modelled' if market.volume_modelled else 'the data'}'s; spread: the market's "
+            f"{2 * market.broker_options['fallback_half_spread_bps']:g} bps, flat over the "
+            f"session); not refitted during the replay")
+    return model, text
 
 
 def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,

@@ -56,6 +56,9 @@ from sim.response import parkinson_variance
 OPEN_AUCTION_VOLUME_SHARE = 0.02
 #: Half-life of the daily volatility EWMA, sessions (RiskMetrics' daily lambda 0.94 ~ 11).
 DEFAULT_VOL_HALFLIFE_SESSIONS = 11.0
+#: Sessions before the first traded one kept as :attr:`DailyMarket.history`: a year, more than
+#: the cost model's longest default lookback (63 sessions of volatility).
+HISTORY_SESSIONS = 252
 #: Sessions of volatility before a symbol's first estimate: the first close-to-close return.
 _FALLBACK_DAILY_VOL = 0.02
 
@@ -69,6 +72,10 @@ class DailyMarket:
     broker_options: dict
     volume_modelled: bool
     notes: list[str] = field(default_factory=list)
+    #: the sessions before the first traded one as this market modelled them (long daily bars:
+    #: timestamp at the session's close, symbol, open, high, low, close, volume, and bid/ask
+    #: at the half spread the broker charges): what a pre-trade cost model is fitted on
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def wide_daily_bars(bars: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -91,14 +98,16 @@ def build_daily_market(closes: pd.DataFrame, *, start, end=None, open_: pd.DataF
                        volume: pd.DataFrame | None = None, adv_usd: dict[str, float] | None = None,
                        default_adv_usd: float = 2.0e9, fallback_half_spread_bps: float = 1.5,
                        permanent_impact: float = 1.0,
-                       vol_halflife_sessions: float = DEFAULT_VOL_HALFLIFE_SESSIONS
-                       ) -> DailyMarket:
+                       vol_halflife_sessions: float = DEFAULT_VOL_HALFLIFE_SESSIONS,
+                       history_sessions: int = HISTORY_SESSIONS) -> DailyMarket:
     """The daily replay of the sessions ``start``..``end`` (inclusive) of ``closes`` (wide:
     session dates x symbols; sessions before ``start`` are read only as history: the first
     open price, the volatility and ADV estimates). Optional wide ``open_``/``high``/``low``/
     ``volume`` on the same dates; missing ones are modelled as documented above.
     ``permanent_impact``: the simulated market's coefficient (``settings.simulation``); the
-    temporary impact's ``impact_y`` is applied by the broker to the sigma path."""
+    temporary impact's ``impact_y`` is applied by the broker to the sigma path.
+    ``history_sessions``: how many sessions before ``start`` :attr:`DailyMarket.history`
+    keeps."""
     if closes.empty:
         raise ValueError("daily market: no closes")
     closes = closes.sort_index().astype(float)
@@ -187,7 +196,32 @@ def build_daily_market(closes: pd.DataFrame, *, start, end=None, open_: pd.DataF
     perm_path = interleave(perm[rows], perm[rows])
     options = {"sigma_path": sigma_path, "perm_coef_path": perm_path,
                "fallback_half_spread_bps": fallback_half_spread_bps}
-    return DailyMarket(replay, options, bool(volume_modelled), notes)
+    before = np.flatnonzero(hist.index < first)[-history_sessions:]
+    history = _history_bars(hist.index[before], symbols, open_v[before], high_v[before],
+                            low_v[before], close_v[before], vol_v[before],
+                            fallback_half_spread_bps)
+    return DailyMarket(replay, options, bool(volume_modelled), notes, history)
+
+
+def _history_bars(days: pd.DatetimeIndex, symbols: list[str], open_v: np.ndarray,
+                  high_v: np.ndarray, low_v: np.ndarray, close_v: np.ndarray,
+                  volume: np.ndarray, half_spread_bps: float) -> pd.DataFrame:
+    """The modelled sessions as long bars, one a session and symbol with a close (stamped at
+    16:00: a daily fit reads only the date). The quotes are the close -/+ the half spread the
+    simulated broker charges on a daily bar (it has no other spread), so a cost model fitted
+    on them predicts the spread this market charges."""
+    k = len(symbols)
+    stamps = (days + pd.Timedelta(hours=16)).tz_localize(EXCHANGE_TZ)
+    frame = pd.DataFrame({
+        "timestamp": np.repeat(stamps, k), "symbol": np.tile(np.asarray(symbols, object),
+                                                            len(days)),
+        "open": open_v.ravel(), "high": high_v.ravel(), "low": low_v.ravel(),
+        "close": close_v.ravel(), "volume": volume.ravel()})
+    frame["bid"] = frame["close"] * (1.0 - half_spread_bps * 1e-4)
+    frame["ask"] = frame["close"] * (1.0 + half_spread_bps * 1e-4)
+    ok = np.isfinite(frame["close"].to_numpy()) & (frame["volume"].to_numpy() > 0)
+    frame["open"] = frame["open"].where(np.isfinite(frame["open"]), frame["close"])
+    return frame.loc[ok].reset_index(drop=True)
 
 
 def _ewma_sigma_before(day_var: np.ndarray, halflife: float) -> np.ndarray:
