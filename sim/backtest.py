@@ -73,6 +73,13 @@ class BacktestResult:
     def equity(self) -> pd.Series:
         return self.account.equity
 
+    def attribution(self, factor_prices: pd.DataFrame | None = None) -> Any:
+        """:class:`sim.backtest_attribution.BacktestAttribution` of this run (computed on each
+        call; ``factor_prices`` default: the embedded factor ETFs)."""
+        from sim.backtest_attribution import backtest_attribution
+
+        return backtest_attribution(self, factor_prices)
+
     def costs_bps(self) -> dict[str, float]:
         """Each cost component in bps of the traded notional (NaN when nothing traded)."""
         n = self.traded_notional
@@ -101,7 +108,19 @@ class BacktestResult:
         confidence, observations — fractions of NAV, what a VaR backtest compares with the
         session's P&L), ``alerts`` (the risk manager's limit alerts, one per refit at most per
         limit: time, limit, subject, measured, threshold, severity, state, previous_state,
-        suppressed — true for an alert the cool-down held back, sent false — and message)
+        suppressed — true for an alert the cool-down held back, sent false — and message),
+        ``attribution`` (:mod:`sim.backtest_attribution`; null on a result without the closes
+        its equity was marked at): ``by_position`` (equity_change and, per symbol, pnl =
+        holding + trading - fees, traded, fills, share: the symbols' pnl add up to
+        equity_change), ``by_sector`` (Brinson-Fachler per rebalance window against the
+        equal-weighted universe, named in ``benchmark``: ``windows`` (session, start, end,
+        portfolio_return, held_return, benchmark_return, allocation, selection, interaction,
+        trading, active = portfolio_return - benchmark_return = the four effects' sum),
+        ``totals`` (their arithmetic sums) and ``sectors`` (each sector's allocation,
+        selection, interaction summed)) and ``by_factor`` (OLS on the factor ETFs' returns:
+        available, factors, start, end, sessions, alpha_per_session, alpha_annual, betas,
+        r_squared, residual_volatility_annual, contributions (alpha, each factor, residual:
+        they add up to sum_of_returns); or available false and the reason)
         and ``meta`` (bars, data, frequency,
         conventions, assumptions, limits, parents, refused_parents, dropped_parents)."""
         def num(x: float) -> float | None:
@@ -131,6 +150,7 @@ class BacktestResult:
             "limit_usage": _records(self.limit_usage),
             "risk_forecasts": _records(self.risk_forecasts),
             "alerts": _records(self.alerts),
+            "attribution": self.attribution().to_json() if self.closes is not None else None,
             "meta": self.meta,
         }
 
@@ -203,7 +223,8 @@ def daily_cost_model(config: Any, settings: Any, market: Any) -> tuple[Any, str]
     shape: the model is given a flat spread profile, so it predicts the spread it was fitted
     on over any window. Fitted once, as a minute replay's is: over a long replay its ADV and
     volatility go stale (the prediction reprices at each decision's closes, nothing else)."""
-    from research.costs import CostModel, TimeOfDayProfile, default_spread_profile
+    from research.costs import CostModel, TimeOfDayProfile, default_spread_profile, fee_schedule
+    from sim.fees import backdated_schedule
 
     history = market.history
     if history.empty:
@@ -214,12 +235,18 @@ def daily_cost_model(config: Any, settings: Any, market: Any) -> tuple[Any, str]
     model = CostModel.for_run(config.cost_model, settings.costs)
     if model.spread_profile is None:  # a calibration file's profile is kept
         model.set_params(spread_profile=flat)
+    # the broker charges a session before the fee schedule existed its first version
+    # (fees_before_first "earliest"): the model predicts those fees, not an error
+    first = pd.Timestamp(market.replay.timestamps[0]).date()
+    schedule = fee_schedule(config.cost_model.fee_schedule, flat_bps=settings.costs.flat_fee_bps)
+    model.set_params(fee_schedule=backdated_schedule(schedule, first))
     model.fit(history)
     days = pd.DatetimeIndex(history["timestamp"]).tz_convert(EXCHANGE_TZ)
     text = (f"cost model: fitted once on the {days.normalize().nunique()} sessions "
             f"{days.min():%Y-%m-%d}..{days.max():%Y-%m-%d} before the first traded one, as the "
-            f"daily market modelled them (volume: "
-            f"{'modelled' if market.volume_modelled else 'the data'}'s; spread: the market's "
+            f"daily market modelled them ("
+            f"{'ADV from the modelled volume; ' if market.volume_modelled else ''}spread: the "
+            f"market's "
             f"{2 * market.broker_options['fallback_half_spread_bps']:g} bps, flat over the "
             f"session); not refitted during the replay")
     return model, text

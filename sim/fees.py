@@ -8,9 +8,21 @@ its per-order minimum once), as Tiger bills them.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+
 import numpy as np
 
 from sim.broker import SimulatedBroker
+
+
+def backdated_schedule(schedule, first: dt.date):
+    """``schedule`` (a :class:`research.costs.FeeSchedule`) with each component's first version
+    in force from ``first`` on when it began later: what :class:`DatedFeeFn` "earliest"
+    charges, given to a cost model so that it predicts the fees the broker will charge."""
+    versions = {name: ((dataclasses.replace(v[0], effective=min(v[0].effective, first)),
+                        *v[1:]) if v else v) for name, v in schedule.versions.items()}
+    return dataclasses.replace(schedule, versions=versions)
 
 
 class DatedFeeFn:

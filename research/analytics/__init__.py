@@ -13,6 +13,7 @@ from research.analytics.attribution import (
     FactorReturnAttribution,
     brinson_fachler,
     factor_return_attribution,
+    pnl_by_symbol,
     position_contributions,
     sector_weights_and_returns,
 )
@@ -57,5 +58,5 @@ __all__ = [
     "InverseVolatilityParams", "VectorbtPathInputError", "backtest_target_weights",
     "decision_rows", "inverse_volatility_grid", "inverse_volatility_targets", "lookahead_dates",
     "AttributionInputError", "BrinsonFachler", "FactorReturnAttribution", "brinson_fachler",
-    "factor_return_attribution", "position_contributions", "sector_weights_and_returns",
+    "factor_return_attribution", "pnl_by_symbol", "position_contributions", "sector_weights_and_returns",
 ]

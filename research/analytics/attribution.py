@@ -14,6 +14,11 @@ Every decomposition sums *exactly* (to floating-point rounding) to the return it
   so sum_t r_t = T alpha + sum_k beta_k sum_t f_kt + sum_t e_t (the residual's sum is ~0 by
   construction and is reported, not dropped).
 
+* by position over a run, in dollars (:func:`pnl_by_symbol`): each symbol's P&L is its
+  ``holding`` P&L (the shares held into each close times the close's change), its ``trading``
+  P&L (each fill against the close of its session: signed shares x (close - fill price)) less
+  its ``fees``; the symbols' P&L add up to the equity's change, since cash moves only by fills.
+
 Multi-period returns are reported per period and as arithmetic sums; compounding them
 (linking) is left to the caller, who must then say which linking scheme was used.
 """
@@ -25,6 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from research.data.schema import EXCHANGE_TZ
 
 CASH = "cash"
 
@@ -182,6 +189,72 @@ def factor_return_attribution(portfolio_returns: pd.Series, factor_returns: pd.D
                              len(joined))
 
 
+def pnl_by_symbol(trades: pd.DataFrame, positions: pd.DataFrame,
+                  closes: pd.DataFrame) -> pd.DataFrame:
+    """Each symbol's P&L over a run, $ (see the module): ``pnl`` = ``holding`` + ``trading`` -
+    ``fees``, with ``traded`` ($ notional), ``fills`` and ``share`` (of the total P&L; NaN
+    when that is 0), sorted by P&L, largest first. The symbols' ``pnl`` add up to the equity's
+    change from the starting cash (a run that starts flat).
+
+    ``trades``: fills (``timestamp`` or ``time``, ``symbol``, ``side`` buy/sell, ``quantity``,
+    ``price``, ``fees``); ``positions``: shares held at each close (the accounting's,
+    :class:`research.analytics.PortfolioAccount`); ``closes``: the daily closes they were
+    marked at (same dates; a missing close is carried forward — a held symbol always has one).
+    A fill belongs to the close of its session (its date in exchange time)."""
+    if not positions.index.equals(closes.index):
+        raise AttributionInputError("positions and closes must share their dates")
+    missing = sorted(set(positions.columns) - set(closes.columns))
+    if missing:
+        raise AttributionInputError(f"closes lack symbol(s) {missing}")
+    marks = closes[positions.columns].ffill().astype(float)
+    held = positions.astype(float)
+    # shares held into each close times the close's change (a flat position earns nothing,
+    # whatever its close: an unlisted name's NaN does not leak in)
+    change = marks.diff().to_numpy()
+    before = held.shift(1).fillna(0.0).to_numpy()
+    holding = pd.Series(np.where(before != 0, before * np.nan_to_num(change), 0.0).sum(axis=0),
+                        index=positions.columns)
+    if trades.empty:
+        flows = pd.DataFrame(columns=["trading", "traded", "fees", "fills"], dtype=float)
+    else:
+        sign = trades["side"].map({"buy": 1.0, "sell": -1.0})
+        if sign.isna().any():
+            raise AttributionInputError(f"trades: side {trades['side'][sign.isna()].iloc[0]!r} "
+                                        "is not buy or sell")
+        stamp = pd.DatetimeIndex(trades["timestamp" if "timestamp" in trades else "time"])
+        day = (stamp.tz_convert(EXCHANGE_TZ).tz_localize(None) if stamp.tz is not None
+               else stamp).normalize()
+        rows = marks.index.get_indexer(day)
+        if (rows < 0).any():
+            raise AttributionInputError(f"trades: a fill of {day[rows < 0][0]:%Y-%m-%d} has no "
+                                        "close that session")
+        cols = marks.columns.get_indexer(trades["symbol"])
+        if (cols < 0).any():
+            raise AttributionInputError(f"trades: symbol {trades['symbol'][cols < 0].iloc[0]!r}"
+                                        " has no closes")
+        quantity = trades["quantity"].astype(float).to_numpy()
+        price = trades["price"].astype(float).to_numpy()
+        close = marks.to_numpy()[rows, cols]
+        frame = pd.DataFrame({"symbol": trades["symbol"].to_numpy(),
+                              "trading": sign.to_numpy() * quantity * (close - price),
+                              "traded": quantity * price,
+                              "fees": trades["fees"].astype(float).to_numpy()})
+        flows = frame.groupby("symbol").agg(trading=("trading", "sum"),
+                                            traded=("traded", "sum"), fees=("fees", "sum"),
+                                            fills=("traded", "size"))
+    symbols = sorted(set(positions.columns[(held != 0).any()]) | set(flows.index))
+    out = pd.DataFrame(index=pd.Index(symbols, name="symbol"))
+    out["holding"] = holding.reindex(symbols, fill_value=0.0)
+    out["trading"] = flows["trading"].reindex(symbols, fill_value=0.0)
+    out["fees"] = flows["fees"].reindex(symbols, fill_value=0.0)
+    out.insert(0, "pnl", out["holding"] + out["trading"] - out["fees"])
+    out["traded"] = flows["traded"].reindex(symbols, fill_value=0.0)
+    out["fills"] = flows["fills"].reindex(symbols, fill_value=0).astype(int)
+    total = out["pnl"].sum()
+    out["share"] = out["pnl"] / total if total != 0 else np.nan
+    return out.sort_values("pnl", ascending=False)
+
+
 __all__ = ["CASH", "AttributionInputError", "BrinsonFachler", "FactorReturnAttribution",
-           "brinson_fachler", "factor_return_attribution", "position_contributions",
+           "brinson_fachler", "factor_return_attribution", "pnl_by_symbol", "position_contributions",
            "sector_weights_and_returns"]

@@ -157,37 +157,3 @@ def sector_exposure(weights: pd.DataFrame, sectors: dict[str, str] | None = None
 def month_ends(frame: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
     """The last row of each calendar month (to draw decades of daily weights light)."""
     return frame.groupby(frame.index.to_period("M")).tail(1)
-
-
-def pnl_by_symbol(trades: pd.DataFrame, positions: pd.DataFrame,
-                  closes: pd.DataFrame) -> pd.DataFrame:
-    """Each symbol's P&L over the run, $: its final holding at the last close, minus what its
-    buys cost, plus what its sells raised, minus its fees. The symbols' P&L add up to the
-    equity's change (cash only moves by fills). Columns ``pnl``, ``traded``, ``fees``, ``fills``
-    and ``share`` (of the total P&L; NaN when that is 0), sorted by P&L, largest first."""
-    if trades.empty:
-        flows = pd.DataFrame(columns=["flow", "traded", "fees", "fills"], dtype=float)
-    else:
-        sign = trades["side"].map({"buy": 1.0, "sell": -1.0})
-        if sign.isna().any():
-            raise ReportInputError(f"trades: side {trades['side'][sign.isna()].iloc[0]!r} is "
-                                   "not buy or sell")
-        notional = trades["quantity"].astype(float) * trades["price"].astype(float)
-        frame = pd.DataFrame({"symbol": trades["symbol"], "flow": -sign * notional,
-                              "traded": notional, "fees": trades["fees"].astype(float)})
-        flows = frame.groupby("symbol").agg(flow=("flow", "sum"), traded=("traded", "sum"),
-                                            fees=("fees", "sum"), fills=("flow", "size"))
-    last_close = closes.ffill().iloc[-1]
-    final = positions.iloc[-1].astype(float)
-    final_value = (final * last_close.reindex(final.index)).where(final != 0, 0.0)
-    symbols = sorted(set(final.index) | set(flows.index))
-    out = pd.DataFrame(index=pd.Index(symbols, name="symbol"))
-    out["pnl"] = (final_value.reindex(symbols, fill_value=0.0)
-                  + flows["flow"].reindex(symbols, fill_value=0.0)
-                  - flows["fees"].reindex(symbols, fill_value=0.0))
-    out["traded"] = flows["traded"].reindex(symbols, fill_value=0.0)
-    out["fees"] = flows["fees"].reindex(symbols, fill_value=0.0)
-    out["fills"] = flows["fills"].reindex(symbols, fill_value=0).astype(int)
-    total = out["pnl"].sum()
-    out["share"] = out["pnl"] / total if total != 0 else np.nan
-    return out.sort_values("pnl", ascending=False)

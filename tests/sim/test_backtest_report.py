@@ -1,7 +1,7 @@
 """The backtest report's pure functions against hand computations: monthly returns, drawdown,
-rolling statistics, turnover and cost drag, weights, sectors, P&L by symbol (which must add up
-to the equity's change booked by the real accounting), rebalance windows, paired intervals and
-the verdict's judgement."""
+rolling statistics, turnover and cost drag, weights and sectors (on the real accounting's
+book), rebalance windows, paired intervals and the verdict's judgement. P&L by symbol is
+research.analytics' (tests/analytics/test_attribution.py)."""
 
 from __future__ import annotations
 
@@ -92,17 +92,6 @@ def booked():
         "symbol": ["AAPL", "XOM", "AAPL"], "side": ["buy", "buy", "sell"],
         "quantity": [10, 2, 5], "price": [10.5, 41.0, 11.5], "fees": [1.0, 0.5, 1.0]})
     return closes, fills, account_fills(closes, fills, 1_000.0)
-
-
-def test_pnl_by_symbol_adds_up_to_the_equity_change():
-    closes, fills, account = booked()
-    pnl = tab.pnl_by_symbol(fills, account.positions, closes)
-    # AAPL: 5 held at 12, bought 10 at 10.5, sold 5 at 11.5, fees 2 -> 60 - 105 + 57.5 - 2
-    assert pnl.loc["AAPL", "pnl"] == pytest.approx(10.5)
-    # XOM: 2 held at 45, bought 2 at 41, fee 0.5 -> 90 - 82 - 0.5
-    assert pnl.loc["XOM", "pnl"] == pytest.approx(7.5)
-    assert pnl["pnl"].sum() == pytest.approx(account.equity.iloc[-1] - account.equity.iloc[0])
-    assert list(pnl.index) == ["AAPL", "XOM"] and pnl["fills"].tolist() == [2, 1]
 
 
 def test_holding_weights_and_sector_exposure():
