@@ -95,7 +95,8 @@ class BacktestResult:
         against the benchmark, alpha, beta, tracking_error, information_ratio; null where
         undefined), ``costs.dollars`` and ``costs.bps_of_traded`` (delay, spread, impact,
         timing, opportunity, fees, total) and ``costs.traded_notional``, ``trades`` (every
-        fill: time, symbol, side, quantity, price, fees, client_order_id, parent_id),
+        fill: time, symbol, side, quantity, price, fees, client_order_id, parent_id,
+        bar_volume — the shares the bar it filled on traded),
         ``risk_events`` (every trim or reject: time, symbol, side, requested — including the
         same side's shares already working —, allowed, decision, limits, message),
         ``decisions`` (each rebalance: session, nav, parents, algorithm, horizon_bars, bar,
@@ -343,7 +344,8 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
         "side": [f.side.value for f in fills], "quantity": [int(f.quantity) for f in fills],
         "price": [float(f.price) for f in fills], "fees": [float(f.fees) for f in fills],
         "client_order_id": [f.client_order_id for f in fills],
-        "parent_id": [child_parent.get(f.client_order_id) for f in fills]})
+        "parent_id": [child_parent.get(f.client_order_id) for f in fills],
+        "bar_volume": _bar_volumes(replay, fills)})
     # the loop prepares the session after the last replayed one (its risk refit and target
     # checks) before it knows the replay ends: nothing of it belongs to this backtest
     last_day = f"{closes.index[-1]:%Y-%m-%d}"
@@ -372,6 +374,14 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
                           list(loop.decisions), meta,
                           limit_usage=limit_usage, risk_forecasts=forecasts, alerts=alerts,
                           closes=closes, paid_costs=cost_by_day.rename("paid_costs"))
+
+
+def _bar_volumes(replay: BarReplay, fills: list) -> list[float]:
+    """The volume of the bar each fill was made on (shares; its participation's denominator:
+    a daily replay's session bar, or the opening auction's)."""
+    row = {t: i for i, t in enumerate(replay.timestamps)}
+    col = {s: j for j, s in enumerate(replay.symbols)}
+    return [float(replay.volume[row[f.timestamp], col[f.symbol]]) for f in fills]
 
 
 _ALERT_COLUMNS = ["time", "limit", "subject", "measured", "threshold", "severity", "state",
