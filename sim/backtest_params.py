@@ -41,6 +41,13 @@ class BacktestReportParams(ReportParams):
         default_factory=lambda: list(Algorithm), min_length=1,
         description="Execution algorithms compared with the config's own (which is always "
                     "run); those that cannot run on the data are skipped with the reason.")
+    timeframes: Annotated[bool | None, BeforeValidator(empty_to_none)] = Field(
+        None, description="Replay the config on minute bars and on the same bars aggregated to "
+                          "daily and compare fills, costs and P&L; None: on when the data is "
+                          "minute bars.")
+    cost_awareness: bool = Field(True, description="With strategy.no_trade_band cost_aware: "
+                                                   "replay the config with the band off and "
+                                                   "pair the runs by rebalance window.")
     smoke: bool = Field(False, description="Tiny run for CI: the first names of the universe "
                                            "and about a year (a week on minute bars).")
     seed: Annotated[int | None, BeforeValidator(empty_to_none)] = Field(
@@ -107,6 +114,13 @@ class BacktestReportParams(ReportParams):
             last = (pd.Timestamp(start) + pd.Timedelta(days=days)).date().isoformat()
             end = last if end is None else min(end, last)
         return start, end
+
+    def timeframes_on(self, meta: dict) -> bool:
+        """Whether the report compares timeframes: as asked, else when the backtest's data
+        was minute bars (replayed by the minute, or aggregated to daily)."""
+        if self.timeframes is not None:
+            return self.timeframes
+        return meta["frequency"] == "minute" or "aggregated to daily" in meta["data"]
 
     def bootstrap_seed(self, config: Any) -> int:
         return int(self.seed if self.seed is not None else config.seed)

@@ -71,6 +71,15 @@ def run_timeframes(config: Any, settings: Any, *, bars: str | None = None, start
     return compare({"minute": minute, "daily": daily})
 
 
+def compare_with(result: Any, run: Any) -> TimeframeComparison:
+    """``result`` (a minute or a daily replay) against the other timeframe's, which
+    ``run(frequency)`` produces on the same bars and sessions (the report's path: the run it
+    already has is not replayed again)."""
+    own = result.meta["frequency"]
+    other = "daily" if own == "minute" else "minute"
+    return compare({own: result, other: run(other)})
+
+
 def compare(results: dict[str, Any]) -> TimeframeComparison:
     """The tables of a minute and a daily run of one config (``results`` keyed by
     :data:`RUNS`): ``summary`` (per run: final equity, return, fills, traded, paid costs,

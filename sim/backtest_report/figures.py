@@ -168,3 +168,77 @@ def paired_difference_figure(table: pd.DataFrame, baseline: str, title: str):
     return _layout(fig, title, height=max(300, 60 * len(names) + 160),
                    xaxis=dict(title=f"window return minus {baseline}'s, bps "
                                     "(> 0: the algorithm earned more)"))
+
+
+def attribution_figure(positions: pd.DataFrame, sectors: pd.DataFrame, trading: float,
+                       title: str):
+    """Left: each symbol's P&L split into holding, trading vs the close and fees ($, relative
+    bars: they sum to its P&L). Right: each sector's Brinson-Fachler effects summed over the
+    rebalance windows, and the windows' trading term (fractions of equity)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.18,
+                        subplot_titles=("by position, $", "by sector vs the equal-weighted "
+                                                          "universe"))
+    ordered = positions.sort_values("pnl")
+    names = list(ordered.index)
+    for column, sign, colour in (("holding", 1.0, "#636efa"), ("trading", 1.0, "#ffa15a"),
+                                 ("fees", -1.0, "#ef553b")):
+        fig.add_trace(go.Bar(x=sign * ordered[column], y=names, orientation="h",
+                             name=column if sign > 0 else "fees (paid)", marker_color=colour,
+                             hovertemplate=f"%{{y}} {column}: $%{{x:,.0f}}<extra></extra>"),
+                      1, 1)
+    rows = [str(s) for s in sectors.index] + ["trading (all windows)"]
+    for column, colour in (("allocation", "#00cc96"), ("selection", "#ab63fa"),
+                           ("interaction", "#19d3f3")):
+        fig.add_trace(go.Bar(x=list(sectors[column]) + [0.0], y=rows, orientation="h",
+                             name=column, marker_color=colour,
+                             hovertemplate=f"%{{y}} {column}: %{{x:.2%}}<extra></extra>"), 1, 2)
+    fig.add_trace(go.Bar(x=[0.0] * len(sectors) + [trading], y=rows, orientation="h",
+                         name="trading in the windows", marker_color="#ffa15a",
+                         showlegend=False,
+                         hovertemplate="%{y}: %{x:.2%}<extra></extra>"), 1, 2)
+    fig.update_layout(barmode="relative")
+    fig.update_xaxes(tickformat=".1%", row=1, col=2)
+    return _layout(fig, title, height=max(380, 24 * max(len(names), len(rows)) + 160))
+
+
+def cost_awareness_figure(table: pd.DataFrame, title: str):
+    """The band's paired mean difference per measure (with minus without) and its t interval,
+    one panel per measure (their units differ)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    labels = {"turnover": "turnover (x equity)", "cost_bps": "cost, bps of equity",
+              "return_bps": "net return, bps"}
+    fig = make_subplots(rows=1, cols=len(table), subplot_titles=[labels.get(m, m)
+                                                                 for m in table.index])
+    for k, (measure, r) in enumerate(table.iterrows(), start=1):
+        fig.add_trace(go.Scatter(
+            x=[measure], y=[r["diff"]], mode="markers", marker=dict(size=12),
+            error_y=dict(type="data", symmetric=False, array=[r["ci_hi"] - r["diff"]],
+                         arrayminus=[r["diff"] - r["ci_lo"]]), showlegend=False,
+            hovertemplate=f"{measure}: %{{y:.4g}} per window<extra></extra>"), 1, k)
+        fig.add_hline(y=0.0, line_dash="dot", row=1, col=k)
+    return _layout(fig, title, height=380)
+
+
+def timeframe_figure(costs: pd.DataFrame, pnl: pd.DataFrame, title: str):
+    """Left: each cost component ($) on minute and on daily bars. Right: each symbol's P&L ($)
+    on both."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("costs by component, $",
+                                                        "P&L by symbol, $"))
+    parts = costs.drop(index="total", errors="ignore")
+    for run, colour in (("minute", "#636efa"), ("daily", "#ef553b")):
+        fig.add_trace(go.Bar(x=list(parts.index), y=parts[f"{run}_usd"], name=run,
+                             marker_color=colour, legendgroup=run,
+                             hovertemplate=f"{run} %{{x}}: $%{{y:,.0f}}<extra></extra>"), 1, 1)
+        fig.add_trace(go.Bar(x=list(pnl.index), y=pnl[run], name=run, marker_color=colour,
+                             legendgroup=run, showlegend=False,
+                             hovertemplate=f"{run} %{{x}}: $%{{y:,.0f}}<extra></extra>"), 1, 2)
+    fig.update_layout(barmode="group")
+    return _layout(fig, title)

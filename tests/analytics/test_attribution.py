@@ -8,13 +8,13 @@ import pytest
 
 from research.analytics import (
     AttributionInputError,
-    account_fills,
     brinson_fachler,
     factor_return_attribution,
     pnl_by_symbol,
     position_contributions,
     sector_weights_and_returns,
 )
+from tests.booked_book import booked
 
 
 def test_position_contributions_sum_to_the_nav_return_with_cash():
@@ -81,15 +81,7 @@ def test_factor_attribution_recovers_betas_and_sums_exactly():
 
 
 def test_pnl_by_symbol_splits_holding_trading_fees_and_adds_up_to_the_equity_change():
-    """Two names traded through the real accounting (research.analytics.account_fills)."""
-    days = pd.DatetimeIndex(["2022-01-03", "2022-01-04", "2022-01-05"])
-    closes = pd.DataFrame({"AAPL": [10.0, 11.0, 12.0], "XOM": [50.0, 40.0, 45.0]}, index=days)
-    fills = pd.DataFrame({
-        "timestamp": pd.to_datetime(["2022-01-04 15:00", "2022-01-04 15:00",
-                                     "2022-01-05 15:00"]).tz_localize("America/New_York"),
-        "symbol": ["AAPL", "XOM", "AAPL"], "side": ["buy", "buy", "sell"],
-        "quantity": [10, 2, 5], "price": [10.5, 41.0, 11.5], "fees": [1.0, 0.5, 1.0]})
-    account = account_fills(closes, fills, 1_000.0)
+    closes, fills, account = booked()
     pnl = pnl_by_symbol(fills, account.positions, closes)
     # AAPL: bought 10 at 10.5 against an 11 close (+5), held 10 from 11 to 12 (+10), sold 5 at
     # 11.5 against a 12 close (-2.5), fees 2 -> 10.5 (= 5 held at 12 - 105 + 57.5 - 2)

@@ -17,8 +17,9 @@ from sim.backtest_params import SMOKE_CAPS, BacktestReportParams
 NAME = "backtest"
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "inverse_volatility_daily.yaml"
 #: equity, drawdown, rolling, monthly, turnover/cost, decomposition, weights, sectors,
-#: contributors, algorithm equity, paired differences
-N_FIGURES = 11
+#: contributors, attribution, algorithm equity, paired differences (no cost-awareness nor
+#: timeframe section: the config has no no-trade band and its data are daily closes)
+N_FIGURES = 12
 
 
 def test_parameters_cell_defaults_are_the_models_defaults():
@@ -77,8 +78,14 @@ def test_the_smoke_report_runs_and_is_tracked(smoke_report):
     markdown = "\n".join("".join(o["data"]["text/markdown"]) for o in outputs
                          if "text/markdown" in o.get("data", {}))
     assert "# Backtest: invvol-16-daily" in markdown and "**Smoke run**" in markdown
-    # daily bars carry no intraday volume profile nor fitted cost model: VWAP and IS say why
-    assert "**vwap**: not run: " in markdown and "**is**: not run: " in markdown
+    # a daily replay fits its cost model on the sessions before: VWAP and IS run, and with a
+    # whole-session horizon they send one child a session, as TWAP does
+    assert "not run: " not in markdown
+    assert "**vwap**: identical to twap" in markdown and "**is**: identical to twap" in markdown
+    assert "rebalance windows, portfolio minus benchmark summed" in markdown
+    assert "No factor attribution: 0 session(s) in common" in markdown  # 1991: before the ETFs
+    assert "## What cost awareness saved" not in markdown
+    assert "## Minute against daily bars" not in markdown
     assert "paired by rebalance, 95% t intervals" in markdown
     html = (root / "reports" / f"{NAME}.html").read_text(encoding="utf-8")
     assert html.count('class="plotly-graph-div"') == N_FIGURES

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from research.analytics import account_fills
 from sim.backtest_report import algorithms as alg
 from sim.backtest_report import tables as tab
 from sim.backtest_report.verdict import algorithm_sentences, verdict_markdown
+from tests.booked_book import booked
 
 
 def dated(values, dates):
@@ -80,18 +80,6 @@ def test_cost_decomposition_in_dollars_and_bps():
     assert list(out.index) == ["spread", "impact", "fees", "total"]
     assert out.loc["impact", "bps_of_traded"] == pytest.approx(3.0)
     assert out.loc["total", "dollars"] == 45.0
-
-
-def booked():
-    """Two names traded through the real accounting (research.analytics.account_fills)."""
-    days = pd.DatetimeIndex(["2022-01-03", "2022-01-04", "2022-01-05"])
-    closes = pd.DataFrame({"AAPL": [10.0, 11.0, 12.0], "XOM": [50.0, 40.0, 45.0]}, index=days)
-    fills = pd.DataFrame({
-        "timestamp": pd.to_datetime(["2022-01-04 15:00", "2022-01-04 15:00",
-                                     "2022-01-05 15:00"]).tz_localize("America/New_York"),
-        "symbol": ["AAPL", "XOM", "AAPL"], "side": ["buy", "buy", "sell"],
-        "quantity": [10, 2, 5], "price": [10.5, 41.0, 11.5], "fees": [1.0, 0.5, 1.0]})
-    return closes, fills, account_fills(closes, fills, 1_000.0)
 
 
 def test_holding_weights_and_sector_exposure():

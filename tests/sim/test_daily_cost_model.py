@@ -63,12 +63,45 @@ def test_vwap_and_is_run_on_daily_bars_and_fill_as_twap(closes):
         np.testing.assert_allclose(other.equity, twap.equity, rtol=1e-12)
 
 
-def test_cost_aware_band_runs_daily_and_never_trades_more(closes):
-    off = run(closes)
-    band = run(closes, no_trade_band="cost_aware", no_trade_benefit_bps=40.0)
+@pytest.fixture(scope="module")
+def band_pair(closes):
+    """The same config with the cost-aware band and without it, six monthly windows."""
+    return (run(closes, end="2021-11-30", no_trade_band="cost_aware",
+                no_trade_benefit_bps=40.0), run(closes, end="2021-11-30"))
+
+
+def test_cost_aware_band_runs_daily_and_never_trades_more(band_pair):
+    band, off = band_pair
     skipped = sum(d["skipped_by_no_trade_band"] for d in band.decisions)
     assert skipped > 0
     assert band.account.traded_notional.sum() < off.account.traded_notional.sum()
+    assert band.paid_costs.sum() < off.paid_costs.sum()
+
+
+def test_what_cost_awareness_saved_is_paired_by_rebalance_window(band_pair):
+    from sim.backtest_report import cost_awareness as ca
+
+    band, off = band_pair
+    on_w, off_w = ca.window_measures(band), ca.window_measures(off)
+    assert len(on_w) == len(off_w) == 6 and on_w.index.equals(off_w.index)
+    # the windows tile the run: their traded notional and paid costs are the run's
+    # (the first window starts at the capital, the session before the first traded one)
+    eq = band.equity.loc[on_w["start"]].to_numpy()
+    assert float((on_w["turnover"] * eq).sum()) == pytest.approx(
+        float(band.account.traded_notional.sum()), rel=1e-12)
+    assert float((on_w["cost_bps"] * eq / 1e4).sum()) == pytest.approx(
+        float(band.paid_costs.sum()), rel=1e-12)
+    table = ca.cost_awareness_table(band, off, seed=1)
+    for m in ca.MEASURES:
+        diffs = on_w[m] - off_w[m]
+        assert table.loc[m, "diff"] == pytest.approx(float(diffs.mean()))
+        assert table.loc[m, "n_windows"] == 6
+    assert table.loc["turnover", "diff"] < 0 and table.loc["cost_bps", "diff"] < 0
+    r = table.loc["cost_bps"]
+    assert r["ci_lo"] <= r["diff"] <= r["ci_hi"] and r["boot_lo"] <= r["diff"] <= r["boot_hi"]
+    text = ca.cost_awareness_sentence(table, sum(d["skipped_by_no_trade_band"]
+                                                 for d in band.decisions))
+    assert "6 paired" in text and "skipped" in text
 
 
 def test_a_history_before_the_fee_schedule_is_predicted_at_its_first_version(sp500_closes):
