@@ -16,7 +16,10 @@ traded (neither is in the equity).
 
 Equity is marked at each session's last close as the run saw it (the simulated market carries
 the run's own permanent impact); the first point is the session before the replay, at the
-starting capital. Minute bars only for now: a daily replay needs a daily execution model.
+starting capital. Daily data replays through :mod:`sim.daily_market`
+(:func:`run_daily_backtest`), with a cost model fitted on the sessions before the first
+(:func:`daily_cost_model`). Attribution (by position, sector and factor) is
+:mod:`sim.backtest_attribution`'s, in the JSON's ``attribution`` block.
 """
 
 from __future__ import annotations

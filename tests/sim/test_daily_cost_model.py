@@ -109,3 +109,18 @@ def test_a_history_before_the_fee_schedule_is_predicted_at_its_first_version(sp5
                 end="2005-07-29", no_trade_band="cost_aware", no_trade_benefit_bps=40.0)
     assert len(early.trades) > 0
     assert any("before the fee schedule" in a for a in early.meta["assumptions"])
+
+
+def test_the_optimised_example_config_runs_cost_aware_on_daily_closes():
+    from pathlib import Path
+
+    from research.config import load_run_config
+    from sim.backtest_data import run_config_backtest
+
+    path = Path(__file__).resolve().parents[2] / "configs" / "optimised.yaml"
+    config = load_run_config(path)
+    assert config.strategy.no_trade_band == "cost_aware"
+    result = run_config_backtest(config, Settings(), bars="sp500_daily", start="2019-01-02",
+                                 end="2019-04-30")
+    assert len(result.decisions) == 4 and len(result.trades) > 0
+    assert any(a.startswith("cost model: fitted once") for a in result.meta["assumptions"])
