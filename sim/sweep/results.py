@@ -56,6 +56,8 @@ def results_table(points: list[Point], outcomes: dict[int, Outcome],
 
 def best_point(table: pd.DataFrame) -> int | None:
     """The finished point with the highest Sharpe ratio (None when none has one)."""
+    if "sharpe_per_period" not in table:  # nothing finished: no metric columns at all
+        return None
     done = table[(table["status"] == FINISHED) & table["sharpe_per_period"].notna()]
     return None if done.empty else int(done.loc[done["sharpe_per_period"].idxmax(), "point"])
 
@@ -67,8 +69,9 @@ def multiple_testing(table: pd.DataFrame, best_returns: list[float] | None) -> d
     finished points, constant returns)."""
     from research.analytics.deflated_sharpe import deflated_sharpe_ratio, expected_max_sharpe
 
-    done = table[(table["status"] == FINISHED)]["sharpe_per_period"].dropna()
     best = best_point(table)
+    done = (table[(table["status"] == FINISHED)]["sharpe_per_period"].dropna()
+            if best is not None else pd.Series(dtype=float))
     out: dict[str, Any] = {"trials": int(len(done)), "best_point": best,
                            "best_sharpe_annual": None, "expected_max_sharpe_annual": None,
                            "deflated_sharpe": None, "note": ""}

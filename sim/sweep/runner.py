@@ -16,7 +16,7 @@ from sim.sweep.executors import describe, execute
 from sim.sweep.points import Point, expand, sweep_id
 from sim.sweep.progress import Progress
 from sim.sweep.results import best_point, html_view, multiple_testing, results_table, write_results
-from sim.sweep.spec import SweepSpec
+from sim.sweep.spec import SweepSpec, check_sweep
 from sim.sweep.tasks import FINISHED, Outcome, run_unit, work_units
 
 
@@ -59,6 +59,7 @@ def run_sweep(spec: SweepSpec, base: Any, settings: Any, *, out_dir: Path | None
     tasks' :func:`~sim.sweep.tasks.run_unit`; a test may wrap it). Raises what the executor
     raises after recording every point that finished; the parent run then ends FAILED and a
     second call resumes it."""
+    check_sweep(spec, base)  # a spec built in code has not been through load_sweep
     points, duplicates = expand(spec, base, settings)
     ident = sweep_id(spec, points)
     by_hash = {p.config_hash: p for p in points}

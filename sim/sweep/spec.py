@@ -256,11 +256,17 @@ def load_sweep(path: str | Path) -> tuple[SweepSpec, RunConfig]:
         config = load_run_config(config_path)
     except ConfigFileError as exc:
         raise SweepSpecError(str(path), [f"config: {exc}"]) from None
-    problems = _field_problems(spec) + _task_problems(spec, config)
-    if problems:
-        raise SweepSpecError(str(path), problems)
+    check_sweep(spec, config, str(path))
     return spec, config
 
 
+def check_sweep(spec: SweepSpec, config: RunConfig, source: str | None = None) -> None:
+    """Raise :class:`SweepSpecError` if a field is unknown to (or ignored by) the task, or the
+    task cannot run the base config; ``source`` names the file in the message."""
+    problems = _field_problems(spec) + _task_problems(spec, config)
+    if problems:
+        raise SweepSpecError(source or spec.name, problems)
+
+
 __all__ = ["SWEEPABLE_SETTINGS", "TASKS", "Distribution", "RandomSearch", "SweepSpec",
-           "SweepSpecError", "VectorbtOptions", "load_sweep", "valid_fields"]
+           "SweepSpecError", "VectorbtOptions", "check_sweep", "load_sweep", "valid_fields"]

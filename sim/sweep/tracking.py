@@ -106,7 +106,8 @@ class SweepTracker:
         with tempfile.TemporaryDirectory() as folder:
             path = self.client.download_artifacts(run_id, ARTIFACT, folder)
             with gzip.open(path, "rt", encoding="utf-8") as handle:
-                return [float(v) for v in json.load(handle)["returns"].values()]
+                returns = json.load(handle)["returns"]  # dated (backtest) or a list
+        return [float(v) for v in (returns.values() if isinstance(returns, dict) else returns)]
 
     def close(self, status: str, metrics: dict[str, float]) -> None:
         TrackedRun(self.parent_id, self.uri, self.experiment, self.client).log_metrics(

@@ -3,37 +3,20 @@ holds the parent run and one child per point (a real MLflow on a temporary SQLit
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from research.config import load_settings
-from research.tracking import tracked_run
 from sim.sweep.runner import run_sweep
 from sim.sweep.spec import load_sweep
 from sim.sweep.tasks import run_unit
+from tests.mlflow_db import settings_on_copy
 from tests.sweep.sweep_files import write_sweep
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory):
-    """Create (migrate) the database once; each test copies it (migrations take seconds)."""
-    folder = tmp_path_factory.mktemp("mlflow-template")
-    settings = load_settings(None, tracking={"mlflow_tracking_uri": f"sqlite:///{folder}/m.db"})
-    with tracked_run("warm-up", settings=settings):
-        pass
-    return folder / "m.db"
-
-
 @pytest.fixture
-def settings(template_db, tmp_path):
-    db = tmp_path / "tracking" / "m.db"
-    db.parent.mkdir()
-    shutil.copy(template_db, db)
-    return load_settings(None, tracking={"mlflow_tracking_uri": f"sqlite:///{db}",
-                                         "experiment": "qlab-sweep-test"})
+def settings(mlflow_template_db, tmp_path):
+    return settings_on_copy(mlflow_template_db, tmp_path, "qlab-sweep-test")
 
 
 class Crash(RuntimeError):
@@ -46,11 +29,13 @@ class CountingRun:
     def __init__(self, crash_after: int | None = None):
         self.crash_after = crash_after
         self.hashes: list[str] = []
+        self.units = 0
 
     def __call__(self, unit):
         if self.crash_after is not None and len(self.hashes) == self.crash_after:
             raise Crash("the machine went away")
         self.hashes += [p.config_hash for p in unit.points]
+        self.units += 1
         return run_unit(unit)
 
 
@@ -107,3 +92,41 @@ def test_a_crashed_sweep_resumes_without_redoing_finished_points(tmp_path, setti
     third = CountingRun()
     again = run_sweep(spec, base, settings, jobs=1, track=True, bar=False, run=third)
     assert third.hashes == [] and (again.executed, again.skipped) == (0, 4)
+
+
+def test_vectorbt_points_run_in_chunks_and_each_is_a_child_run(tmp_path, settings):
+    """The vectorbt task: points batched two per vectorised call, each point still its own
+    child run, with the metrics of a direct inverse_volatility_grid call on the same closes."""
+    from mlflow.tracking import MlflowClient
+
+    from research.analytics.vectorbt_path import (
+        FlatCosts,
+        InverseVolatilityParams,
+        inverse_volatility_grid,
+    )
+    from research.data import load_sp500_closes, load_sp500_index
+
+    spec, base = load_sweep(write_sweep(
+        tmp_path, task="vectorbt", start="2015-01-02", end="2022-12-28",
+        grid={"strategy.lookback_days": [21, 63], "strategy.rebalance_every_sessions": [10, 21]},
+        vectorbt={"slippage_bps": 5, "fee_bps": 2, "chunk_size": 2}))
+    counting = CountingRun()
+    result = run_sweep(spec, base, settings, jobs=1, track=True, bar=False, run=counting)
+    assert result.executed == 4 and len(counting.hashes) == 4 and counting.units == 2
+
+    closes = load_sp500_closes().loc["2015-01-02":"2022-12-28", ["AAPL", "MSFT", "JPM", "XOM"]]
+    sets = [InverseVolatilityParams(lb, every) for lb in (21, 63) for every in (10, 21)]
+    direct = inverse_volatility_grid(closes, sets, FlatCosts(5.0, 2.0), 10_000_000.0,
+                                     load_sp500_index())
+    table = result.table.set_index(["strategy.lookback_days",
+                                    "strategy.rebalance_every_sessions"])
+    for params in sets:
+        label = (params.lookback, params.rebalance_every)
+        for name in ("sharpe", "cagr", "max_drawdown", "cost_drag_bps_annual"):
+            assert table.loc[label, name] == pytest.approx(direct.metrics.loc[label, name],
+                                                           rel=1e-12)
+
+    client = MlflowClient(settings.tracking.mlflow_tracking_uri)
+    children = _children(client, client.get_experiment_by_name(
+        "qlab-sweep-test").experiment_id, result.parent_run_id)
+    assert len(children) == 4 and {c.data.tags["qlab.task"] for c in children} == {"vectorbt"}
