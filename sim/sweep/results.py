@@ -97,9 +97,11 @@ def multiple_testing(table: pd.DataFrame, best_returns: list[float] | None) -> d
         f"{out['expected_max_sharpe_annual']:.2f}. Deflated Sharpe ratio (Bailey & Lopez de "
         f"Prado 2014; skewness, kurtosis and length of the best point's daily returns): "
         f"{out['deflated_sharpe']:.3f}, {verdict} the usual 0.95 bar. The points of a sweep "
-        "are correlated trials (neighbouring parameters), so their number overstates the "
-        "independent trials and the deflation errs on the strict side; the selection is "
-        "in-sample: confirm the chosen point on data the sweep did not see.")
+        "are correlated trials (neighbouring parameters): their number overstates the "
+        "independent trials (which makes the deflation stricter) while the spread of their "
+        "Sharpe ratios understates that of independent ones (which makes it more lenient); "
+        "neither is corrected here. The selection is in-sample: confirm the chosen point on "
+        "data the sweep did not see.")
     return out
 
 
