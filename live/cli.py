@@ -23,8 +23,15 @@ def promote(
                                                "version and re-checked by `qlab live`.")
                      ] = None,
 ) -> None:
-    """Promote a validated run's config to `@live` if every gate passes."""
-    from live.promotion import GateFailure, PromotionError, promotion_history
+    """Promote a validated run's config to `@live` if every gate passes: prints the evidence
+    table (gate, value, threshold, pass or fail) and where the evidence is kept."""
+    from live.promotion import (
+        GateFailure,
+        PromotionError,
+        check_run,
+        evidence_artifacts,
+        promotion_history,
+    )
     from live.promotion import promote as do_promote
     from research.config import load_settings
     from research.promotion import GateThresholdsError, load_thresholds
@@ -42,18 +49,47 @@ def promote(
     if not run_id:
         fail("qlab promote: give a RUN_ID (or --list)", 2)
     try:
-        lc = do_promote(run_id, settings, load_thresholds(gates))
+        thresholds = load_thresholds(gates)
+        results = check_run(run_id, settings, thresholds)
+    except (PromotionError, GateThresholdsError) as exc:
+        fail(f"promotion refused: {exc}", 1)
+    typer.echo(f"evidence of run {run_id}:")
+    typer.echo(f"  {'gate':<20} {'value':>12}  {'verdict':<7} threshold")
+    for r in results:
+        value = "missing" if r.measured is None else f"{r.measured:.6g}"
+        typer.echo(f"  {r.gate:<20} {value:>12}  {'PASS' if r.passed else 'FAIL':<7} "
+                   f"{r.threshold}")
+    for path in evidence_artifacts(run_id, settings):
+        typer.echo(f"  evidence: {path}")
+    try:
+        lc = do_promote(run_id, settings, thresholds)
     except GateFailure as exc:
         fail(f"promotion refused: {exc}", 1)
-    except (PromotionError, GateThresholdsError) as exc:
+    except PromotionError as exc:
         fail(f"promotion refused: {exc}", 1)
     typer.echo(f"promoted run {run_id} as {settings.tracking.registered_model} version "
                f"{lc.version} @{settings.tracking.live_alias} (config hash {lc.config_hash[:12]})")
 
 
+#: The simulated venue ``--replay`` trades against; set by the composition root (qlab/cli.py),
+#: since live never imports the simulated world.
+_replay_venue = None
+
+
+def set_replay_venue(factory) -> None:
+    """Give ``qlab live --replay`` its simulated venue (``factory(config, settings, dataset,
+    since)``)."""
+    global _replay_venue
+    _replay_venue = factory
+
+
 def live(
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Decide and log; send nothing.")
-                       ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Decide and log; send nothing to "
+                                          "Tiger.")] = False,
+    replay: Annotated[str | None, typer.Option(
+        "--replay", help="With --dry-run: trade recorded minute bars (a dataset, e.g. "
+        "sp500_synthetic_minute, or a file) through the simulated broker, offline, no Tiger "
+        "credentials needed; --since picks the first session.")] = None,
     paper: Annotated[bool, typer.Option("--paper", help="Trade the Tiger paper account.")
                      ] = False,
     config: Annotated[Path | None, typer.Option("--config", help="Run config file (only with "
@@ -83,7 +119,8 @@ def live(
         n = run_live(dry_run=dry_run, paper=paper, config_path=config, max_bars=bars,
                      since=since, idle_polls=idle_polls, poll_s=poll_s, kill_file=kill_file,
                      metrics_port=metrics_port, status_port=status_port, run_id=run_id,
-                     tiger_public_key_file=tiger_public_key)
+                     tiger_public_key_file=tiger_public_key, replay=replay,
+                     replay_venue=_replay_venue)
     except LiveStartError as exc:
         fail(f"qlab live: {exc}", 1)
     typer.echo(f"qlab live: {n} bar(s) processed")

@@ -30,7 +30,13 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
              poll_s: float = 5.0, kill_file: Path | None = None, metrics_port: int | None = None,
              status_port: int | None = None, run_id: str | None = None,
              tiger_public_key_file: Path | None = None, settings: Any = None,
-             stream: Any = None) -> int:
+             stream: Any = None, replay: str | None = None,
+             replay_venue: Any = None) -> int:
+    """Assemble and run the live process; returns the bars processed. ``replay`` (dry run
+    only): recorded minute bars to trade instead of Tiger's, through ``replay_venue(config,
+    settings, replay, since)`` — a simulated venue the composition root supplies (live never
+    imports the simulated world): it returns an object with ``broker``, ``closes``,
+    ``history``, ``first_session``, ``description`` and ``feed()``."""
     from live.feed import TigerBarFeed
     from live.monitoring import LiveMetrics, StatusEndpoint, make_logger
     from live.promotion import PromotionError, load_live_config
@@ -46,6 +52,11 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
 
     settings = settings or load_settings()
     mode = _mode(dry_run, paper, settings)
+    if replay is not None and not dry_run:
+        raise LiveStartError("--replay trades recorded bars through the simulated broker: it "
+                             "needs --dry-run")
+    if replay is not None and replay_venue is None:
+        raise LiveStartError("--replay needs the simulated venue, which `qlab live` supplies")
     if config_path is not None:
         if not dry_run:
             raise LiveStartError("--config is only allowed with --dry-run; paper and live trade "
@@ -73,38 +84,56 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
         raise LiveStartError(f"config {config.name!r}: {exc}") from None
     h = config_hash(config)
     run_id = run_id or f"{mode.replace('-', '')}-{config.name}-{h[:8]}"
-    try:
-        key = private_key_body(settings.tiger)
-    except TigerConfigError as exc:
-        raise LiveStartError(str(exc)) from None
-    secrets = [settings.tiger.private_key.get_secret_value(), key,
-               settings.tiger.account.get_secret_value()]
-    log = make_logger(run_id, secrets=secrets, stream=stream, mode=mode, config=config.name,
-                      config_version=version, config_hash=h[:12])
-    public = (tiger_public_key_file.read_text().strip() if tiger_public_key_file
-              else TIGER_PRODUCTION_PUBLIC_KEY)
-    try:
-        session = TigerSession(settings.tiger, tiger_public_key=public)
-    except TigerConfigError as exc:
-        raise LiveStartError(str(exc)) from None
-    broker: Any = TigerBroker(session)
-    if mode == "dry-run":
-        broker = DryRunBroker(broker)
-    day = pd.Timestamp(since) if since else pd.Timestamp.now(tz=EXCHANGE_TZ).normalize()
-    day = day.tz_localize(None) if day.tzinfo else day
-    history_days = int(max(config.strategy.lookback_days, settings.risk.var_lookback_days) * 1.6)
-    daily = TigerBarSource(session, Frequency.DAILY).load(
-        list(symbols), start=day - pd.Timedelta(days=history_days), end=day - pd.Timedelta(days=1))
-    closes = daily.pivot(index="timestamp", columns="symbol", values="close")
-    closes.index = closes.index.tz_localize(None).normalize()
+    venue = None
+    if replay is not None:  # offline: no credentials, no connection
+        secrets: list[str] = []
+        log = make_logger(run_id, secrets=secrets, stream=stream, mode=mode, config=config.name,
+                          config_version=version, config_hash=h[:12])
+        try:
+            venue = replay_venue(config, settings, replay, since)
+        except (OSError, ValueError) as exc:
+            raise LiveStartError(str(exc)) from None
+        broker: Any = venue.broker
+        day, closes, fit_on = venue.first_session, venue.closes, venue.history
+        redact = str
+        log.info("replay", bars=venue.description,
+                 effect="orders go to the simulated broker: nothing reaches Tiger")
+    else:
+        try:
+            key = private_key_body(settings.tiger)
+        except TigerConfigError as exc:
+            raise LiveStartError(str(exc)) from None
+        secrets = [settings.tiger.private_key.get_secret_value(), key,
+                   settings.tiger.account.get_secret_value()]
+        log = make_logger(run_id, secrets=secrets, stream=stream, mode=mode, config=config.name,
+                          config_version=version, config_hash=h[:12])
+        public = (tiger_public_key_file.read_text().strip() if tiger_public_key_file
+                  else TIGER_PRODUCTION_PUBLIC_KEY)
+        try:
+            session = TigerSession(settings.tiger, tiger_public_key=public)
+        except TigerConfigError as exc:
+            raise LiveStartError(str(exc)) from None
+        redact = session.redact
+        broker = TigerBroker(session)
+        if mode == "dry-run":
+            broker = DryRunBroker(broker)
+        day = pd.Timestamp(since) if since else pd.Timestamp.now(tz=EXCHANGE_TZ).normalize()
+        day = day.tz_localize(None) if day.tzinfo else day
+        history_days = int(max(config.strategy.lookback_days,
+                               settings.risk.var_lookback_days) * 1.6)
+        fit_on = TigerBarSource(session, Frequency.DAILY).load(
+            list(symbols), start=day - pd.Timedelta(days=history_days),
+            end=day - pd.Timedelta(days=1))
+        closes = fit_on.pivot(index="timestamp", columns="symbol", values="close")
+        closes.index = closes.index.tz_localize(None).normalize()
     journal_dir = Path(settings.execution.journal_path) / ("dry-run" if dry_run else "")
     if dry_run:  # a dry run keeps no state between runs: nothing it "sent" exists anywhere
         shutil.rmtree(journal_dir, ignore_errors=True)
-    try:  # the cost model sees only the daily bars before the first session
-        cost_model.fit(daily)
+    try:  # the cost model sees only the bars before the first session
+        cost_model.fit(fit_on)
     except ValueError as exc:
-        raise LiveStartError(f"cost model could not be fitted on the daily bars: {exc}"
-                             ) from None
+        raise LiveStartError(f"cost model could not be fitted on the bars before the first "
+                             f"session: {exc}") from None
     metrics = LiveMetrics()
     runner = LiveRunner(config, settings, broker, closes, run_id=run_id, journal_dir=journal_dir,
                         mode=mode, kill_switch=KillSwitch(kill_file), logger=log,
@@ -128,18 +157,19 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
             runner.start()
         except ReconciliationError as exc:
             log.error("reconciliation_failed", error=str(exc))
-            raise LiveStartError(session.redact(f"reconciliation with Tiger failed: {exc}")
+            raise LiveStartError(redact(f"reconciliation with the broker failed: {exc}")
                                  ) from None
         runner.prepare_session(day)  # risk refit and targets before the first bar
-        feed = TigerBarFeed(TigerBarSource(session, Frequency.MINUTE), symbols, poll_s=poll_s,
-                            idle_polls=idle_polls, since=day)
+        feed = venue.feed() if venue is not None else TigerBarFeed(
+            TigerBarSource(session, Frequency.MINUTE), symbols, poll_s=poll_s,
+            idle_polls=idle_polls, since=day)
         with startup_heap_frozen():  # no 100 ms full GC pass inside a bar
             try:
                 return runner.run(feed, max_bars=max_bars)
             except ReconciliationError as exc:  # e.g. a restart found a slice it never journaled
                 log.error("reconciliation_failed", error=str(exc))
-                raise LiveStartError(session.redact(
-                    f"trading stopped, reconciliation with Tiger failed: {exc}")) from None
+                raise LiveStartError(redact(
+                    f"trading stopped, reconciliation with the broker failed: {exc}")) from None
     finally:
         for s in servers:
             if hasattr(s, "stop"):

@@ -26,6 +26,7 @@ from research.promotion import (
     config_hash,
     evaluate_gates,
     failed,
+    missing_evidence,
 )
 from research.tracking import mlflow_client
 
@@ -42,8 +43,12 @@ class GateFailure(PromotionError):
         self.run_id = run_id
         self.results = results
         lines = "\n".join("  " + r.line() for r in failed(results))
-        super().__init__(f"run {run_id}: {len(failed(results))} validation gate(s) failed:\n"
-                         f"{lines}")
+        missing = missing_evidence(results)
+        lacking = (f"run {run_id} lacks evidence: {' and '.join(missing)} (record it with "
+                   "`qlab validate-run CONFIG`, which replays the config itself)\n"
+                   if missing else "")
+        super().__init__(f"{lacking}run {run_id}: {len(failed(results))} validation gate(s) "
+                         f"failed:\n{lines}")
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,21 @@ def check_run(run_id: str, settings: Any,
     """The gate results of a run (raises :class:`PromotionError` if the run is unknown)."""
     client = mlflow_client(settings)
     return evaluate_gates(_get_run(client, run_id).data.metrics, thresholds)
+
+
+def evidence_artifacts(run_id: str, settings: Any) -> list[str]:
+    """Where the evidence of a validation run is kept (its artifacts: the backtest, the VaR
+    backtest, the TCA study, the config), as the tracking store shows them."""
+    client = mlflow_client(settings)
+    run = _get_run(client, run_id)
+    root = run.info.artifact_uri.rstrip("/")
+    out = []
+    for folder in ("evidence", "config"):
+        try:
+            out += [f"{root}/{f.path}" for f in client.list_artifacts(run_id, folder)]
+        except Exception:  # noqa: BLE001 - an artifact store that cannot list: nothing shown
+            continue
+    return out
 
 
 def promote(run_id: str, settings: Any, thresholds: GateThresholds | None = None) -> LiveConfig:

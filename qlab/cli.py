@@ -75,17 +75,31 @@ def _execution_comparison_params():
     return ExecutionComparisonParams
 
 
+def _backtest_report_params():
+    from sim.backtest_params import BacktestReportParams
+
+    return BacktestReportParams
+
+
+def _replay_venue(config, settings, dataset, since):
+    # imported when `qlab live --replay` runs, not when `qlab --help` starts
+    from sim.live_replay import replay_venue
+
+    return replay_venue(config, settings, dataset, since)
+
+
 def register_reports() -> None:
     """Declare the simulated world's report notebooks to research's report runner (which
     cannot import sim) with their parameters models."""
     from research.reports.params import register_params_model
 
     register_params_model(DEMO_REPORT, _execution_comparison_params)
+    register_params_model("backtest", _backtest_report_params)
 
 
 def build_app() -> typer.Typer:
     """The ``qlab`` app with every area's commands mounted (a new app on each call)."""
-    from live.cli import data_fetch, live, promote
+    from live.cli import data_fetch, live, promote, set_replay_venue
     from research.cli import config_app, data_app
     from research.costs.cli import app as costs_app
     from research.reports.cli import register as register_report
@@ -105,6 +119,7 @@ def build_app() -> typer.Typer:
     )
     register_reports()
     register_report(app)
+    set_replay_venue(_replay_venue)
     app.command("validate-run")(validate_run)
     app.command("promote")(promote)
     app.command("live")(live)

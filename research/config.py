@@ -386,8 +386,94 @@ class UniverseConfig(_Group):
         return self
 
 
+#: Factor names of the multi-factor strategy (research.strategies.factor_scores).
+FactorName = Literal["momentum", "low_volatility", "reversal"]
+
+
+class MultiFactorParams(_Group):
+    """``strategy.multi_factor``: cross-sectional factor scores from daily closes, z-scored,
+    combined, and the top names held long only (research.strategies.MultiFactor)."""
+
+    factor_weights: dict[FactorName, float] = Field(
+        default_factory=lambda: {"momentum": 1.0, "low_volatility": 1.0, "reversal": 1.0},
+        description="Weight of each factor's z-score in the combined score; a factor left out "
+        "(or weighted 0) is not computed.")
+    top_n: PositiveInt = Field(5, description="Names held: the top_n combined scores.")
+    weighting: Literal["equal", "score"] = Field(
+        "equal", description="'equal': 1/top_n each; 'score': in proportion to the positive "
+        "part of the combined score (equal when no selected score is positive).")
+    sector_neutral: bool = Field(
+        False, description="z-score each factor within its GICS sector (research.data.sectors) "
+        "instead of across the whole universe.")
+    max_position_weight: Fraction | None = Field(
+        None, description="Cap per name (excess re-spread over the uncapped names; cash if "
+        "every name is capped); None = the run config's risk.max_position_weight.")
+    momentum_days: PositiveInt = Field(252, description="12-1 momentum: the return from "
+                                       "momentum_days to skip_days sessions before the decision.")
+    skip_days: PositiveInt = Field(21, description="12-1 momentum skips the last month; the "
+                                   "short-term reversal factor is the return over it.")
+    volatility_days: PositiveInt = Field(63, description="Window of the low-volatility factor.")
+
+    @field_validator("factor_weights")
+    @classmethod
+    def _some_factor(cls, weights: dict[str, float]) -> dict[str, float]:
+        if not any(w != 0 for w in weights.values()):
+            raise ValueError("at least one factor needs a non-zero weight")
+        return weights
+
+    @model_validator(mode="after")
+    def _skip_inside_momentum(self) -> MultiFactorParams:
+        if self.skip_days >= self.momentum_days:
+            raise ValueError(f"skip_days ({self.skip_days}) must be below momentum_days "
+                             f"({self.momentum_days})")
+        return self
+
+
+class OptimisedParams(_Group):
+    """``strategy.optimised``: a long-only, fully invested portfolio from a convex programme on
+    the Ledoit-Wolf covariance with the run config's position and sector limits as constraints
+    and a turnover penalty (research.strategies.OptimisedPortfolio)."""
+
+    objective: Literal["min_variance", "mean_variance", "max_sharpe"] = "min_variance"
+    return_lookback_days: PositiveInt = Field(
+        252, description="Expected returns (mean_variance, max_sharpe): the mean daily return "
+        "over this many past sessions (a naive estimate; say so when reporting).")
+    risk_aversion: PositiveFloat = Field(
+        5.0, description="mean_variance: gamma of mu'w - gamma/2 w'Sigma w (both over the "
+        "holding period).")
+    turnover_cost_bps: float = Field(
+        10.0, ge=0, description="Turnover penalty per unit of weight traded, bps of NAV, when no "
+        "cost-model estimate is passed; with a fitted cost model the loop passes each name's "
+        "predicted cost instead.")
+
+
+class RiskBudgetParams(_Group):
+    """``strategy.risk_budget``: long-only weights whose volatility contributions match the
+    budgets (Spinu 2013, research.risk.risk_budget_weights) on the Ledoit-Wolf covariance."""
+
+    budgets: dict[str, PositiveFloat] | None = Field(
+        None, description="Symbol -> budget (renormalised over the names with a full lookback "
+        "window); None = equal budgets (risk parity).")
+
+    @field_validator("budgets")
+    @classmethod
+    def _upper(cls, budgets: dict[str, float] | None) -> dict[str, float] | None:
+        return None if budgets is None else {k.strip().upper(): v for k, v in budgets.items()}
+
+
+#: Kinds of ``strategy.kind`` and the sub-model each may carry.
+_KIND_PARAMS = {"multi_factor": "multi_factor", "optimised": "optimised",
+                "risk_parity": None, "risk_budget": "risk_budget"}
+
+
 class StrategyConfig(_Group):
-    kind: Literal["inverse_volatility", "equal_weight", "buy_and_hold"] = "inverse_volatility"
+    """The portfolio strategy. Kind-specific parameters live in a sub-model named after the
+    kind (``multi_factor:``, ``optimised:``, ``risk_budget:``), allowed only with that kind;
+    ``lookback_days`` is the covariance / volatility window of inverse_volatility, optimised,
+    risk_parity and risk_budget."""
+
+    kind: Literal["inverse_volatility", "equal_weight", "buy_and_hold", "multi_factor",
+                  "optimised", "risk_parity", "risk_budget"] = "inverse_volatility"
     rebalance: Literal["daily", "weekly", "monthly"] = "monthly"
     rebalance_every_sessions: PositiveInt | None = Field(
         None, description="Rebalance every N exchange sessions instead of on `rebalance`'s "
@@ -395,6 +481,26 @@ class StrategyConfig(_Group):
         "of N, whatever window a run trades (the schedule is the config's, not the run's).")
     lookback_days: PositiveInt = 63
     capital: PositiveFloat = Field(10_000_000.0, description="Portfolio NAV in dollars.")
+    multi_factor: MultiFactorParams | None = None
+    optimised: OptimisedParams | None = None
+    risk_budget: RiskBudgetParams | None = None
+    no_trade_band: Literal["off", "cost_aware"] = Field(
+        "off", description="'cost_aware': a rebalance skips a name's trade when its expected "
+        "benefit (|target - current weight| x NAV x no_trade_benefit_bps) does not exceed the "
+        "cost model's predicted cost of that order (research.trading.rebalance.cost_aware_trade);"
+        " needs a fitted cost model. 'off' (default): every trade is sent.")
+    no_trade_benefit_bps: PositiveFloat = Field(
+        50.0, description="Expected benefit of moving one unit of weight to its target, bps of "
+        "the traded notional (the excess return the strategy expects of its target over the "
+        "rebalance period): a trade whose predicted cost is above it is skipped.")
+
+    @model_validator(mode="after")
+    def _params_match_kind(self) -> StrategyConfig:
+        for name in ("multi_factor", "optimised", "risk_budget"):
+            if getattr(self, name) is not None and _KIND_PARAMS.get(self.kind) != name:
+                raise ValueError(f"strategy.{name} is given but strategy.kind is {self.kind!r} "
+                                 f"(set kind: {name} or remove the {name} block)")
+        return self
 
 
 class ExecutionPolicy(_Group):
@@ -414,6 +520,14 @@ class ExecutionPolicy(_Group):
     is_impact_y: PositiveFloat = Field(
         0.7, description="IS: square-root impact coefficient the schedule assumes (the "
         "execution's belief, apart from the cost model that predicts).")
+    max_child_fee_bps: PositiveFloat | None = Field(
+        None, description="Fee-aware slicing (TWAP, VWAP, POV, IS): the most fees a child "
+        "order may cost, bps of its notional. From the run's fee schedule (per-order minimums) "
+        "it gives a minimum child size, the shares below which a child's fees exceed this; the "
+        "algorithm sends no smaller child except the parent's last remainder (a child is "
+        "brought forward to that size, never ahead of the parent's quantity). None (default): "
+        "off, every slice is sent as scheduled, so replays of existing configs do not change; "
+        "with Tiger's ~$2 of per-order minimums, 5 bps means children of at least ~$4,000.")
 
 
 class CostModelChoice(_Group):
@@ -482,6 +596,12 @@ class RunConfig(_Group):
         if self.strategy.rebalance_every_sessions is not None and self.universe.start is None:
             raise ValueError("strategy.rebalance_every_sessions counts sessions from "
                              "universe.start: give universe.start")
+        budgets = self.strategy.risk_budget.budgets if self.strategy.risk_budget else None
+        if budgets is not None and self.universe.symbols:
+            unknown = sorted(set(budgets) - set(self.universe.symbols))
+            if unknown:
+                raise ValueError(f"strategy.risk_budget.budgets names {unknown}, not in "
+                                 "universe.symbols")
         return self
 
 

@@ -86,6 +86,8 @@ def _quiet_mlflow_env() -> None:
     # Before the import: MLflow configures its loggers from this variable when it is imported.
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # offline machines; no phoning home
+    # a progress bar per artifact download (one small YAML) is noise in a command's output
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     # MLflow's SQL store triggers a SQLAlchemy deprecation warning that is not ours to fix.
     warnings.filterwarnings("ignore", message=".*noload.* loader strategy is deprecated")
 

@@ -60,6 +60,12 @@ class BacktestResult:
     meta: dict = field(default_factory=dict)
     limit_usage: pd.DataFrame = field(default_factory=pd.DataFrame)
     risk_forecasts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the closes the equity is marked at (session x symbol, as the run saw them, the first row
+    #: the session before the replay): weights and P&L by symbol are read from them
+    closes: pd.DataFrame | None = None
+    #: what trading paid each session (spread, impact, fees, dated by the fill; $): the cost
+    #: drag of ``metrics``, by session
+    paid_costs: pd.Series | None = None
 
     @property
     def equity(self) -> pd.Series:
@@ -165,6 +171,12 @@ def run_daily_backtest(config: Any, settings: Any, closes: pd.DataFrame, *, star
         fallback_half_spread_bps=settings.data.synth_spread_bps / 2,
         permanent_impact=settings.simulation.permanent_impact)
     first = pd.Timestamp(market.replay.timestamps[0]).tz_localize(None).normalize()
+    # a daily bar stands for a session: the orders the engine sends on it go out over the
+    # session's seconds, not in the one instant its stamp shows, so the order-rate bucket may
+    # hand out a bar's worth at once (two orders per symbol: a child and its clean-up)
+    burst = max(settings.execution.order_burst, 2 * len(symbols))
+    settings = settings.model_copy(update={"execution": settings.execution.model_copy(
+        update={"order_burst": burst})})
     return run_backtest(config, settings, market.replay,
                         daily_closes=closes.loc[closes.index < first, symbols],
                         benchmark=benchmark, risk_free_rate=risk_free_rate, run_id=run_id,
@@ -278,7 +290,7 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
             "conventions": {"sessions_per_year": 252, "risk_free_rate": risk_free_rate,
                             "equity": "marked at each session's last close as the run saw it"},
             "assumptions": list(assumptions) + ([
-                f"fees: {len(driver.fee_fn.backdated)} session(s) before the fee schedule "
+                f"fees: fills on {len(driver.fee_fn.backdated)} session(s) before the fee schedule "
                 f"{config.cost_model.fee_schedule!r} existed ({driver.fee_fn.schedule.first_date})"
                 " were charged its first version"] if driver.fee_fn.backdated else []),
             "limits": {k: v for k, v in loop.risk.settings.model_dump(mode="json").items()
@@ -287,4 +299,5 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
             "dropped_parents": dict(loop.dropped)}
     return BacktestResult(config, account, metrics, costs_dollars, traded, trades, risk_events,
                           list(loop.decisions), meta,
-                          limit_usage=limit_usage, risk_forecasts=forecasts)
+                          limit_usage=limit_usage, risk_forecasts=forecasts, closes=closes,
+                          paid_costs=cost_by_day.rename("paid_costs"))

@@ -1,10 +1,20 @@
-"""Performance metrics and portfolio accounting of backtests, and the fast vectorbt research path."""
+"""Performance metrics, attribution and portfolio accounting of backtests, and the fast
+vectorbt research path."""
 
 from research.analytics.accounting import (
     AccountingInputError,
     PortfolioAccount,
     account_fills,
     fills_frame,
+)
+from research.analytics.attribution import (
+    AttributionInputError,
+    BrinsonFachler,
+    FactorReturnAttribution,
+    brinson_fachler,
+    factor_return_attribution,
+    position_contributions,
+    sector_weights_and_returns,
 )
 from research.analytics.metrics import (
     SESSIONS_PER_YEAR,
@@ -46,4 +56,6 @@ __all__ = [
     "volatility", "years", "ZERO_VOLATILITY_RULES", "FlatCosts", "GridResult",
     "InverseVolatilityParams", "VectorbtPathInputError", "backtest_target_weights",
     "decision_rows", "inverse_volatility_grid", "inverse_volatility_targets", "lookahead_dates",
+    "AttributionInputError", "BrinsonFachler", "FactorReturnAttribution", "brinson_fachler",
+    "factor_return_attribution", "position_contributions", "sector_weights_and_returns",
 ]

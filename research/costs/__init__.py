@@ -21,6 +21,9 @@ horizon_minutes    > 0: the schedule length (twap/vwap), the deadline (pov/is), 
                    time (limit); ignored by market orders
 limit_offset_bps   optional: limit price distance from the arrival mid, positive = passive;
                    NaN / absent = the model's ``limit_offset_bps``
+min_child_shares   optional: fee-aware slicing's smallest child (twap/vwap/pov/is), shares;
+                   the order is predicted in at most ceil(quantity / it) children; NaN /
+                   absent = no minimum
 =================  ======================================================================
 
 ``market`` — optional DataFrame **indexed by symbol**, columns (each optional; a missing

@@ -39,7 +39,8 @@ is (implementation shortfall)
     trajectory of the linear-impact model.
 
 Fees: scheduled algorithms send ``ceil(duration / child_order_minutes)`` child orders (at most
-one per share), each paying per-order minimums; market and limit orders are one order (a
+one per share; with fee-aware slicing's minimum child m, at most ``ceil(quantity / m)``), each
+paying per-order minimums; market and limit orders are one order (a
 limit order cancelled without cleanup pays fees only with its fill probability; partial
 fills are not modelled).
 Permanent impact (Almgren 2005 only) is half the permanent price shift and does not depend on
@@ -184,9 +185,11 @@ def _check(q, price, adv, sigma, level, strat, start, horizon, offset, turnover)
 
 @njit(cache=True)
 def strategy_cost_kernel(q, price, adv, sigma, level, strat, sell, start, horizon, offset,
-                         turnover, params, cum, ps, vr, fmin, fmax, ffrac, sells_only, out):
+                         turnover, min_child, params, cum, ps, vr, fmin, fmax, ffrac, sells_only,
+                         out):
     """Fill ``out`` (11 x n, rows = OUTPUT_FIELDS). Returns (first bad order index, error
-    code) or (-1, 0). Arrays are float64 except ``strat`` (int64) and ``sell`` (bool)."""
+    code) or (-1, 0). Arrays are float64 except ``strat`` (int64) and ``sell`` (bool).
+    ``min_child``: fee-aware slicing's smallest child per order (1 = none)."""
     law = int(params[0])
     y, eta, beta, gamma = params[1], params[2], params[3], params[4]
     cap, pov_rate, lam = params[5], params[6], params[7]
@@ -306,6 +309,8 @@ def strategy_cost_kernel(q, price, adv, sigma, level, strat, sell, start, horizo
             children = math.ceil(dur / child_minutes)
         if children > math.floor(q[i]):
             children = max(math.floor(q[i]), 1.0)
+        if min_child[i] > 1.0 and children > math.ceil(q[i] / min_child[i]):
+            children = math.ceil(q[i] / min_child[i])  # fee-aware slicing merges slices
         notional = q[i] * price[i]
         fees = 1e4 * _fees(q[i], price[i], sell[i], children, ps, vr, fmin, fmax, ffrac,
                            sells_only) / notional

@@ -128,6 +128,33 @@ class FeeTable:
         return self.matrix(quantity, price, is_sell, children=children).sum(axis=0)
 
 
+    def min_order_shares(self, price: float, is_sell: bool, max_fee_bps: float,
+                         limit: int = 10**9) -> int | None:
+        """The fewest shares an order at ``price`` needs for its fees to be at most
+        ``max_fee_bps`` of its notional; None when no order up to ``limit`` shares gets there
+        (per-share fees alone above the bound). Fees in bps never rise with the quantity —
+        per component max(minimum, min(raw, cap)) / value with raw and cap proportional to
+        it — so the smallest such size is found by bisection."""
+        if not (np.isfinite(price) and price > 0):
+            raise ValueError(f"minimum order size: price must be > 0, got {price!r}")
+        if not max_fee_bps > 0:
+            raise ValueError(f"minimum order size: max_fee_bps must be > 0, got {max_fee_bps!r}")
+
+        def ok(q: int) -> bool:
+            fee = float(self.matrix(q, price, is_sell).sum())
+            return fee <= max_fee_bps * 1e-4 * q * price
+
+        if ok(1):
+            return 1
+        if not ok(limit):
+            return None
+        low, high = 1, limit  # ok(low) is False, ok(high) is True
+        while high - low > 1:
+            mid = (low + high) // 2
+            low, high = (low, mid) if ok(mid) else (mid, high)
+        return high
+
+
 @dataclass(frozen=True, eq=False)
 class FeeSchedule:
     """Versioned fee components of one broker/venue set-up."""

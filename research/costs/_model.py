@@ -389,7 +389,7 @@ class CostModel(ParamsMixin):
     def predict_arrays(
         self, *, quantity, price, adv, daily_vol, spread_bps, algorithm, is_sell, start_minute,
         horizon_minutes, limit_offset_bps, shares_outstanding=None, fees_on=None,
-        order_ids=None,
+        order_ids=None, min_child_shares=None,
     ) -> CostEstimate:
         """Vectorised core of :meth:`predict` on plain arrays (one element per order).
 
@@ -398,7 +398,8 @@ class CostModel(ParamsMixin):
         ``ALGORITHM_CODES``), is_sell (bool), start_minute (minutes after 09:30 ET),
         horizon_minutes (> 0), limit_offset_bps (passive offset, bps; used by limit orders),
         shares_outstanding (NaN = unknown), fees_on (a date or a :class:`FeeTable`; None = the
-        latest schedule version). A bad element raises ``ValueError`` naming the order (its
+        latest schedule version), min_child_shares (fee-aware slicing's smallest child of
+        each sliced order, shares; None or NaN = no minimum). A bad element raises ``ValueError`` naming the order (its
         id from ``order_ids``, else its position).
         """
         f64 = np.float64
@@ -415,10 +416,13 @@ class CostModel(ParamsMixin):
             table = self._schedule().as_of(fees_on if fees_on is not None else _FAR_FUTURE)
         out = np.empty((len(OUTPUT_FIELDS), n))
         price = _arr(price, f64)
+        min_child = (np.ones(n) if min_child_shares is None else
+                     np.nan_to_num(_arr(min_child_shares, f64), nan=1.0))
         bad, code = strategy_cost_kernel(
             q, price, _arr(adv, f64), _arr(daily_vol, f64), _arr(spread_bps, f64),
             _arr(algorithm, np.int64), _arr(is_sell, np.bool_), _arr(start_minute, f64),
-            _arr(horizon_minutes, f64), _arr(limit_offset_bps, f64), turnover, self._params(),
+            _arr(horizon_minutes, f64), _arr(limit_offset_bps, f64), turnover, min_child,
+            self._params(),
             self._tables(), table.per_share, table.value_rate, table.minimum, table.maximum,
             table.max_fraction, table.sells_only, out,
         )
@@ -480,6 +484,14 @@ class CostModel(ParamsMixin):
             offset = np.where(np.isnan(offset), float(self.limit_offset_bps), offset)
         else:
             offset = np.full(n, float(self.limit_offset_bps))
+        min_child = np.ones(n)
+        if "min_child_shares" in orders.columns:
+            min_child = pd.to_numeric(orders["min_child_shares"], errors="coerce").to_numpy(float)
+            bad = ~np.isnan(min_child) & ~(min_child >= 1)
+            if bad.any():
+                raise ValueError("min_child_shares must be >= 1 share (or empty): "
+                                 + _listing(ids, symbols, orders["min_child_shares"].to_numpy(),
+                                            np.flatnonzero(bad)))
         start_ts = pd.DatetimeIndex(pd.to_datetime(orders["start_time"]))
         bad = np.asarray(start_ts.isna())
         if bad.any():
@@ -533,14 +545,16 @@ class CostModel(ParamsMixin):
             "ids": ids, "index": id_index, "symbols": symbol_values,
             "side": pd.Categorical.from_codes(is_sell.astype(np.int8), ["buy", "sell"]),
             "quantity": qty, "algorithm": codes, "is_sell": is_sell, "start_minute": start,
-            "horizon_minutes": horizon, "limit_offset_bps": offset, "dates": dates, **state,
+            "horizon_minutes": horizon, "limit_offset_bps": offset, "dates": dates,
+            "min_child_shares": min_child, **state,
         }
 
     def _estimate(self, a: dict) -> CostEstimate:
         """Run the kernel once per distinct fee date (fee versions are per date)."""
         kwargs = {k: a[k] for k in ("quantity", "price", "adv", "daily_vol", "spread_bps",
                                     "algorithm", "is_sell", "start_minute", "horizon_minutes",
-                                    "limit_offset_bps", "shares_outstanding")}
+                                    "limit_offset_bps", "shares_outstanding",
+                                    "min_child_shares")}
         dates = a["dates"]
         unique = np.unique(dates)
         if len(unique) == 1:

@@ -12,6 +12,10 @@ Per algorithm (``execution.*`` fields of the run config):
   volume profile fitted on past sessions (``CostModel.volume_profile_``: estimated from minute
   bars when it was fitted on them, else the documented default U-shape).
 * pov: ``pov_rate`` of the market volume realised since arrival.
+* fee-aware slicing (twap, vwap, pov, is; ``max_child_fee_bps`` set): ``min_child_shares``,
+  the fewest shares a child needs for the run's fee schedule (per-order minimums) to charge at
+  most ``max_child_fee_bps`` of its notional at the arrival mid; no child but the last is
+  smaller (:func:`research.execution.algorithms.base.fee_aware_child`).
 * is: the Almgren–Chriss (2000) trade list, its coefficients from the fitted cost model's
   per-symbol state (daily volatility, ADV and spread, all from past bars) and the policy's
   ``is_impact_y`` and ``risk_aversion``: the square-root cost Y·σ·P·sqrt(X/ADV) per share is
@@ -30,12 +34,18 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from research.domain import Algorithm
+from research.domain import Algorithm, Side
 from research.execution.algorithms import ExecutionAlgorithm, build_algorithm
 from research.execution.model import ParentOrder
 
 SESSION_MINUTES = 390
+#: Algorithms that slice a parent into several children (fee-aware slicing applies to them).
+#: The algorithms that cut a parent into children (fee-aware slicing applies to them).
+SLICED_ALGORITHMS = (Algorithm.TWAP, Algorithm.VWAP, Algorithm.POV, Algorithm.IS)
+#: Fee-schedule date for a plan without a session date: the latest version in force.
+_LATEST_FEES = "2100-01-01"
 
 
 class AlgorithmInputError(ValueError):
@@ -111,6 +121,27 @@ def per_bar_volume_profile(cost_model: Any, bar_minutes: float) -> np.ndarray:
     return per_bar / per_bar.sum()
 
 
+def fee_aware_min_child(fee_schedule: Any, max_child_fee_bps: float, parent: ParentOrder,
+                        price: float, day: Any = None) -> int:
+    """Fee-aware slicing: the fewest shares a child of ``parent`` needs for ``fee_schedule`` to
+    charge at most ``max_child_fee_bps`` of its notional at ``price`` (the arrival mid); the
+    whole parent when no child size gets there (it goes as one). The trading loop's planner
+    and the TCA study both size children with it.
+
+    A session before the schedule's first version is sized with that first version: this
+    only sizes children (what a fill is charged, or whether such a date may be traded at all,
+    is the broker's fee function's to say)."""
+    if not (math.isfinite(price) and price > 0):
+        raise AlgorithmInputError(parent.parent_id, parent.algorithm.value,
+                                  "fee-aware slicing needs a price, and there is none")
+    when = pd.Timestamp(day if day is not None else _LATEST_FEES).date()
+    first = fee_schedule.first_date
+    table = fee_schedule.as_of(max(when, first) if first is not None else when)
+    size = table.min_order_shares(price, parent.side is Side.SELL, float(max_child_fee_bps),
+                                  limit=max(parent.quantity, 1))
+    return parent.quantity if size is None else int(size)
+
+
 class AlgorithmPlanner:
     """Builds each parent's algorithm parameters from the run config's execution policy and a
     fitted cost model (past data only; ``None``: the algorithms that need market state —
@@ -122,8 +153,10 @@ class AlgorithmPlanner:
     nothing is registered with the engine before every parent of the batch is known to build.
     """
 
-    def __init__(self, policy: Any, *, bar_minutes: float = 1.0, cost_model: Any = None):
+    def __init__(self, policy: Any, *, bar_minutes: float = 1.0, cost_model: Any = None,
+                 fee_schedule: Any = None):
         self.policy = policy
+        self.fee_schedule = fee_schedule
         self.algorithm = Algorithm(policy.algorithm)
         self.bar_minutes = float(bar_minutes)
         self.cost_model = cost_model
@@ -135,6 +168,11 @@ class AlgorithmPlanner:
     def check(self) -> None:
         """Raise at start-up when the policy's algorithm can never be built (its input is not
         there at all), instead of on the first rebalance."""
+        if getattr(self.policy, "max_child_fee_bps", None) is not None and (
+                self.fee_schedule is None):
+            raise AlgorithmInputError("(every parent)", self.algorithm.value,
+                                      "execution.max_child_fee_bps needs the run's fee schedule, "
+                                      "and none was given")
         if self.algorithm in (Algorithm.VWAP, Algorithm.IS) and self.cost_model is None:
             needs = ("the time-of-day volume profile" if self.algorithm is Algorithm.VWAP
                      else "daily volatility, ADV and spread per symbol")
@@ -142,15 +180,26 @@ class AlgorithmPlanner:
                                       f"{needs} of a fitted cost model, and none was given")
 
     def plan(self, parents: Sequence[ParentOrder], prices: Sequence[float],
-             start_minute: float) -> list[tuple[ParentOrder, ExecutionAlgorithm]]:
+             start_minute: float, day: Any = None
+             ) -> list[tuple[ParentOrder, ExecutionAlgorithm]]:
+        """``day``: the session (its fee-schedule version prices fee-aware slicing; None: the
+        latest version)."""
         out = []
         for p, px in zip(parents, prices, strict=True):  # every parent builds before any is used
-            planned = replace(p, params=self._params(p, float(px), start_minute))
+            params = self._params(p, float(px), start_minute)
+            if p.algorithm in SLICED_ALGORITHMS and getattr(self.policy, "max_child_fee_bps", None):
+                params["min_child_shares"] = self.min_child_shares(p, float(px), day)
+            planned = replace(p, params=params)
             try:
                 out.append((planned, build_algorithm(planned)))
             except ValueError as exc:
                 raise AlgorithmInputError(p.parent_id, p.algorithm.value, str(exc)) from None
         return out
+
+    def min_child_shares(self, parent: ParentOrder, price: float, day: Any = None) -> int:
+        """Fee-aware slicing's smallest child of ``parent`` (:func:`fee_aware_min_child`)."""
+        return fee_aware_min_child(self.fee_schedule, float(self.policy.max_child_fee_bps),
+                                   parent, price, day)
 
     def _params(self, parent: ParentOrder, price: float, start_minute: float) -> dict[str, Any]:
         ex, algo = self.policy, parent.algorithm

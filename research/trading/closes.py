@@ -50,6 +50,12 @@ class SessionCloses:
         k = self._position(day)
         return pd.Timestamp(self._days[k - 1]) if k else None
 
+    def values_before(self, day: pd.Timestamp, last: int | None = None) -> np.ndarray:
+        """:meth:`before` as a bare (rows, symbols) array (a view: do not write to it)."""
+        k = self._position(day)
+        lo = 0 if last is None else max(0, k - int(last))
+        return self._values[lo:k]
+
     def before(self, day: pd.Timestamp, last: int | None = None) -> pd.DataFrame:
         """The closes strictly before ``day``: all of them, or the ``last`` rows."""
         k = self._position(day)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from research.domain import Side
+from research.domain import Algorithm, Side
 from research.execution import MarketSnapshot, ParentOrder
 from research.trading.sessions import minutes_after_open
 
@@ -81,10 +81,42 @@ class CostWatch:
             "limit_offset_bps": np.full(n, float(ex.limit_offset_bps)),
             "fees_on": pd.Timestamp(snap.timestamp).date(),
             "order_ids": [p.parent_id for p in parents],
+            "min_child_shares": np.array([p.params.get("min_child_shares", np.nan)
+                                          for p in parents], dtype=float),
         })
         for p, bps, std in zip(parents, est.total_bps, est.timing_risk_bps, strict=True):
             self.predicted[p.parent_id] = (float(bps), float(std))
             self.pending.add(p.parent_id)
+
+    def trade_cost_usd(self, trade: np.ndarray, price: np.ndarray, day: Any) -> np.ndarray:
+        """Predicted total cost ($) of trading ``trade`` signed shares per universe symbol at
+        the open of ``day`` under the policy's algorithm and horizon, at the previous closes
+        ``price`` and the fitted spread, ADV and volatility (a decision before the open has no
+        quote yet); 0 where nothing trades, NaN where the fitted model lacks an input."""
+        from research.costs import ALGORITHM_CODES
+
+        trade = np.asarray(trade, dtype=float)
+        st = self._state
+        price = np.asarray(price, dtype=float)
+        rows = np.flatnonzero((trade != 0) & np.isfinite(price) & (price > 0)
+                              & np.isfinite(st["adv"]) & (st["adv"] > 0)
+                              & np.isfinite(st["daily_vol"]) & np.isfinite(st["spread_bps"]))
+        out = np.where(trade == 0, 0.0, np.nan)
+        if rows.size == 0:
+            return out
+        n, ex = rows.size, self.policy
+        est = self.cost_model.predict({
+            "quantity": np.abs(trade[rows]), "price": price[rows], "adv": st["adv"][rows],
+            "daily_vol": st["daily_vol"][rows], "spread_bps": st["spread_bps"][rows],
+            "algorithm": np.full(n, ALGORITHM_CODES[Algorithm(ex.algorithm).value],
+                                 dtype=np.int64),
+            "is_sell": trade[rows] < 0, "start_minute": np.zeros(n),
+            "horizon_minutes": np.full(n, float(ex.horizon_minutes)),
+            "limit_offset_bps": np.full(n, float(ex.limit_offset_bps)),
+            "fees_on": pd.Timestamp(day).date(),
+            "order_ids": [self.symbols[r] for r in rows]})
+        out[rows] = est.usd("total_bps")
+        return out
 
     def _prediction(self, parent: ParentOrder, arrival_price: float) -> tuple[float, float]:
         return self.predicted.get(parent.parent_id, (float("nan"), float("nan")))

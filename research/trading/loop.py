@@ -56,6 +56,7 @@ from research.trading.algorithm_params import AlgorithmInputError, AlgorithmPlan
 from research.trading.closes import SessionCloses
 from research.trading.cost_watch import CostWatch
 from research.trading.rebalance import (
+    cost_aware_trade,
     is_rebalance_session,
     rebalance_parents,
     target_shares,
@@ -68,6 +69,16 @@ def risk_settings_for(config: Any, settings: Any) -> Any:
     """The process's risk settings with the run config's limits in force (``RiskSettings``
     extends ``RiskLimits``: the same fields, no mapping)."""
     return settings.risk.model_copy(update=config.risk.model_dump())
+
+
+def _run_fee_schedule(config: Any, settings: Any) -> Any:
+    """The fee schedule of the run config (what fee-aware slicing prices children with), or
+    None when the policy does not slice by fees."""
+    if getattr(config.execution, "max_child_fee_bps", None) is None:
+        return None
+    from research.costs import fee_schedule
+
+    return fee_schedule(config.cost_model.fee_schedule, flat_bps=settings.costs.flat_fee_bps)
 
 
 class _NullLog:
@@ -115,12 +126,16 @@ class TradingLoop:
         self.risk = RiskManager(risk, alerts=AlertManager(
             list(alert_sinks), cooldown_seconds=risk.alert_cooldown_seconds))
         self.strategy = portfolio_strategy(config)
+        if config.strategy.no_trade_band == "cost_aware" and cost_model is None:
+            raise ValueError("strategy.no_trade_band 'cost_aware' needs a fitted cost model "
+                             "(it compares each trade's predicted cost with its benefit)")
         # closes a session reads: the strategy's lookback (all history when it does not say)
         # and the risk model's returns window
         need = getattr(self.strategy, "history_sessions", None)
         self._history_rows = None if need is None else max(int(need), risk.var_lookback_days + 1)
         self.planner = AlgorithmPlanner(config.execution, bar_minutes=self.bar_minutes,
-                                        cost_model=cost_model)
+                                        cost_model=cost_model,
+                                        fee_schedule=_run_fee_schedule(config, settings))
         self.planner.check()  # an algorithm that can never be built fails before any order
         self.engine: ExecutionEngine | None = None
         self.initial_positions: dict[str, int] = {}
@@ -291,13 +306,20 @@ class TradingLoop:
             keep = np.isin(np.asarray(self.symbols, dtype=object), unpriced)
             target[keep] = shares[keep]
         trade = target - shares
+        skipped = 0
+        if rebalance is True and self.config.strategy.no_trade_band == "cost_aware":
+            banded = cost_aware_trade(trade, price, self.costs.trade_cost_usd(trade, price, day),
+                                      self.config.strategy.no_trade_benefit_bps)
+            skipped = int(np.count_nonzero(banded != trade))
+            trade = banded
         algo = Algorithm(self.config.execution.algorithm)
         horizon = self.planner.horizon_bars
         parents = rebalance_parents(key, self.symbols, trade, algo, horizon,
                                     reduce_only=rebalance == "reduce")
         decided = {"session": f"{day:%Y-%m-%d}", "nav": nav, "parents": len(parents),
                    "algorithm": algo.value, "horizon_bars": horizon,
-                   "kind": "drift reduction" if rebalance == "reduce" else "rebalance"}
+                   "kind": "drift reduction" if rebalance == "reduce" else "rebalance",
+                   "skipped_by_no_trade_band": skipped}
         self.decisions.append({**decided, "bar": snap.bar_index,
                                "weights": dict(zip(self.symbols, weights.tolist(), strict=True)),
                                "strategy_weights": dict(zip(
@@ -413,19 +435,18 @@ class TradingLoop:
         out = []
         for p, px in zip(parents, mid.tolist(), strict=True):
             try:
-                out += self.planner.plan([p], [px], minute)
+                out += self.planner.plan([p], [px], minute, snap.timestamp)
             except AlgorithmInputError as exc:
                 self.refused[p.parent_id] = str(exc)
                 self.log.error("parent_refused", parent_id=p.parent_id, symbol=p.symbol,
                                algorithm=p.algorithm.value, reason=str(exc))
         return out
 
-    def _update_risk(self, past: pd.DataFrame, shares: np.ndarray, price: np.ndarray,
+    def _update_risk(self, values: np.ndarray, shares: np.ndarray, price: np.ndarray,
                      nav: float, when: datetime) -> None:
         lookback = int(self.risk.lookback)
         # simple daily returns of the sessions where every symbol has two closes (numpy: the
         # pandas form cost ~1 ms a session)
-        values = past.to_numpy(dtype=float)
         with np.errstate(invalid="ignore", divide="ignore"):
             returns = values[1:] / values[:-1] - 1.0
         returns = returns[np.isfinite(returns).all(axis=1)][-lookback:]
@@ -455,8 +476,8 @@ class TradingLoop:
         if not self.engine.journal.checkpoint():  # the WAL is folded back here, not in a bar
             self.log.warning("journal_checkpoint_busy", journal=str(self.journal_path),
                              effect="the WAL keeps growing until a checkpoint completes")
-        past = self._closes.before(day, self._history_rows)
-        if past.empty:
+        values = self._closes.values_before(day, self._history_rows)
+        if not len(values):
             raise ValueError(f"no daily close before {day.date()} to decide on")
         # each symbol's last close (a symbol without a bar on the last day keeps its previous
         # one: a NaN would read as "unpriced" and the book would value it at nothing)
@@ -465,15 +486,18 @@ class TradingLoop:
         held = self.book()
         shares = np.array([held.get(s, 0) for s in self.symbols], dtype=np.int64)
         # the refit book holds every fill so far; later ones reach it through _book_fill
-        self._update_risk(past, shares, price, nav, day.to_pydatetime())
+        self._update_risk(values, shares, price, nav, day.to_pydatetime())
         self._open_book = (shares.astype(float), price, nav)
         self._today_shares[:] = 0.0
         self._today_dollars[:] = 0.0
-        weights = self.strategy.target_weights(past, day).reindex(
-            list(self.symbols)).fillna(0.0).to_numpy(float)
         rebalance = self._is_rebalance_session(day)
-        self._strategy_weights = weights
+        # the strategy is asked on rebalance sessions only: its weights trade nowhere else
+        # (an optimiser's solve would otherwise run every session of a long replay)
+        weights = self._strategy_weights
         if rebalance:  # before the open: the breach policy costs the first bar nothing
+            past = self._closes.before(day, self._history_rows)  # a frame only when asked
+            weights = self._strategy_target(past, day, shares, price, nav)
+            self._strategy_weights = weights
             weights = self._within_limits(day, weights, shares, price, nav)
         elif self.risk.settings.on_drift == "reduce":
             reduced = self._drift_reduced(day, shares, price, nav)
@@ -484,6 +508,24 @@ class TradingLoop:
         self._remember_day(day)  # the first bar finds its session date ready
         self._last_bar_at, self._next_session = session_edges(day)
         return self._session[day]
+
+    def _strategy_target(self, past: pd.DataFrame, day: pd.Timestamp, shares: np.ndarray,
+                         price: np.ndarray, nav: float) -> np.ndarray:
+        """The portfolio strategy's weights for ``day``. A strategy with a turnover penalty
+        (``takes_current_weights``) is also given the book's weights and, with a cost model,
+        each name's predicted cost (bps) of an order of one full position (NAV / N)."""
+        kwargs: dict[str, Any] = {}
+        if getattr(self.strategy, "takes_current_weights", False):
+            value = np.where(np.isfinite(price), shares * np.nan_to_num(price), 0.0)
+            kwargs["current_weights"] = pd.Series(value / nav, index=list(self.symbols))
+            if self.costs is not None:
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    size = np.rint(nav / len(self.symbols) / price)
+                    usd = self.costs.trade_cost_usd(np.nan_to_num(size), price, day)
+                    bps = usd / (np.nan_to_num(size) * price) * 1e4
+                kwargs["trade_cost_bps"] = pd.Series(bps, index=list(self.symbols))
+        return self.strategy.target_weights(past, day, **kwargs).reindex(
+            list(self.symbols)).fillna(0.0).to_numpy(float)
 
     # ------------------------------------------------------------------ the loop
     def on_bar(self, snap: MarketSnapshot) -> None:

@@ -135,6 +135,27 @@ def rebalance_parents(decision_key: str, symbols: tuple[str, ...] | list[str],
             for s, q in zip(symbols, np.asarray(trade).tolist(), strict=True) if q != 0]
 
 
+def cost_aware_trade(trade: np.ndarray, price: np.ndarray, predicted_cost_usd: np.ndarray,
+                     benefit_bps: float) -> np.ndarray:
+    """The no-trade band: ``trade`` (signed shares per symbol) with the trades whose expected
+    benefit does not exceed their predicted cost set to 0.
+
+    Benefit of a trade: its notional |shares| x price (= |target - current weight| x NAV)
+    times ``benefit_bps``, the excess return the strategy expects of its target over the
+    rebalance period per unit moved — one documented number, not a forecast per name. So a
+    trade is sent only when the cost model predicts it costs less than ``benefit_bps`` of its
+    notional: small trades whose per-order fee minimums and spread dominate are skipped and
+    the position drifts until the gap is worth closing. A trade whose cost cannot be
+    predicted (NaN) is sent: the band skips only on evidence."""
+    if not benefit_bps > 0:
+        raise ValueError(f"no-trade band: benefit_bps must be > 0, got {benefit_bps!r}")
+    trade = np.asarray(trade)
+    benefit = np.abs(trade) * np.nan_to_num(np.asarray(price, dtype=float)) * benefit_bps * 1e-4
+    cost = np.asarray(predicted_cost_usd, dtype=float)
+    skip = (trade != 0) & np.isfinite(cost) & (benefit <= cost)
+    return np.where(skip, 0, trade)
+
+
 def within_exposure_limits(weights: np.ndarray, sectors: list[str], limits) -> np.ndarray:
     """``weights`` (fractions of NAV) brought back inside the position, sector (gross), gross
     and net limits by shrinking only: each position to its cap, each sector's positions in
@@ -248,5 +269,5 @@ def rebalance_orders(closes: pd.DataFrame, strategy: WeightStrategy, capital: fl
 
 
 __all__ = ["REBALANCE_FREQUENCIES", "WeightStrategy", "config_rebalance_dates",
-           "is_rebalance_session", "rebalance_dates",
+           "cost_aware_trade", "is_rebalance_session", "rebalance_dates",
            "rebalance_orders", "rebalance_parents", "target_shares", "within_exposure_limits"]

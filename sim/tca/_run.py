@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,14 @@ from research.execution import (
     ParentOrder,
     execution_quality,
 )
-from research.trading import almgren_chriss_params, limit_params, pov_params, vwap_params
+from research.trading.algorithm_params import (
+    SLICED_ALGORITHMS,
+    almgren_chriss_params,
+    fee_aware_min_child,
+    limit_params,
+    pov_params,
+    vwap_params,
+)
 from sim.broker import SimulatedBroker
 from sim.fees import DatedFeeFn
 from sim.fill_costs import decompose_fills, half_spreads
@@ -54,6 +62,7 @@ class StrategyParams:
     pov_rate: float = 0.10
     is_risk_aversion: float = 1e-6
     is_impact_y: float = 0.7
+    max_child_fee_bps: float | None = None
 
     @classmethod
     def from_policy(cls, policy: ExecutionPolicy, bar_minutes: float) -> StrategyParams:
@@ -66,21 +75,39 @@ class StrategyParams:
         return cls(limit_offset_bps=policy.limit_offset_bps,
                    limit_cleanup_bars=int(round(policy.limit_cleanup_minutes / bar_minutes)),
                    pov_rate=policy.pov_rate, is_risk_aversion=policy.risk_aversion,
-                   is_impact_y=policy.is_impact_y)
+                   is_impact_y=policy.is_impact_y,
+                   max_child_fee_bps=getattr(policy, "max_child_fee_bps", None))
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
 
 
+def smallest_children(inputs: StudyInputs, params: StrategyParams, fees: Any
+                      ) -> np.ndarray | None:
+    """Fee-aware slicing's smallest child of each study order (shares; None when the policy
+    does not slice by fees), sized as the trading loop's planner sizes it."""
+    if params.max_child_fee_bps is None:
+        return None
+    out = []
+    for row in inputs.orders.itertuples(index=False):
+        parent = ParentOrder(str(row.order_id), row.symbol, Side(row.side), int(row.quantity),
+                             algorithm=Algorithm.TWAP, horizon_bars=int(row.horizon_bars))
+        out.append(fee_aware_min_child(fees, params.max_child_fee_bps, parent,
+                                       float(row.decision_mid), row.day))
+    return np.asarray(out, dtype=np.int64)
+
+
 def build_parents(inputs: StudyInputs, strategy: str, params: StrategyParams,
-                  profile: np.ndarray, model_state: pd.DataFrame) -> list[ParentOrder]:
+                  profile: np.ndarray, model_state: pd.DataFrame,
+                  min_child: np.ndarray | None = None) -> list[ParentOrder]:
     """One ParentOrder per study order for ``strategy`` (same ids, sizes, times for all); each
     algorithm's parameters come from :mod:`research.trading.algorithm_params`, the functions
-    the trading loop uses live, with the study's per-order inputs."""
+    the trading loop uses live, with the study's per-order inputs. ``min_child``: fee-aware
+    slicing's smallest child per order (:func:`smallest_children`)."""
     o = inputs.orders
     s = Algorithm(strategy)
     out = []
-    for row in o.itertuples(index=False):
+    for k, row in enumerate(o.itertuples(index=False)):
         h = int(row.horizon_bars)
         p: dict = {}
         if s is Algorithm.LIMIT:
@@ -97,6 +124,8 @@ def build_parents(inputs: StudyInputs, strategy: str, params: StrategyParams,
                 adv=float(st["adv"]), spread_bps=float(st["spread_bps"]),
                 quantity=int(row.quantity), horizon_minutes=float(row.horizon_minutes),
                 impact_y=params.is_impact_y, risk_aversion=params.is_risk_aversion)
+        if s in SLICED_ALGORITHMS and min_child is not None:
+            p["min_child_shares"] = int(min_child[k])
         out.append(ParentOrder(
             parent_id=str(row.order_id), symbol=row.symbol, side=Side(row.side),
             quantity=int(row.quantity), algorithm=s, horizon_bars=h,

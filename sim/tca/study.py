@@ -55,6 +55,7 @@ from research.config import (
     load_settings,
 )
 from research.domain import Algorithm
+from research.trading.algorithm_params import SLICED_ALGORITHMS
 from sim.tca._inputs import (
     StudyInputs,
     check_study_inputs,
@@ -63,7 +64,7 @@ from sim.tca._inputs import (
     prepare_inputs,
     risk_symbols,
 )
-from sim.tca._run import StrategyParams, build_parents, run_strategy
+from sim.tca._run import StrategyParams, build_parents, run_strategy, smallest_children
 from sim.tca._stats import (
     CI_LEVEL,
     INTERVAL_METHOD,
@@ -229,8 +230,9 @@ def fit_cost_state(settings: Settings, params: StrategyParams, inputs: StudyInpu
 
 
 def _predict(model, state: pd.DataFrame, inputs: StudyInputs, strategies: Sequence[str],
-             params: StrategyParams):
-    """Cost-model prediction (total bps, timing-risk std bps) per (strategy, order)."""
+             params: StrategyParams, min_child: np.ndarray | None = None):
+    """Cost-model prediction (total bps, timing-risk std bps) per (strategy, order);
+    ``min_child``: fee-aware slicing's smallest child per order (the sliced algorithms')."""
     from research.costs._algorithms import ALGORITHM_CODES
 
     o = inputs.orders
@@ -252,6 +254,8 @@ def _predict(model, state: pd.DataFrame, inputs: StudyInputs, strategies: Sequen
                 horizon_minutes=o["horizon_minutes"].to_numpy(float)[m],
                 limit_offset_bps=np.full(int(m.sum()), params.limit_offset_bps),
                 fees_on=day, order_ids=o["order_id"].to_numpy()[m],
+                min_child_shares=(min_child[m] if min_child is not None
+                                  and Algorithm(name) in SLICED_ALGORITHMS else None),
             )
             pred[m], std[m] = est.total_bps, est.timing_risk_bps
         out[name] = (pred, std)
@@ -321,8 +325,10 @@ def compare_strategies(
                        risk_rows_needed=risk_rows_needed(inputs), strategies=names)
     for line in _estimates_used(state, o):
         say(f"tca: {line}")
+    fees = fee_schedule(settings.costs.fee_schedule, flat_bps=settings.costs.flat_fee_bps)
+    min_child = smallest_children(inputs, params, fees)
     try:
-        predictions = _predict(model, state, inputs, names, params)
+        predictions = _predict(model, state, inputs, names, params, min_child)
         prediction_error = None
     except ValueError as exc:  # a kernel refusal the checks above did not foresee
         nan = np.full(len(o), np.nan)
@@ -332,13 +338,12 @@ def compare_strategies(
     adv = state.loc[o["symbol"], "adv"].to_numpy(float)
     profile, profile_source = past_volume_profile(inputs.history, inputs.bar_minutes)
     risk_check, risk_source, risk_n = build_risk_check(inputs, settings, nav)
-    fees = fee_schedule(settings.costs.fee_schedule, flat_bps=settings.costs.flat_fee_bps)
     elapsed = {"prepare": time.perf_counter() - t0}
 
     frames = []
     light = dataclasses.replace(inputs, history=inputs.history.iloc[:0],  # cheap to pickle
                                 late_history=inputs.late_history.iloc[:0])
-    jobs = {name: (light, name, build_parents(inputs, name, params, profile, state),
+    jobs = {name: (light, name, build_parents(inputs, name, params, profile, state, min_child),
                    dict(sim_settings=sim_settings, exec_settings=exec_settings,
                         risk_check=risk_check, fee_schedule=fees,
                         latency_bars=exec_settings.latency_bars)) for name in names}

@@ -1,4 +1,7 @@
-"""Promotion gates, the registry alias, and `qlab live` refusing what was not promoted."""
+"""Promotion gates, the registry alias, and `qlab live` refusing what was not promoted.
+
+The metrics here are written by the test to exercise the gates and the registry's mechanics;
+what validate-run records by replaying a config is tested in test_cli_end_to_end.py."""
 
 from __future__ import annotations
 
@@ -10,9 +13,11 @@ from research.config import RunConfig, Settings, TrackingSettings
 from research.promotion import GATE_METRICS, GateThresholds, evaluate_gates
 
 PASSING = {GATE_METRICS["parent_orders"]: 250, GATE_METRICS["cost_z_mean"]: 0.1,
-           GATE_METRICS["cost_z_std"]: 1.1, GATE_METRICS["risk_limit_breaches"]: 0,
-           GATE_METRICS["var_backtest_zone"]: 1, GATE_METRICS["unresolved_alerts"]: 0,
-           GATE_METRICS["backtest"]: 1, GATE_METRICS["max_drawdown"]: 0.2}
+           GATE_METRICS["cost_z_std"]: 1.1, GATE_METRICS["tca_dearer_than_market"]: 0,
+           GATE_METRICS["backtest"]: 1, GATE_METRICS["sessions"]: 2000,
+           GATE_METRICS["sharpe"]: 0.8, GATE_METRICS["max_drawdown"]: 0.2,
+           GATE_METRICS["limit_binds_per_year"]: 12, GATE_METRICS["acceptable_binds_per_year"]: 24,
+           GATE_METRICS["var_backtest_zone"]: 1, GATE_METRICS["unresolved_alerts"]: 0}
 
 
 def test_promote_gates_fail_on_a_missing_metric_and_name_the_value():
@@ -26,13 +31,28 @@ def test_promote_gates_fail_on_a_missing_metric_and_name_the_value():
     failed = [x for x in evaluate_gates(bad) if not x.passed]
     assert [x.gate for x in failed] == ["cost_z_mean", "var_backtest_zone"]
     assert failed[0].measured == -0.7 and "0.5" in failed[0].threshold
-    no_bt = {**PASSING, GATE_METRICS["backtest"]: 0}
-    del no_bt[GATE_METRICS["max_drawdown"]]
-    assert all(x.passed for x in evaluate_gates(no_bt))
-    del no_bt[GATE_METRICS["backtest"]]
-    assert not {x.gate: x for x in evaluate_gates(no_bt)}["max_drawdown"].passed
     assert not {x.gate: x for x in evaluate_gates(
         PASSING, GateThresholds(max_drawdown=0.1))}["max_drawdown"].passed
+    # the binds gate holds the replay to what the config itself declared acceptable
+    over = {**PASSING, GATE_METRICS["limit_binds_per_year"]: 30}
+    assert not {x.gate: x for x in evaluate_gates(over)}["limit_binds"].passed
+    undeclared = dict(PASSING)
+    del undeclared[GATE_METRICS["acceptable_binds_per_year"]]
+    assert not {x.gate: x for x in evaluate_gates(undeclared)}["limit_binds"].passed
+    # TCA dearer than market with its interval excluding zero fails
+    dearer = {**PASSING, GATE_METRICS["tca_dearer_than_market"]: 1}
+    assert not {x.gate: x for x in evaluate_gates(dearer)}["tca_verdict"].passed
+
+
+def test_missing_evidence_is_named_by_the_part_of_validate_run_that_records_it():
+    from research.promotion import missing_evidence
+
+    tca = {GATE_METRICS[k] for k in ("parent_orders", "cost_z_mean", "cost_z_std",
+                                     "tca_dearer_than_market")}
+    no_tca = {k: v for k, v in PASSING.items() if k not in tca}
+    assert missing_evidence(evaluate_gates(no_tca)) == ["the TCA study"]
+    assert missing_evidence(evaluate_gates({})) == ["the TCA study", "the backtest"]
+    assert missing_evidence(evaluate_gates(PASSING)) == []
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +76,16 @@ def test_promote_refuses_a_failing_run_and_promotes_a_passing_one(tracking, monk
     monkeypatch.setenv("QLAB_TRACKING__MLFLOW_TRACKING_URI",
                        tracking.tracking.mlflow_tracking_uri)
     monkeypatch.setenv("QLAB_TRACKING__EXPERIMENT", "promote-test")
-    failing = record_validation_run(_config(), {**PASSING, GATE_METRICS["risk_limit_breaches"]: 2},
+    failing = record_validation_run(_config(), {**PASSING, GATE_METRICS["unresolved_alerts"]: 2},
                                     tracking)
     cli = CliRunner()
     res = cli.invoke(app, ["promote", failing])
     assert res.exit_code == 1
-    assert "risk_limit_breaches: measured 2, threshold <= 0" in res.output
-    assert "cost_z_mean" not in res.output  # only failing gates are listed
+    refusal = res.output[res.output.index("promotion refused"):]
+    assert "unresolved_alerts: measured 2, threshold <= 0" in refusal
+    assert "cost_z_mean" not in refusal  # the refusal lists only the failing gates
+    # the evidence table before it shows every gate with its value, threshold and verdict
+    assert "cost_z_mean" in res.output and "FAIL" in res.output and "PASS" in res.output
     res = cli.invoke(app, ["promote", "--list"])
     assert "no promoted versions" in res.output
 

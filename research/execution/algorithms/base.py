@@ -61,6 +61,12 @@ class ExecutionAlgorithm(ABC):
     def decide(self, ctx: AlgoContext) -> AlgoDecision: ...
 
 
+def check_min_child(min_child: int) -> int:
+    if min_child != int(min_child) or min_child < 1:
+        raise ValueError(f"min_child_shares must be a whole number >= 1, got {min_child!r}")
+    return int(min_child)
+
+
 def integer_schedule(cumulative_fraction: np.ndarray, quantity: int) -> np.ndarray:
     """Per-slice share counts from a cumulative fraction curve ending at 1 (sums to quantity)."""
     # round half up (not to even) so equal slices alternate predictably
@@ -70,15 +76,30 @@ def integer_schedule(cumulative_fraction: np.ndarray, quantity: int) -> np.ndarr
     return np.diff(np.concatenate([[0], cum]))
 
 
-class ScheduledAlgorithm(ExecutionAlgorithm):
-    """Works a fixed per-slice schedule with market children, catching up shortfalls."""
+def fee_aware_child(want: int, min_child: int, unworked: int) -> int:
+    """The child to send when the schedule asks for ``want`` shares and no child should be
+    smaller than ``min_child`` (fee-aware slicing): a smaller one is brought forward to
+    ``min_child`` — never past the ``unworked`` shares, so only the parent's last remainder
+    can be smaller. Later slices then find the shares done and send nothing until the
+    schedule catches up: the parent runs at most one minimum child ahead of its schedule."""
+    if 1 <= want < min_child:
+        return min(min_child, unworked)
+    return want
 
-    def __init__(self, slices: np.ndarray):
+
+class ScheduledAlgorithm(ExecutionAlgorithm):
+    """Works a fixed per-slice schedule with market children, catching up shortfalls.
+    ``min_child``: the smallest child but the last (see :func:`fee_aware_child`)."""
+
+    min_child = 1
+
+    def __init__(self, slices: np.ndarray, min_child: int = 1):
         slices = np.asarray(slices, dtype=np.int64)
         if slices.ndim != 1 or len(slices) == 0 or (slices < 0).any():
             raise ValueError("schedule: slices must be a non-empty 1-D array of shares >= 0")
         self.slices = slices
         self.cumulative = np.cumsum(slices)
+        self.min_child = check_min_child(min_child)
 
     def target(self, elapsed: int) -> int:
         k = min(elapsed, len(self.cumulative) - 1)
@@ -86,5 +107,6 @@ class ScheduledAlgorithm(ExecutionAlgorithm):
 
     def decide(self, ctx: AlgoContext) -> AlgoDecision:
         want = min(self.target(ctx.elapsed), ctx.quantity) - ctx.filled - ctx.working
+        want = fee_aware_child(int(want), self.min_child, ctx.unworked)
         child = ChildRequest(int(want)) if want >= 1 else None
         return AlgoDecision(child=child, wake_in_bars=1)

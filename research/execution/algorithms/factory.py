@@ -27,9 +27,12 @@ def build_algorithm(parent: ParentOrder, schedule_fn: ScheduleFn | None = None) 
     * pov: ``rate`` (default 0.1)
     * is: ``sigma``, ``eta``, ``gamma``, ``epsilon``, ``risk_aversion`` (Almgren-Chriss,
       per-bar units unless ``horizon`` is given), or an injected ``schedule_fn``.
+    * twap, vwap, pov, is: ``min_child_shares`` (default 1), the smallest child but the last
+      (fee-aware slicing).
     """
     p = parent.params
     s = parent.algorithm
+    min_child = int(p.get("min_child_shares", 1))  # fee-aware slicing; 1 = every slice
     try:
         if s is Algorithm.MARKET:
             return MarketAlgorithm()
@@ -40,16 +43,18 @@ def build_algorithm(parent: ParentOrder, schedule_fn: ScheduleFn | None = None) 
                 fallback_to_market=bool(p.get("fallback_to_market", True)),
             )
         if s is Algorithm.TWAP:
-            return TWAPAlgorithm(parent.quantity, parent.horizon_bars)
+            return TWAPAlgorithm(parent.quantity, parent.horizon_bars, min_child)
         if s is Algorithm.VWAP:
-            return VWAPAlgorithm(parent.quantity, p["volume_profile"][: parent.horizon_bars])
+            return VWAPAlgorithm(parent.quantity, p["volume_profile"][: parent.horizon_bars],
+                                 min_child)
         if s is Algorithm.POV:
-            return POVAlgorithm(float(p.get("rate", 0.1)))
+            return POVAlgorithm(float(p.get("rate", 0.1)), min_child)
         if s is Algorithm.IS:
             fn = schedule_fn
             if fn is None:
                 fn = almgren_chriss_schedule_fn(*(float(p[k]) for k in _IS_KEYS))
-            return ISAlgorithm(parent.quantity, parent.horizon_bars, fn, p.get("horizon"))
+            return ISAlgorithm(parent.quantity, parent.horizon_bars, fn, p.get("horizon"),
+                               min_child)
     except KeyError as exc:
         raise ValueError(
             f"parent {parent.parent_id}: strategy {s.value} needs parameter {exc.args[0]!r}"

@@ -43,6 +43,7 @@ class ISAlgorithm(ScheduledAlgorithm):
         horizon_bars: int,
         schedule_fn: ScheduleFn,
         horizon: float | None = None,
+        min_child: int = 1,
     ):
         trades = np.abs(np.asarray(schedule_fn(quantity, horizon or float(horizon_bars), horizon_bars),
                                    dtype=float))
@@ -51,4 +52,4 @@ class ISAlgorithm(ScheduledAlgorithm):
                 f"IS: schedule_fn must return {horizon_bars} finite trades with a positive sum, "
                 f"got shape {trades.shape}"
             )
-        super().__init__(integer_schedule(np.cumsum(trades) / trades.sum(), quantity))
+        super().__init__(integer_schedule(np.cumsum(trades) / trades.sum(), quantity), min_child)

@@ -6,7 +6,11 @@ import math
 
 import numpy as np
 
-from research.execution.algorithms.base import ScheduledAlgorithm, integer_schedule
+from research.execution.algorithms.base import (
+    ScheduledAlgorithm,
+    check_min_child,
+    integer_schedule,
+)
 
 
 class TWAPAlgorithm(ScheduledAlgorithm):
@@ -20,7 +24,7 @@ class TWAPAlgorithm(ScheduledAlgorithm):
     add, floor), so the targets are identical; ``slices`` / ``cumulative`` are built on demand.
     """
 
-    def __init__(self, quantity: int, horizon_bars: int):
+    def __init__(self, quantity: int, horizon_bars: int, min_child: int = 1):
         if horizon_bars < 1:
             raise ValueError("TWAP: horizon_bars must be >= 1")
         if quantity != int(quantity) or quantity < 0:
@@ -28,6 +32,7 @@ class TWAPAlgorithm(ScheduledAlgorithm):
                              f"{quantity!r}")
         self.quantity = int(quantity)
         self.horizon_bars = horizon_bars
+        self.min_child = check_min_child(min_child)
 
     @property
     def slices(self) -> np.ndarray:

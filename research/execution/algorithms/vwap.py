@@ -28,8 +28,9 @@ def volume_profile_from_history(past_volumes: np.ndarray) -> np.ndarray:
 class VWAPAlgorithm(ScheduledAlgorithm):
     """``volume_profile``: expected volume per bar of the horizon (any positive scale)."""
 
-    def __init__(self, quantity: int, volume_profile: np.ndarray | list[float]):
+    def __init__(self, quantity: int, volume_profile: np.ndarray | list[float],
+                 min_child: int = 1):
         p = np.asarray(volume_profile, dtype=float)
         if p.ndim != 1 or len(p) == 0 or not np.isfinite(p).all() or (p < 0).any() or p.sum() <= 0:
             raise ValueError("VWAP: volume_profile must be finite, >= 0, with a positive sum")
-        super().__init__(integer_schedule(np.cumsum(p) / p.sum(), quantity))
+        super().__init__(integer_schedule(np.cumsum(p) / p.sum(), quantity), min_child)

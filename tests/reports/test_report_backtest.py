@@ -1,0 +1,104 @@
+"""The backtest report: parameters checked before any kernel starts, ``qlab report backtest``
+run end to end in smoke mode (papermill via run_report, tracked in MLflow), and its HTML
+opened in headless Chromium."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from research.reports.runner import declared_parameters, notebook_path
+from sim.backtest_params import SMOKE_CAPS, BacktestReportParams
+
+NAME = "backtest"
+CONFIG = Path(__file__).resolve().parents[2] / "configs" / "inverse_volatility_daily.yaml"
+#: equity, drawdown, rolling, monthly, turnover/cost, decomposition, weights, sectors,
+#: contributors, algorithm equity, paired differences
+N_FIGURES = 11
+
+
+def test_parameters_cell_defaults_are_the_models_defaults():
+    declared = declared_parameters(notebook_path(NAME))
+    cell = {name: ast.literal_eval(p["default"]) for name, p in declared.items()}
+    assert BacktestReportParams.model_validate(cell) == BacktestReportParams()
+    assert all(p["help"] for p in declared.values()), "every parameter has a comment"
+
+
+def test_smoke_caps_the_universe_and_the_window():
+    params = BacktestReportParams(config=str(CONFIG), smoke=True, seed=3)
+    config = params.run_config()
+    assert len(config.universe.symbols) == SMOKE_CAPS["symbols"] and config.seed == 3
+    assert params.window(config) == ("1991-01-02", "1992-01-02")
+    full = BacktestReportParams(config=str(CONFIG))
+    assert full.window(full.run_config()) == ("1991-01-02", None)
+
+
+def test_bad_parameters_on_the_command_line_exit_2_naming_them(tmp_path):
+    from qlab.cli import app
+
+    result = CliRunner().invoke(app, ["report", NAME, "-p", "config", str(tmp_path / "no.yaml"),
+                                      "-p", "algorithms", "market,fast", "--output-dir",
+                                      str(tmp_path / "out"), "--no-track"])
+    assert result.exit_code == 2, result.output
+    out = result.output + (result.stderr if result.stderr_bytes is not None else "")
+    assert "invalid parameters for report 'backtest' (2 problem(s))" in out
+    assert "no.yaml: 1 error(s)" in out and "no such file" in out
+    assert "algorithms.1: Input should be 'market'" in out
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def smoke_report(tmp_path_factory):
+    """``qlab report backtest -p config configs/inverse_volatility_daily.yaml -p smoke true``
+    into a temporary folder, tracked in a temporary MLflow store."""
+    from qlab.cli import app
+
+    root = tmp_path_factory.mktemp("backtest-smoke")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("QLAB_TRACKING__MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
+        result = CliRunner().invoke(app, ["report", NAME, "-p", "config", str(CONFIG),
+                                          "-p", "smoke", "true", "--output-dir",
+                                          str(root / "reports"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    return root
+
+
+@pytest.mark.slow
+@pytest.mark.notebook
+def test_the_smoke_report_runs_and_is_tracked(smoke_report):
+    root = smoke_report
+    executed = json.loads((root / "reports" / f"{NAME}.ipynb").read_text())
+    outputs = [o for c in executed["cells"] for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    markdown = "\n".join("".join(o["data"]["text/markdown"]) for o in outputs
+                         if "text/markdown" in o.get("data", {}))
+    assert "# Backtest: invvol-16-daily" in markdown and "**Smoke run**" in markdown
+    # daily bars carry no intraday volume profile nor fitted cost model: VWAP and IS say why
+    assert "**vwap**: not run: " in markdown and "**is**: not run: " in markdown
+    assert "paired by rebalance, 95% t intervals" in markdown
+    html = (root / "reports" / f"{NAME}.html").read_text(encoding="utf-8")
+    assert html.count('class="plotly-graph-div"') == N_FIGURES
+    assert "validate_notebook_params" not in html  # no code cells
+
+    metrics = json.loads((root / "reports" / f"{NAME}.metrics.json").read_text())
+    assert {"cagr", "sharpe", "max_drawdown", "cost_drag_bps_annual", "benchmark_cagr",
+            "limit_diff_bps", "limit_ci_lo", "limit_ci_hi"} <= set(metrics)
+    import mlflow
+
+    client = mlflow.MlflowClient(f"sqlite:///{root}/mlflow.db")
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert len(runs) == 1
+    assert runs[0].data.metrics["sharpe"] == pytest.approx(metrics["sharpe"])
+    assert runs[0].data.params["smoke"] == "True"
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_backtest_report_renders_in_chromium(smoke_report, check_html_in_browser):
+    check = check_html_in_browser(smoke_report / "reports" / f"{NAME}.html")
+    assert check.ok, check.describe()
+    assert check.figures_rendered == N_FIGURES
