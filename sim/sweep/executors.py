@@ -27,8 +27,11 @@ def scheduler_address(option: str | None) -> str | None:
 
 
 def describe(jobs: int, scheduler: str | None) -> str:
-    return (f"dask distributed at {scheduler}" if scheduler
-            else f"joblib loky, {jobs} process(es)" if jobs != 1 else "sequential (in process)")
+    if scheduler:
+        return f"dask distributed at {scheduler}"
+    if jobs == 1:
+        return "sequential (in process)"
+    return f"joblib loky, {'every core' if jobs == -1 else f'{jobs} processes'}"
 
 
 def _joblib(run: Callable, units: Sequence, jobs: int) -> Iterator[Any]:
@@ -53,7 +56,11 @@ def _dask(run: Callable, units: Sequence, address: str) -> Iterator[Any]:
                             f"{address}`") from None
     with client:
         if not client.scheduler_info().get("workers"):
-            client.wait_for_workers(1, timeout=60)
+            try:
+                client.wait_for_workers(1, timeout=60)
+            except TimeoutError:
+                raise ExecutorError(f"the Dask scheduler at {address} has no worker after "
+                                    f"60 s; start some with `dask worker {address}`") from None
         # pure=False: every unit is its own task even when two look alike to Dask
         futures = client.map(run, list(units), pure=False)
         try:

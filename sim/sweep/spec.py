@@ -22,9 +22,10 @@ Fields are dotted paths: any leaf of the run config (``strategy.lookback_days``,
 ``execution.algorithm``, ``risk.max_position_weight``, ...), a simulated-market or model
 assumption of the settings (``settings.simulation.impact_y``, ``settings.costs.*``, ...) and,
 for the vectorbt task, its flat costs (``vectorbt.fee_bps``, ``vectorbt.slippage_bps``); its
-schedule is the config's ``strategy.rebalance_every_sessions``. An unknown field is an error that names it and lists the valid
-ones; a field the task would ignore (the vectorbt path has no execution algorithm and no risk
-manager) is an error too, so that a sweep never varies something that changes nothing.
+schedule is the config's ``strategy.rebalance_every_sessions``. An unknown field is an error
+that names it and lists the valid ones; a field the task would ignore (the vectorbt path has
+no execution algorithm and no risk manager) is an error too, so that a sweep never varies
+something that changes nothing.
 """
 
 from __future__ import annotations
