@@ -75,6 +75,12 @@ def _execution_comparison_params():
     return ExecutionComparisonParams
 
 
+def _risk_limits_params():
+    from sim.risk_limits_params import RiskLimitsParams
+
+    return RiskLimitsParams
+
+
 def _backtest_report_params():
     from sim.backtest_params import BacktestReportParams
 
@@ -94,6 +100,7 @@ def register_reports() -> None:
     from research.reports.params import register_params_model
 
     register_params_model(DEMO_REPORT, _execution_comparison_params)
+    register_params_model("risk_limits", _risk_limits_params)
     register_params_model("backtest", _backtest_report_params)
 
 

@@ -31,6 +31,7 @@ from research.analytics import PortfolioAccount, account_fills
 from research.analytics.metrics import PerformanceMetrics, performance_metrics
 from research.data.schema import EXCHANGE_TZ
 from research.execution import execution_quality
+from research.risk import MemorySink
 from sim.daily_market import build_daily_market
 from sim.driver import ReplayDriver
 from sim.fill_costs import decompose_fills, half_spreads
@@ -60,6 +61,7 @@ class BacktestResult:
     meta: dict = field(default_factory=dict)
     limit_usage: pd.DataFrame = field(default_factory=pd.DataFrame)
     risk_forecasts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    alerts: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: the closes the equity is marked at (session x symbol, as the run saw them, the first row
     #: the session before the replay): weights and P&L by symbol are read from them
     closes: pd.DataFrame | None = None
@@ -94,9 +96,13 @@ class BacktestResult:
         position_weight, sector_weight, pairwise_correlation, gross_exposure, net_exposure,
         var_budget (the pre-trade VaR), daily_loss, each with the ``<limit>_subject`` it was
         measured on; the thresholds are in ``meta.limits``), ``risk_forecasts`` (each
-        session's forecast from the refit before its open: nav, var, cvar, var_gaussian,
-        volatility, horizon_days, confidence, observations — fractions of NAV, what a VaR
-        backtest compares with the session's P&L) and ``meta`` (bars, data, frequency,
+        session's forecast from the refit before its open: nav, var, cvar (at horizon_days),
+        var_1d, cvar_1d (the same method at one day), var_gaussian, volatility, horizon_days,
+        confidence, observations — fractions of NAV, what a VaR backtest compares with the
+        session's P&L), ``alerts`` (the risk manager's limit alerts, one per refit at most per
+        limit: time, limit, subject, measured, threshold, severity, state, previous_state,
+        suppressed — true for an alert the cool-down held back, sent false — and message)
+        and ``meta`` (bars, data, frequency,
         conventions, assumptions, limits, parents, refused_parents, dropped_parents)."""
         def num(x: float) -> float | None:
             return float(x) if np.isfinite(x) else None
@@ -124,6 +130,7 @@ class BacktestResult:
             "decisions": [{k: plain(v) for k, v in d.items()} for d in self.decisions],
             "limit_usage": _records(self.limit_usage),
             "risk_forecasts": _records(self.risk_forecasts),
+            "alerts": _records(self.alerts),
             "meta": self.meta,
         }
 
@@ -204,9 +211,11 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
     history older than the fee schedule is charged its first version, and ``meta`` says so)."""
     if frequency not in ("minute", "daily"):
         raise ValueError(f"backtest: frequency must be 'minute' or 'daily', got {frequency!r}")
+    alert_sink = MemorySink()
     driver = ReplayDriver(config, settings, bars, daily_closes=daily_closes,
                           cost_model=cost_model, run_id=run_id or f"backtest-{config.name}",
-                          broker_options=broker_options, fees_before_first=fees_before_first)
+                          broker_options=broker_options, fees_before_first=fees_before_first,
+                          alert_sinks=[alert_sink])
     replay = driver.replay
     minutes = bar_minutes_of(replay.timestamps)
     if frequency == "minute" and (minutes is None or minutes > 60):
@@ -283,10 +292,12 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
                                         "decision", "limits", "message"])
     limit_usage = pd.DataFrame([r for r in loop.limit_usage if r["session"] <= last_day])
     forecasts = pd.DataFrame([r for r in loop.risk_forecasts if r["session"] <= last_day])
+    alerts = _alert_frame(alert_sink, last_day)
     meta = {"bars": {"symbols": list(replay.symbols), "first": replay.timestamps[0].isoformat(),
                      "last": replay.timestamps[-1].isoformat(), "n_bars": n_bars,
                      "sessions": int(closes.shape[0] - (0 if before.empty else 1))},
             "data": data, "data_hash": _data_hash(replay, daily_closes), "frequency": frequency,
+            "seed": int(settings.simulation.seed),
             "conventions": {"sessions_per_year": 252, "risk_free_rate": risk_free_rate,
                             "equity": "marked at each session's last close as the run saw it"},
             "assumptions": list(assumptions) + ([
@@ -299,5 +310,19 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
             "dropped_parents": dict(loop.dropped)}
     return BacktestResult(config, account, metrics, costs_dollars, traded, trades, risk_events,
                           list(loop.decisions), meta,
-                          limit_usage=limit_usage, risk_forecasts=forecasts, closes=closes,
-                          paid_costs=cost_by_day.rename("paid_costs"))
+                          limit_usage=limit_usage, risk_forecasts=forecasts, alerts=alerts,
+                          closes=closes, paid_costs=cost_by_day.rename("paid_costs"))
+
+
+_ALERT_COLUMNS = ["time", "limit", "subject", "measured", "threshold", "severity", "state",
+                  "previous_state", "suppressed", "message"]
+
+
+def _alert_frame(sink: MemorySink, last_day: str) -> pd.DataFrame:
+    """The alerts sent and those the cool-down held back, in time order (a refit's alerts are
+    stamped with its session: the risk manager refits once a session, before its open)."""
+    rows = [{**e.as_dict(), "suppressed": held}
+            for held, events in ((False, sink.events), (True, sink.suppressed_events))
+            for e in events if e.time.isoformat()[:10] <= last_day]
+    frame = pd.DataFrame(rows, columns=_ALERT_COLUMNS)
+    return frame.sort_values(["time", "limit"], kind="stable").reset_index(drop=True)

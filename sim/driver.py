@@ -11,7 +11,7 @@ manager's checks and the engine are the loop's, unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -47,14 +47,16 @@ class ReplayDriver:
     ``journal_path`` (``":memory:"``: a replay that is rerun, not recovered); ``logger``;
     ``broker_options`` (the simulated broker's keywords); ``fees_before_first`` (fills dated
     before the fee schedule's first version: "refuse", or "earliest" to charge that version,
-    see :class:`sim.fees.DatedFeeFn`).
+    see :class:`sim.fees.DatedFeeFn`); ``alert_sinks``: the risk manager's alert sinks (the
+    loop's ``alert_sinks``; a sink with ``suppressed(event)`` also sees what the cool-down held
+    back).
     """
 
     def __init__(self, config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
                  daily_closes: pd.DataFrame, cost_model: Any = None,
                  run_id: str | None = None, journal_path: str | Path = ":memory:",
                  logger: Any = None, broker_options: dict[str, Any] | None = None,
-                 fees_before_first: str = "refuse"):
+                 fees_before_first: str = "refuse", alert_sinks: Iterable[Any] = ()):
         from research.costs import fee_schedule
 
         symbols = tuple(config.universe.symbols) or None
@@ -77,7 +79,7 @@ class ReplayDriver:
             run_id=run_id or f"replay-{config.name}", journal_path=journal_path,
             # one bar a session (daily bars): a bar is the 390-minute session
             bar_minutes=bar_minutes_of(replay.timestamps) or 390.0, cost_model=cost_model,
-            logger=logger,
+            logger=logger, alert_sinks=alert_sinks,
             sleep=lambda seconds: None,  # simulated time: a retry back-off costs no wall time
             commit_every_bar=not in_memory)
 

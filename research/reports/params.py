@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -64,6 +65,31 @@ def empty_to_none(value: Any) -> Any:
 
 
 OptionalDate = Annotated[str | None, BeforeValidator(empty_to_none)]
+
+
+def _iso_date_text(value: str | None) -> str | None:
+    from research.config import parse_iso_date
+
+    return None if value is None else parse_iso_date(value).isoformat()
+
+
+def _loadable_run_config(value: str) -> str:
+    # a bad config is found before a kernel starts, with every error and its field path
+    from pathlib import Path
+
+    from research.config import ConfigFileError, load_run_config
+
+    try:
+        load_run_config(Path(value))
+    except ConfigFileError as exc:  # pydantic reports ValueErrors only
+        raise ValueError(str(exc)) from None
+    return value
+
+
+#: An optional ``YYYY-MM-DD`` (a 31 February is an error, never rolled over), kept as text.
+OptionalIsoDate = Annotated[OptionalDate, AfterValidator(_iso_date_text)]
+#: The path of a run config (YAML) that loads and validates.
+RunConfigPath = Annotated[str, AfterValidator(_loadable_run_config)]
 
 
 M = TypeVar("M", bound=ReportParams)

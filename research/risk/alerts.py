@@ -9,7 +9,9 @@ one symbol to another does not re-fire before the cool-down (no alert storms whe
 names trade places at the top).
 
 A sink is anything with ``emit(event)``. A sink that raises is logged and skipped: one
-broken sink must not stop the others, nor the risk manager.
+broken sink must not stop the others, nor the risk manager. A sink may also have
+``suppressed(event)``: it is then shown each event the cool-down held back (the same event,
+not sent) — a replay records them so that storm suppression can be seen and counted.
 """
 
 from __future__ import annotations
@@ -114,13 +116,18 @@ class CallbackSink:
 
 
 class MemorySink:
-    """Keeps every event in ``events`` (tests, notebooks)."""
+    """Keeps every event in ``events`` and those the cool-down held back in ``suppressed``
+    (tests, notebooks, replays)."""
 
     def __init__(self) -> None:
         self.events: list[AlertEvent] = []
+        self.suppressed_events: list[AlertEvent] = []
 
     def emit(self, event: AlertEvent) -> None:
         self.events.append(event)
+
+    def suppressed(self, event: AlertEvent) -> None:
+        self.suppressed_events.append(event)
 
 
 def _utc_now() -> datetime:
@@ -190,11 +197,14 @@ class AlertManager:
             state = self.state_of(status)
             previous = self._state.get(key, AlertState.OK)
             self._state[key] = state
+            held_back = False
             if state == previous:
                 if state is AlertState.OK:
                     continue
                 last = self._last_sent.get(key)
-                if last is not None and (now - last).total_seconds() < self.cooldown_seconds:
+                held_back = (last is not None
+                             and (now - last).total_seconds() < self.cooldown_seconds)
+                if held_back and not self._watch_suppressed:
                     continue
             event = AlertEvent(
                 limit=key,
@@ -207,15 +217,24 @@ class AlertManager:
                 time=now,
                 message=self._message(status, state, previous),
             )
+            if held_back:
+                self._deliver(event, "suppressed")
+                continue
             self._last_sent[key] = now
             events.append(event)
             self._deliver(event)
         return events
 
-    def _deliver(self, event: AlertEvent) -> None:
+    @property
+    def _watch_suppressed(self) -> bool:
+        return any(hasattr(sink, "suppressed") for sink in self.sinks)
+
+    def _deliver(self, event: AlertEvent, method: str = "emit") -> None:
         for sink in self.sinks:
+            if not hasattr(sink, method):
+                continue
             try:
-                sink.emit(event)
+                getattr(sink, method)(event)
             except Exception:  # a broken sink must not silence the others
                 self.failed_deliveries += 1
                 _log.exception("alert sink %r failed on %s", sink, event.limit)

@@ -51,6 +51,7 @@ from research.risk.limits import (
     TargetDecision,
 )
 from research.risk.tail_risk import (
+    TailRisk,
     horizon_returns,
     tail_scenarios,
     var_cvar,
@@ -393,6 +394,38 @@ class RiskManager:
             now = self.as_of if isinstance(self.as_of, datetime) else None
             self.last_alerts = self.alerts.process(statuses, now=now)
         return snap
+
+    def one_day_risk(self) -> TailRisk:
+        """VaR and CVaR of the current book at a 1-day horizon, from the same fitted window and
+        the configured method — what a daily VaR backtest compares with a session's P&L.
+
+        Exact for every method, not the horizon figure divided by √h: ``historical`` is the
+        order statistic of the book's daily returns (at h = 1 both scalings coincide),
+        ``gaussian`` the covariance model at h = 1 (μ, √(wᵀΣw)), ``cornish_fisher``,
+        ``monte_carlo`` and ``fhs`` the method itself on the book's daily return series at
+        h = 1 (simulations with the settings' paths and seed). An empty book risks nothing."""
+        checker = self._require_update()
+        w = checker.weights
+        method, confidence = self.method, self.confidence
+        if not w.any():
+            return TailRisk(0.0, 0.0, confidence, 1, method, self.scaling, self._values.shape[0])
+        if method == "gaussian":
+            var_1d, _ = gaussian_components(w, self._covariance, self._mean, confidence, 1, "var")
+            cvar_1d, _ = gaussian_components(
+                w, self._covariance, self._mean, confidence, 1, "cvar"
+            )
+            return TailRisk(
+                var_1d, cvar_1d, confidence, 1, method, self.scaling, self._values.shape[0]
+            )
+        return var_cvar(
+            self._values @ w,
+            confidence,
+            method,  # type: ignore[arg-type]
+            1,
+            scaling=self.scaling,  # type: ignore[arg-type]
+            n_paths=int(self.settings.mc_paths),
+            seed=int(self.settings.seed),
+        )
 
     def _daily_loss(self) -> float:
         start = self._day_start_nav

@@ -71,6 +71,21 @@ def risk_settings_for(config: Any, settings: Any) -> Any:
     return settings.risk.model_copy(update=config.risk.model_dump())
 
 
+def _reducing_only(held: np.ndarray, pending: np.ndarray) -> np.ndarray:
+    """Of the shares open parents still have to trade, those that shrink the held position:
+    what a drift reduction can count on. A working buy of a long position is left out — its
+    children may all be refused (a VaR budget in breach) and the parent expire unfilled, and a
+    reduction sized as if it would fill sold the position past flat, a long book short."""
+    return np.where(np.sign(pending) == -np.sign(held), pending, 0)
+
+
+def _towards_flat(position: np.ndarray, trade: np.ndarray) -> np.ndarray:
+    """``trade`` cut to what reduces ``position`` (the book once the working reductions fill)
+    without passing flat: a reduce-only order never opens or flips a position."""
+    return np.where(position > 0, np.clip(trade, -position, 0),
+                    np.where(position < 0, np.clip(trade, 0, -position), 0))
+
+
 def _run_fee_schedule(config: Any, settings: Any) -> Any:
     """The fee schedule of the run config (what fee-aware slicing prices children with), or
     None when the policy does not slice by fees."""
@@ -294,9 +309,12 @@ class TradingLoop:
         weights, price, nav = self.prepare_session(day)
         held = self.book()
         shares = np.array([held.get(s, 0) for s in self.symbols], dtype=np.int64)
+        pending = self._still_to_trade()
+        if rebalance == "reduce":
+            pending = _reducing_only(shares, pending)
         # shares that parents still working (from an earlier session) will still trade: the new
         # trade is what is left to do, not the gap again
-        shares += self._still_to_trade()
+        shares += pending
         target = target_shares(weights, nav, price)
         unpriced = [s for s, px, w, q in zip(self.symbols, price, weights, shares, strict=True)
                     if not (np.isfinite(px) and px > 0) and (w != 0 or q != 0)]
@@ -306,6 +324,8 @@ class TradingLoop:
             keep = np.isin(np.asarray(self.symbols, dtype=object), unpriced)
             target[keep] = shares[keep]
         trade = target - shares
+        if rebalance == "reduce":
+            trade = _towards_flat(shares, trade)
         skipped = 0
         if rebalance is True and self.config.strategy.no_trade_band == "cost_aware":
             banded = cost_aware_trade(trade, price, self.costs.trade_cost_usd(trade, price, day),
@@ -452,8 +472,10 @@ class TradingLoop:
         returns = returns[np.isfinite(returns).all(axis=1)][-lookback:]
         weights = np.where(np.isfinite(price), shares * np.nan_to_num(price), 0.0) / nav
         snap = self.risk.update(returns, weights, nav=nav, symbols=self.symbols, as_of=when)
+        one_day = self.risk.one_day_risk()  # what a daily VaR backtest tests
         self.risk_forecasts.append({
             "session": f"{when:%Y-%m-%d}", "nav": nav, "var": snap.var, "cvar": snap.cvar,
+            "var_1d": one_day.var, "cvar_1d": one_day.cvar,
             "var_gaussian": snap.var_gaussian, "volatility": snap.volatility,
             "horizon_days": snap.horizon, "confidence": snap.confidence,
             "observations": snap.n_observations})

@@ -160,3 +160,18 @@ def test_naive_replay_times_are_taken_as_utc(memory):
     assert manager.process([position(0.12)], now=datetime(2024, 3, 4, 10, 0, 30, tzinfo=UTC)) == []
     assert len(manager.process([position(0.12)], now=datetime(2024, 3, 4, 10, 2))) == 1
     assert memory.events[0].time.tzinfo is UTC
+
+
+def test_a_sink_that_asks_is_shown_what_the_cooldown_held_back(alerts, clock, memory):
+    """Storm suppression made visible: the held-back alerts reach ``suppressed``, not ``emit``,
+    and do not restart the cool-down."""
+    plain = CallbackSink(lambda e: None)  # no ``suppressed``: it sees only what is sent
+    alerts.add_sink(plain)
+    alerts.process([position(0.12)])
+    for _ in range(3):
+        clock.advance(200)
+        alerts.process([position(0.12, "MSFT")])
+    assert len(memory.events) == 2  # the first, and the one at 600 s (cool-down from 0 s)
+    assert [e.subject for e in memory.suppressed_events] == ["MSFT", "MSFT"]
+    assert all(e.state is AlertState.BREACH for e in memory.suppressed_events)
+    assert memory.events[1].time - memory.events[0].time == timedelta(seconds=600)

@@ -148,3 +148,71 @@ def test_bad_input(call, message):
 def test_window_longer_than_history():
     with pytest.raises(InsufficientDataError):
         rolling_var(np.zeros(100) + 0.01, window=252)
+
+
+# ------------------------------------------------------------------ expected shortfall (Z2)
+def test_z2_by_hand():
+    from research.risk import acerbi_szekely_z2
+
+    # one exception (-5% beyond a 3% VaR) against ES 4%, T = 4, alpha = 25%:
+    # Z2 = (-0.05 / 0.04) / (4 * 0.25) + 1 = -0.25
+    z2, hits = acerbi_szekely_z2([-0.05, 0.01, -0.02, 0.03], [0.03] * 4, [0.04] * 4, 0.75)
+    assert (z2, hits) == (pytest.approx(-0.25), 1)
+    # day-varying forecasts: only day 0 is an exception (-4% is inside day 1's 5% VaR);
+    # Z2 = (-0.05 / 0.04) / (4 * 0.5) + 1 = 0.375
+    z2, hits = acerbi_szekely_z2([-0.05, -0.04, 0.01, 0.02], [0.03, 0.05, 0.03, 0.03],
+                                 [0.04, 0.06, 0.05, 0.05], 0.5)
+    assert (z2, hits) == (pytest.approx(0.375), 1)
+
+
+def test_z2_critical_value_matches_acerbi_szekely():
+    """Acerbi & Szekely (2014): at alpha = 2.5% and T = 250 the 5% critical value of Z2 is
+    about -0.70 (Gaussian and Student-t alike)."""
+    from research.risk import backtest_expected_shortfall
+
+    flat = np.zeros(250)
+    for df in (None, 5):
+        test = backtest_expected_shortfall(flat, np.full(250, 0.02), np.full(250, 0.03),
+                                           0.975, df=df, n_sims=20000, seed=1)
+        assert test.critical_value == pytest.approx(-0.70, abs=0.04), df
+    assert test.distribution == "student_t(5)" and test.n_sims == 20000
+    again = backtest_expected_shortfall(flat, np.full(250, 0.02), np.full(250, 0.03), 0.975,
+                                        df=5, n_sims=20000, seed=1)
+    assert again == test  # seeded
+
+
+def test_es_test_passes_a_true_forecast_and_rejects_an_understated_one(rng):
+    from scipy import stats
+
+    from research.risk import backtest_expected_shortfall
+
+    n, alpha, df = 1000, 0.025, 5
+    scale = np.exp(rng.normal(-4.5, 0.3, n))  # a different volatility every day
+    returns = scale * rng.standard_t(df, n)
+    t = stats.t.ppf(alpha, df)
+    var_f = -t * scale
+    es_f = scale * stats.t.pdf(t, df) * (df + t * t) / (df - 1) / alpha
+    good = backtest_expected_shortfall(returns, var_f, es_f, 1 - alpha, df=df, seed=2)
+    assert not good.rejects() and good.pvalue > 0.05
+    bad = backtest_expected_shortfall(returns, var_f * 0.6, es_f * 0.6, 1 - alpha, df=df,
+                                      seed=2)
+    assert bad.rejects() and bad.z2 < good.z2 and bad.n_exceptions > good.n_exceptions
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"es_forecasts": [0.02, 0.0]}, "ES forecasts must be positive"),
+        ({"var_forecasts": [0.02]}, "align"),
+        ({"level": 0.7}, "level"),
+        ({"df": 2}, "df must be above 2"),
+        ({"n_sims": 10}, "n_sims"),
+    ],
+)
+def test_es_test_bad_input(kwargs, message):
+    from research.risk import backtest_expected_shortfall
+
+    args = {"returns": [-0.03, 0.01], "var_forecasts": [0.02, 0.02],
+            "es_forecasts": [0.03, 0.03], "confidence": 0.975, **kwargs}
+    with pytest.raises(RiskInputError, match=message):
+        backtest_expected_shortfall(**args)

@@ -21,6 +21,7 @@ from research.risk import (
     UnknownSectorError,
     cvar,
     var,
+    var_cvar,
 )
 
 NAV = 10_000_000.0
@@ -296,3 +297,33 @@ def test_empty_book_has_zero_risk_and_accepts_orders(last_year):
     assert manager.check_order("AAPL", "buy", 1000, 200.0).decision is Decision.APPROVED
     with pytest.raises(RiskInputError, match="whole shares"):
         manager.check_order("AAPL", "buy", 10.5, 200.0)
+
+
+@pytest.mark.parametrize("method", ["historical", "gaussian", "cornish_fisher", "monte_carlo"])
+def test_one_day_risk_is_the_method_at_one_day_on_the_same_window_and_book(
+        last_year, book, method):
+    """The daily VaR backtest's forecast: the configured method at h = 1, not the 21-day
+    figure divided by sqrt(21) (equal only for historical sqrt scaling)."""
+    settings = RiskSettings(var_method=method, mc_paths=2000)
+    manager = RiskManager(settings)
+    snap = manager.update(last_year, book, nav=NAV)
+    one = manager.one_day_risk()
+    w = np.array(list(book.values()))
+    series = last_year.to_numpy() @ w
+    if method == "gaussian":  # the covariance model (Ledoit-Wolf), mean and sd at one day
+        sigma = math.sqrt(w @ SklearnLedoitWolf().fit(last_year).covariance_ @ w)
+        mu = last_year.mean().to_numpy() @ w
+        assert one.var == pytest.approx(-mu + 1.6448536269514722 * sigma, rel=1e-9)
+        assert one.cvar == pytest.approx(-mu + sigma * 0.10313564037537128 / 0.05, rel=1e-9)
+    else:
+        expected = var_cvar(series, 0.95, method, 1, n_paths=2000, seed=settings.seed)
+        assert (one.var, one.cvar) == pytest.approx((expected.var, expected.cvar), rel=1e-12)
+    if method == "historical":
+        assert snap.var == pytest.approx(one.var * math.sqrt(21), rel=1e-12)
+    assert one.horizon == 1 and one.cvar >= one.var > 0
+
+
+def test_one_day_risk_of_an_empty_book_is_zero(last_year):
+    manager = RiskManager(RiskSettings(var_method="gaussian"))
+    manager.update(last_year, {}, nav=NAV)
+    assert (manager.one_day_risk().var, manager.one_day_risk().cvar) == (0.0, 0.0)

@@ -24,7 +24,7 @@ def test_cost_settings_no_longer_steer_execution_and_the_policy_does(tca_bars, t
     base = _run(tca_bars, tca_orders)
     defaults = base.summary["meta"]["assumptions"]["strategy_params"]
     assert defaults == {"limit_offset_bps": 0.0, "limit_cleanup_bars": 5, "pov_rate": 0.10,
-                        "is_risk_aversion": 1e-6, "is_impact_y": 0.7}
+                        "is_risk_aversion": 1e-6, "is_impact_y": 0.7, "max_child_fee_bps": None}
 
     # the four cost settings that used to set the POV rate, the IS coefficients and the limit
     # offset: now they only move the predictor
@@ -40,7 +40,7 @@ def test_cost_settings_no_longer_steer_execution_and_the_policy_does(tca_bars, t
     steered = _run(tca_bars, tca_orders, execution_policy=policy)
     assert steered.summary["meta"]["assumptions"]["strategy_params"] == {
         "limit_offset_bps": 3.0, "limit_cleanup_bars": 10, "pov_rate": 0.05,
-        "is_risk_aversion": 1e-4, "is_impact_y": 1.5}
+        "is_risk_aversion": 1e-4, "is_impact_y": 1.5, "max_child_fee_bps": None}
     assert _executed(steered, "market").equals(_executed(base, "market"))
     for name in ("limit", "pov", "is"):
         assert not _executed(steered, name).equals(_executed(base, name)), name
