@@ -16,7 +16,7 @@ from sim.sweep.executors import describe, execute
 from sim.sweep.points import Point, expand, sweep_id
 from sim.sweep.progress import Progress
 from sim.sweep.results import best_point, html_view, multiple_testing, results_table, write_results
-from sim.sweep.spec import SweepSpec, check_sweep
+from sim.sweep.spec import SweepSpec, SweepSpecError, check_sweep
 from sim.sweep.tasks import FINISHED, Outcome, run_unit, work_units
 
 
@@ -51,6 +51,37 @@ def _about(spec: SweepSpec, points: list[Point], duplicates: int, executor: str,
     return lines
 
 
+def check_data(spec: SweepSpec, points: list[Point], settings: Any) -> None:
+    """Refuse, before anything runs, bars that name nothing and symbols the bars do not
+    hold (of any point: ``universe.symbols`` may be swept)."""
+    from research.data import BarStore, known_bar_datasets, load_sp500_closes, looks_like_file
+    from sim.backtest_data import EMBEDDED_DAILY
+
+    problems = []
+    for bars in sorted({spec.bars or p.config["universe"]["dataset"] for p in points}):
+        if bars == EMBEDDED_DAILY:
+            held = set(load_sp500_closes().columns)
+        elif looks_like_file(bars):
+            if not Path(bars).is_file():
+                problems.append(f"bars: no such file {bars!r}")
+            continue  # a file's symbols are checked when it is read
+        else:
+            known = known_bar_datasets(BarStore(settings.data.store_path))
+            if bars not in known:
+                problems.append(f"bars: {bars!r} is neither a file nor a known dataset "
+                                f"(known: {', '.join(sorted([*known, EMBEDDED_DAILY]))})")
+                continue
+            held = set(known[bars])
+        for p in points:
+            missing = sorted(set(p.config["universe"]["symbols"]) - held)
+            if missing and (spec.bars or p.config["universe"]["dataset"]) == bars:
+                problems.append(f"point {p.index}: universe.symbols {missing} are not in "
+                                f"{bars}")
+                break
+    if problems:
+        raise SweepSpecError(spec.name, problems)
+
+
 def run_sweep(spec: SweepSpec, base: Any, settings: Any, *, out_dir: Path | None = None,
               jobs: int = 1, scheduler: str | None = None, track: bool = True,
               run: Callable[[Any], list[Outcome]] = run_unit,
@@ -61,6 +92,7 @@ def run_sweep(spec: SweepSpec, base: Any, settings: Any, *, out_dir: Path | None
     second call resumes it."""
     check_sweep(spec, base)  # a spec built in code has not been through load_sweep
     points, duplicates = expand(spec, base, settings)
+    check_data(spec, points, settings)
     ident = sweep_id(spec, points)
     by_hash = {p.config_hash: p for p in points}
     outcomes: dict[int, Outcome] = {}

@@ -102,3 +102,16 @@ def test_every_invalid_point_is_listed_before_anything_runs(tmp_path, settings):
 def test_bad_sweep_files_are_refused_with_the_reason(tmp_path, change, message):
     with pytest.raises(SweepSpecError, match=message):
         load_sweep(write_sweep(tmp_path, **change))
+
+
+def test_bars_and_symbols_that_name_nothing_are_refused_before_running(tmp_path, settings):
+    from sim.sweep.runner import check_data
+
+    spec, base = load_sweep(write_sweep(tmp_path, bars="no_such_dataset"))
+    with pytest.raises(SweepSpecError, match="'no_such_dataset' is neither a file nor a known"):
+        check_data(spec, expand(spec, base, settings)[0], settings)
+    spec, base = load_sweep(write_sweep(tmp_path, grid={
+        "universe.symbols": [["AAPL", "MSFT"], ["AAPL", "NOPE"]]}))
+    with pytest.raises(SweepSpecError, match=r"point 1: universe.symbols \['NOPE'\] are not in "
+                                             "sp500_daily"):
+        check_data(spec, expand(spec, base, settings)[0], settings)
