@@ -27,9 +27,9 @@ install: $(SYNCED)
 demo: install
 	$(VENV)/bin/qlab demo
 
-## test: the whole suite
+## test: the whole suite, on every core (pytest-xdist; the tests share no state)
 test: install
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n auto
 
 ## bench: performance figures (printed, not asserted)
 bench: install

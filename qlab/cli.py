@@ -1,5 +1,5 @@
 """``qlab``: the command line over research (data, config, costs, risk, report,
-validate-run), sim (tca, backtest) and live (promote, live, data fetch).
+validate-run), sim (tca, backtest, sweep) and live (promote, live, data fetch).
 
 This module is where the ``qlab`` app is built (:func:`build_app`): each area's CLI module
 only defines its commands or groups, and nothing else mounts anything. Each of those modules
@@ -113,6 +113,7 @@ def build_app() -> typer.Typer:
     from research.risk.cli import app as risk_app
     from sim.backtest_cli import backtest
     from sim.cli import tca_app
+    from sim.sweep.cli import sweep
     from sim.validation_cli import validate_run
 
     app = typer.Typer(
@@ -131,6 +132,7 @@ def build_app() -> typer.Typer:
     app.command("live")(live)
     app.command("demo")(demo)
     app.command("backtest")(backtest)
+    app.command("sweep")(sweep)
 
     # research's data commands and live's fetch side by side, without either module
     # changing the other's Typer app

@@ -209,6 +209,13 @@ def mlflow_client(settings: Settings) -> Any:
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
+def experiment_id(client: Any, settings: Settings) -> str:
+    """The id of the configured experiment (created on first use), for callers that open
+    runs themselves (a sweep's parent and child runs) through :func:`mlflow_client`."""
+    uri = settings.tracking.mlflow_tracking_uri
+    return _experiment_id(client, settings.tracking.experiment, uri)
+
+
 @contextmanager
 def tracked_run(kind: str, params: Mapping[str, Any] | None = None,
                 tags: Mapping[str, Any] | None = None, settings: Settings | None = None, *,
@@ -245,4 +252,5 @@ def tracked_run(kind: str, params: Mapping[str, Any] | None = None,
 
 
 __all__ = [
-    "CodeVersion", "TrackedRun", "code_version", "flatten", "mlflow_client", "tracked_run"]
+    "CodeVersion", "TrackedRun", "code_version", "experiment_id", "flatten", "mlflow_client",
+    "tracked_run"]

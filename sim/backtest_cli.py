@@ -37,6 +37,9 @@ def backtest(
     fee_bps: Annotated[float | None, typer.Option(
         "--fee-bps", help="vectorbt engine: fees, bps of each order's value (default 5).")
     ] = None,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", help="Seed of the simulated market (default: settings.simulation.seed); "
+        "the same seed gives the same JSON.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the result JSON "
                                                   "here (schema qlab.backtest/1).")] = None,
 ) -> None:
@@ -74,6 +77,9 @@ def backtest(
     except ConfigFileError as exc:
         fail(str(exc), 2)
     settings = settings_or_exit()
+    if seed is not None:
+        settings = settings.model_copy(update={"simulation": settings.simulation.model_copy(
+            update={"seed": int(seed)})})
     for name, value in (("--start", start), ("--end", end)):
         if value is not None:
             try:

@@ -22,6 +22,14 @@ def small_minute_bars(sp500_closes) -> pd.DataFrame:
     return synthesize_minute_bars(closes, "2022-11-21", "2022-11-28", SynthParams(seed=1))
 
 
+@pytest.fixture(scope="session")
+def mlflow_template_db(tmp_path_factory):
+    """A migrated MLflow database that tracking tests copy (tests/mlflow_db.py)."""
+    from tests.mlflow_db import migrated_db
+
+    return migrated_db(tmp_path_factory.mktemp("mlflow-template"))
+
+
 @pytest.fixture
 def isolated_env(monkeypatch, tmp_path):
     """Run with an empty environment for QLAB_* and a private store/working directory."""

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from research.config import load_settings
 from research.tracking import code_version, flatten, tracked_run
-
-
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory):
-    """Create (migrate) the database once; each test copies it (migrations take seconds)."""
-    folder = tmp_path_factory.mktemp("mlflow-template")
-    settings = load_settings(None, tracking={"mlflow_tracking_uri": f"sqlite:///{folder}/m.db"})
-    with tracked_run("warm-up", settings=settings):
-        pass
-    return folder / "m.db"
+from tests.mlflow_db import settings_on_copy
 
 
 @pytest.fixture
-def settings(template_db, tmp_path):
-    db = tmp_path / "tracking" / "m.db"
-    db.parent.mkdir()
-    shutil.copy(template_db, db)
-    return load_settings(None, tracking={"mlflow_tracking_uri": f"sqlite:///{db}",
-                                         "experiment": "qlab-test"})
+def settings(mlflow_template_db, tmp_path):
+    return settings_on_copy(mlflow_template_db, tmp_path, "qlab-test")
 
 
 def _client(settings):

@@ -832,6 +832,8 @@ class ExecutionEngine:
             last_price=float(snap.close[i]), timestamp=snap.timestamp,
             already_sent=cid in self.children,
             pending_quantity=self._pending_same_side(ps) if self.validator.risk_check else 0,
+            working_notional=self._working_elsewhere(ps, snap) if self.validator.risk_check
+            else None,
         )
         if not check.accepted:
             return self._local_reject(ps, check.reason_code, check.reason)
@@ -852,6 +854,27 @@ class ExecutionEngine:
             if c.side is side:
                 pending += c.leaves_quantity
         return pending
+
+    def _working_elsewhere(self, ps: ParentState, snap: MarketSnapshot) -> dict[str, float]:
+        """Signed dollars (at the bar's close) of the orders of every other symbol working at
+        the broker or queued this bar: the risk check counts them toward the sector, gross and
+        net limits (a rebalance's buys go out together, each checked before any fills)."""
+        out: dict[str, float] = {}
+        close = snap.close
+        index = self._sym_index
+        for (i, side), q in self._queued.items():
+            if i != ps.symbol_index and q:
+                sym = self.symbols[i]
+                out[sym] = out.get(sym, 0.0) + side.sign * q * float(close[i])
+        children = self.children
+        for sym, cids in self._open_by_symbol.items():
+            if sym == ps.parent.symbol or not cids:
+                continue
+            px = float(close[index[sym]])
+            for cid in cids:
+                c = children[cid]
+                out[sym] = out.get(sym, 0.0) + c.side.sign * c.leaves_quantity * px
+        return {s: v for s, v in out.items() if v and math.isfinite(v)}
 
     def _within_max_notional(self, ps: ParentState, req: ChildRequest, qty: int,
                              last: float) -> int:

@@ -26,8 +26,11 @@ class RiskManagerCheck:
         self.on_limited = on_limited
 
     def check(self, symbol: str, side: Side, quantity: int, price: float,
-              working: int = 0) -> RiskDecision:
-        d = self.manager.check_order(symbol, side, quantity + working, price)
+              working: int = 0, working_notional: Any = None) -> RiskDecision:
+        """``working``: this symbol's same-side shares already working (counted as filled);
+        ``working_notional``: the other symbols' working orders, signed dollars by symbol."""
+        d = self.manager.check_order(symbol, side, quantity + working, price,
+                                     working_notional=working_notional)
         code = ",".join(str(getattr(r, "value", r)) for r in d.reasons)
         # what the limits leave for this order once the working shares are counted as filled
         allowed = max(0, int(d.approved_quantity) - working) if d.approved else 0

@@ -8,6 +8,7 @@ engine does not depend on research.risk; a thin adapter wraps the real RiskManag
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -19,10 +20,12 @@ from research.execution.rules import is_on_tick, is_regular_hours
 @runtime_checkable
 class PreTradeRiskCheck(Protocol):
     def check(self, symbol: str, side: Side, quantity: int, price: float,
-              working: int = 0) -> RiskDecision:
+              working: int = 0, working_notional: Mapping[str, float] | None = None
+              ) -> RiskDecision:
         """Approve, trim (smaller ``quantity``) or reject one order of ``quantity`` shares
         priced at ``price`` $, with ``working`` shares of the same symbol and side already on
-        their way (checked as if filled); the decision's quantity is the order's own."""
+        their way (checked as if filled) and ``working_notional`` (signed $ by symbol) of the
+        other symbols' orders on their way; the decision's quantity is the order's own."""
         ...
 
 
@@ -125,10 +128,13 @@ class PreTradeValidator:
         timestamp: datetime,
         already_sent: bool,
         pending_quantity: int = 0,
+        working_notional: Mapping[str, float] | None = None,
     ) -> ValidationResult:
         """Approve (possibly trimmed) or refuse one child. ``pending_quantity``: shares of the
-        same symbol and side already working or queued; the risk check sees them as filled, so
-        the child gets at most what is left under the limits."""
+        same symbol and side already working or queued; ``working_notional``: the other
+        symbols' working or queued orders, signed $ by symbol. The risk check sees them as
+        filled (the others where they add exposure), so the child gets at most what is left
+        under the limits."""
         def no(code: RejectReason, why: str) -> ValidationResult:
             return ValidationResult(False, 0, code, f"{client_order_id} {symbol}: {why}")
 
@@ -162,7 +168,8 @@ class PreTradeValidator:
             )
         if self.risk_check is not None:
             pending = max(0, int(pending_quantity))
-            decision = self.risk_check.check(symbol, side, qty, price, working=pending)
+            decision = self.risk_check.check(symbol, side, qty, price, working=pending,
+                                             working_notional=working_notional)
             allowed = int(decision.quantity)
             if not decision.approved or allowed < 1:
                 return no(

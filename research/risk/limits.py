@@ -369,11 +369,33 @@ class LimitChecker:
                 high = mid
         return low
 
+    def _with_working(self, i: int, working_notional: Mapping[str, float], nav: float
+                      ) -> tuple[float, float, float]:
+        """(sector gross of symbol ``i``'s sector, gross, net) of the book with the other
+        symbols' working orders counted as filled where they add exposure (a working sell of a
+        long is not counted: it may not fill). Why: orders sent together (a rebalance's
+        parents) are each checked before any fills; without this, three buys in one sector
+        each pass alone and the sector ends far over its limit."""
+        w = list(self._w)
+        for sym, dollars in working_notional.items():
+            j = self._index.get(sym)
+            if j is None or j == i or not dollars:
+                continue
+            moved = w[j] + dollars / nav
+            if abs(moved) > abs(w[j]):
+                w[j] = moved
+        sector = self._sector_of[i]
+        sector_gross = sum(abs(x) for k, x in enumerate(w) if self._sector_of[k] == sector)
+        return sector_gross, sum(abs(x) for x in w), sum(w)
+
     def check_order(
-        self, symbol: str, side: Side | str, quantity: int, price: float, nav: float
+        self, symbol: str, side: Side | str, quantity: int, price: float, nav: float,
+        working_notional: Mapping[str, float] | None = None,
     ) -> PreTradeDecision:
         """Approve, trim or reject an order of ``quantity`` shares at ``price`` on a book of
-        ``nav`` dollars."""
+        ``nav`` dollars. ``working_notional``: signed dollars of other symbols' orders still
+        working (sector, gross and net limits count them as filled where they add exposure;
+        the VaR check reads the book as it is)."""
         i = self._index.get(symbol)
         if i is None:
             raise RiskInputError(
@@ -396,7 +418,11 @@ class LimitChecker:
         limits = self.limits
         w_i = self._w[i]
         abs_w = abs(w_i)
-        sector_gross = self._sector_gross_list[self._sector_list[i]]
+        if working_notional:
+            sector_gross, gross, net = self._with_working(i, working_notional, nav)
+        else:
+            sector_gross = self._sector_gross_list[self._sector_list[i]]
+            gross, net = self._gross, self._net
         caps = [
             (LimitKind.POSITION_WEIGHT, _interval_cap(limits.max_position_weight, 0.0, w_i, sign)),
             (
@@ -405,9 +431,9 @@ class LimitChecker:
             ),
             (
                 LimitKind.GROSS_EXPOSURE,
-                _interval_cap(limits.max_gross_exposure, self._gross - abs_w, w_i, sign),
+                _interval_cap(limits.max_gross_exposure, gross - abs_w, w_i, sign),
             ),
-            (LimitKind.NET_EXPOSURE, _interval_cap(limits.max_net_exposure, 0.0, self._net, sign)),
+            (LimitKind.NET_EXPOSURE, _interval_cap(limits.max_net_exposure, 0.0, net, sign)),
             (LimitKind.VAR_BUDGET, self._var_cap(i, sign, requested)),
         ]
         if sign * w_i <= 0.0:  # opens a position, or reduces one and could flip it
@@ -425,8 +451,10 @@ class LimitChecker:
         cap = min(c for _, c in binding)
         approved = min(quantity, max(0, math.floor(cap / per_share + 1e-9)))
         decision = Decision.REJECTED if approved == 0 else Decision.TRIMMED
+        book = (sector_gross, gross, net)
         details = tuple(
-            self._binding_detail(kind, c, i, sign, requested, per_share) for kind, c in binding
+            self._binding_detail(kind, c, i, sign, requested, per_share, book)
+            for kind, c in binding
         )
         reasons = tuple(d.kind for d in details)
         verb = "rejected" if approved == 0 else f"trimmed to {approved} shares"
@@ -441,8 +469,12 @@ class LimitChecker:
         )
 
     def _binding_detail(
-        self, kind: LimitKind, cap: float, i: int, sign: int, u: float, per_share: float
+        self, kind: LimitKind, cap: float, i: int, sign: int, u: float, per_share: float,
+        book: tuple[float, float, float],
     ) -> BindingLimit:
+        """``book``: (sector gross of ``i``'s sector, gross, net) the check measured against
+        (other symbols' working orders included)."""
+        sector_gross, gross, net = book
         w_i = self._w[i]
         after = w_i + sign * u
         symbol = self.symbols[i]
@@ -450,12 +482,12 @@ class LimitChecker:
             measured, subject = abs(after), symbol
         elif kind is LimitKind.SECTOR_WEIGHT:
             sector = self._sector_list[i]
-            measured = self._sector_gross_list[sector] - abs(w_i) + abs(after)
+            measured = sector_gross - abs(w_i) + abs(after)
             subject = self.sector_names[sector]
         elif kind is LimitKind.GROSS_EXPOSURE:
-            measured, subject = self._gross - abs(w_i) + abs(after), "portfolio"
+            measured, subject = gross - abs(w_i) + abs(after), "portfolio"
         elif kind is LimitKind.NET_EXPOSURE:
-            measured, subject = abs(self._net + sign * u), "portfolio"
+            measured, subject = abs(net + sign * u), "portfolio"
         elif kind is LimitKind.VAR_BUDGET:
             measured, subject = self._var_after(i, sign, u), "portfolio"
         elif kind is LimitKind.PAIRWISE_CORRELATION:

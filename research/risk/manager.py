@@ -456,14 +456,18 @@ class RiskManager:
 
     # ------------------------------------------------------------------ pre-trade
     def check_order(
-        self, symbol: str, side: Side | str, quantity: int, price: float
+        self, symbol: str, side: Side | str, quantity: int, price: float,
+        working_notional: Mapping[str, float] | None = None,
     ) -> PreTradeDecision:
         """Approve, trim (largest compliant whole-share quantity) or reject one order.
 
-        O(1) on cached state: fills since the last snapshot are in the book; the tail factor
-        of the pre-trade VaR is the one of the last snapshot.
+        O(1) on cached state (O(n) with ``working_notional``: other symbols' working orders in
+        signed dollars, counted as filled by the sector, gross and net limits where they add
+        exposure): fills since the last snapshot are in the book; the tail factor of the
+        pre-trade VaR is the one of the last snapshot.
         """
-        return self._require_update().check_order(symbol, side, quantity, price, self.nav)
+        return self._require_update().check_order(symbol, side, quantity, price, self.nav,
+                                                  working_notional)
 
     def limit_statuses(self) -> tuple[LimitStatus, ...]:
         """Every limit measured on the current book (as marked): O(n) on cached state, for

@@ -52,6 +52,11 @@ def test_backtest_writes_the_documented_json(bar_file, isolated_env):
     assert data["decisions"][0]["session"] == "2022-02-28"
     assert data["trades"] and data["costs"]["dollars"]["total"] is not None
     assert data["config"]["name"] == "clitest"
+    assert data["meta"]["seed"] == 3  # the simulated market's default seed
+    again = isolated_env / "bt2.json"
+    res = run([str(cfg), "--bars", str(bar_file), "--json", str(again), "--seed", "3"])
+    assert res.exit_code == 0, res.output
+    assert again.read_text() == out.read_text()  # the same seed, the same JSON
 
 
 @pytest.mark.parametrize(("extra", "expect"), [

@@ -69,7 +69,7 @@ def test_every_area_is_mounted_once():
 
     commands = [c.name for c in app.registered_commands]
     groups = [g.name for g in app.registered_groups]
-    assert commands == ["report", "validate-run", "promote", "live", "demo", "backtest"]
+    assert commands == ["report", "validate-run", "promote", "live", "demo", "backtest", "sweep"]
     assert groups == ["data", "config", "costs", "risk", "tca"]
 
 

@@ -17,7 +17,7 @@ class Risk:
     def __init__(self, decision: RiskDecision):
         self.decision = decision
 
-    def check(self, symbol, side, quantity, price, working=0):
+    def check(self, symbol, side, quantity, price, working=0, working_notional=None):
         return self.decision
 
 
@@ -113,7 +113,7 @@ class PositionCap:
         test = self
 
         class Manager:
-            def check_order(self, symbol, side, quantity, price):
+            def check_order(self, symbol, side, quantity, price, working_notional=None):
                 test.asked.append(quantity)
                 allowed = max(0, min(quantity, cap))
 
@@ -126,7 +126,7 @@ class PositionCap:
 
         self.adapter = RiskManagerCheck(Manager(), on_limited=lambda *a: self.events.append(a))
 
-    def check(self, symbol, side, quantity, price, working=0):
+    def check(self, symbol, side, quantity, price, working=0, working_notional=None):
         return self.adapter.check(symbol, side, quantity, price, working)
 
 

@@ -35,7 +35,10 @@ def run_config() -> RunConfig:
         strategy={"kind": "equal_weight", "rebalance": "daily", "lookback_days": 20,
                   "capital": 1e6},
         execution={"algorithm": "twap", "horizon_minutes": HORIZON},
-        risk={"max_position_weight": 0.4, "max_sector_weight": 0.5, "var_budget": 0.5},
+        # 1/3 each, fully invested: 5% of gross and net room, or the pre-trade check (which
+        # counts the other names' working orders) trims the last buy by the prices' drift
+        risk={"max_position_weight": 0.4, "max_sector_weight": 0.5, "var_budget": 0.5,
+              "max_gross_exposure": 1.05, "max_net_exposure": 1.05},
     )
 
 

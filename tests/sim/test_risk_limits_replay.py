@@ -1,7 +1,7 @@
 """Each limit binds in a small daily replay with an outcome checked by hand (what the existing
 minute-bar tests in tests/trading do not cover: the trimmed quantities of the position and
 VaR limits, the sector limit refusing once the sector is full, and a drift reduction never
-selling past flat), and the VaR backtest statistics on a replay's own exception series."""
+selling past flat, the sector limit counting the orders sent together), and the VaR backtest statistics on a replay's own exception series."""
 
 from __future__ import annotations
 
@@ -54,23 +54,26 @@ def test_the_position_limit_trims_each_buy_to_the_largest_whole_number_of_shares
     assert filled["KO"] == checks.loc["KO", "allowed"]  # the rest of the parent is refused
 
 
-def test_the_sector_limit_refuses_buys_once_the_sector_is_full(sp500_closes):
-    """Three staples (KO, PEP, PG) and JNJ at 25% each under a 45% sector limit. The opening
-    children are checked one by one against a book with nothing filled yet — a check counts
-    the symbol's own working shares, not other symbols' — so each passes at 25% and the
-    sector closes the first session at 75%: a gap of the pre-trade check when several orders
-    go out together (the report's usage table shows it). Once they have filled, the staples
-    child still working (KO's last share) is refused — max 0 shares — naming the sector."""
+def test_the_sector_limit_counts_the_other_names_working_orders(sp500_closes):
+    """Three staples (KO, PEP, PG) and JNJ at 25% each under a 45% sector limit, all bought
+    at the opening auction. The children go out in parent-id order (JNJ, KO, PEP, PG), each
+    checked with the other names' working orders counted as filled: KO passes (25%), PEP gets
+    what is left of the sector, floor((0.45 - KO's 25%) x $1m / PEP's previous close), and PG
+    is refused — so the sector closes its first session at ~45%, not 75%."""
     res = replay(sp500_closes, ["KO", "PEP", "PG", "JNJ"], max_sector_weight=0.45,
                  max_position_weight=0.45)
-    sector = res.risk_events[res.risk_events["limits"].str.contains("sector_weight")]
-    assert len(sector) and set(sector["symbol"]) <= {"KO", "PEP", "PG"}
-    assert (sector["allowed"] == 0).all() and (sector["decision"] == "rejected").all()
-    assert sector["message"].str.contains("Consumer Staples; max 0 shares").all()
-    assert not sector["time"].str.startswith(f"{START}T09:30").any()  # the opening checks
+    checks = first_checks(res)
+    close = sp500_closes.loc["2021-05-28"]
+    ko = math.floor(250_000 / close["KO"]) * close["KO"] / 1e6
+    assert "KO" not in checks.index and "JNJ" not in checks.index  # approved whole
+    assert checks.loc["PEP", "decision"] == "trimmed"
+    assert checks.loc["PEP", "limits"] == "sector_weight"
+    assert checks.loc["PEP", "allowed"] == math.floor((0.45 - ko) * 1e6 / close["PEP"] + 1e-9)
+    assert checks.loc["PG", "decision"] == "rejected" and checks.loc["PG", "allowed"] == 0
+    assert "Consumer Staples" in checks.loc["PG", "message"]
     usage = res.limit_usage.set_index("session")
     assert usage.loc[START, "sector_weight_subject"] == "Consumer Staples"
-    assert usage.loc[START, "sector_weight"] == pytest.approx(0.75, abs=0.01)
+    assert usage.loc[START, "sector_weight"] == pytest.approx(0.45, abs=0.01)
 
 
 def test_the_var_budget_trims_the_first_buy_to_the_budget(sp500_closes):
