@@ -84,8 +84,18 @@ class BacktestAttribution:
                             for s, row in self.sectors.iterrows()},
                 "windows": [{k: (num(v) if isinstance(v, float) else v) for k, v in r.items()}
                             for r in windows.to_dict(orient="records")]},
-            "by_factor": self.factors,
+            "by_factor": _finite_or_null(self.factors),
         }
+
+
+def _finite_or_null(value: Any) -> Any:
+    """``value`` with every non-finite float (an undefined R² of a flat curve) as None: the
+    JSON is written with ``allow_nan=False``."""
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def backtest_attribution(result: Any, factor_prices: pd.DataFrame | None = None,
