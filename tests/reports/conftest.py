@@ -24,6 +24,29 @@ def _load_browser():
 browser = _load_browser()
 
 
+def _run_smoke_report(tmp_path_factory, name: str, *params: str) -> Path:
+    """``qlab report NAME -p key value ...`` into a temporary folder, tracked in a temporary
+    MLflow store; returns the folder (``reports/NAME.html``, ``mlflow.db``)."""
+    from typer.testing import CliRunner
+
+    from qlab.cli import app
+
+    root = tmp_path_factory.mktemp(f"{name}-smoke")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("QLAB_TRACKING__MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
+        result = CliRunner().invoke(app, ["report", name, *params, "--output-dir",
+                                          str(root / "reports"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    return root
+
+
+@pytest.fixture(scope="session")
+def run_smoke_report():
+    """``run_smoke_report(tmp_path_factory, NAME, "-p", key, value, ...)``: a report notebook
+    run through ``qlab report`` into a temporary folder and MLflow store (its folder)."""
+    return _run_smoke_report
+
+
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Path of Chromium; skips outside CI when it is absent, fails under CI=true."""

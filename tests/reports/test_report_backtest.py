@@ -53,19 +53,11 @@ def test_bad_parameters_on_the_command_line_exit_2_naming_them(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def smoke_report(tmp_path_factory):
+def smoke_report(tmp_path_factory, run_smoke_report):
     """``qlab report backtest -p config configs/inverse_volatility_daily.yaml -p smoke true``
     into a temporary folder, tracked in a temporary MLflow store."""
-    from qlab.cli import app
-
-    root = tmp_path_factory.mktemp("backtest-smoke")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("QLAB_TRACKING__MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
-        result = CliRunner().invoke(app, ["report", NAME, "-p", "config", str(CONFIG),
-                                          "-p", "smoke", "true", "--output-dir",
-                                          str(root / "reports"), "--no-progress"])
-    assert result.exit_code == 0, result.output
-    return root
+    return run_smoke_report(tmp_path_factory, NAME, "-p", "config", str(CONFIG),
+                            "-p", "smoke", "true")
 
 
 @pytest.mark.slow

@@ -8,7 +8,6 @@ import ast
 import json
 
 import pytest
-from typer.testing import CliRunner
 
 from qlab.cli import register_reports
 from research.reports import ReportParameterError, run_report
@@ -53,18 +52,10 @@ def test_smoke_cuts_the_config_to_a_few_names_and_two_years():
 
 
 @pytest.fixture(scope="module")
-def smoke_report(tmp_path_factory):
+def smoke_report(tmp_path_factory, run_smoke_report):
     """``qlab report risk_limits -p smoke true`` into a temporary folder and MLflow store."""
-    from qlab.cli import app
-
-    root = tmp_path_factory.mktemp("risk-limits-smoke")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("QLAB_TRACKING__MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
-        result = CliRunner().invoke(app, ["report", NAME, "-p", "smoke", "true", "-p",
-                                          "n_boot", "200", "-p", "es_sims", "500",
-                                          "--output-dir", str(root / "reports")])
-    assert result.exit_code == 0, result.output
-    return root
+    return run_smoke_report(tmp_path_factory, NAME, "-p", "smoke", "true", "-p", "n_boot",
+                            "200", "-p", "es_sims", "500")
 
 
 @pytest.mark.slow
