@@ -41,6 +41,8 @@ from sim.fill_costs import decompose_fills, half_spreads
 from sim.replay import BarReplay, bar_minutes_of
 
 SCHEMA = "qlab.backtest/1"
+#: Minutes of a regular session: a daily bar carries this many minutes' worth of orders.
+SESSION_MINUTES = 390
 COST_COMPONENTS = ("delay", "spread", "impact", "timing", "opportunity", "fees")
 #: The run config's limits and their policies, copied into ``meta.limits``.
 _LIMIT_FIELDS = ("max_position_weight", "max_sector_weight", "max_pairwise_correlation",
@@ -203,11 +205,15 @@ def run_daily_backtest(config: Any, settings: Any, closes: pd.DataFrame, *, star
         permanent_impact=settings.simulation.permanent_impact)
     first = pd.Timestamp(market.replay.timestamps[0]).tz_localize(None).normalize()
     # a daily bar stands for a session: the orders the engine sends on it go out over the
-    # session's seconds, not in the one instant its stamp shows, so the order-rate bucket may
-    # hand out a bar's worth at once (two orders per symbol: a child and its clean-up)
-    burst = max(settings.execution.order_burst, 2 * len(symbols))
-    settings = settings.model_copy(update={"execution": settings.execution.model_copy(
-        update={"order_burst": burst})})
+    # session's seconds and minutes, not in the one instant its stamp shows. So the
+    # order-rate bucket may hand out a bar's worth at once (two orders per symbol: a child and
+    # its clean-up), and the child notional cap (a per-order fat-finger guard) is the
+    # session's worth of capped orders — one a minute — or a parent above one cap would be
+    # cut and its rest filled at the next session's open instead of within the session
+    ex = settings.execution
+    settings = settings.model_copy(update={"execution": ex.model_copy(update={
+        "order_burst": max(ex.order_burst, 2 * len(symbols)),
+        "max_order_notional": ex.max_order_notional * SESSION_MINUTES})})
     model, fitted_on = daily_cost_model(config, settings, market)
     return run_backtest(config, settings, market.replay,
                         daily_closes=closes.loc[closes.index < first, symbols],

@@ -18,8 +18,10 @@ Layout: every session becomes two bars of the replay, stamped (as all bars, at t
 
 So a decision on the close of session t-1 trades in session t, priced at t's close: the
 daily-bar convention of a next-session execution, without look-ahead. A full-session
-algorithm (TWAP, VWAP, POV over the day) is one child a session; an order larger than the
-engine's maximum child notional is worked over several sessions (the engine cuts it).
+algorithm (TWAP, VWAP, POV over the day) is one child a session (the daily backtest lets a
+bar carry a session's worth of the engine's capped children and of its order rate, see
+:func:`sim.backtest.run_daily_backtest`); what the participation cap leaves is worked on the
+following sessions, from their opening auction.
 
 The response model on a session bar (sim/response.py's laws, at the daily horizon):
 

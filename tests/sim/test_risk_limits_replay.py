@@ -39,17 +39,17 @@ def test_the_position_limit_trims_each_buy_to_the_largest_whole_number_of_shares
         sp500_closes):
     """From $1m cash, equal weight on four names (25% each) under a 20% position limit. The
     orders are sized and checked at the previous close (2021-05-28: KO 51.700, PEP 139.193,
-    PG 127.538, JNJ 160.502): requested floor(250,000 / close), allowed
-    floor(200,000 / close) — e.g. JNJ 1557 and 1246."""
+    PG 127.538, JNJ 160.502): requested the target, round(250,000 / close), allowed
+    floor(200,000 / close) — e.g. JNJ 1558 and 1246."""
     res = replay(sp500_closes, ["KO", "PEP", "PG", "JNJ"], max_position_weight=0.2)
     checks = first_checks(res)
     close = sp500_closes.loc["2021-05-28"]
     for s in ("KO", "PEP", "PG", "JNJ"):
-        assert checks.loc[s, "requested"] == math.floor(250_000 / close[s])
+        assert checks.loc[s, "requested"] == round(250_000 / close[s])
         assert checks.loc[s, "allowed"] == math.floor(200_000 / close[s])
         assert checks.loc[s, "decision"] == "trimmed"
         assert checks.loc[s, "limits"] == "position_weight"
-    assert (checks.loc["JNJ", "requested"], checks.loc["JNJ", "allowed"]) == (1557, 1246)
+    assert (checks.loc["JNJ", "requested"], checks.loc["JNJ", "allowed"]) == (1558, 1246)
     filled = res.trades.groupby("symbol")["quantity"].sum()
     assert filled["KO"] == checks.loc["KO", "allowed"]  # the rest of the parent is refused
 
@@ -64,7 +64,7 @@ def test_the_sector_limit_counts_the_other_names_working_orders(sp500_closes):
                  max_position_weight=0.45)
     checks = first_checks(res)
     close = sp500_closes.loc["2021-05-28"]
-    ko = math.floor(250_000 / close["KO"]) * close["KO"] / 1e6
+    ko = round(250_000 / close["KO"]) * close["KO"] / 1e6  # KO's target, working
     assert "KO" not in checks.index and "JNJ" not in checks.index  # approved whole
     assert checks.loc["PEP", "decision"] == "trimmed"
     assert checks.loc["PEP", "limits"] == "sector_weight"
@@ -81,15 +81,15 @@ def test_the_var_budget_trims_the_first_buy_to_the_budget(sp500_closes):
     pre-trade VaR of a book w·KO is w·(−21·μ + z·√21·σ): Gaussian on the refit's moments,
     tail factor 1 on an empty book, μ and σ of the 252 daily returns before the session (σ
     with 1/n, the Ledoit-Wolf estimator's empirical covariance, which one asset leaves
-    unshrunk). So the opening child (a quarter of the order: the daily market's participation
-    cap) is trimmed to floor(0.01 / (−21·μ + z·√21·σ) × $1m / previous close)."""
+    unshrunk). So the opening child (the whole order) is trimmed to
+    floor(0.01 / (−21·μ + z·√21·σ) × $1m / previous close)."""
     res = replay(sp500_closes, ["KO"], var_budget=0.01)
     check = first_checks(res).loc["KO"]
     r = sp500_closes.loc[:"2021-05-28", "KO"].pct_change().iloc[-252:].to_numpy()
     var_of_full = -21 * r.mean() + 1.6448536269514722 * math.sqrt(21) * r.std(ddof=0)
     price = sp500_closes.loc["2021-05-28", "KO"]
     assert check["limits"] == "var_budget" and check["decision"] == "trimmed"
-    assert check["requested"] < math.floor(1e6 / price)
+    assert check["requested"] == round(1e6 / price)
     assert check["allowed"] == math.floor(0.01 / var_of_full * 1e6 / price)
     assert check["time"].startswith(f"{START}T09:30")
 
