@@ -130,3 +130,54 @@ def test_vectorbt_points_run_in_chunks_and_each_is_a_child_run(tmp_path, setting
     children = _children(client, client.get_experiment_by_name(
         "qlab-sweep-test").experiment_id, result.parent_run_id)
     assert len(children) == 4 and {c.data.tags["qlab.task"] for c in children} == {"vectorbt"}
+
+
+def test_a_sweep_killed_by_the_os_resumes_without_redoing_finished_points(tmp_path, settings):
+    """`qlab sweep` in its own process, SIGKILLed once some points are recorded (no clean-up
+    runs: the parent run is left RUNNING), then run again: only the points not recorded as
+    FINISHED are executed, and the table holds every point once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from mlflow.tracking import MlflowClient
+
+    path = write_sweep(tmp_path, grid={"strategy.lookback_days": [21, 42, 63, 84],
+                                       "settings.simulation.impact_y": [0.5, 1.0, 2.0]})
+    spec, base = load_sweep(path)
+    env = {**os.environ, "QLAB_TRACKING__MLFLOW_TRACKING_URI":
+           settings.tracking.mlflow_tracking_uri,
+           "QLAB_TRACKING__EXPERIMENT": settings.tracking.experiment}
+    proc = subprocess.Popen([sys.executable, "-m", "qlab", "sweep", str(path), "--jobs", "1",
+                             "--out", str(tmp_path / "first")], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = MlflowClient(settings.tracking.mlflow_tracking_uri)
+    finished: set[str] = set()
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            experiment = client.get_experiment_by_name(settings.tracking.experiment)
+            if experiment is not None:
+                runs = client.search_runs([experiment.experiment_id],
+                                          "attributes.status = 'FINISHED'")
+                finished = {r.data.tags["qlab.config_hash"] for r in runs
+                            if "qlab.config_hash" in r.data.tags}
+                if len(finished) >= 2:
+                    break
+            time.sleep(0.2)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert 2 <= len(finished) < 12, "the sweep was not caught half-way"
+    experiment = client.get_experiment_by_name(settings.tracking.experiment).experiment_id
+    finished = {r.data.tags["qlab.config_hash"] for r in client.search_runs(
+        [experiment], "attributes.status = 'FINISHED'") if "qlab.config_hash" in r.data.tags}
+
+    second = CountingRun()
+    resumed = run_sweep(spec, base, settings, jobs=1, track=True, bar=False, run=second,
+                        out_dir=tmp_path / "second")
+    assert resumed.skipped == len(finished) and resumed.executed == 12 - len(finished)
+    assert not set(second.hashes) & finished  # nothing recorded was run again
+    assert len(resumed.table) == 12 and (resumed.table["status"] == "FINISHED").all()
