@@ -6,10 +6,10 @@ itself — nothing a user hands in counts:
    simulated market);
 2. **the risk-limit analysis** of that replay: each limit's binds (distinct session, symbol
    and limit — an order refused again on every bar of a session counts once), the limits the
-   book still breaches at its last close (alerts left unresolved), and the VaR backtest of the
-   replay's own P&L against the risk manager's forecasts: the configured-horizon VaR (21
-   sessions by default) against the P&L of **non-overlapping** windows of that many sessions
-   (overlapping windows would share days, and their exceptions would be dependent);
+   book still breaches at its last close (alerts left unresolved), and the VaR and ES
+   backtests of the replay's own P&L against the risk manager's forecasts, at one day and at
+   the configured horizon on non-overlapping windows (:mod:`sim.risk_limits_report`'s; the
+   gate reads the worse traffic light);
 3. **the TCA study** of the config's execution algorithm against market orders on the
    config's own rebalance parent orders (its strategy and capital on its universe), over
    minute bars (default: the embedded synthetic minute bars, 2022), with the cost model's
@@ -42,27 +42,19 @@ class Evidence:
 
     metrics: dict[str, float]
     backtest: Any
-    var_backtest: Any
+    var_backtest: tuple[Any, Any]  # sim.risk_limits_report.ForecastBacktest: 1 day, horizon
     tca_summary: dict | None
     notes: list[str] = field(default_factory=list)
     data_hash: str = ""
-    var_windows: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def var_backtest_document(self) -> dict[str, Any]:
-        """The VaR backtest as a JSON-ready dict: the tests and every window."""
-        bt = self.var_backtest
-        windows = self.var_windows.copy()
-        for c in ("start", "end"):
-            windows[c] = windows[c].map(lambda d: f"{d:%Y-%m-%d}")
-        return {"confidence": bt.confidence, "windows": len(windows),
-                "exceptions": bt.n_exceptions, "zone": bt.traffic_light.zone.value,
-                "kupiec_p": bt.kupiec.pvalue, "christoffersen_p": bt.independence.pvalue,
-                "conditional_coverage_p": bt.conditional_coverage.pvalue,
-                "method": "the risk manager's configured-horizon VaR, made before each "
-                          "window's first session, against the return of non-overlapping "
-                          "windows of that many sessions from the close before",
-                "rows": windows.assign(exception=bt.exceptions.astype(bool)).to_dict(
-                    orient="records")}
+        """The VaR backtests (1 day, the configured horizon on non-overlapping windows) as a
+        JSON-ready dict: every test and what was compared."""
+        from sim.risk_limits_report import backtest_table
+
+        table = backtest_table(*self.var_backtest).reset_index()
+        return {"tests": table.to_dict(orient="records"),
+                "method": {bt.horizon: bt.note for bt in self.var_backtest}}
 
 
 def limit_binds(risk_events: pd.DataFrame) -> pd.DataFrame:
@@ -96,34 +88,6 @@ def unresolved_limits(limit_usage: pd.DataFrame, limits: dict[str, Any]) -> list
             if kind in last and key in limits
             and float(last[kind]) > float(limits[key]) + 1e-9
             and float(before[kind]) > float(limits[key]) + 1e-9]
-
-
-def horizon_var_backtest(equity: pd.Series, forecasts: pd.DataFrame):
-    """The VaR backtest of the configured-horizon forecasts on non-overlapping windows: the
-    forecast made before a window's first session (fraction of NAV) against the window's
-    return from the close before it. Returns (research.risk VaRBacktest, windows frame)."""
-    from research.risk import backtest_var
-
-    if forecasts.empty:
-        raise ValueError("no VaR forecast was recorded")
-    horizon = int(forecasts["horizon_days"].iloc[0])
-    confidence = float(forecasts["confidence"].iloc[0])
-    f = forecasts.set_index(pd.DatetimeIndex(forecasts["session"]))
-    days = equity.index[1:]  # equity[0] is the close before the first session
-    rows = []
-    for k in range(0, len(days) - horizon + 1, horizon):
-        first, last = days[k], days[k + horizon - 1]
-        if first not in f.index or not f.loc[first, "var"] > 0:
-            continue  # no book yet: nothing at risk, nothing to test
-        before = equity.iloc[k]
-        rows.append({"start": first, "end": last, "var": float(f.loc[first, "var"]),
-                     "return": float(equity.loc[last] / before - 1.0)})
-    windows = pd.DataFrame(rows, columns=["start", "end", "var", "return"])
-    if len(windows) < 2:
-        raise ValueError(f"only {len(windows)} non-overlapping {horizon}-session window(s) "
-                         "with a book: too short a replay for a VaR backtest")
-    return backtest_var(windows["return"].to_numpy(), windows["var"].to_numpy(),
-                        confidence), windows
 
 
 def own_rebalance_orders(config: Any, bars: pd.DataFrame, closes: pd.DataFrame) -> pd.DataFrame:
@@ -220,6 +184,14 @@ def tca_gate_metrics(summary: dict, algorithm: str) -> dict[str, float]:
     return out
 
 
+def var_backtests(result: Any) -> tuple[Any, Any]:
+    """The replay's VaR/ES backtests at one day and at the configured horizon (the risk-limits
+    report's, :mod:`sim.risk_limits_report`), the ES test's simulations seeded."""
+    from sim.risk_limits_report import var_backtest_daily, var_backtest_horizon
+
+    return var_backtest_daily(result, seed=0), var_backtest_horizon(result, seed=0)
+
+
 def gather_evidence(config: Any, settings: Any, *, bars: str | None = None,
                     start: Any = None, end: Any = None, tca_bars: str = DEFAULT_TCA_BARS,
                     tca: bool = True, say: Callable[[str], None] = lambda line: None
@@ -251,12 +223,16 @@ def gather_evidence(config: Any, settings: Any, *, bars: str | None = None,
     }
     for limit, n in binds["limit"].value_counts().items():
         metrics[f"validation.binds.{limit}"] = float(n)
-    say("risk: VaR backtest of the replay's P&L against the risk manager's forecasts ...")
-    var_bt, windows = horizon_var_backtest(result.equity, result.risk_forecasts)
-    metrics[GATE_METRICS["var_backtest_zone"]] = float(ZONE_CODES[
-        var_bt.traffic_light.zone.value])
-    metrics["validation.var_exceptions"] = float(var_bt.n_exceptions)
-    metrics["validation.var_windows"] = float(var_bt.n_obs)
+    say("risk: VaR backtests of the replay's P&L against the risk manager's forecasts ...")
+    daily, horizon = var_backtests(result)
+    zones = [bt.var_test.traffic_light.zone.value for bt in (daily, horizon)]
+    metrics[GATE_METRICS["var_backtest_zone"]] = float(max(ZONE_CODES[z] for z in zones))
+    for bt in (daily, horizon):
+        tag = f"validation.var_{bt.horizon}d"
+        metrics[f"{tag}.zone"] = float(ZONE_CODES[bt.var_test.traffic_light.zone.value])
+        metrics[f"{tag}.exceptions"] = float(bt.var_test.n_exceptions)
+        metrics[f"{tag}.observations"] = float(bt.var_test.n_obs)
+        metrics[f"{tag}.es_p"] = float(bt.es_test.pvalue)
     notes = list(result.meta.get("assumptions", []))
     summary = None
     if tca:
@@ -271,5 +247,5 @@ def gather_evidence(config: Any, settings: Any, *, bars: str | None = None,
         else:
             notes += tca_notes + [f"TCA on {description}"]
             metrics.update(tca_gate_metrics(summary, str(config.execution.algorithm)))
-    return Evidence(metrics, result, var_bt, summary, notes, result.meta["data_hash"],
-                    windows)
+    return Evidence(metrics, result, (daily, horizon), summary, notes,
+                    result.meta["data_hash"])
