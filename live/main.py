@@ -51,10 +51,10 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
     from research.promotion import config_hash
 
     settings = settings or load_settings()
-    mode = _mode(dry_run, paper, settings)
     if replay is not None and not dry_run:
         raise LiveStartError("--replay trades recorded bars through the simulated broker: it "
                              "needs --dry-run")
+    mode = _mode(dry_run, paper, settings)
     if replay is not None and replay_venue is None:
         raise LiveStartError("--replay needs the simulated venue, which `qlab live` supplies")
     if config_path is not None:

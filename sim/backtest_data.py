@@ -103,8 +103,8 @@ def run_config_backtest(config: Any, settings: Any, *, bars: str | None = None,
 
     try:
         frame, description, synthetic = load_study_bars(spec, settings, None, end)
-    except (OSError, ValueError) as exc:
-        raise BacktestDataError(f"bars {spec}: {exc}") from None
+    except (OSError, ValueError, KeyError) as exc:  # KeyError: DatasetNotFound
+        raise BacktestDataError(f"bars {spec}: {exc.args[0] if exc.args else exc}") from None
     symbols = symbols or sorted(frame["symbol"].unique())
     missing = sorted(set(symbols) - set(frame["symbol"].unique()))
     if missing:

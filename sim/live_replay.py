@@ -53,6 +53,7 @@ def replay_venue(config: Any, settings: Any, spec: str, since: str | None = None
     from research.costs import fee_schedule
     from research.data import BarStore, SynthParams, ensure_synthetic_datasets, load_sp500_closes
     from research.data.sources import SYNTH_MINUTE_DATASET
+    from sim.backtest_data import EMBEDDED_DAILY
     from sim.driver import daily_closes_of
     from sim.fees import DatedFeeFn
     from sim.replay import bar_minutes_of
@@ -61,7 +62,13 @@ def replay_venue(config: Any, settings: Any, spec: str, since: str | None = None
     if spec == SYNTH_MINUTE_DATASET:
         ensure_synthetic_datasets(BarStore(settings.data.store_path),
                                   SynthParams.from_settings(settings.data))
-    frame, description, synthetic = load_study_bars(spec, settings, None, None)
+    if spec == EMBEDDED_DAILY:
+        raise ValueError(f"--replay {spec}: the embedded daily closes; the live loop replays "
+                         f"minute bars (e.g. {SYNTH_MINUTE_DATASET})")
+    try:
+        frame, description, synthetic = load_study_bars(spec, settings, None, None)
+    except (OSError, KeyError) as exc:  # KeyError: DatasetNotFound
+        raise ValueError(f"--replay {spec}: {exc.args[0] if exc.args else exc}") from None
     symbols = list(config.universe.symbols)
     missing = sorted(set(symbols) - set(frame["symbol"].unique()))
     if missing:

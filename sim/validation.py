@@ -127,7 +127,10 @@ def tca_evidence(config: Any, settings: Any, tca_bars: str, seed: int,
 
         ensure_synthetic_datasets(BarStore(settings.data.store_path),
                                   SynthParams.from_settings(settings.data))
-    frame, description, synthetic = load_study_bars(tca_bars, settings, None, None)
+    try:
+        frame, description, synthetic = load_study_bars(tca_bars, settings, None, None)
+    except (OSError, KeyError) as exc:  # KeyError: DatasetNotFound
+        raise ValueError(f"TCA bars {tca_bars}: {exc.args[0] if exc.args else exc}") from None
     symbols = list(config.universe.symbols) or sorted(frame["symbol"].unique())
     missing = sorted(set(symbols) - set(frame["symbol"].unique()))
     if missing:

@@ -56,6 +56,18 @@ def validate_run(
     except GateThresholdsError as exc:
         fail(str(exc), 2)
     settings = settings_or_exit()
+    from research.data import BarStore, looks_like_file
+    from sim.validation import DEFAULT_TCA_BARS
+
+    # a typo here is bad input, refused before anything is replayed (not a run recorded
+    # without its TCA evidence)
+    if looks_like_file(tca_bars):
+        if not Path(tca_bars).is_file():
+            fail(f"validate-run: --tca-bars {tca_bars}: no such file", 2)
+    elif tca_bars != DEFAULT_TCA_BARS and not BarStore(settings.data.store_path).exists(
+            tca_bars):
+        fail(f"validate-run: --tca-bars {tca_bars}: no such dataset in "
+             f"{settings.data.store_path} (`qlab data list`)", 2)
     from sim.backtest_data import BacktestDataError
     from sim.validation import EVIDENCE_VERSION, gather_evidence
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -19,6 +20,7 @@ from typer.testing import CliRunner
 from qlab.cli import app
 
 runner = CliRunner()
+EXAMPLE = Path(__file__).resolve().parents[2] / "configs" / "inverse_volatility_daily.yaml"
 
 # Three minute bars of AAPL on 2022-03-01 (EST, -05:00); {sym} and {close} are filled per case.
 BAR_HEADER = "timestamp,symbol,open,high,low,close,volume\n"
@@ -258,6 +260,18 @@ CASES = [
                                             "--no-track"], ["start", "end", "session"]),
     Case("report-params-not-utf8", ["report", "execution_comparison", "-f", "p.yaml",
                                     "--no-track"], ["p.yaml", "UTF-8"], {"p.yaml": LATIN1}),
+    # ---------------------------------------------------------------- backtest / promotion path
+    Case("backtest-unknown-dataset", ["backtest", str(EXAMPLE), "--bars", "nosuch"],
+         ["nosuch", "no dataset"]),
+    Case("backtest-daily-closes-by-the-minute", ["backtest", str(EXAMPLE), "--frequency",
+                                                 "minute"], ["sp500_daily", "minute"]),
+    Case("validate-run-unknown-tca-bars", ["validate-run", str(EXAMPLE), "--tca-bars",
+                                           "nosuch"], ["--tca-bars", "nosuch"]),
+    Case("validate-run-missing-config", ["validate-run", "gone.yaml"], ["gone.yaml"]),
+    Case("live-replay-without-dry-run", ["live", "--replay", "sp500_synthetic_minute"],
+         ["--replay", "--dry-run"]),
+    Case("live-replay-daily-closes", ["live", "--dry-run", "--replay", "sp500_daily",
+                                      "--config", str(EXAMPLE)], ["sp500_daily", "minute bars"]),
 ]
 
 
