@@ -95,7 +95,9 @@ def own_rebalance_orders(config: Any, bars: pd.DataFrame, closes: pd.DataFrame) 
     schedule, capital and execution horizon on its universe, decided on the session's first
     minute bar (stamped 09:31) as the trading loop decides — not at 09:30, where the last
     price is the previous close and the overnight gap would count as the order's cost (the
-    book starts at its target one rebalance before, so the window trades the drift)."""
+    book starts at its target one rebalance before, so the window trades the drift). The
+    schedule is ``strategy.rebalance``'s calendar: a config with ``rebalance_every_sessions``
+    is studied on its monthly/weekly/daily calendar instead (said in the notes)."""
     from research.data.schema import EXCHANGE_TZ
     from research.strategies import portfolio_strategy
     from research.trading import rebalance_orders
@@ -148,6 +150,10 @@ def tca_evidence(config: Any, settings: Any, tca_bars: str, seed: int,
         raise ValueError(f"the config's {config.strategy.rebalance} rebalance trades nothing "
                          f"inside the TCA bars' window ({description})")
     notes = []
+    if config.strategy.rebalance_every_sessions is not None:
+        notes.append(f"TCA: the rebalance orders follow the {config.strategy.rebalance} "
+                     "calendar, not every "
+                     f"{config.strategy.rebalance_every_sessions} sessions")
     if config.execution.horizon_minutes > 210:
         notes.append(f"TCA: the parents' horizon is capped at 210 minutes (the config says "
                      f"{config.execution.horizon_minutes}) so every one ends inside its "
