@@ -29,3 +29,27 @@ def settings_or_exit():
         return load_settings()
     except ValidationError as exc:
         fail(settings_error_message(exc), 2)
+
+
+def run_config_or_exit(path):
+    """The run config at ``path``; a missing, unreadable or invalid file is a message naming
+    each bad field (exit 2)."""
+    from research.config import ConfigFileError, load_run_config
+
+    try:
+        return load_run_config(path)
+    except ConfigFileError as exc:
+        fail(str(exc), 2)
+
+
+def dates_or_exit(command: str, **options: str | None) -> None:
+    """Each given date option (``start="2022-03-01"`` for ``--start``) must be a real
+    calendar date YYYY-MM-DD; else a message naming the option (exit 2)."""
+    from research.config import parse_iso_date
+
+    for name, value in options.items():
+        if value is not None:
+            try:
+                parse_iso_date(value)
+            except ValueError as exc:
+                fail(f"{command}: --{name}: {exc}", 2)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from research.cli_exit import fail, settings_or_exit
+from research.cli_exit import dates_or_exit, fail, run_config_or_exit, settings_or_exit
 
 
 def backtest(
@@ -48,7 +48,6 @@ def backtest(
     prints the metrics (against the S&P 500 index) and the costs by component."""
     import json
 
-    from research.config import ConfigFileError, load_run_config, parse_iso_date
     from research.data.schema import Frequency
 
     if frequency is not None:
@@ -72,20 +71,12 @@ def backtest(
              "prices fills with the simulated market and the config's fee schedule", 2)
     if json_out is not None and json_out.is_dir():
         fail(f"--json {json_out}: is a directory; name a file", 2)
-    try:
-        cfg = load_run_config(config)
-    except ConfigFileError as exc:
-        fail(str(exc), 2)
+    cfg = run_config_or_exit(config)
     settings = settings_or_exit()
     if seed is not None:
         settings = settings.model_copy(update={"simulation": settings.simulation.model_copy(
             update={"seed": int(seed)})})
-    for name, value in (("--start", start), ("--end", end)):
-        if value is not None:
-            try:
-                parse_iso_date(value)
-            except ValueError as exc:
-                fail(f"backtest: {name}: {exc}", 2)
+    dates_or_exit("backtest", start=start, end=end)
 
     from sim.backtest_data import BacktestDataError, run_config_backtest
 

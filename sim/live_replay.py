@@ -90,7 +90,12 @@ def replay_venue(config: Any, settings: Any, spec: str, since: str | None = None
         rebalances = rebalances[rebalances >= ready[0]]
         first = rebalances[0] if len(rebalances) else ready[0]
     else:
-        first = pd.Timestamp(since).normalize()
+        from research.config import parse_iso_date
+
+        try:
+            first = pd.Timestamp(parse_iso_date(since))
+        except ValueError as exc:
+            raise ValueError(f"--since: {exc}") from None
         if not (sessions >= first).any() or not (sessions < first).any():
             raise ValueError(f"--replay {spec}: --since {first:%Y-%m-%d} needs sessions before "
                              f"it (history) and from it on ({sessions[0]:%Y-%m-%d}.."

@@ -70,24 +70,16 @@ def limit_binds(risk_events: pd.DataFrame) -> pd.DataFrame:
         ignore_index=True)
 
 
-#: limit_usage column -> the run config's threshold it is held to.
-_THRESHOLD_OF = {"position_weight": "max_position_weight", "sector_weight": "max_sector_weight",
-                 "pairwise_correlation": "max_pairwise_correlation",
-                 "gross_exposure": "max_gross_exposure", "net_exposure": "max_net_exposure",
-                 "var_budget": "var_budget", "daily_loss": "daily_loss_limit"}
-
-
-def unresolved_limits(limit_usage: pd.DataFrame, limits: dict[str, Any]) -> list[str]:
+def unresolved_limits(limit_usage: pd.DataFrame, thresholds: dict[str, float]) -> list[str]:
     """The limits whose breach the replay left open: breached at its last close and at the
     close before — a session went by in which the loop could have acted (with ``on_drift:
-    alert`` it never does). A breach the last session's prices made is not yet unresolved."""
+    alert`` it never does). A breach the last session's prices made is not yet unresolved.
+    ``thresholds``: limit -> threshold (:func:`sim.risk_limits_report.thresholds`)."""
     if len(limit_usage) < 2:
         return []
     last, before = limit_usage.iloc[-1], limit_usage.iloc[-2]
-    return [kind for kind, key in _THRESHOLD_OF.items()
-            if kind in last and key in limits
-            and float(last[kind]) > float(limits[key]) + 1e-9
-            and float(before[kind]) > float(limits[key]) + 1e-9]
+    return [kind for kind, limit in thresholds.items() if kind in last
+            and float(last[kind]) > limit + 1e-9 and float(before[kind]) > limit + 1e-9]
 
 
 def own_rebalance_orders(config: Any, bars: pd.DataFrame, closes: pd.DataFrame) -> pd.DataFrame:
@@ -208,6 +200,7 @@ def gather_evidence(config: Any, settings: Any, *, bars: str | None = None,
     """Replay ``config`` and measure it (see the module docstring). ``say`` gets one progress
     line per step."""
     from sim.backtest_data import run_config_backtest
+    from sim.risk_limits_report import thresholds
 
     say("backtest: the config through the trading loop's replay ...")
     result = run_config_backtest(config, settings, bars=bars, start=start, end=end,
@@ -215,7 +208,7 @@ def gather_evidence(config: Any, settings: Any, *, bars: str | None = None,
     m = result.metrics
     years = max(m.sessions / 252.0, 1e-9)
     binds = limit_binds(result.risk_events)
-    unresolved = unresolved_limits(result.limit_usage, result.meta.get("limits", {}))
+    unresolved = unresolved_limits(result.limit_usage, thresholds(result))
     metrics: dict[str, float] = {
         GATE_METRICS["backtest"]: 1.0,
         GATE_METRICS["sessions"]: float(m.sessions),

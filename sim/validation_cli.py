@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from research.cli_exit import fail, settings_or_exit
+from research.cli_exit import dates_or_exit, fail, run_config_or_exit, settings_or_exit
 
 #: Artifacts of the validation run that hold the evidence (``qlab promote`` lists them).
 EVIDENCE_ARTIFACTS = {"backtest": "evidence/backtest.json", "tca": "evidence/tca.json",
@@ -38,7 +38,6 @@ def validate_run(
     import sys
     import time
 
-    from research.config import ConfigFileError, load_run_config
     from research.promotion import (
         GateThresholdsError,
         evaluate_gates,
@@ -47,10 +46,8 @@ def validate_run(
         record_validation_run,
     )
 
-    try:
-        cfg = load_run_config(config)
-    except ConfigFileError as exc:
-        fail(str(exc), 2)
+    cfg = run_config_or_exit(config)
+    dates_or_exit("validate-run", start=start, end=end)
     try:
         thresholds = load_thresholds(gates)
     except GateThresholdsError as exc:

@@ -240,6 +240,9 @@ class ExecutionEngine:
         # what a child's risk check counts as already on its way
         self._open_by_symbol: dict[str, set[str]] = defaultdict(set)
         self._queued: Counter = Counter()
+        # signed shares still to fill of the open children, per symbol index: rebuilt only
+        # after an order opened, closed or filled (not once per risk check)
+        self._working_shares: np.ndarray | None = None
         # parents to wake, by bar; _wake_heap holds the keys in order so a bar finds its due
         # (and any skipped) entries without scanning every future bar
         self._wake: dict[int, set[str]] = {}
@@ -457,6 +460,7 @@ class ExecutionEngine:
                 ps.start_price = p["mid"]
             self._open_by_parent[ps.parent.parent_id].add(cid)
             self._open_by_symbol[child.symbol].add(cid)
+            self._working_shares = None
         elif k is EventKind.SENT:
             child = self.children[cid]
             child.broker_order_id = p["broker_order_id"]
@@ -552,6 +556,7 @@ class ExecutionEngine:
             self._needs_sync.add(child.client_order_id)
 
     def _apply_fill(self, child: ChildOrder, fill: Fill, bar: int) -> None:
+        self._working_shares = None  # the child's leaves change
         was_open = child.is_open
         if child.status is _S.INITIALIZED:
             child.transition(_S.SUBMITTED, bar, "fill before send ack")
@@ -592,6 +597,7 @@ class ExecutionEngine:
     def _child_closed(self, child: ChildOrder) -> None:
         self._open_by_parent[child.parent_id].discard(child.client_order_id)
         self._open_by_symbol[child.symbol].discard(child.client_order_id)
+        self._working_shares = None
         self._dirty.add(child.parent_id)
 
     def _apply_breaker(self, p: dict) -> None:
@@ -859,22 +865,22 @@ class ExecutionEngine:
         """Signed dollars (at the bar's close) of the orders of every other symbol working at
         the broker or queued this bar: the risk check counts them toward the sector, gross and
         net limits (a rebalance's buys go out together, each checked before any fills)."""
-        out: dict[str, float] = {}
-        close = snap.close
-        index = self._sym_index
+        if self._working_shares is None:
+            shares = np.zeros(len(self.symbols))
+            children = self.children
+            for sym, cids in self._open_by_symbol.items():
+                i = self._sym_index[sym]
+                for cid in cids:
+                    c = children[cid]
+                    shares[i] += c.side.sign * c.leaves_quantity
+            self._working_shares = shares
+        shares = self._working_shares.copy()
         for (i, side), q in self._queued.items():
-            if i != ps.symbol_index and q:
-                sym = self.symbols[i]
-                out[sym] = out.get(sym, 0.0) + side.sign * q * float(close[i])
-        children = self.children
-        for sym, cids in self._open_by_symbol.items():
-            if sym == ps.parent.symbol or not cids:
-                continue
-            px = float(close[index[sym]])
-            for cid in cids:
-                c = children[cid]
-                out[sym] = out.get(sym, 0.0) + c.side.sign * c.leaves_quantity * px
-        return {s: v for s, v in out.items() if v and math.isfinite(v)}
+            shares[i] += side.sign * q
+        shares[ps.symbol_index] = 0.0
+        dollars = shares * snap.close
+        return {self.symbols[i]: float(dollars[i]) for i in np.flatnonzero(
+            np.isfinite(dollars) & (dollars != 0.0))}
 
     def _within_max_notional(self, ps: ParentState, req: ChildRequest, qty: int,
                              last: float) -> int:
