@@ -246,16 +246,25 @@ class LimitChecker:
         self._marginal = marginal.tolist()
         self._variance = max(float(w @ marginal), 0.0)
         self._mean_p = float(w @ self.mean)
-        # Best correlation partner among held names, per symbol and per side of a new position.
-        held = w != 0.0
-        signed = self.correlation * np.sign(w)[None, :]
-        mask = held[None, :] & ~np.eye(len(w), dtype=bool)
-        long_vals = np.where(mask, signed, -np.inf)
-        short_vals = np.where(mask, -signed, -np.inf)
-        self._corr_long = long_vals.max(axis=1).tolist() if len(w) else []
-        self._corr_long_with = long_vals.argmax(axis=1).tolist() if len(w) else []
-        self._corr_short = short_vals.max(axis=1).tolist() if len(w) else []
-        self._corr_short_with = short_vals.argmax(axis=1).tolist() if len(w) else []
+        # the correlation partners are measured when an order first needs them: the book is
+        # re-marked twice a session, orders come on a few sessions
+        self._partners: tuple[list, list, list, list] | None = None
+
+    def _correlation_partners(self) -> tuple[list, list, list, list]:
+        """Best correlation partner among held names, per symbol and per side of a new
+        position: (long values, long partner, short values, short partner)."""
+        if self._partners is None:
+            w = self.weights
+            held = w != 0.0
+            signed = self.correlation * np.sign(w)[None, :]
+            mask = held[None, :] & ~np.eye(len(w), dtype=bool)
+            long_vals = np.where(mask, signed, -np.inf)
+            short_vals = np.where(mask, -signed, -np.inf)
+            self._partners = (
+                (long_vals.max(axis=1).tolist(), long_vals.argmax(axis=1).tolist(),
+                 short_vals.max(axis=1).tolist(), short_vals.argmax(axis=1).tolist())
+                if len(w) else ([], [], [], []))
+        return self._partners
 
     def set_daily_loss(self, loss: float) -> None:
         """Today's loss as a positive fraction of the day's opening NAV (gain: negative)."""
@@ -285,9 +294,9 @@ class LimitChecker:
         corr, pair = 0.0, "(fewer than two positions)"
         if held.size >= 2:
             sign = np.sign(weights[held])
-            block = self.correlation[np.ix_(held, held)] * np.outer(sign, sign)
-            block[np.diag_indices_from(block)] = -np.inf
-            flat = int(np.argmax(block))
+            block = self.correlation[held[:, None], held] * (sign[:, None] * sign)
+            np.fill_diagonal(block, -np.inf)
+            flat = int(block.argmax())
             a, b = divmod(flat, held.size)
             corr = float(block[a, b])
             pair = f"{self.symbols[held[a]]}/{self.symbols[held[b]]}"
@@ -437,7 +446,8 @@ class LimitChecker:
             (LimitKind.VAR_BUDGET, self._var_cap(i, sign, requested)),
         ]
         if sign * w_i <= 0.0:  # opens a position, or reduces one and could flip it
-            partner = self._corr_long if sign > 0 else self._corr_short
+            long_vals, _, short_vals, _ = self._correlation_partners()
+            partner = long_vals if sign > 0 else short_vals
             if partner[i] > limits.max_pairwise_correlation + _TOLERANCE:
                 caps.append((LimitKind.PAIRWISE_CORRELATION, abs_w))
         if self.daily_loss > limits.daily_loss_limit + _TOLERANCE:
@@ -491,11 +501,8 @@ class LimitChecker:
         elif kind is LimitKind.VAR_BUDGET:
             measured, subject = self._var_after(i, sign, u), "portfolio"
         elif kind is LimitKind.PAIRWISE_CORRELATION:
-            values, partners = (
-                (self._corr_long, self._corr_long_with)
-                if sign > 0
-                else (self._corr_short, self._corr_short_with)
-            )
+            long_vals, long_with, short_vals, short_with = self._correlation_partners()
+            values, partners = (long_vals, long_with) if sign > 0 else (short_vals, short_with)
             measured, subject = values[i], f"{symbol}/{self.symbols[partners[i]]}"
         else:
             measured, subject = self.daily_loss, "portfolio (risk-increasing orders halted)"

@@ -102,7 +102,11 @@ def is_rebalance_session(frequency: str, day: pd.Timestamp, previous_session: pd
     session with a close before it), or with ``every_sessions`` is N sessions on from the
     last rebalance counted from ``anchor``: the streaming form of :func:`rebalance_dates`."""
     if every_sessions is not None:
-        return bool(_on_every_sessions(pd.DatetimeIndex([day]), every_sessions, anchor)[0])
+        from research.data.calendar import session_number
+
+        if anchor is None or int(every_sessions) < 1:  # the same errors as the batch form
+            return bool(_on_every_sessions(pd.DatetimeIndex([day]), every_sessions, anchor)[0])
+        return session_number(day, anchor) % int(every_sessions) == 0
     # plain date arithmetic, the same keys as _periods: it runs once a session of a replay
     if frequency == "daily":
         return True
