@@ -39,7 +39,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from statistics import NormalDist
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -51,6 +51,14 @@ from research.risk.errors import RiskInputError, UnknownSectorError
 _STANDARD_NORMAL = NormalDist()
 #: Measured values within this of a threshold count as at the limit, not over it.
 _TOLERANCE = 1e-12
+
+
+class _VarBook(NamedTuple):
+    """What the pre-trade VaR of a book needs: wᵀΣw, Σw (per symbol) and wᵀμ."""
+
+    variance: float
+    marginal: list[float]
+    mean_p: float
 
 
 class LimitKind(StrEnum):
@@ -246,6 +254,7 @@ class LimitChecker:
         self._marginal = marginal.tolist()
         self._variance = max(float(w @ marginal), 0.0)
         self._mean_p = float(w @ self.mean)
+        self._var_book = _VarBook(self._variance, self._marginal, self._mean_p)
         # the correlation partners are measured when an order first needs them: the book is
         # re-marked twice a session, orders come on a few sessions
         self._partners: tuple[list, list, list, list] | None = None
@@ -341,13 +350,16 @@ class LimitChecker:
         )
 
     # ------------------------------------------------------------------ pre-trade: one order
-    def _var_cap(self, i: int, sign: int, requested: float) -> float:
-        """Largest u ≥ 0 (weight units) keeping the modelled VaR ≤ max(budget, VaR now)."""
-        budget = max(self.limits.var_budget, self.pretrade_var())
+    def _var_cap(self, i: int, sign: int, requested: float, book: _VarBook) -> float:
+        """Largest u ≥ 0 (weight units) keeping the modelled VaR of ``book`` (the filled book,
+        or with other symbols' working orders) ≤ max(budget, its VaR now): an order may not
+        add VaR over the budget, and may always reduce it."""
+        budget = max(self.limits.var_budget,
+                     self._gaussian_var(book.mean_p, book.variance))
         kappa, h, zh = self.tail_factor, self.horizon, self._z_sqrt_h
-        variance, c, s_ii = self._variance, sign * self._marginal[i], self._diag[i]
+        variance, c, s_ii = book.variance, sign * book.marginal[i], self._diag[i]
         # VaR(u) ≤ budget  ⇔  zh·√q(u) ≤ g(u) with q(u) = σ² + 2cu + s_ii u², g(u) = g0 + a1 u.
-        g0 = budget / kappa + h * self._mean_p
+        g0 = budget / kappa + h * book.mean_p
         a1 = h * sign * self._mean_list[i]
         quad = zh * zh * s_ii - a1 * a1
         if quad > 0.0:
@@ -359,33 +371,37 @@ class LimitChecker:
             if lin > 0.0:
                 return max(0.0, -2.0 * const / (lin + root)) if lin + root > 0 else 0.0
             return max(0.0, (-lin + root) / (2.0 * quad))
-        return self._var_cap_by_bisection(i, sign, requested, budget)
+        return self._var_cap_by_bisection(i, sign, requested, budget, book)
 
-    def _var_after(self, i: int, sign: int, u: float) -> float:
-        variance = self._variance + 2.0 * sign * u * self._marginal[i] + u * u * self._diag[i]
-        return self._gaussian_var(self._mean_p + sign * u * self._mean_list[i], variance)
+    def _var_after(self, i: int, sign: int, u: float, book: _VarBook | None = None) -> float:
+        book = self._var_book if book is None else book
+        variance = book.variance + 2.0 * sign * u * book.marginal[i] + u * u * self._diag[i]
+        return self._gaussian_var(book.mean_p + sign * u * self._mean_list[i], variance)
 
-    def _var_cap_by_bisection(self, i: int, sign: int, requested: float, budget: float) -> float:
+    def _var_cap_by_bisection(self, i: int, sign: int, requested: float, budget: float,
+                              book: _VarBook) -> float:
         # Only when the asset's drift over the horizon outweighs z·σ (degenerate inputs).
-        if self._var_after(i, sign, requested) <= budget:
+        if self._var_after(i, sign, requested, book) <= budget:
             return requested
         low, high = 0.0, requested
         for _ in range(200):
             mid = 0.5 * (low + high)
-            if self._var_after(i, sign, mid) <= budget:
+            if self._var_after(i, sign, mid, book) <= budget:
                 low = mid
             else:
                 high = mid
         return low
 
     def _with_working(self, i: int, working_notional: Mapping[str, float], nav: float
-                      ) -> tuple[float, float, float]:
-        """(sector gross of symbol ``i``'s sector, gross, net) of the book with the other
-        symbols' working orders counted as filled where they add exposure (a working sell of a
-        long is not counted: it may not fill). Why: orders sent together (a rebalance's
-        parents) are each checked before any fills; without this, three buys in one sector
-        each pass alone and the sector ends far over its limit."""
+                      ) -> tuple[float, float, float, _VarBook]:
+        """(sector gross of symbol ``i``'s sector, gross, net, VaR state) of the book with the
+        other symbols' working orders counted as filled where they add exposure (a working
+        sell of a long is not counted: it may not fill). Why: orders sent together (a
+        rebalance's parents) are each checked before any fills; without this, three buys in
+        one sector each pass alone and the sector ends far over its limit — and ten buys each
+        within the VaR budget end far over it together."""
         w = list(self._w)
+        counted = False
         for sym, dollars in working_notional.items():
             j = self._index.get(sym)
             if j is None or j == i or not dollars:
@@ -393,9 +409,16 @@ class LimitChecker:
             moved = w[j] + dollars / nav
             if abs(moved) > abs(w[j]):
                 w[j] = moved
+                counted = True
         sector = self._sector_of[i]
         sector_gross = sum(abs(x) for k, x in enumerate(w) if self._sector_of[k] == sector)
-        return sector_gross, sum(abs(x) for x in w), sum(w)
+        book = self._var_book
+        if counted:
+            vector = np.array(w)
+            marginal = self.covariance @ vector
+            book = _VarBook(max(float(vector @ marginal), 0.0), marginal.tolist(),
+                            float(vector @ self.mean))
+        return sector_gross, sum(abs(x) for x in w), sum(w), book
 
     def check_order(
         self, symbol: str, side: Side | str, quantity: int, price: float, nav: float,
@@ -403,8 +426,8 @@ class LimitChecker:
     ) -> PreTradeDecision:
         """Approve, trim or reject an order of ``quantity`` shares at ``price`` on a book of
         ``nav`` dollars. ``working_notional``: signed dollars of other symbols' orders still
-        working (sector, gross and net limits count them as filled where they add exposure;
-        the VaR check reads the book as it is)."""
+        working (the sector, gross, net and VaR limits count them as filled where they add
+        exposure)."""
         i = self._index.get(symbol)
         if i is None:
             raise RiskInputError(
@@ -428,10 +451,10 @@ class LimitChecker:
         w_i = self._w[i]
         abs_w = abs(w_i)
         if working_notional:
-            sector_gross, gross, net = self._with_working(i, working_notional, nav)
+            sector_gross, gross, net, var_book = self._with_working(i, working_notional, nav)
         else:
             sector_gross = self._sector_gross_list[self._sector_list[i]]
-            gross, net = self._gross, self._net
+            gross, net, var_book = self._gross, self._net, self._var_book
         caps = [
             (LimitKind.POSITION_WEIGHT, _interval_cap(limits.max_position_weight, 0.0, w_i, sign)),
             (
@@ -443,7 +466,7 @@ class LimitChecker:
                 _interval_cap(limits.max_gross_exposure, gross - abs_w, w_i, sign),
             ),
             (LimitKind.NET_EXPOSURE, _interval_cap(limits.max_net_exposure, 0.0, net, sign)),
-            (LimitKind.VAR_BUDGET, self._var_cap(i, sign, requested)),
+            (LimitKind.VAR_BUDGET, self._var_cap(i, sign, requested, var_book)),
         ]
         if sign * w_i <= 0.0:  # opens a position, or reduces one and could flip it
             long_vals, _, short_vals, _ = self._correlation_partners()
@@ -463,7 +486,7 @@ class LimitChecker:
         decision = Decision.REJECTED if approved == 0 else Decision.TRIMMED
         book = (sector_gross, gross, net)
         details = tuple(
-            self._binding_detail(kind, c, i, sign, requested, per_share, book)
+            self._binding_detail(kind, c, i, sign, requested, per_share, book, var_book)
             for kind, c in binding
         )
         reasons = tuple(d.kind for d in details)
@@ -480,10 +503,10 @@ class LimitChecker:
 
     def _binding_detail(
         self, kind: LimitKind, cap: float, i: int, sign: int, u: float, per_share: float,
-        book: tuple[float, float, float],
+        book: tuple[float, float, float], var_book: _VarBook,
     ) -> BindingLimit:
-        """``book``: (sector gross of ``i``'s sector, gross, net) the check measured against
-        (other symbols' working orders included)."""
+        """``book``: (sector gross of ``i``'s sector, gross, net) and ``var_book`` (the VaR
+        state) the check measured against (other symbols' working orders included)."""
         sector_gross, gross, net = book
         w_i = self._w[i]
         after = w_i + sign * u
@@ -499,7 +522,7 @@ class LimitChecker:
         elif kind is LimitKind.NET_EXPOSURE:
             measured, subject = abs(net + sign * u), "portfolio"
         elif kind is LimitKind.VAR_BUDGET:
-            measured, subject = self._var_after(i, sign, u), "portfolio"
+            measured, subject = self._var_after(i, sign, u, var_book), "portfolio"
         elif kind is LimitKind.PAIRWISE_CORRELATION:
             long_vals, long_with, short_vals, short_with = self._correlation_partners()
             values, partners = (long_vals, long_with) if sign > 0 else (short_vals, short_with)

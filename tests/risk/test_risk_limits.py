@@ -223,6 +223,30 @@ def test_var_budget_allows_a_risk_reducing_trade_when_over_budget():
     assert order(checker, "C", "buy", 0.2).decision is Decision.REJECTED
 
 
+def test_var_budget_counts_the_other_names_working_buys():
+    """A rebalance sends its buys together, each checked before any fills. From cash, A (40%)
+    is working when B (40%) is checked; A and B correlate 0.5, σ = 1% a day, zero mean, so
+    VaR(a·A + u·B) = z·0.01·√(a² + u² + 2·0.5·a·u). Under a 1% budget B alone would pass
+    (z·0.01·0.4 = 0.66%) but A and B together would not (z·0.01·√0.48 = 1.14%): B is trimmed
+    to the u solving u² + 0.4u + 0.16 = (0.01 / (z·0.01))². A working sell of a long counts
+    for nothing (it may not fill), and it may always go through."""
+    checker = make_checker({"C": 0.0}, correlation={("A", "B"): 0.5}, var_budget=0.01)
+    z = NormalDist().inv_cdf(0.95)
+    alone = order(checker, "B", "buy", 0.4)
+    assert alone.decision is Decision.APPROVED
+    working = {"A": 0.4 * NAV}
+    decision = checker.check_order("B", "buy", 4_000, PRICE, NAV, working_notional=working)
+    assert decision.reasons == (LimitKind.VAR_BUDGET,)
+    u = max(np.roots([1.0, 0.4, 0.16 - (1 / z) ** 2]))
+    assert decision.approved_quantity == math.floor(u * NAV / PRICE + 1e-9)
+    assert decision.binding[0].measured_after == pytest.approx(
+        z * 0.01 * math.sqrt(0.16 + 0.16 + 0.4 * 0.4), rel=1e-12)
+    long_book = make_checker({"A": 0.4}, correlation={("A", "B"): 0.5}, var_budget=0.01)
+    sell_a = {"A": -0.4 * NAV}  # a working sell of the long: not counted
+    assert long_book.check_order("B", "buy", 4_000, PRICE, NAV, working_notional=sell_a
+                                 ).approved_quantity == decision.approved_quantity
+
+
 # ---------------------------------------------------------------- daily loss
 def test_daily_loss_halts_risk_increasing_orders_only():
     checker = make_checker({"A": 0.05, "B": -0.03})
