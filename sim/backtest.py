@@ -231,8 +231,8 @@ def daily_cost_model(config: Any, settings: Any, market: Any) -> tuple[Any, str]
     ``meta.assumptions`` saying so. VWAP, IS, the cost-aware no-trade band and the optimised
     strategy's cost penalty read it. A daily market has one spread a session, no time-of-day
     shape: the model is given a flat spread profile, so it predicts the spread it was fitted
-    on over any window. Fitted once, as a minute replay's is: over a long replay its ADV and
-    volatility go stale (the prediction reprices at each decision's closes, nothing else)."""
+    on over any window. Its ADV and volatility are refreshed at each decision by the trading
+    loop (from the sessions before it); the spread and the profiles stay the fit's."""
     from research.costs import CostModel, TimeOfDayProfile, default_spread_profile, fee_schedule
     from sim.fees import backdated_schedule
 
@@ -252,13 +252,14 @@ def daily_cost_model(config: Any, settings: Any, market: Any) -> tuple[Any, str]
     model.set_params(fee_schedule=backdated_schedule(schedule, first))
     model.fit(history)
     days = pd.DatetimeIndex(history["timestamp"]).tz_convert(EXCHANGE_TZ)
-    text = (f"cost model: fitted once on the {days.normalize().nunique()} sessions "
+    text = (f"cost model: fitted on the {days.normalize().nunique()} sessions "
             f"{days.min():%Y-%m-%d}..{days.max():%Y-%m-%d} before the first traded one, as the "
             f"daily market modelled them ("
             f"{'ADV from the modelled volume; ' if market.volume_modelled else ''}spread: the "
             f"market's "
             f"{2 * market.broker_options['fallback_half_spread_bps']:g} bps, flat over the "
-            f"session); not refitted during the replay")
+            f"session); its ADV (21 sessions) and volatility (63 returns) refreshed at each "
+            f"decision from the sessions before it")
     return model, text
 
 

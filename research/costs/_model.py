@@ -311,6 +311,50 @@ class CostModel(ParamsMixin):
         self.fitted_through_ = ts.max()
         return self
 
+    def refresh_state(self, closes: pd.DataFrame, volume: pd.DataFrame | None = None
+                      ) -> CostModel:
+        """Bring each fitted symbol's daily volatility and ADV up to date from sessions that
+        closed since the fit, with :meth:`fit`'s estimators and windows: the close-to-close
+        std of the last ``vol_lookback_days`` returns once ``vol_min_daily_returns`` are there,
+        the mean volume of the last ``adv_lookback_days`` sessions that traded once that many
+        are there. A symbol with fewer keeps its fitted value; the spread, the profiles and the
+        parameters are kept. Why: a model fitted once prices a long replay's 2022 orders with
+        1990's ADV and volatility (the trading loop calls it at each decision).
+
+        ``closes``, ``volume``: wide (session dates x symbols), only sessions that closed
+        before the decision. Sets ``refreshed_through_`` (the last session read); returns
+        self."""
+        if not hasattr(self, "symbols_"):
+            raise ValueError("refresh_state: the cost model is not fitted (fit it first)")
+        vol = np.array(self.daily_vol_, dtype=float)
+        adv = np.array(self.adv_, dtype=float)
+        method = np.array(self.daily_vol_method_, dtype=object)
+        last = np.array(self.last_price_, dtype=float)
+        names = [str(s) for s in self.symbols_]
+        close_v = closes.reindex(columns=names).to_numpy(float)
+        volume_v = (None if volume is None
+                    else volume.reindex(columns=names).to_numpy(float))
+        for k in range(len(names)):
+            c = close_v[:, k]
+            c = c[np.isfinite(c) & (c > 0)]
+            if len(c) - 1 >= self.vol_min_daily_returns:
+                vol[k] = close_to_close_vol(c, self.vol_lookback_days)
+                method[k] = CLOSE_TO_CLOSE
+            if len(c):
+                last[k] = c[-1]
+            if volume_v is not None:
+                v = volume_v[:, k]
+                v = v[np.isfinite(v) & (v > 0)][-self.adv_lookback_days:]
+                if len(v) == self.adv_lookback_days:
+                    adv[k] = float(v.mean())
+        index = self.daily_vol_.index
+        self.daily_vol_ = pd.Series(vol, index=index, name=self.daily_vol_.name)
+        self.daily_vol_method_ = pd.Series(method, index=index, name=self.daily_vol_method_.name)
+        self.adv_ = pd.Series(adv, index=index, name=self.adv_.name)
+        self.last_price_ = pd.Series(last, index=index, name=self.last_price_.name)
+        self.refreshed_through_ = closes.index.max() if len(closes.index) else None
+        return self
+
     def _fit_symbol(self, d: pd.DataFrame, window: pd.DataFrame, spread_bars: pd.DataFrame,
                     has_quotes: bool) -> dict:
         spread, method = np.nan, "none"

@@ -32,6 +32,10 @@ class CostWatch:
         self.predicted: dict[str, tuple[float, float]] = {}  # parent -> (bps, std bps)
         self.pending: set[str] = set()  # predicted, not yet completed
 
+    def reload(self) -> None:
+        """Read the model's per-symbol state again (after ``CostModel.refresh_state``)."""
+        self._state = self._cost_inputs(self.cost_model)
+
     def _cost_inputs(self, model: Any) -> dict[str, np.ndarray]:
         """Per-symbol (adv, daily vol, spread) of the fitted model, in universe order; a
         symbol the model never saw is NaN, so a prediction for it raises naming it."""

@@ -114,6 +114,11 @@ class TradingLoop:
     risk trims and rejects kept in :attr:`risk_events`; None: all, for a replay), ``sleep``
     (the engine's retry back-off; a replay passes a no-op), ``commit_every_bar`` (the engine's:
     False for an in-memory journal, whose commits buy nothing).
+
+    The loop keeps ``cost_model``'s per-symbol ADV and volatility current: at each decision
+    they are refreshed (``CostModel.refresh_state``) from the closes and the complete
+    sessions' volumes it holds, so a run of many sessions does not price its orders with the
+    market of its first day.
     """
 
     def __init__(self, config: Any, settings: Any, broker: Any, daily_closes: pd.DataFrame, *,
@@ -158,6 +163,12 @@ class TradingLoop:
         self._day: pd.Timestamp | None = None
         # last traded price per symbol in the current session: becomes its daily close
         self._session_close: np.ndarray | None = None
+        # the current session's volume so far, whether the loop saw its open, and the volumes
+        # of the last complete sessions: what keeps the cost model's ADV current
+        self._session_volume = np.zeros(len(self.symbols))
+        self._session_from_open = False
+        self._volumes: deque[tuple[pd.Timestamp, np.ndarray]] = deque(
+            maxlen=int(getattr(cost_model, "adv_lookback_days", 0) or 0))
         # parents decided on a bar that had no price for their symbol, added when one comes
         self._deferred: list[ParentOrder] = []
         self._deferred_logged = 0
@@ -517,6 +528,7 @@ class TradingLoop:
         # (an optimiser's solve would otherwise run every session of a long replay)
         weights = self._strategy_weights
         if rebalance:  # before the open: the breach policy costs the first bar nothing
+            self._refresh_cost_model(day)
             past = self._closes.before(day, self._history_rows)  # a frame only when asked
             weights = self._strategy_target(past, day, shares, price, nav)
             self._strategy_weights = weights
@@ -525,11 +537,26 @@ class TradingLoop:
             reduced = self._drift_reduced(day, shares, price, nav)
             if reduced is not None:  # the session trades back to the limits, reduce-only
                 weights, rebalance = reduced, "reduce"
+                self._refresh_cost_model(day)
         self._session = {day: (weights, price, nav)}  # one session at a time
         self._rebalance_days = {day: rebalance}
         self._remember_day(day)  # the first bar finds its session date ready
         self._last_bar_at, self._next_session = session_edges(day)
         return self._session[day]
+
+    def _refresh_cost_model(self, day: pd.Timestamp) -> None:
+        """The cost model's ADV and volatility from the sessions before ``day`` (its fit
+        windows), before a decision prices anything with it: the no-trade band, the
+        optimiser's turnover penalty, each parent's prediction and IS's inputs."""
+        model = self.cost_model
+        if self.costs is None or not hasattr(model, "refresh_state"):
+            return
+        closes = self._closes.before(day, int(model.vol_lookback_days) + 1)
+        past = [(d, v) for d, v in self._volumes if d < day]
+        volume = (pd.DataFrame(np.array([v for _, v in past]), index=[d for d, _ in past],
+                               columns=list(self.symbols)) if past else None)
+        model.refresh_state(closes, volume)
+        self.costs.reload()
 
     def _strategy_target(self, past: pd.DataFrame, day: pd.Timestamp, shares: np.ndarray,
                          price: np.ndarray, nav: float) -> np.ndarray:
@@ -610,6 +637,11 @@ class TradingLoop:
     def _after_bar(self, snap: MarketSnapshot) -> None:
         close = np.asarray(snap.close, dtype=float)
         prev = self._session_close
+        if prev is None:  # the session's first bar: is it the open's?
+            self._session_volume = np.zeros(len(self.symbols))
+            self._session_from_open = minutes_after_open(snap.timestamp) <= self.bar_minutes
+        volume = snap.volume
+        self._session_volume += volume if np.isfinite(volume).all() else np.nan_to_num(volume)
         self._session_close = close.copy() if prev is None else np.where(
             np.isfinite(close), close, prev)
         self._mark_to_market()
@@ -745,14 +777,18 @@ class TradingLoop:
             row[f"{status.kind}_subject"] = status.subject
         self.limit_usage.append(row)
 
-    def _close_session(self) -> None:
+    def _close_session(self, complete: bool = False) -> None:
         """Append the session that just ended to the daily closes (its last traded prices), so
         a process that trades across sessions decides the next one on up-to-date closes, not
-        on those it was started with."""
+        on those it was started with. ``complete``: its last bar was seen (with its first,
+        its volume is the session's and joins the ADV window)."""
         day, close = self._day, self._session_close
         self._session_close = None
         if day is not None and close is not None and self.risk.as_of is not None:
             self._record_limit_usage(day)  # once: the session's first close
+        if (day is not None and close is not None and complete and self._session_from_open
+                and self._volumes.maxlen):
+            self._volumes.append((day, self._session_volume.copy()))
         if self._deferred:  # a session's decision is for that session only
             self.log.warning("parents_dropped", reason="no price for their symbol all session",
                              parents=[p.parent_id for p in self._deferred])
@@ -783,7 +819,7 @@ class TradingLoop:
         if ts < last or self.stop_reason() or self.engine.trading_state is TradingState.HALTED:
             return
         try:
-            self._close_session()
+            self._close_session(complete=True)
             self.prepare_session(nxt)
         except ReconciliationError:
             raise

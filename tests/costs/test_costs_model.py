@@ -331,3 +331,48 @@ def test_predict_accepts_arrays_and_matches_the_frame_path():
     direct = model.predict_arrays(**arrays)
     np.testing.assert_array_equal(est.total_bps, direct.total_bps)
     assert est.total_bps.shape == (2,) and np.all(est.total_bps > 0)
+
+
+def _daily_long(days: pd.DatetimeIndex, closes: np.ndarray, volume: np.ndarray,
+                symbols: list[str]) -> pd.DataFrame:
+    """Long daily bars (stamped at 16:00 New York) of wide closes and volumes."""
+    stamps = (days + pd.Timedelta(hours=16)).tz_localize("America/New_York")
+    k = len(symbols)
+    c = closes.ravel()
+    return pd.DataFrame({"timestamp": np.repeat(stamps, k), "symbol": np.tile(symbols, len(days)),
+                         "open": c, "high": c * 1.01, "low": c * 0.99, "close": c,
+                         "volume": volume.ravel()})
+
+
+def test_refresh_state_is_a_refit_of_the_volatility_and_adv_on_the_longer_history():
+    """Fitted on 100 sessions, then refreshed with 200: the daily volatility (63 returns) and
+    the ADV (21 sessions) are those a fit on the 200 sessions gives; the spread stays the
+    first fit's. A symbol whose window is too short keeps its fitted values."""
+    from research.costs import CostModel
+
+    rng = np.random.default_rng(11)
+    days = pd.bdate_range("2021-01-04", periods=200)
+    symbols = ["AAA", "BBB"]
+    closes = 50 * np.exp(np.cumsum(rng.normal(0, [0.01, 0.03], (200, 2)), axis=0))
+    volume = rng.integers(1_000_000, 5_000_000, (200, 2)).astype(float)
+    early = CostModel().fit(_daily_long(days[:100], closes[:100], volume[:100], symbols))
+    full = CostModel().fit(_daily_long(days, closes, volume, symbols))
+    spread = early.spread_bps_.copy()
+    wide_c = pd.DataFrame(closes, index=days, columns=symbols)
+    wide_v = pd.DataFrame(volume, index=days, columns=symbols)
+    early.refresh_state(wide_c, wide_v)
+    pd.testing.assert_series_equal(early.daily_vol_, full.daily_vol_, rtol=1e-13)
+    pd.testing.assert_series_equal(early.adv_, full.adv_, rtol=1e-13)
+    pd.testing.assert_series_equal(early.last_price_, full.last_price_, rtol=0)
+    pd.testing.assert_series_equal(early.spread_bps_, spread)
+    assert early.refreshed_through_ == days[-1]
+    assert not np.allclose(early.adv_, CostModel().fit(
+        _daily_long(days[:100], closes[:100], volume[:100], symbols)).adv_)
+
+    short = CostModel().fit(_daily_long(days[:100], closes[:100], volume[:100], symbols))
+    before = (short.daily_vol_.copy(), short.adv_.copy())
+    short.refresh_state(wide_c.iloc[-5:], wide_v.iloc[-5:])  # 4 returns, 5 volumes: too few
+    pd.testing.assert_series_equal(short.daily_vol_, before[0])
+    pd.testing.assert_series_equal(short.adv_, before[1])
+    with pytest.raises(ValueError, match="not fitted"):
+        CostModel().refresh_state(wide_c, wide_v)

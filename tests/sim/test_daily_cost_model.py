@@ -48,12 +48,12 @@ def test_the_cost_model_is_fitted_on_the_modelled_history_before_the_first_sessi
     adv = np.floor(DEFAULT_ADV_USD["AAPL"] / last["AAPL"]).mean()
     assert model.adv_["AAPL"] == pytest.approx(adv, rel=1e-12)
     assert model.spread_bps_.to_numpy() == pytest.approx(3.0, rel=1e-9)
-    assert "2021-05-28" in said and "3 bps" in said and "not refitted" in said
+    assert "2021-05-28" in said and "3 bps" in said and "refreshed at each decision" in said
 
 
 def test_vwap_and_is_run_on_daily_bars_and_fill_as_twap(closes):
     twap = run(closes, "twap")
-    assert any(a.startswith("cost model: fitted once") for a in twap.meta["assumptions"])
+    assert any(a.startswith("cost model: fitted on") for a in twap.meta["assumptions"])
     for algorithm in ("vwap", "is"):
         other = run(closes, algorithm)
         # a 390-minute horizon on a 390-minute bar is one child a session for every
@@ -123,4 +123,38 @@ def test_the_optimised_example_config_runs_cost_aware_on_daily_closes():
     result = run_config_backtest(config, Settings(), bars="sp500_daily", start="2019-01-02",
                                  end="2019-04-30")
     assert len(result.decisions) == 4 and len(result.trades) > 0
-    assert any(a.startswith("cost model: fitted once") for a in result.meta["assumptions"])
+    assert any(a.startswith("cost model: fitted on") for a in result.meta["assumptions"])
+
+
+def test_a_long_daily_replay_keeps_the_cost_model_current(closes, monkeypatch):
+    """Fitted on the sessions before 2021-01-04, a replay to the end of 2021 prices its last
+    decision (2021-12-01) with the ADV of the 21 sessions before it (the market's constant
+    dollar volume over their closes) and the volatility of the 63 returns before it — not with
+    the fit's, which a replay of decades would otherwise carry to its end."""
+    from research.data.synth import DEFAULT_ADV_USD
+    from sim import backtest
+
+    kept = {}
+    fit_once = backtest.daily_cost_model
+
+    def keep(*args, **kwargs):
+        model, said = fit_once(*args, **kwargs)
+        kept["model"], kept["fitted_adv"] = model, model.adv_.copy()
+        return model, said
+
+    monkeypatch.setattr(backtest, "daily_cost_model", keep)
+    # (to 12-30: after its last session the loop prepares the next one, and 2021-12-31 is no
+    # decision, where 2022-01-03 would be one)
+    res = run(closes, start="2021-01-04", end="2021-12-30")
+    last = res.decisions[-1]["session"]
+    assert last == "2021-12-01"
+    model, before = kept["model"], closes.loc[closes.index < last]
+    seen = res.closes.loc[res.closes.index < last]  # the closes the replay printed (in cents)
+    for s in SYMBOLS:
+        adv = np.floor(DEFAULT_ADV_USD[s] / before[s].iloc[-21:]).mean()
+        vol = np.std(np.diff(np.log(seen[s].to_numpy()))[-63:], ddof=1)
+        assert model.adv_[s] == pytest.approx(adv, rel=1e-12)
+        assert model.daily_vol_[s] == pytest.approx(vol, rel=1e-12)
+        assert model.adv_[s] != pytest.approx(kept["fitted_adv"][s], rel=1e-3)
+    assert str(model.refreshed_through_.date()) == "2021-11-30"
+    assert any("refreshed at each decision" in a for a in res.meta["assumptions"])
