@@ -29,7 +29,8 @@ The response model on a session bar (sim/response.py's laws, at the daily horizo
   ``vol_halflife_sessions``) of the sessions before t: the Parkinson variance of the day's range
   where the data has high and low, else the squared close-to-close log return;
 * permanent impact ``permanent_impact * sigma_day * net / ADV``, ADV the mean volume of the
-  sessions before t;
+  last :data:`ADV_SESSIONS` sessions before t that traded (a trailing window: the mean of all
+  earlier sessions would carry 1990's share volumes into 2022);
 * half spread: the bar's quotes where present, else ``fallback_half_spread_bps`` (default half
   the synthesiser's 3 bps full spread, ``data.synth_spread_bps``).
 
@@ -61,6 +62,8 @@ DEFAULT_VOL_HALFLIFE_SESSIONS = 11.0
 #: Sessions before the first traded one kept as :attr:`DailyMarket.history`: a year, more than
 #: the cost model's longest default lookback (63 sessions of volatility).
 HISTORY_SESSIONS = 252
+#: Sessions the simulated market's ADV averages (a month, the cost model's default window).
+ADV_SESSIONS = 21
 #: Sessions of volatility before a symbol's first estimate: the first close-to-close return.
 _FALLBACK_DAILY_VOL = 0.02
 
@@ -243,12 +246,16 @@ def _ewma_sigma_before(day_var: np.ndarray, halflife: float) -> np.ndarray:
     return np.where(np.isfinite(sigma) & (sigma > 0), sigma, _FALLBACK_DAILY_VOL)
 
 
-def _mean_before(volume: np.ndarray) -> np.ndarray:
-    """ADV[t]: the mean volume of the sessions before t that traded (the session's own before
-    any)."""
+def _mean_before(volume: np.ndarray, window: int = ADV_SESSIONS) -> np.ndarray:
+    """ADV[t]: the mean volume of the sessions that traded among the ``window`` sessions
+    before t (the session's own before any)."""
     traded = volume > 0
-    total = np.cumsum(volume, axis=0) - volume
-    count = np.cumsum(traded, axis=0) - traded
+    zero = np.zeros((1, volume.shape[1]))
+    total = np.vstack([zero, np.cumsum(np.where(traded, volume, 0.0), axis=0)])
+    count = np.vstack([zero, np.cumsum(traded, axis=0)])
+    rows = np.arange(volume.shape[0])
+    lo = np.maximum(rows - window, 0)
+    in_window, n = total[rows] - total[lo], count[rows] - count[lo]
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = np.where(count > 0, total / np.maximum(count, 1), volume)
+        out = np.where(n > 0, in_window / np.maximum(n, 1), volume)
     return out
