@@ -30,6 +30,7 @@ feeds its metrics from them) and :meth:`stop_reason` (live's kill switch).
 
 from __future__ import annotations
 
+import copy
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -115,10 +116,10 @@ class TradingLoop:
     (the engine's retry back-off; a replay passes a no-op), ``commit_every_bar`` (the engine's:
     False for an in-memory journal, whose commits buy nothing).
 
-    The loop keeps ``cost_model``'s per-symbol ADV and volatility current: at each decision
-    they are refreshed (``CostModel.refresh_state``) from the closes and the complete
-    sessions' volumes it holds, so a run of many sessions does not price its orders with the
-    market of its first day.
+    The loop keeps its copy of ``cost_model`` current: at each decision its per-symbol ADV
+    and volatility are refreshed (``CostModel.refresh_state``) from the closes and the
+    complete sessions' volumes the loop holds, so a run of many sessions does not price its
+    orders with the market of its first day.
     """
 
     def __init__(self, config: Any, settings: Any, broker: Any, daily_closes: pd.DataFrame, *,
@@ -146,6 +147,9 @@ class TradingLoop:
         self.risk = RiskManager(risk, alerts=AlertManager(
             list(alert_sinks), cooldown_seconds=risk.alert_cooldown_seconds))
         self.strategy = portfolio_strategy(config)
+        # the loop's own copy: refresh_state replaces the per-symbol series at each decision,
+        # and the caller's fitted model must not change under it (a shallow copy suffices)
+        cost_model = copy.copy(cost_model)
         if config.strategy.no_trade_band == "cost_aware" and cost_model is None:
             raise ValueError("strategy.no_trade_band 'cost_aware' needs a fitted cost model "
                              "(it compares each trade's predicted cost with its benefit)")
@@ -247,8 +251,6 @@ class TradingLoop:
     def _warm_up(self) -> None:
         """Load the compiled kernels (market breakers, cost model; ~1 s from numba's cache) on
         throwaway inputs, so the first bar does not pay for them."""
-        import copy
-
         last = self._closes.last_row()
         n = len(self.symbols)
         now = datetime(2000, 1, 3, 10, 0)

@@ -6,6 +6,7 @@ than the fee schedule is predicted at the fees the broker charges."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from research.config import RunConfig, Settings
@@ -130,31 +131,40 @@ def test_a_long_daily_replay_keeps_the_cost_model_current(closes, monkeypatch):
     """Fitted on the sessions before 2021-01-04, a replay to the end of 2021 prices its last
     decision (2021-12-01) with the ADV of the 21 sessions before it (the market's constant
     dollar volume over their closes) and the volatility of the 63 returns before it — not with
-    the fit's, which a replay of decades would otherwise carry to its end."""
+    the fit's, which a replay of decades would otherwise carry to its end. The loop refreshes
+    its own copy: the fitted model handed to it is left as it was."""
     from research.data.synth import DEFAULT_ADV_USD
+    from research.trading.loop import TradingLoop
     from sim import backtest
 
-    kept = {}
-    fit_once = backtest.daily_cost_model
+    fitted, refreshed = {}, {}
+    fit_once, refresh = backtest.daily_cost_model, TradingLoop._refresh_cost_model
 
-    def keep(*args, **kwargs):
+    def keep_fit(*args, **kwargs):
         model, said = fit_once(*args, **kwargs)
-        kept["model"], kept["fitted_adv"] = model, model.adv_.copy()
+        fitted["model"], fitted["adv"] = model, model.adv_.copy()
         return model, said
 
-    monkeypatch.setattr(backtest, "daily_cost_model", keep)
-    # (to 12-30: after its last session the loop prepares the next one, and 2021-12-31 is no
-    # decision, where 2022-01-03 would be one)
-    res = run(closes, start="2021-01-04", end="2021-12-30")
+    def keep_refresh(loop, day):
+        refresh(loop, day)
+        refreshed[f"{day:%Y-%m-%d}"] = (loop.cost_model.adv_.copy(),
+                                        loop.cost_model.daily_vol_.copy(),
+                                        loop.cost_model.refreshed_through_)
+
+    monkeypatch.setattr(backtest, "daily_cost_model", keep_fit)
+    monkeypatch.setattr(TradingLoop, "_refresh_cost_model", keep_refresh)
+    res = run(closes, start="2021-01-04", end="2021-12-31")
     last = res.decisions[-1]["session"]
     assert last == "2021-12-01"
-    model, before = kept["model"], closes.loc[closes.index < last]
+    adv_now, vol_now, through = refreshed[last]
+    before = closes.loc[closes.index < last]
     seen = res.closes.loc[res.closes.index < last]  # the closes the replay printed (in cents)
     for s in SYMBOLS:
         adv = np.floor(DEFAULT_ADV_USD[s] / before[s].iloc[-21:]).mean()
         vol = np.std(np.diff(np.log(seen[s].to_numpy()))[-63:], ddof=1)
-        assert model.adv_[s] == pytest.approx(adv, rel=1e-12)
-        assert model.daily_vol_[s] == pytest.approx(vol, rel=1e-12)
-        assert model.adv_[s] != pytest.approx(kept["fitted_adv"][s], rel=1e-3)
-    assert str(model.refreshed_through_.date()) == "2021-11-30"
+        assert adv_now[s] == pytest.approx(adv, rel=1e-12)
+        assert vol_now[s] == pytest.approx(vol, rel=1e-12)
+        assert adv_now[s] != pytest.approx(fitted["adv"][s], rel=1e-3)
+    assert f"{through:%Y-%m-%d}" == "2021-11-30"
+    pd.testing.assert_series_equal(fitted["model"].adv_, fitted["adv"])  # the caller's: as fitted
     assert any("refreshed at each decision" in a for a in res.meta["assumptions"])
