@@ -151,8 +151,10 @@ def tca_evidence(config: Any, settings: Any, tca_bars: str, seed: int,
                      f"{config.execution.horizon_minutes}) so every one ends inside its "
                      "session, early closes included")
     algo = str(config.execution.algorithm)
+    # the config's own predictor and fee schedule are the ones judged (and charged)
     result = compare_strategies(frame, orders, [algo], settings, seed, progress=progress,
                                 execution_policy=config.execution,
+                                cost_model_choice=config.cost_model,
                                 bars_description=description, synthetic=synthetic)
     tag = "SYNTHETIC " if synthetic else ""
     return result.summary, f"{tag}{description}, {len(orders)} own rebalance orders", notes

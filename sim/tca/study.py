@@ -212,14 +212,22 @@ def risk_rows_needed(inputs: StudyInputs) -> int:
     return max(len(risk_symbols(inputs)) + 1, 20)
 
 
-def fit_cost_state(settings: Settings, params: StrategyParams, inputs: StudyInputs):
+def fit_cost_state(settings: Settings, params: StrategyParams, inputs: StudyInputs,
+                   choice: Any = None):
     """(model, state): the cost model fitted on the history before the study, and its
     per-symbol state (adv, daily_vol, daily_vol_method, spread_bps, spread_method,
-    last_price) with rows for late-starting symbols fitted on their own earlier bars."""
+    last_price) with rows for late-starting symbols fitted on their own earlier bars.
+    ``choice``: a run config's ``cost_model`` (impact law, spread source, fee schedule,
+    calibration) over ``settings.costs``; None: the process defaults alone."""
     from research.costs import CostModel
 
     def fitted(bars):
-        return CostModel.from_settings(settings.costs, pov_rate=params.pov_rate).fit(bars)
+        if choice is None:
+            model = CostModel.from_settings(settings.costs, pov_rate=params.pov_rate)
+        else:
+            model = CostModel.for_run(choice, settings.costs).set_params(
+                pov_rate=params.pov_rate)
+        return model.fit(bars)
 
     model = fitted(inputs.history)
     state = _model_state(model)
@@ -284,6 +292,7 @@ def compare_strategies(
     data_hash: str | None = None,
     code_version: str | None = None,
     n_jobs: int = 1,
+    cost_model_choice: Any = None,
 ) -> ComparisonResult:
     """Run the paired study (see the module docstring) and summarise it.
 
@@ -296,6 +305,8 @@ def compare_strategies(
     ``execution_policy``: the run config's execution policy the algorithms' parameters come from
     (limit offset and clean-up, POV rate, IS risk aversion and impact coefficient; defaults
     when None) — never ``settings.costs``, the predictor being judged.
+    ``cost_model_choice``: the run config's ``cost_model`` when a config's own predictor and
+    fee schedule are being judged (``validate-run``); None: ``settings.costs``.
     Returns a :class:`ComparisonResult`.
     """
     say = _emit(progress)
@@ -316,7 +327,7 @@ def compare_strategies(
 
     from research.costs import fee_schedule
 
-    model, state = fit_cost_state(settings, params, inputs)
+    model, state = fit_cost_state(settings, params, inputs, cost_model_choice)
     notional = float((o["quantity"] * o["decision_mid"]).max())
     nav = max(1e8, 100.0 * notional)
     risk_returns, _ = past_risk_returns(inputs, risk_rows_needed(inputs))
@@ -325,7 +336,9 @@ def compare_strategies(
                        risk_rows_needed=risk_rows_needed(inputs), strategies=names)
     for line in _estimates_used(state, o):
         say(f"tca: {line}")
-    fees = fee_schedule(settings.costs.fee_schedule, flat_bps=settings.costs.flat_fee_bps)
+    fee_name = (settings.costs.fee_schedule if cost_model_choice is None
+                else cost_model_choice.fee_schedule)
+    fees = fee_schedule(fee_name, flat_bps=settings.costs.flat_fee_bps)
     min_child = smallest_children(inputs, params, fees)
     try:
         predictions = _predict(model, state, inputs, names, params, min_child)
@@ -656,7 +669,7 @@ def _meta(bars, inputs: StudyInputs, names, seed, settings, sim_settings: Simula
                               if sim_settings.spread_source != "quotes"
                               else "fixed fallback half spread (no quotes)"),
             "latency_bars": exec_settings.latency_bars,
-            "fee_schedule": settings.costs.fee_schedule,
+            "fee_schedule": str(model.fee_schedule),
             "benchmark": "arrival mid on the decision bar (this run's prices; "
                          "paired_vs_market.<name>.arrival_shift_bps: how far it moved from the "
                          "market run's, diff_bps_market_arrival: scored against the market's)",

@@ -55,3 +55,22 @@ def test_the_clean_up_window_is_counted_in_bars_of_the_study():
 def test_a_policy_leaving_limits_unfinished_is_refused():
     with pytest.raises(ValueError, match="limit_fallback_to_market must be true"):
         StrategyParams.from_policy(ExecutionPolicy(limit_fallback_to_market=False), 1.0)
+
+
+def test_a_run_configs_cost_model_choice_is_the_predictor_and_fee_schedule_judged(
+        tca_bars, tca_orders):
+    """validate-run judges the config's own cost model: with ``cost_model.fee_schedule: zero``
+    the study charges no fees and predicts none, whatever ``settings.costs`` says (Tiger's
+    schedule by default); the same orders are worked the same way."""
+    from research.config import CostModelChoice
+
+    tiger = _run(tca_bars, tca_orders)
+    zero = _run(tca_bars, tca_orders, cost_model_choice=CostModelChoice(fee_schedule="zero"))
+    assert tiger.summary["meta"]["assumptions"]["fee_schedule"] == "tiger_us"
+    assert zero.summary["meta"]["assumptions"]["fee_schedule"] == "zero"
+    for name in WORKED:
+        t = tiger.per_order[tiger.per_order["strategy"] == name].set_index("order_id")
+        z = zero.per_order[zero.per_order["strategy"] == name].set_index("order_id")
+        assert (z["filled"] == t["filled"]).all(), name
+        assert (t["fees_bps"] > 0).any() and (z["fees_bps"] == 0).all(), name
+        assert (z["predicted_bps"] < t["predicted_bps"]).all(), name
