@@ -59,7 +59,7 @@ from _timing import machine  # noqa: E402
 
 from research.analytics import FlatCosts, InverseVolatilityParams, inverse_volatility_grid  # noqa: E402
 from research.analytics.metrics import performance_metrics  # noqa: E402
-from research.config import RunConfig, Settings  # noqa: E402
+from research.config import LIMITS_OFF, RunConfig, Settings  # noqa: E402
 from research.data import load_sp500_closes, load_sp500_index  # noqa: E402
 
 LOOKBACK, EVERY, FIRST_ROW = 63, 21, 85
@@ -70,9 +70,6 @@ BPS = 5.0
 #: broker gets this much more cash, left out of every value the strategy sizes on or reports
 #: (the replay's broker lets cash dip below 0 by those costs too).
 CASH_BUFFER = 1_000_000.0
-WIDE_LIMITS = {"max_position_weight": 1.0, "max_sector_weight": 1.0, "var_budget": 1.0,
-               "max_pairwise_correlation": 1.0, "daily_loss_limit": 1.0,
-               "max_gross_exposure": 2.0, "max_net_exposure": 2.0}
 
 
 def w1_config(closes: pd.DataFrame) -> RunConfig:
@@ -81,7 +78,7 @@ def w1_config(closes: pd.DataFrame) -> RunConfig:
                              "start": f"{closes.index[FIRST_ROW]:%Y-%m-%d}"},
         strategy={"kind": "inverse_volatility", "lookback_days": LOOKBACK,
                   "rebalance_every_sessions": EVERY, "capital": CAPITAL},
-        execution={"algorithm": "market"}, risk=WIDE_LIMITS,
+        execution={"algorithm": "market"}, risk=LIMITS_OFF,
         cost_model={"fee_schedule": "flat_bps"})
 
 

@@ -169,6 +169,14 @@ class RiskLimits(_Group):
     )
 
 
+#: The :class:`RiskLimits` thresholds of "limits off": none can bind a long or long-short book
+#: of up to 10x NAV gross (the unconstrained counterfactual of the risk-limits study, and the
+#: replays that isolate something else from the limits).
+LIMITS_OFF = {"max_position_weight": 1.0, "max_sector_weight": 1.0,
+              "max_pairwise_correlation": 1.0, "var_budget": 1.0, "daily_loss_limit": 1.0,
+              "max_gross_exposure": 10.0, "max_net_exposure": 10.0}
+
+
 class RiskSettings(RiskLimits):
     """Portfolio risk limits (the :class:`RiskLimits` fields) and VaR conventions."""
 

@@ -23,10 +23,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-#: Thresholds that never bind (the RiskLimits fields of "limits off").
-WIDE_LIMITS = {"max_position_weight": 1.0, "max_sector_weight": 1.0,
-               "max_pairwise_correlation": 1.0, "var_budget": 1.0, "daily_loss_limit": 1.0,
-               "max_gross_exposure": 10.0, "max_net_exposure": 10.0}
+from research.config import LIMITS_OFF
+
 SECONDS_PER_DAY = 86_400.0
 
 
@@ -47,7 +45,7 @@ def without_limits(config: Any) -> Any:
     """``config`` with every limit threshold wide (its policies unchanged)."""
     return config.model_copy(update={
         "name": f"{config.name}-nolimits",
-        "risk": config.risk.model_copy(update=WIDE_LIMITS)})
+        "risk": config.risk.model_copy(update=LIMITS_OFF)})
 
 
 def with_risk_parity(config: Any) -> Any:

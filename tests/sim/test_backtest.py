@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from research.config import RunConfig, Settings
+from research.config import LIMITS_OFF, RunConfig, Settings
 from research.data import SynthParams, synthesize_minute_bars
 
 SYMBOLS = ["AAPL", "JPM", "XOM"]
@@ -18,9 +18,7 @@ START = pd.Timestamp("2022-03-07")
 
 
 def config(**risk):
-    limits = {"max_position_weight": 1.0, "max_sector_weight": 1.0, "var_budget": 1.0,
-              "max_pairwise_correlation": 1.0, "daily_loss_limit": 1.0,
-              "max_gross_exposure": 2.0, "max_net_exposure": 2.0, **risk}
+    limits = {**LIMITS_OFF, **risk}
     return RunConfig(name="bt", universe={"symbols": SYMBOLS},
                      strategy={"kind": "inverse_volatility", "rebalance": "daily",
                                "lookback_days": 20, "capital": 3e6},

@@ -11,12 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from research.config import RunConfig, Settings
+from research.config import LIMITS_OFF, RunConfig, Settings
 
 SYMBOLS = ["AAPL", "JPM", "XOM", "KO", "JNJ"]
-WIDE = {"max_position_weight": 1.0, "max_sector_weight": 1.0, "var_budget": 1.0,
-        "max_pairwise_correlation": 1.0, "daily_loss_limit": 1.0,
-        "max_gross_exposure": 2.0, "max_net_exposure": 2.0}
 
 
 def replay(closes, start, end):
@@ -25,7 +22,7 @@ def replay(closes, start, end):
     cfg = RunConfig(name="attr", universe={"symbols": SYMBOLS},
                     strategy={"kind": "inverse_volatility", "rebalance": "monthly",
                               "lookback_days": 20, "capital": 5e6},
-                    execution={"algorithm": "twap", "horizon_minutes": 390}, risk=WIDE)
+                    execution={"algorithm": "twap", "horizon_minutes": 390}, risk=LIMITS_OFF)
     return run_daily_backtest(cfg, Settings(), closes, start=start, end=end)
 
 

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from research.config import RunConfig, Settings
+from research.config import LIMITS_OFF, RunConfig, Settings
 from research.data.calendar import sessions
 from research.data.schema import EXCHANGE_TZ
 from tests.vectorbt_oracle import portfolio_from_share_orders
@@ -43,9 +43,6 @@ CAPITAL = 3e6
 # and finish on the next sessions' opening auctions, so fills land on both bars of a session
 MAX_PARTICIPATION = 0.0005
 CASH_BUFFER = 1e9
-WIDE = {"max_position_weight": 1.0, "max_sector_weight": 1.0, "var_budget": 1.0,
-        "max_pairwise_correlation": 1.0, "daily_loss_limit": 1.0,
-        "max_gross_exposure": 2.0, "max_net_exposure": 2.0}
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +52,7 @@ def replay(sp500_closes):
     cfg = RunConfig(name="oracle", universe={"symbols": SYMBOLS},
                     strategy={"kind": "inverse_volatility", "rebalance": "monthly",
                               "lookback_days": 63, "capital": CAPITAL},
-                    execution={"algorithm": "twap", "horizon_minutes": 390}, risk=WIDE)
+                    execution={"algorithm": "twap", "horizon_minutes": 390}, risk=LIMITS_OFF)
     settings = Settings()
     settings = settings.model_copy(update={"simulation": settings.simulation.model_copy(
         update={"permanent_impact": 0.0, "max_participation": MAX_PARTICIPATION})})

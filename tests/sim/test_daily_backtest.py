@@ -10,20 +10,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from research.config import RunConfig, Settings
+from research.config import LIMITS_OFF, RunConfig, Settings
 
 SYMBOLS = ["AAPL", "JPM", "XOM", "KO"]
 START, END = "2021-06-01", "2021-09-30"
-WIDE = {"max_position_weight": 1.0, "max_sector_weight": 1.0, "var_budget": 1.0,
-        "max_pairwise_correlation": 1.0, "daily_loss_limit": 1.0,
-        "max_gross_exposure": 2.0, "max_net_exposure": 2.0}
 
 
 def config(capital=5e6, **strategy):
     return RunConfig(name="daily", universe={"symbols": SYMBOLS},
                      strategy={"kind": "inverse_volatility", "rebalance": "monthly",
                                "lookback_days": 20, "capital": capital, **strategy},
-                     execution={"algorithm": "twap", "horizon_minutes": 390}, risk=WIDE)
+                     execution={"algorithm": "twap", "horizon_minutes": 390}, risk=LIMITS_OFF)
 
 
 def backtest(closes, cfg=None, settings=None, **kw):
@@ -110,7 +107,7 @@ def test_an_order_larger_than_the_cap_is_worked_over_several_sessions(closes):
         update={"max_participation": 0.01})})
     cfg = RunConfig(name="cap", universe={"symbols": ["KO"]},
                     strategy={"kind": "equal_weight", "rebalance": "monthly", "capital": 2.5e7},
-                    execution={"algorithm": "market"}, risk=WIDE)
+                    execution={"algorithm": "market"}, risk=LIMITS_OFF)
     from sim.backtest import run_daily_backtest
 
     res = run_daily_backtest(cfg, settings, closes[["KO"]], start="2021-06-01",
@@ -208,7 +205,7 @@ def test_limit_usage_is_recorded_each_session_and_trims_hold_but_for_drift(close
     cfg = RunConfig(name="caps", universe={"symbols": SYMBOLS},
                     strategy={"kind": "equal_weight", "rebalance": "monthly", "capital": 5e6},
                     execution={"algorithm": "twap", "horizon_minutes": 390},
-                    risk={**WIDE, "max_position_weight": 0.2, "max_sector_weight": 1.0})
+                    risk={**LIMITS_OFF, "max_position_weight": 0.2, "max_sector_weight": 1.0})
     res = backtest(closes, cfg=cfg)
     usage = res.limit_usage.set_index("session")
     sessions = [f"{d:%Y-%m-%d}" for d in res.equity.index[1:]]

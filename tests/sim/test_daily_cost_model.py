@@ -9,12 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from research.config import RunConfig, Settings
+from research.config import LIMITS_OFF, RunConfig, Settings
 
 SYMBOLS = ["AAPL", "JPM", "XOM", "KO"]
-WIDE = {"max_position_weight": 1.0, "max_sector_weight": 1.0, "var_budget": 1.0,
-        "max_pairwise_correlation": 1.0, "daily_loss_limit": 1.0,
-        "max_gross_exposure": 2.0, "max_net_exposure": 2.0}
 
 
 def run(closes, algorithm="twap", start="2021-06-01", end="2021-08-31", **strategy):
@@ -23,7 +20,7 @@ def run(closes, algorithm="twap", start="2021-06-01", end="2021-08-31", **strate
     cfg = RunConfig(name="dcm", universe={"symbols": SYMBOLS},
                     strategy={"kind": "inverse_volatility", "rebalance": "monthly",
                               "lookback_days": 20, "capital": 5e6, **strategy},
-                    execution={"algorithm": algorithm, "horizon_minutes": 390}, risk=WIDE)
+                    execution={"algorithm": algorithm, "horizon_minutes": 390}, risk=LIMITS_OFF)
     return run_daily_backtest(cfg, Settings(), closes, start=start, end=end)
 
 

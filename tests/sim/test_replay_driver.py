@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from research.config import RunConfig, Settings
+from research.config import LIMITS_OFF, RunConfig, Settings
 
 ALGORITHMS = ("market", "limit", "twap", "vwap", "pov", "is")
 HISTORY_END = pd.Timestamp("2022-11-21")  # the cost model sees the sessions before it only
@@ -22,9 +22,7 @@ def config_for(algorithm: str, **execution) -> RunConfig:
                   "capital": 2e6},
         execution={"algorithm": algorithm, "horizon_minutes": 30, **execution},
         # limits that do not bind: these tests are about execution (risk: tests/trading)
-        risk={"max_position_weight": 1.0, "max_sector_weight": 1.0, "var_budget": 1.0,
-              "max_pairwise_correlation": 1.0, "daily_loss_limit": 1.0,
-              "max_gross_exposure": 2.0, "max_net_exposure": 2.0},
+        risk=LIMITS_OFF,
     )
 
 

@@ -11,11 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from research.config import RunConfig, Settings
+from research.config import LIMITS_OFF, RunConfig, Settings
 
-WIDE = {"max_position_weight": 1.0, "max_sector_weight": 1.0, "var_budget": 1.0,
-        "max_pairwise_correlation": 1.0, "daily_loss_limit": 1.0,
-        "max_gross_exposure": 2.0, "max_net_exposure": 2.0}
 START, END = "2021-06-01", "2021-06-04"
 
 
@@ -25,7 +22,7 @@ def replay(sp500_closes, symbols, *, start=START, end=END, **risk):
     cfg = RunConfig(name="caps", universe={"symbols": symbols},
                     strategy={"kind": "equal_weight", "rebalance": "monthly", "capital": 1e6},
                     execution={"algorithm": "market", "horizon_minutes": 390},
-                    risk={**WIDE, **risk})
+                    risk={**LIMITS_OFF, **risk})
     return run_daily_backtest(cfg, Settings(), sp500_closes[symbols], start=start, end=end)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from research.config import RunConfig, Settings
+from research.config import LIMITS_OFF, RunConfig, Settings
 from research.data import SynthParams, synthesize_minute_bars
 from research.domain import Side
 
@@ -34,9 +34,7 @@ def bars(sp500_closes):
 
 
 def config(algorithm="twap", **risk):
-    limits = {"max_position_weight": 1.0, "max_sector_weight": 1.0, "var_budget": 1.0,
-              "max_pairwise_correlation": 1.0, "daily_loss_limit": 1.0,
-              "max_gross_exposure": 2.0, "max_net_exposure": 2.0, **risk}
+    limits = {**LIMITS_OFF, **risk}
     return RunConfig(name="loop", universe={"symbols": SYMBOLS},
                      strategy={"kind": "equal_weight", "rebalance": "daily", "capital": 1e6},
                      execution={"algorithm": algorithm, "horizon_minutes": 20}, risk=limits)
