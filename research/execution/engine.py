@@ -360,13 +360,15 @@ class ExecutionEngine:
             self.journal.commit()
 
     def halt(self, reason: str = "manual halt", until_reset: bool = False) -> None:
-        """HALTED, open children cancelled; ``until_reset``: the breakers' cool-down does not
-        lift it (only :meth:`reset_trading_state` does)."""
+        """HALTED, open children cancelled now (the broker hears the cancels before this
+        returns, not at the next bar, whose fills they would otherwise join); ``until_reset``:
+        the breakers' cool-down does not lift it (only :meth:`reset_trading_state` does)."""
         ev = self.system_breaker.force(
             TradingState.HALTED, self._now or datetime.now().astimezone(), reason,
             manual=until_reset,
         )
         self._record_breaker(ev)
+        self._cancel_all("trading halted: " + reason)
         self._send_cancels()
         self.journal.commit()
 

@@ -27,8 +27,9 @@ def backtest(closes, cfg=None, settings=None, **kw):
     from research.data import load_sp500_index
     from sim.backtest import run_daily_backtest
 
+    kw.setdefault("end", END)
     return run_daily_backtest(cfg or config(), settings or Settings(), closes, start=START,
-                              end=END, benchmark=load_sp500_index(), **kw)
+                              benchmark=load_sp500_index(), **kw)
 
 
 @pytest.fixture(scope="module")
@@ -223,3 +224,29 @@ def test_limit_usage_is_recorded_each_session_and_trims_hold_but_for_drift(close
     forecasts = res.risk_forecasts
     assert list(forecasts["session"]) == sessions
     assert (forecasts["var"] >= 0).all() and (forecasts["horizon_days"] == 21).all()
+
+
+@pytest.mark.parametrize("gap", [0.92, 1.0])
+def test_an_overnight_loss_past_the_limit_halts_the_open_s_orders_until_the_next_session(
+        closes, gap):
+    """With opens, a daily bar shows the overnight move at the opening auction: an 8% gap down
+    at a 2% daily-loss limit with 'halt' cancels the rebalance the open sent (it is worked from
+    the next session); without the gap, the rebalance fills on its own session."""
+    day = "2021-07-01"  # a monthly rebalance session
+    opens = closes.shift(1)
+    opens.loc[day] *= gap
+    cfg = config()
+    cfg = cfg.model_copy(update={"risk": cfg.risk.model_copy(update={
+        "daily_loss_limit": 0.02, "on_daily_loss": "halt"})})
+    r = backtest(closes, cfg, end="2021-07-09", bars={"open": opens})
+    rebalance = r.trades[r.trades.parent_id.str.contains("20210701")]
+    filled_on = {f"{t:%Y-%m-%d}" for t in pd.to_datetime(rebalance.time)}
+    halts = r.risk_events[r.risk_events.limits == "daily_loss"]
+    if gap < 1:
+        assert filled_on == {"2021-07-02"}
+        assert f"{day}T09:30:00-04:00" in set(halts.time)
+    else:
+        assert filled_on == {day}
+        assert not (halts.time.str[:10] == day).any()
+    assert any(a.startswith("daily-loss limit: a daily bar shows a session's loss at its "
+                            "opening auction") for a in r.meta["assumptions"])

@@ -347,3 +347,20 @@ def test_a_parent_closing_while_its_symbol_is_dark_is_marked_at_its_last_mid(
     assert ps.end_price == 102.0 and ps.arrival_price == 100.0
     q = execution_quality(e)[0]
     assert q.opportunity_bps == pytest.approx(200.0)  # +2% on the whole unfilled order
+
+
+def test_a_halt_cancels_working_children_at_once_not_at_the_next_bar(tmp_path, fast_settings):
+    """A halt (the kill switch, the daily-loss limit's 'halt') stops what is working before
+    the market can fill it: the broker hears the cancels within the halt, so the next bar's
+    fills cannot include them."""
+    b = SimulatedBroker(minute_bars(n=6, spread=0.02))
+    e = engine_for(b, tmp_path, fast_settings)
+    run_replay(e, b, stop=1, before_bar=add_at(0, ParentOrder(
+        "P", "AAA", Side.BUY, 300, Algorithm.MARKET, horizon_bars=3)))
+    (cid,) = e.parents["P"].children
+    assert e.children[cid].is_open  # sent on bar 0, fills on bar 1
+    e.halt("daily loss past the limit", until_reset=True)
+    assert e.trading_state is TradingState.HALTED
+    run_replay(e, b)
+    assert e.children[cid].status is OrderStatus.CANCELLED
+    assert e.positions.get("AAA", 0) == 0 and b.fills() == []
