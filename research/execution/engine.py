@@ -76,8 +76,8 @@ from research.execution.model import (
 from research.execution.validation import PreTradeRiskCheck, PreTradeValidator
 
 AlgorithmFactory = Callable[[ParentOrder], ExecutionAlgorithm]
-# (symbol, side, shares, price, time) of each new fill, as the engine applies it
-FillObserver = Callable[[str, Side, int, float, datetime], None]
+# (symbol, side, shares, price, time, fees) of each new fill, as the engine applies it
+FillObserver = Callable[[str, Side, int, float, datetime, float], None]
 # with commit_every_bar=False, the staged events are still committed once this many pile up
 # (bounds memory and the work a restart has to redo)
 _MAX_STAGED_ROWS = 4096
@@ -161,8 +161,11 @@ class ExecutionEngine:
     ride along with the next commit before an action, or when 4096 are staged — backtests.
     Both keep the write-ahead rule; False trades restart work for fewer commits: reports lost
     in a crash are re-read from the broker by ``recover``, unanswered intents are queried),
-    ``on_fill(symbol, side, shares, price, time)`` (told of every new fill as it is applied, not
-    of fills replayed from the journal: the trading loop books them into the risk manager).
+    ``on_fill(symbol, side, shares, price, time, fees)`` (told of every new fill as it is
+    applied, not of fills replayed from the journal: the trading loop books them into the risk
+    manager), ``before_orders()`` (called on a bar with parents to work, after its reports
+    were applied and before any child is decided: the trading loop marks the risk manager's
+    book at the bar's prices there, so the pre-trade checks read current weights).
     """
 
     def __init__(
@@ -182,9 +185,11 @@ class ExecutionEngine:
         sleep: Callable[[float], None] = time.sleep,
         commit_every_bar: bool = True,
         on_fill: FillObserver | None = None,
+        before_orders: Callable[[], None] | None = None,
     ):
         self.run_id = run_id
         self._on_fill = on_fill
+        self._before_orders = before_orders
         self.symbols = tuple(symbols)
         if len(set(self.symbols)) != len(self.symbols):
             raise ValueError("engine: symbols contains duplicates")
@@ -408,6 +413,8 @@ class ExecutionEngine:
             due |= self._wake.pop(heapq.heappop(heap))
         due |= self._dirty
         self._dirty = set()
+        if due and self._before_orders is not None:
+            self._before_orders()  # may halt: the parents below then send nothing
         self._outbox = []
         self._queued.clear()
         # older parents first (their children reach the broker first, and a capped market
@@ -572,7 +579,7 @@ class ExecutionEngine:
         self.positions[child.symbol] += q if child.side is Side.BUY else -q
         if self._on_fill is not None and not self._replaying:
             # before the engine works another parent: the next child's risk check sees it
-            self._on_fill(child.symbol, child.side, q, fill.price, fill.timestamp)
+            self._on_fill(child.symbol, child.side, q, fill.price, fill.timestamp, fill.fees)
         if was_open and not child.is_open:
             self._child_closed(child)
 

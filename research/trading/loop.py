@@ -230,7 +230,7 @@ class TradingLoop:
             risk_check=RiskManagerCheck(self.risk, on_limited=self._record_risk_event),
             initial_positions=self.initial_positions,
             sleep=self._sleep, commit_every_bar=self._commit_every_bar,
-            on_fill=self._book_fill,
+            on_fill=self._book_fill, before_orders=self._mark_to_market,
         )
         engine.recover()
         # the run's first events reach the database file now, not at the first WAL checkpoint:
@@ -593,6 +593,7 @@ class TradingLoop:
             if self._halted_for_loss:  # a daily-loss halt lasts the session it happened in
                 self._halted_for_loss = False
                 engine.reset_trading_state("new session after a daily-loss halt")
+        self._take_bar_prices(snap)
         # nothing is logged or counted between the bar and its last order (the latency budget)
         parents, decided = self._decide(snap)
         added: list[ParentOrder] = []
@@ -636,7 +637,8 @@ class TradingLoop:
                              parents=[p.parent_id for p in later])
         return now, later
 
-    def _after_bar(self, snap: MarketSnapshot) -> None:
+    def _take_bar_prices(self, snap: MarketSnapshot) -> None:
+        """The session's volume so far and each symbol's last traded price, with this bar's."""
         close = np.asarray(snap.close, dtype=float)
         prev = self._session_close
         if prev is None:  # the session's first bar: is it the open's?
@@ -646,7 +648,9 @@ class TradingLoop:
         self._session_volume += volume if np.isfinite(volume).all() else np.nan_to_num(volume)
         self._session_close = close.copy() if prev is None else np.where(
             np.isfinite(close), close, prev)
-        self._mark_to_market()
+
+    def _after_bar(self, snap: MarketSnapshot) -> None:
+        self._mark_to_market()  # with the bar's fills
         self._prepare_next_session_after(snap)
         self._watch_idle(snap)
         self.on_bar_done(snap)
@@ -654,15 +658,16 @@ class TradingLoop:
             self.costs.observe_completed(self.engine)
 
     def _book_fill(self, symbol: str, side: Side, shares: int, price: float,
-                   when: datetime) -> None:
+                   when: datetime, fees: float = 0.0) -> None:
         """Put a fill into the risk manager's book the moment the engine applies it, so the
         pre-trade check of the next child — on this very bar — sees the position its siblings
-        built. Fills before the first risk refit are in the refit's book already."""
+        built; its fees leave the marked NAV with it. Fills before the first risk refit are in
+        the refit's book already."""
         if self.risk.as_of is None:
             return
         i = self._symbol_index[symbol]
         self._today_shares[i] += side.sign * shares
-        self._today_dollars[i] += side.sign * shares * price
+        self._today_dollars[i] += side.sign * shares * price + fees  # cash out: fees too
         try:  # dated by the bar: the risk manager's days are the loop's sessions
             self.risk.on_fill(symbol, side, shares, price, when=self._bar_time or when)
         except ValueError as exc:  # never inside the engine's ingest: logged, the refit heals
@@ -671,12 +676,14 @@ class TradingLoop:
                            "until the next session's refit")
 
     def _mark_to_market(self) -> None:
-        """The risk manager's book and NAV at this bar's prices (after the bar's orders, off
-        the order path), so the daily-loss limit acts within the session: NAV = the opening
-        NAV + the opening positions' move from the previous close + today's fills marked
-        from their prices (fees are left to the next refit, which reads the broker's NAV).
-        With ``on_daily_loss="halt"`` a loss past the limit halts trading until the next
-        session."""
+        """The risk manager's book and NAV at this bar's prices, so the daily-loss limit acts
+        within the session and the pre-trade checks read current weights: NAV = the opening
+        NAV + the opening positions' move from the previous close + today's fills marked from
+        their prices, less their fees. Run after each bar's orders and, on a bar with parents to
+        work, by the engine before they are worked (after the bar's fills were booked): the
+        pre-trade checks then read the book at this bar's prices, not at the last bar's (a
+        session old on daily bars). With ``on_daily_loss="halt"`` a loss past the
+        limit halts trading until the next session."""
         if self._open_book is None or self.risk.as_of is None or self._session_close is None:
             return
         shares, previous, nav_open = self._open_book

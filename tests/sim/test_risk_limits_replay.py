@@ -137,3 +137,29 @@ def test_var_backtest_of_a_replays_exception_series_matches_the_references(sp500
     assert row["christoffersen_p"] == pytest.approx(0.61104, abs=5e-6)
     assert row["conditional_coverage_lr"] == pytest.approx(0.720130, abs=5e-6)
     assert row["conditional_coverage_p"] == pytest.approx(0.697631, abs=5e-6)
+
+
+def test_a_trim_on_a_close_bar_leaves_the_position_at_its_limit_at_that_close(sp500_closes):
+    """On a daily bar, what the participation cap left of a buy is sent at the close and
+    checked there: against the book marked at that close (after the session's fills), not at
+    the open's prices. So a trimmed child never takes the position over the limit at the
+    price it is checked at (whole shares: at most one share's weight over; in practice none).
+    The example config's quiet names hit 7% at most rebalances."""
+    from research.config import load_run_config
+    from sim.backtest import run_daily_backtest
+
+    cfg = load_run_config("configs/risk_limits_daily.yaml")
+    symbols = list(cfg.universe.symbols)
+    res = run_daily_backtest(cfg, Settings(), sp500_closes[symbols], start="2015-06-01",
+                             end="2015-10-30")
+    limit = cfg.risk.max_position_weight
+    ev = res.risk_events
+    trims = ev[(ev.side == "buy") & (ev.allowed > 0) & ev.limits.str.contains("position_weight")
+               & (ev.time.str[11:16] != "09:30")]
+    assert len(trims) >= 3
+    acc = res.account
+    for _, e in trims.iterrows():  # the child fills at the next open: after it, at this close
+        day = pd.Timestamp(e.time[:10])
+        price, nav = res.closes.loc[day, e.symbol], acc.equity.loc[day]
+        weight = (acc.positions.loc[day, e.symbol] + e.allowed) * price / nav
+        assert weight <= limit + price / nav, (e.time, e.symbol, weight)

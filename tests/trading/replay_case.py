@@ -21,13 +21,16 @@ def replay_inputs(sp500_closes: pd.DataFrame, sessions_run: int = 6):
 
 def small_book_config(name: str, strategy: dict[str, Any], execution: dict[str, Any]
                       ) -> RunConfig:
-    """A $300k book (small parents: Tiger's per-order minimums matter) with loose limits."""
+    """A $300k book (small parents: Tiger's per-order minimums matter) with loose limits: a
+    fully invested book's gross and net exposure have room for the fees it pays (at 1x NAV the
+    run that pays more fees would be trimmed more, and the runs would not trade the same)."""
     return RunConfig.model_validate({
         "name": name, "universe": {"symbols": SYMBOLS},
         "strategy": {"kind": "inverse_volatility", "capital": 300_000.0, **strategy},
         "execution": execution,
         "risk": {"max_position_weight": 0.2, "max_sector_weight": 0.5,
-                 "max_pairwise_correlation": 0.99}})
+                 "max_pairwise_correlation": 0.99, "max_gross_exposure": 1.05,
+                 "max_net_exposure": 1.05}})
 
 
 def run_replay(config: RunConfig, inputs) -> Any:

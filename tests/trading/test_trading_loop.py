@@ -220,9 +220,12 @@ def test_a_daily_loss_past_the_limit_acts_within_the_session(policy, bars, sp500
     if policy == "reduce":
         assert loop.engine.trading_state is TradingState.ACTIVE
         assert all(e["side"] == "buy" and e["decision"] == "rejected" for e in loss_events)
-        late_buys = [c for c in loop.engine.children.values() if c.side is Side.BUY
-                     and c.decision_bar >= 90 and c.filled_quantity > 0]
-        assert not [c for c in late_buys if c.decision_bar > 95]  # refused once marked
+        # the book is marked at each bar's prices before its children go out: no buy decided
+        # on the crash bar or after it fills
+        crash_bar = int((np.sort(crashed["timestamp"].unique()) < crashed.loc[
+            after, "timestamp"].min()).sum())
+        assert not [c for c in loop.engine.children.values() if c.side is Side.BUY
+                    and c.decision_bar >= crash_bar and c.filled_quantity > 0]
     else:
         assert loop.engine.trading_state is TradingState.HALTED
         assert len(log.events("daily_loss_halt")) == 1  # once, however many bars follow
