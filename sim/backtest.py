@@ -215,13 +215,14 @@ def run_daily_backtest(config: Any, settings: Any, closes: pd.DataFrame, *, star
         "order_burst": max(ex.order_burst, 2 * len(symbols)),
         "max_order_notional": ex.max_order_notional * SESSION_MINUTES})})
     model, fitted_on = daily_cost_model(config, settings, market)
-    loss_seen = ("at its opening auction (the overnight move) and at its close" if "open" in fields
+    loss_seen = ("at its opening auction (the overnight move, which the open's orders are "
+                 "checked against) and at its close" if "open" in fields
                  else "at its close only (closes-only data: the open is the previous close)")
-    daily_loss = (f"daily-loss limit: a daily bar shows a session's loss {loss_seen}; the "
-                  "orders sent at the open are checked before it is known, so the limit stops "
-                  "only what follows ('halt' cancels the unfilled rest until the next session, "
-                  "'reduce' refuses risk-adding orders), and a loss within the session that "
-                  "recovers by the close is never seen")
+    daily_loss = (f"daily-loss limit: a daily bar shows a session's loss {loss_seen}; a loss "
+                  "within the session shows at the close, after the open's orders were sent, "
+                  "so it stops only what follows ('halt' cancels the unfilled rest until the "
+                  "next session, 'reduce' refuses risk-adding orders), and one that recovers by "
+                  "the close is never seen")
     return run_backtest(config, settings, market.replay,
                         daily_closes=closes.loc[closes.index < first, symbols],
                         cost_model=model, benchmark=benchmark, risk_free_rate=risk_free_rate,

@@ -229,9 +229,10 @@ def test_limit_usage_is_recorded_each_session_and_trims_hold_but_for_drift(close
 @pytest.mark.parametrize("gap", [0.92, 1.0])
 def test_an_overnight_loss_past_the_limit_halts_the_open_s_orders_until_the_next_session(
         closes, gap):
-    """With opens, a daily bar shows the overnight move at the opening auction: an 8% gap down
-    at a 2% daily-loss limit with 'halt' cancels the rebalance the open sent (it is worked from
-    the next session); without the gap, the rebalance fills on its own session."""
+    """With opens, a daily bar shows the overnight move at the opening auction, and the book
+    is marked there before the open's orders go out: an 8% gap down at a 2% daily-loss limit
+    with 'halt' halts before the rebalance sends anything (it is worked from the next
+    session); without the gap, the rebalance fills on its own session."""
     day = "2021-07-01"  # a monthly rebalance session
     opens = closes.shift(1)
     opens.loc[day] *= gap
