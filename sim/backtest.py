@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from research.analytics import PortfolioAccount, account_fills
+from research.analytics import PortfolioAccount, account_fills, benchmark_description
 from research.analytics.metrics import PerformanceMetrics, performance_metrics
 from research.data.schema import EXCHANGE_TZ
 from research.execution import execution_quality
@@ -128,7 +128,8 @@ class BacktestResult:
         r_squared, residual_volatility_annual, contributions (alpha, each factor, residual:
         they add up to sum_of_returns); or available false and the reason)
         and ``meta`` (bars, data, frequency,
-        conventions, assumptions, limits, parents, refused_parents, dropped_parents)."""
+        conventions (sessions_per_year, risk_free_rate, equity, benchmark: what the benchmark
+        is), assumptions, limits, parents, refused_parents, dropped_parents)."""
         def num(x: float) -> float | None:
             return float(x) if np.isfinite(x) else None
 
@@ -381,7 +382,8 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
             "data": data, "data_hash": _data_hash(replay, daily_closes), "frequency": frequency,
             "seed": int(settings.simulation.seed),
             "conventions": {"sessions_per_year": 252, "risk_free_rate": risk_free_rate,
-                            "equity": "marked at each session's last close as the run saw it"},
+                            "equity": "marked at each session's last close as the run saw it",
+                            "benchmark": benchmark_description(benchmark)},
             "assumptions": list(assumptions) + ([
                 f"fees: fills on {len(driver.fee_fn.backdated)} session(s) before the fee schedule "
                 f"{config.cost_model.fee_schedule!r} existed ({driver.fee_fn.schedule.first_date})"

@@ -97,6 +97,8 @@ def backtest(
         typer.echo(f"  assumed: {note}")
     for note in meta.get("not_modelled", []):
         typer.echo(f"  not modelled: {note}")
+    if meta["conventions"].get("benchmark"):
+        typer.echo(f"  benchmark: {meta['conventions']['benchmark']}")
     for name in ("total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown",
                  "calmar", "turnover_annual", "cost_drag_bps_annual", "alpha", "beta",
                  "tracking_error", "information_ratio"):

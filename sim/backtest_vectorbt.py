@@ -27,7 +27,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from research.analytics import FlatCosts, account_fills, backtest_target_weights
+from research.analytics import (
+    FlatCosts,
+    account_fills,
+    backtest_target_weights,
+    benchmark_description,
+)
 from research.analytics.metrics import performance_metrics
 from research.data.calendar import sessions as exchange_sessions
 from research.strategies import portfolio_strategy
@@ -108,7 +113,8 @@ def run_vectorbt_backtest(config: Any, settings: Any, closes: pd.DataFrame, *, s
             "conventions": {"sessions_per_year": 252, "risk_free_rate": risk_free_rate,
                             "equity": "marked at each session's close",
                             "timing": "weights decided on closes before the rebalance "
-                            "session, traded at its close"},
+                            "session, traded at its close",
+                            "benchmark": benchmark_description(benchmark)},
             "costs_model": {"slippage_bps": costs.slippage_bps, "fee_bps": costs.fee_bps,
                             "note": "flat: slippage moves each order's price against it, "
                             "fees are a share of its value; the replay's components "

@@ -242,6 +242,15 @@ def information_ratio(equity: pd.Series, benchmark: pd.Series) -> float:
                   tracking_error(equity, benchmark))
 
 
+def benchmark_description(benchmark: pd.Series | None) -> str | None:
+    """What ``benchmark`` is (its ``attrs["description"]``), for an output's conventions: a
+    price index against total-return closes flatters alpha, and the reader must be told."""
+    if benchmark is None:
+        return None
+    return str(benchmark.attrs.get("description") or
+               "a benchmark series given without a description (price or total return unknown)")
+
+
 def performance_metrics(equity: pd.Series, benchmark: pd.Series | None = None,
                         traded_notional=None, costs=None,
                         risk_free_rate: float = 0.0) -> PerformanceMetrics:

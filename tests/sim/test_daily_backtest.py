@@ -251,3 +251,12 @@ def test_an_overnight_loss_past_the_limit_halts_the_open_s_orders_until_the_next
         assert not (halts.time.str[:10] == day).any()
     assert any(a.startswith("daily-loss limit: a daily bar shows a session's loss at its "
                             "opening auction") for a in r.meta["assumptions"])
+
+
+def test_the_output_says_what_the_benchmark_is(result):
+    """The embedded S&P 500 is a price index while the closes are dividend-adjusted: alpha
+    against it is flattered, and the JSON (and the CLI, the report) say so."""
+    from research.data.sources import SP500_INDEX_DESCRIPTION
+
+    benchmark = result.to_json()["meta"]["conventions"]["benchmark"]
+    assert benchmark == SP500_INDEX_DESCRIPTION and "no dividends" in benchmark
