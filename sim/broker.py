@@ -168,6 +168,9 @@ class SimulatedBroker:
         self._rth: bool | None = None
         self._fills: list[Fill] = []
         self._perm = np.zeros(n)  # permanent impact, log price shift per symbol
+        # each symbol's last traded close so far: a held name without a bar (halted, delisted,
+        # a minute it did not trade) is worth its last price, not nothing
+        self._last_close = np.full(n, np.nan)
         # the response model's paths read only the recorded bars: computed once, not per bar
         # (a replay that is not minute bars — sim/daily_market.py — brings its own paths)
         if sigma_path is None:
@@ -240,6 +243,9 @@ class SimulatedBroker:
         if t != self.last_bar + 1:
             raise ValueError(f"simulated broker: next bar is {self.last_bar + 1}, got {t}")
         self.last_bar = t  # reports and orders from here on belong to bar t
+        close = self.replay.close[t]
+        finite = np.isfinite(close)
+        self._last_close = close if finite.all() else np.where(finite, close, self._last_close)
         self._rth = None  # the regular-hours answer is cached per bar
         if self._new_rows:
             self._open_rows = np.concatenate([self._open_rows, self._new_rows])
@@ -508,8 +514,8 @@ class SimulatedBroker:
 
     def account(self) -> Account:
         self._maybe_disconnect("account")
-        close = self.snapshot(max(self.last_bar, 0)).close
-        value = float(np.nansum(self._pos * close))
+        # positions at each symbol's last close (permanent impact included, as in a snapshot)
+        value = float(np.nansum(self._pos * self._last_close * np.exp(self._perm)))
         return Account(cash=self._cash, equity=self._cash + value, buying_power=self._cash)
 
     # ------------------------------------------------------------------ persistence
@@ -517,6 +523,11 @@ class SimulatedBroker:
         """Rebuild the state a previous session of this broker left in ``store``."""
         self.last_bar = store.last_bar
         self._perm = store.market_state()
+        seen = self.replay.close[: self.last_bar + 1]
+        for j in range(seen.shape[1]):
+            priced = np.flatnonzero(np.isfinite(seen[:, j]))
+            if priced.size:
+                self._last_close[j] = seen[priced[-1], j]
         for row, cid, sym, side, qty, lim, elig, day, status in store.orders():
             order = Order(cid, sym, Side(side), qty,
                           OrderType.LIMIT if lim is not None else OrderType.MARKET, lim,

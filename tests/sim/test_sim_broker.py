@@ -232,3 +232,23 @@ def test_fees_are_per_order_so_a_minimum_is_paid_once_across_partial_fills():
     # order fee after 100 shares: $1 (minimum); after 200: $2; after 250: $2.50
     assert [round(f.fees, 10) for f in fills] == [1.0, 1.0, 0.5]
     assert sum(f.fees for f in fills) == pytest.approx(float(fee_fn(250, 100.0, 1)))
+
+
+def test_a_held_name_without_a_bar_is_worth_its_last_close_not_nothing(tmp_path):
+    """A symbol that did not trade on the last bar (halted, delisted, a quiet minute) keeps its
+    last close in the account's equity — the NAV the trading loop sizes its next decision on.
+    The same after a restart from the broker's store."""
+    rp = minute_bars(n=6, symbols=("AAA", "BBB"), spread=0.02)
+    rp.close[3:, 1] = np.nan  # BBB stops trading after bar 2 (its last close: 100)
+    b = SimulatedBroker(rp, state_path=tmp_path / "b.sqlite")
+    b.process_bar(0)
+    b.submit(mkt("C1", 100, sym="BBB"))
+    for t in range(1, 6):
+        b.process_bar(t)
+    assert [f.quantity for f in b.fills(["C1"])] == [100]
+    account = b.account()
+    last_close = b.snapshot(2).close[1]  # its bar-2 close, with the run's permanent impact
+    assert np.isfinite(last_close) and not np.isfinite(b.snapshot(5).close[1])
+    assert account.equity == pytest.approx(account.cash + 100 * last_close, rel=1e-12)
+    restarted = SimulatedBroker(rp, state_path=tmp_path / "b.sqlite")
+    assert restarted.account().equity == pytest.approx(account.equity, rel=1e-12)
