@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from research.analytics import PortfolioAccount, account_fills, benchmark_description
+from research.analytics import PortfolioAccount, account_fills, covering_benchmark
 from research.analytics.metrics import PerformanceMetrics, performance_metrics
 from research.data.schema import EXCHANGE_TZ
 from research.execution import execution_quality
@@ -355,6 +355,7 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
     paid = costs.spread + costs.impact + np.array([f.fees for f in fills], dtype=float)
     cost_by_day = pd.Series(paid, index=fill_day).groupby(level=0).sum().reindex(
         account.equity.index, fill_value=0.0)
+    benchmark, benchmark_text = covering_benchmark(benchmark, account.equity.index)
     metrics = performance_metrics(account.equity, benchmark,
                                   traded_notional=account.traded_notional, costs=cost_by_day,
                                   risk_free_rate=risk_free_rate)
@@ -383,7 +384,7 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
             "seed": int(settings.simulation.seed),
             "conventions": {"sessions_per_year": 252, "risk_free_rate": risk_free_rate,
                             "equity": "marked at each session's last close as the run saw it",
-                            "benchmark": benchmark_description(benchmark)},
+                            "benchmark": benchmark_text},
             "assumptions": list(assumptions) + ([
                 f"fees: fills on {len(driver.fee_fn.backdated)} session(s) before the fee schedule "
                 f"{config.cost_model.fee_schedule!r} existed ({driver.fee_fn.schedule.first_date})"

@@ -31,7 +31,7 @@ from research.analytics import (
     FlatCosts,
     account_fills,
     backtest_target_weights,
-    benchmark_description,
+    covering_benchmark,
 )
 from research.analytics.metrics import performance_metrics
 from research.data.calendar import sessions as exchange_sessions
@@ -87,6 +87,7 @@ def run_vectorbt_backtest(config: Any, settings: Any, closes: pd.DataFrame, *, s
     account = account_fills(window, fills, capital)
     slippage_by_day = orders.groupby("date")["slippage"].sum()
     paid = (account.fees + slippage_by_day.reindex(window.index, fill_value=0.0))
+    benchmark, benchmark_text = covering_benchmark(benchmark, account.equity.index)
     metrics = performance_metrics(account.equity, benchmark,
                                   traded_notional=account.traded_notional, costs=paid,
                                   risk_free_rate=risk_free_rate)
@@ -114,7 +115,7 @@ def run_vectorbt_backtest(config: Any, settings: Any, closes: pd.DataFrame, *, s
                             "equity": "marked at each session's close",
                             "timing": "weights decided on closes before the rebalance "
                             "session, traded at its close",
-                            "benchmark": benchmark_description(benchmark)},
+                            "benchmark": benchmark_text},
             "costs_model": {"slippage_bps": costs.slippage_bps, "fee_bps": costs.fee_bps,
                             "note": "flat: slippage moves each order's price against it, "
                             "fees are a share of its value; the replay's components "

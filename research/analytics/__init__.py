@@ -27,6 +27,7 @@ from research.analytics.metrics import (
     cagr,
     calmar,
     cost_drag_bps_annual,
+    covering_benchmark,
     daily_returns,
     information_ratio,
     max_drawdown,
@@ -53,7 +54,7 @@ from research.analytics.vectorbt_path import (
 
 __all__ = [
     "SESSIONS_PER_YEAR", "AccountingInputError", "PortfolioAccount", "account_fills", "fills_frame", "MetricsInputError", "PerformanceMetrics", "alpha", "benchmark_description", "beta", "cagr",
-    "calmar", "cost_drag_bps_annual", "daily_returns", "information_ratio", "max_drawdown",
+    "calmar", "cost_drag_bps_annual", "covering_benchmark", "daily_returns", "information_ratio", "max_drawdown",
     "performance_metrics", "sharpe", "sortino", "tracking_error", "turnover_annual",
     "volatility", "years", "ZERO_VOLATILITY_RULES", "FlatCosts", "GridResult",
     "InverseVolatilityParams", "VectorbtPathInputError", "backtest_target_weights",

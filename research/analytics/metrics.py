@@ -251,6 +251,23 @@ def benchmark_description(benchmark: pd.Series | None) -> str | None:
                "a benchmark series given without a description (price or total return unknown)")
 
 
+def covering_benchmark(benchmark: pd.Series | None, dates: pd.DatetimeIndex
+                       ) -> tuple[pd.Series | None, str | None]:
+    """(``benchmark`` if it has a level on every one of ``dates``, else None; what it is, and
+    why it was left out). A run past the benchmark's data (the embedded S&P 500 ends in 2022)
+    gets null benchmark metrics and says so, rather than no result at all."""
+    text = benchmark_description(benchmark)
+    if benchmark is None:
+        return None, None
+    levels = benchmark.reindex(dates)
+    missing = dates[~np.isfinite(levels.to_numpy(dtype=float))]
+    if not len(missing):
+        return benchmark, text
+    return None, (f"{text}; it has no level on {len(missing)} of the run's {len(dates)} "
+                  f"sessions (the first {missing[0]:%Y-%m-%d}), so alpha, beta, tracking error "
+                  "and the information ratio are null")
+
+
 def performance_metrics(equity: pd.Series, benchmark: pd.Series | None = None,
                         traded_notional=None, costs=None,
                         risk_free_rate: float = 0.0) -> PerformanceMetrics:
@@ -277,8 +294,8 @@ def performance_metrics(equity: pd.Series, benchmark: pd.Series | None = None,
 
 
 __all__ = [
-    "SESSIONS_PER_YEAR", "MetricsInputError", "PerformanceMetrics", "alpha", "beta", "cagr",
-    "calmar", "cost_drag_bps_annual", "daily_returns", "information_ratio", "max_drawdown",
+    "SESSIONS_PER_YEAR", "MetricsInputError", "PerformanceMetrics", "alpha",
+    "benchmark_description", "beta", "cagr", "calmar", "covering_benchmark", "cost_drag_bps_annual", "daily_returns", "information_ratio", "max_drawdown",
     "performance_metrics", "sharpe", "sortino", "tracking_error", "turnover_annual",
     "volatility", "years",
 ]

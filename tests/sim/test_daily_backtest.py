@@ -28,8 +28,9 @@ def backtest(closes, cfg=None, settings=None, **kw):
     from sim.backtest import run_daily_backtest
 
     kw.setdefault("end", END)
+    kw.setdefault("benchmark", load_sp500_index())
     return run_daily_backtest(cfg or config(), settings or Settings(), closes, start=START,
-                              benchmark=load_sp500_index(), **kw)
+                              **kw)
 
 
 @pytest.fixture(scope="module")
@@ -260,3 +261,22 @@ def test_the_output_says_what_the_benchmark_is(result):
 
     benchmark = result.to_json()["meta"]["conventions"]["benchmark"]
     assert benchmark == SP500_INDEX_DESCRIPTION and "no dividends" in benchmark
+
+
+def test_a_run_past_the_benchmark_s_data_has_null_benchmark_metrics_and_says_why(closes):
+    """The embedded S&P 500 ends in 2022: a run on later data is not refused, its benchmark
+    metrics are null and the conventions name the first session without a level."""
+    from research.data import load_sp500_index
+
+    index = load_sp500_index()
+    short = index.loc[:"2021-08-31"]
+    short.attrs = index.attrs
+    res = backtest(closes, benchmark=short)
+    out = res.to_json()
+    assert all(out["metrics"][k] is None for k in ("alpha", "beta", "tracking_error",
+                                                   "information_ratio"))
+    assert out["metrics"]["sharpe"] is not None
+    text = out["meta"]["conventions"]["benchmark"]
+    assert "no dividends" in text and "first 2021-09-01" in text and "null" in text
+    full = backtest(closes).to_json()["metrics"]
+    assert full["alpha"] is not None and full["sharpe"] == out["metrics"]["sharpe"]
