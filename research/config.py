@@ -35,6 +35,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from research.domain import Algorithm
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+#: a limit in (0, 1]: at 0 every position would breach it (a config that cannot trade)
+LimitFraction = Annotated[float, Field(gt=0.0, le=1.0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 PositiveInt = Annotated[int, Field(gt=0)]
 
@@ -136,17 +138,17 @@ class RiskLimits(_Group):
     """The portfolio risk limits (seed report: module 2): one model, the process defaults in
     :class:`RiskSettings` (which extends it) and a run config's own in ``RunConfig.risk``."""
 
-    max_position_weight: Fraction = Field(0.10, description="Max single position, seed: 10%.")
-    max_sector_weight: Fraction = Field(0.30, description="Max sector concentration, seed: 30%.")
+    max_position_weight: LimitFraction = Field(0.10, description="Max single position, seed: 10%.")
+    max_sector_weight: LimitFraction = Field(0.30, description="Max sector concentration, seed: 30%.")
     max_pairwise_correlation: Annotated[float, Field(ge=-1, le=1)] = Field(
         0.7, description="Max correlation between two held positions, seed: 0.7."
     )
     max_gross_exposure: PositiveFloat = Field(1.0, description="Gross exposure cap, x NAV.")
     max_net_exposure: PositiveFloat = Field(1.0, description="Absolute net exposure cap, x NAV.")
-    var_budget: Fraction = Field(
+    var_budget: LimitFraction = Field(
         0.10, description="Portfolio VaR budget at the configured horizon, fraction of NAV."
     )
-    daily_loss_limit: Fraction = Field(
+    daily_loss_limit: LimitFraction = Field(
         0.03, description="Daily loss that halts new risk-increasing orders, fraction of NAV."
     )
     on_target_breach: Literal["trim", "rescale", "reject"] = Field(

@@ -107,8 +107,12 @@ class LimitStatus:
 
     @property
     def usage(self) -> float:
-        """measured / threshold, floored at 0 (a hedged pair has negative correlation)."""
-        return max(self.measured, 0.0) / self.threshold
+        """measured / threshold, floored at 0 (a hedged pair has negative correlation); with
+        a threshold at or below 0 (a correlation limit can be), infinite when breached, else
+        0."""
+        if self.threshold > 0.0:
+            return max(self.measured, 0.0) / self.threshold
+        return math.inf if self.breached else 0.0
 
     @property
     def breached(self) -> bool:

@@ -364,3 +364,26 @@ def test_unknown_sector_is_an_error():
 def test_bad_orders_are_errors(args, message):
     with pytest.raises(ValueError, match=message):
         make_checker({}).check_order(*args)
+
+
+def test_a_correlation_limit_at_or_below_zero_has_a_usage_not_a_division_by_zero():
+    """max_pairwise_correlation may be 0 or negative (no positively correlated pair held):
+    its usage is infinite when breached and 0 otherwise, never a ZeroDivisionError."""
+    from research.risk.limits import LimitKind, LimitStatus
+
+    kind = LimitKind.PAIRWISE_CORRELATION
+    assert LimitStatus(kind, 0.3, 0.0, "A/B").usage == math.inf
+    assert LimitStatus(kind, -0.2, 0.0, "A/B").usage == 0.0
+    assert LimitStatus(kind, -0.2, -0.5, "A/B").usage == math.inf
+    assert LimitStatus(kind, 0.35, 0.7, "A/B").usage == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("field", ["max_position_weight", "max_sector_weight", "var_budget",
+                                   "daily_loss_limit"])
+def test_a_limit_of_zero_is_refused_by_the_config_with_its_field_named(field):
+    from pydantic import ValidationError
+
+    from research.config import RunConfig
+
+    with pytest.raises(ValidationError, match=f"risk.{field}"):
+        RunConfig(name="x", universe={"symbols": ["AAPL"]}, risk={field: 0.0})
