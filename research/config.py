@@ -373,6 +373,19 @@ class UniverseConfig(_Group):
     symbols: list[str] = Field(default_factory=list, description="Empty = every symbol.")
     start: str | None = Field(None, description="First date (YYYY-MM-DD), inclusive.")
     end: str | None = Field(None, description="Last date (YYYY-MM-DD), inclusive.")
+    sectors: dict[str, str] = Field(
+        default_factory=dict, description="Sector of each symbol the embedded GICS map "
+        "(research.data.sectors, the 20 embedded names) lacks, or overrides: the sector limit, "
+        "sector-neutral and optimised strategies and the sector attribution read it.")
+
+    @field_validator("sectors")
+    @classmethod
+    def _sector_names(cls, v: dict[str, str]) -> dict[str, str]:
+        cleaned = {str(k).strip().upper(): str(s).strip() for k, s in v.items()}
+        empty = sorted(k for k, s in cleaned.items() if not k or not s)
+        if empty:
+            raise ValueError(f"sectors: empty symbol or sector name for {empty}")
+        return cleaned
 
     @field_validator("symbols")
     @classmethod

@@ -38,7 +38,7 @@ from research.analytics.attribution import (
     sector_weights_and_returns,
 )
 from research.analytics.metrics import SESSIONS_PER_YEAR
-from research.data.sectors import GICS_SECTOR
+from research.data.sectors import sector_map
 
 BENCHMARK = ("equal-weighted universe: every universe name with a close at a window's start, "
              "1/N each, held over the window (the S&P 500's sector weights are not in the data)")
@@ -102,7 +102,8 @@ def backtest_attribution(result: Any, factor_prices: pd.DataFrame | None = None,
                          sectors: dict[str, str] | None = None) -> BacktestAttribution:
     """Attribution of ``result`` (:class:`sim.backtest.BacktestResult`, with the closes its
     equity was marked at). ``factor_prices``: daily factor prices (default
-    :func:`research.data.load_factor_prices`); ``sectors``: symbol -> sector (default GICS)."""
+    :func:`research.data.load_factor_prices`); ``sectors``: symbol -> sector (default: the GICS
+    map with the run config's ``universe.sectors``)."""
     if result.closes is None:
         raise ValueError("attribution needs the closes the equity was marked at (a replay's "
                          "result; the vectorbt engine keeps none)")
@@ -110,7 +111,8 @@ def backtest_attribution(result: Any, factor_prices: pd.DataFrame | None = None,
     equity = account.equity
     positions = pnl_by_symbol(result.trades, account.positions, closes)
     windows, by_sector = sector_attribution(equity, account.positions, closes,
-                                            result.decisions, sectors or GICS_SECTOR)
+                                            result.decisions,
+                                            sectors or sector_map(result.config.universe.sectors))
     if factor_prices is None:
         from research.data import load_factor_prices
 

@@ -7,6 +7,8 @@ classifications as published on the companies' index fact sheets.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 GICS_SECTOR: dict[str, str] = {
     "AAPL": "Information Technology",
     "AMD": "Information Technology",
@@ -29,6 +31,12 @@ GICS_SECTOR: dict[str, str] = {
     "WMT": "Consumer Staples",
     "XOM": "Energy",
 }
+
+
+def sector_map(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The GICS sectors of the embedded names with ``extra`` (a run config's
+    ``universe.sectors``: names the map lacks, or overrides) on top."""
+    return {**GICS_SECTOR, **(extra or {})}
 
 
 def sector_of(symbol: str, sectors: dict[str, str] | None = None) -> str:

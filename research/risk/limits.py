@@ -164,8 +164,9 @@ def _sector_table(
     unknown = [s for s in symbols if s not in sectors]
     if unknown:
         raise UnknownSectorError(
-            f"no sector known for symbol(s) {unknown}; add them to the sector map "
-            "(research.data.sectors.GICS_SECTOR or the map given to the risk manager)"
+            f"no sector known for symbol(s) {unknown}: name them in the run config's "
+            "universe.sectors (symbol: sector); the embedded map "
+            "(research.data.sectors.GICS_SECTOR) covers the 20 embedded names only"
         )
     names = tuple(sorted({sectors[s] for s in symbols}))
     position = {name: i for i, name in enumerate(names)}

@@ -13,7 +13,8 @@ def portfolio_strategy(config: Any):
 
     Kind-specific parameters come from the strategy's sub-model (``strategy.multi_factor``,
     ``strategy.optimised``, ``strategy.risk_budget``; their defaults when absent); position and
-    sector caps from ``config.risk``; sectors from :data:`research.data.sectors.GICS_SECTOR`.
+    sector caps from ``config.risk``; sectors from :func:`research.data.sectors.sector_map`
+    (the embedded GICS map and the config's ``universe.sectors``).
     """
     strategy = config.strategy
     kind = strategy.kind
@@ -23,7 +24,7 @@ def portfolio_strategy(config: Any):
         return EqualWeight()
     if kind == "multi_factor":
         from research.config import MultiFactorParams
-        from research.data.sectors import GICS_SECTOR
+        from research.data.sectors import sector_map
         from research.strategies.multi_factor import MultiFactor
 
         p = strategy.multi_factor or MultiFactorParams()
@@ -31,13 +32,14 @@ def portfolio_strategy(config: Any):
         return MultiFactor(
             factor_weights=dict(p.factor_weights), top_n=p.top_n, weighting=p.weighting,
             sector_neutral=p.sector_neutral,
-            sectors=_sectors(config, GICS_SECTOR) if p.sector_neutral else None,
+            sectors=_sectors(config, sector_map(config.universe.sectors))
+            if p.sector_neutral else None,
             max_position_weight=config.risk.max_position_weight if cap is None else cap,
             momentum_days=p.momentum_days, skip_days=p.skip_days,
             volatility_days=p.volatility_days)
     if kind == "optimised":
         from research.config import OptimisedParams
-        from research.data.sectors import GICS_SECTOR
+        from research.data.sectors import sector_map
         from research.strategies.optimised import HORIZON_DAYS, OptimisedPortfolio
 
         p = strategy.optimised or OptimisedParams()
@@ -46,7 +48,8 @@ def portfolio_strategy(config: Any):
             return_lookback_days=p.return_lookback_days, risk_aversion=p.risk_aversion,
             turnover_cost_bps=p.turnover_cost_bps,
             max_position_weight=config.risk.max_position_weight,
-            max_sector_weight=config.risk.max_sector_weight, sectors=dict(GICS_SECTOR),
+            max_sector_weight=config.risk.max_sector_weight,
+            sectors=sector_map(config.universe.sectors),
             horizon_days=HORIZON_DAYS[strategy.rebalance])
     if kind in ("risk_parity", "risk_budget"):
         from research.strategies.risk_budget import RiskBudget
@@ -62,5 +65,5 @@ def _sectors(config: Any, table: dict[str, str]) -> dict[str, str]:
     missing = [s for s in config.universe.symbols if s not in table]
     if missing:
         raise ValueError(f"strategy.multi_factor.sector_neutral: no sector known for {missing} "
-                         "(research/data/sectors.py)")
+                         "(name them in universe.sectors)")
     return dict(table)

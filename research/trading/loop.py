@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from research.data.sectors import sector_map
 from research.domain import Algorithm, Side
 from research.execution import (
     ExecutionEngine,
@@ -144,7 +145,7 @@ class TradingLoop:
             raise ValueError(f"daily closes lack universe symbol(s) {missing}")
         self._closes = SessionCloses(daily_closes[list(self.symbols)])
         risk = risk_settings_for(config, settings)
-        self.risk = RiskManager(risk, alerts=AlertManager(
+        self.risk = RiskManager(risk, sector_map(config.universe.sectors), alerts=AlertManager(
             list(alert_sinks), cooldown_seconds=risk.alert_cooldown_seconds))
         self.strategy = portfolio_strategy(config)
         # the loop's own copy: refresh_state replaces the per-symbol series at each decision,

@@ -280,3 +280,26 @@ def test_a_run_past_the_benchmark_s_data_has_null_benchmark_metrics_and_says_why
     assert "no dividends" in text and "first 2021-09-01" in text and "null" in text
     full = backtest(closes).to_json()["metrics"]
     assert full["alpha"] is not None and full["sharpe"] == out["metrics"]["sharpe"]
+
+
+def test_names_outside_the_embedded_map_trade_with_the_config_s_sectors(closes):
+    """Own tickers have no embedded GICS sector: the run config names them
+    (universe.sectors), the sector limit binds on those sectors, and the attribution in the
+    JSON groups by them. Without them the error names the field to set."""
+    from research.risk.errors import UnknownSectorError
+
+    own = closes.rename(columns=dict(zip(SYMBOLS, ["QA", "QB", "QC", "QD"], strict=True)))
+    cfg = config().model_copy(deep=True)
+    cfg.universe.symbols = list(own.columns)
+    with pytest.raises(UnknownSectorError, match="universe.sectors"):
+        backtest(own, cfg)
+    cfg.universe.sectors = {"QA": "Alpha", "QB": "Alpha", "QC": "Beta", "QD": "Gamma"}
+    cfg.risk.max_sector_weight = 0.4
+    res = backtest(own, cfg)
+    out = res.to_json()
+    assert set(out["attribution"]["by_sector"]["sectors"]) == {"Alpha", "Beta", "Gamma", "cash"}
+    alpha = res.account.positions[["QA", "QB"]].mul(res.closes[["QA", "QB"]]).sum(axis=1)
+    bought = res.trades[res.trades.symbol.isin(["QA", "QB"]) & (res.trades.side == "buy")]
+    days = pd.DatetimeIndex(pd.to_datetime(bought.time).dt.tz_localize(None).dt.normalize())
+    assert len(days) and (alpha / res.account.equity).loc[days.unique()].max() <= 0.4 * 1.01
+    assert (res.risk_events.limits.str.contains("sector")).any()
