@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from research.data.schema import EXCHANGE_TZ, Frequency
@@ -149,10 +150,39 @@ def run_config_backtest(config: Any, settings: Any, *, bars: str | None = None,
     if history.empty or traded.empty:
         raise BacktestDataError(f"{tag} needs bars before {first:%Y-%m-%d} (to fit the cost "
                                 "model) and from it on (to trade)")
-    if set(symbols) <= set(embedded.columns):  # the real daily closes: years of lookback
-        closes = embedded[symbols].loc[embedded.index < first]
-    else:
-        closes = daily_closes_of(history)[symbols]
+    closes, history_note = _lookback_closes(daily_closes_of(frame[day < first])[symbols],
+                                            embedded, first, synthetic)
     model = CostModel.for_run(config.cost_model, settings.costs).fit(history)
     return run_backtest(config, settings, traded.reset_index(drop=True), daily_closes=closes,
-                        cost_model=model, benchmark=benchmark, run_id=run_id, data=tag)
+                        cost_model=model, benchmark=benchmark, run_id=run_id, data=tag,
+                        assumptions=[history_note])
+
+
+#: Largest relative difference between a file's daily closes and the embedded real ones on
+#: their common sessions for the two to be taken as the same prices (a vendor's other
+#: dividend adjustment, a different close auction, or other names entirely exceed it).
+SAME_PRICES_TOLERANCE = 0.01
+
+
+def _lookback_closes(own: pd.DataFrame, embedded: pd.DataFrame, first: pd.Timestamp,
+                     synthetic: bool) -> tuple[pd.DataFrame, str]:
+    """The daily closes the lookbacks read before ``first``, and a sentence saying whose: the
+    data's own sessions, or — for bars synthesised around the embedded real closes, or whose
+    closes are those closes — the embedded history before them (years instead of weeks)."""
+    symbols = list(own.columns)
+    if set(symbols) <= set(embedded.columns):
+        real = embedded[symbols]
+        common = own.index.intersection(real.index)
+        gap = (own.loc[common] / real.loc[common] - 1.0).abs().to_numpy()
+        same = len(common) > 0 and bool(np.all(np.isfinite(gap)) and gap.max() <= (
+            SAME_PRICES_TOLERANCE))
+        if synthetic or same:
+            start = own.index[0] if len(own) and not synthetic else first
+            closes = pd.concat([real.loc[real.index < start], own.loc[own.index >= start]])
+            why = ("synthesised around them" if synthetic else
+                   f"its closes are theirs within {SAME_PRICES_TOLERANCE:.0%} on "
+                   f"{len(common)} common session(s)")
+            return closes, (f"lookback history: the embedded real daily closes before "
+                            f"{start:%Y-%m-%d} (the bars are {why})")
+    return own, (f"lookback history: the data's own {len(own)} session(s) before "
+                 f"{first:%Y-%m-%d}")

@@ -31,6 +31,7 @@ feeds its metrics from them) and :meth:`stop_reason` (live's kill switch).
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -483,7 +484,11 @@ class TradingLoop:
         # pandas form cost ~1 ms a session)
         with np.errstate(invalid="ignore", divide="ignore"):
             returns = values[1:] / values[:-1] - 1.0
-        returns = returns[np.isfinite(returns).all(axis=1)][-lookback:]
+        complete = np.isfinite(returns).all(axis=1)
+        returns = returns[complete][-lookback:]
+        need = max(len(self.symbols) + 1, math.ceil(1.0 / (1.0 - self.risk.confidence) - 1e-9))
+        if len(returns) < need:
+            self._refuse_short_history(values, int(complete.sum()), need, when)
         weights = np.where(np.isfinite(price), shares * np.nan_to_num(price), 0.0) / nav
         snap = self.risk.update(returns, weights, nav=nav, symbols=self.symbols, as_of=when)
         one_day = self.risk.one_day_risk()  # what a daily VaR backtest tests
@@ -494,6 +499,19 @@ class TradingLoop:
             "horizon_days": snap.horizon, "confidence": snap.confidence,
             "observations": snap.n_observations})
         self.on_risk_refit(snap, weights, nav)
+
+    def _refuse_short_history(self, values: np.ndarray, complete: int, need: int,
+                              when: datetime) -> None:
+        """A clear error instead of the risk model's: which names lack the history and from
+        when, what the risk model needs, what to change."""
+        closes = np.isfinite(values).sum(axis=0)
+        short = sorted(zip(closes.tolist(), self.symbols, strict=True))[:3]
+        names = ", ".join(f"{s} ({n} close(s))" for n, s in short)
+        raise ValueError(
+            f"{when:%Y-%m-%d}: {complete} session(s) before it have a return for every symbol; "
+            f"the risk model needs at least {need} (more than the {len(self.symbols)} symbols, "
+            f"and a {1 - self.risk.confidence:.0%} VaR tail of one). Fewest closes: {names}. "
+            "Start later, or leave out the names that begin trading late")
 
     def prepare_session(self, day: Any) -> tuple[np.ndarray, np.ndarray, float]:
         """Everything of ``day``'s session that depends only on data before it: the risk

@@ -100,3 +100,39 @@ def test_the_vectorbt_engine_writes_the_same_schema(isolated_env):
                                            "slippage_bps": 5.0}
     assert data["risk_events"] == [] and data["costs"]["dollars"]["spread"] is None
     assert list(data["equity"])[0] == "2021-12-31" and data["trades"]
+
+
+def test_own_bars_for_embedded_names_are_sized_on_their_own_history(
+        bar_file, isolated_env, tmp_path, sp500_closes):
+    """Bars whose closes are not the embedded real ones (here: every price halved) are their
+    own history: the lookbacks read the file's sessions and the first order is sized on its
+    prices, not on the embedded closes of the same tickers; the JSON says whose history it
+    was. The same file unhalved is taken for the embedded prices (years of lookback)."""
+    import pandas as pd
+
+    from research.data import SynthParams, synthesize_minute_bars
+
+    bars = synthesize_minute_bars(sp500_closes[SYMBOLS], "2022-01-18", "2022-03-04",
+                                  SynthParams(seed=8))
+    for col in ("open", "high", "low", "close", "bid", "ask"):
+        bars[col] = bars[col] / 2
+    halved = tmp_path / "halved.parquet"
+    bars.to_parquet(halved)
+    out = isolated_env / "own.json"
+    res = run([str(config_file(isolated_env)), "--bars", str(halved), "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    data = json.loads(out.read_text())
+    assert any(a.startswith("lookback history: the data's own 28 session(s)")
+               for a in data["meta"]["assumptions"])
+    trades = pd.DataFrame(data["trades"])
+    real = sp500_closes.loc["2022-02-25", SYMBOLS]
+    ratio = trades.groupby("symbol").price.first() / real
+    assert ratio.between(0.45, 0.55).all(), ratio
+    first = data["decisions"][0]
+    assert first["nav"] == pytest.approx(1e6)
+    # the unhalved file: the embedded closes are its prices, so their history is used
+    same = isolated_env / "same.json"
+    res = run([str(config_file(isolated_env)), "--bars", str(bar_file), "--json", str(same)])
+    assert res.exit_code == 0, res.output
+    assert any("embedded real daily closes before 2022-02-14" in a
+               for a in json.loads(same.read_text())["meta"]["assumptions"])

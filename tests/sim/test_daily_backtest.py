@@ -303,3 +303,13 @@ def test_names_outside_the_embedded_map_trade_with_the_config_s_sectors(closes):
     days = pd.DatetimeIndex(pd.to_datetime(bought.time).dt.tz_localize(None).dt.normalize())
     assert len(days) and (alpha / res.account.equity).loc[days.unique()].max() <= 0.4 * 1.01
     assert (res.risk_events.limits.str.contains("sector")).any()
+
+
+def test_too_little_history_before_the_start_is_refused_naming_the_late_name(closes):
+    """A name that starts trading after the others leaves the risk model no common history:
+    the error says how much there is, what is needed and which name is short."""
+    late = closes.copy()
+    late.loc[:"2021-05-20", "KO"] = np.nan  # KO "lists" on 2021-05-21
+    with pytest.raises(ValueError, match=r"2021-06-01: \d+ session\(s\) before it have a return "
+                       r"for every symbol; the risk model needs at least 20.*KO \(\d+ close"):
+        backtest(late)
