@@ -137,7 +137,9 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
     metrics = LiveMetrics()
     runner = LiveRunner(config, settings, broker, closes, run_id=run_id, journal_dir=journal_dir,
                         mode=mode, kill_switch=KillSwitch(kill_file), logger=log,
-                        metrics=metrics, cost_model=cost_model)
+                        metrics=metrics, cost_model=cost_model,
+                        real_time=venue is None and day == pd.Timestamp.now(tz=EXCHANGE_TZ)
+                        .tz_localize(None).normalize())
     servers = []
     if metrics_port is not None:
         server, _ = metrics.serve(metrics_port)

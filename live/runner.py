@@ -21,6 +21,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,9 @@ class LiveRunner(TradingLoop):
     (part of every client order id; the journal is ``<journal_dir>/<run_id>.sqlite``),
     ``mode``, ``bar_minutes`` (minutes per bar: parent horizons are in bars), ``kill_switch``,
     ``logger`` (structlog), ``metrics`` (LiveMetrics), ``clock`` (Unix seconds, for staleness),
+    ``real_time`` (the bars are today's, as they close: the engine's "now" is ``clock``, so
+    its staleness breaker halts on a feed that fell behind; False — a replay of recorded or
+    past bars — keeps the bars' own stamps as "now"),
     ``cost_model`` (a fitted ``research.costs.CostModel``: cost-vs-model metrics, and the
     inputs of VWAP and IS; None: those two algorithms are refused at construction).
     """
@@ -90,7 +94,7 @@ class LiveRunner(TradingLoop):
                  bar_minutes: float = 1.0, kill_switch: KillSwitch | None = None,
                  logger: Any = None, metrics: LiveMetrics | None = None,
                  clock: Callable[[], float] = time.time, instrument: bool = True,
-                 cost_model: Any = None):
+                 cost_model: Any = None, real_time: bool = False):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.mode = mode
@@ -106,7 +110,9 @@ class LiveRunner(TradingLoop):
         super().__init__(config, settings, broker, daily_closes, run_id=run_id,
                          journal_path=Path(journal_dir) / f"{run_id}.sqlite",
                          bar_minutes=bar_minutes, cost_model=cost_model, logger=logger,
-                         alert_sinks=[self.alert_sink], risk_event_limit=1000)
+                         alert_sinks=[self.alert_sink], risk_event_limit=1000,
+                         clock=(lambda: datetime.fromtimestamp(clock(), UTC)) if real_time
+                         else None)
         self.wall_clock = clock
         self.start_state_path = self.journal_path.with_suffix(".start.json")
         self.halted_reason = ""

@@ -116,7 +116,9 @@ class TradingLoop:
     ``logger`` (structlog-style), ``alert_sinks`` (risk alert sinks), ``risk_event_limit`` (the
     risk trims and rejects kept in :attr:`risk_events`; None: all, for a replay), ``sleep``
     (the engine's retry back-off; a replay passes a no-op), ``commit_every_bar`` (the engine's:
-    False for an in-memory journal, whose commits buy nothing).
+    False for an in-memory journal, whose commits buy nothing), ``clock`` (the engine's "now":
+    None, the bar's own stamp, for replays; a wall clock for trading in real time, so that the
+    market-data staleness breaker can see a feed that fell behind).
 
     The loop keeps its copy of ``cost_model`` current: at each decision its per-symbol ADV
     and volatility are refreshed (``CostModel.refresh_state``) from the closes and the
@@ -128,7 +130,8 @@ class TradingLoop:
                  run_id: str, journal_path: str | Path, bar_minutes: float = 1.0,
                  cost_model: Any = None, logger: Any = None, alert_sinks: Iterable[Any] = (),
                  sleep: Callable[[float], None] = time.sleep, commit_every_bar: bool = True,
-                 risk_event_limit: int | None = None):
+                 risk_event_limit: int | None = None,
+                 clock: Callable[[], datetime] | None = None):
         from research.risk import AlertManager, RiskManager
 
         self.config = config
@@ -139,6 +142,7 @@ class TradingLoop:
         self.bar_minutes = float(bar_minutes)
         self._sleep = sleep
         self._commit_every_bar = commit_every_bar
+        self._clock = clock
         self.log = logger if logger is not None else _NullLog()
         self.symbols = tuple(config.universe.symbols or daily_closes.columns)
         missing = [s for s in self.symbols if s not in daily_closes.columns]
@@ -231,7 +235,7 @@ class TradingLoop:
             self.run_id, self.symbols, self.broker, journal, ex,
             risk_check=RiskManagerCheck(self.risk, on_limited=self._record_risk_event),
             initial_positions=self.initial_positions,
-            sleep=self._sleep, commit_every_bar=self._commit_every_bar,
+            sleep=self._sleep, commit_every_bar=self._commit_every_bar, clock=self._clock,
             on_fill=self._book_fill, before_orders=self._mark_to_market,
         )
         engine.recover()

@@ -266,3 +266,40 @@ def test_of_a_correlated_pair_opened_together_the_smaller_target_is_refused(sp50
     assert event["symbol"] == smaller and bigger in event["message"]
     assert sorted(ps.parent.symbol for ps in loop.engine.parents.values()) == sorted(
         ["AAPL", bigger])
+
+
+@pytest.mark.parametrize("lag_s", [0.0, 600.0])
+def test_with_a_wall_clock_a_feed_that_fell_behind_halts_trading(lag_s, bars, sp500_closes):
+    """Trading in real time, the engine's "now" is the wall clock: bars arriving 10 minutes
+    after their close trip the market-data staleness breaker (no orders on old prices); bars
+    on time trade. (A replay keeps the bars' stamps as "now" and never looks stale.)"""
+    from datetime import timedelta
+
+    from research.execution import TradingState
+    from research.trading import TradingLoop
+    from sim import SimulatedBroker
+    from sim.replay import BarReplay
+    from sim.runner import run_trading_loop
+
+    cfg = config()
+    replay = BarReplay.from_frame(bars, tuple(SYMBOLS))
+    broker = SimulatedBroker(replay, Settings().simulation, initial_cash=1e6)
+    now = {"t": None}
+    loop = TradingLoop(cfg, Settings(), broker, sp500_closes[SYMBOLS].loc[:"2022-11-11"],
+                       run_id="clock", journal_path=":memory:", commit_every_bar=False,
+                       clock=lambda: now["t"])
+
+    def seen(snap):  # the wall clock when the bar reaches the loop
+        now["t"] = snap.timestamp + timedelta(seconds=lag_s)
+
+    orig = loop.on_bar
+    loop.on_bar = lambda snap: (seen(snap), orig(snap))[1]
+    loop.start()
+    run_trading_loop(loop, broker, stop=5)
+    state = loop.engine.trading_state
+    if lag_s:
+        assert state is TradingState.HALTED
+        assert "market data is 600s old" in loop.engine.system_breaker.reason
+        assert broker.fills() == []
+    else:
+        assert state is TradingState.ACTIVE and broker.fills()
