@@ -358,7 +358,8 @@ _FINDING_TEXT = {
     "below": f"below the claim (the whole interval is under {CLAIM_BAND[0]:g}%)",
     "above": f"above the claim (the whole interval is over {CLAIM_BAND[1]:g}%)",
     "costlier": "more expensive than market orders (the whole interval is below zero)",
-    "no_interval": "no interval (too few days)",
+    "no_interval": ("no bounded interval at this level (market orders' cost is not resolved "
+                    "above zero at it, or there are fewer than two days)"),
     "baseline_unresolved": ("no meaningful % (market orders' own cost is not resolved above "
                             "zero, so a ratio to it is unbounded; read the paired difference "
                             "in bps)"),

@@ -499,6 +499,11 @@ def summarise(per_order: pd.DataFrame, strategies: Sequence[str]) -> dict:
     ones = clusters.totals(np.ones(len(ids)))
     m_is = base["is_bps"].to_numpy(float)
     m_tot = clusters.totals(m_is)
+    # a % of market orders' cost means something only if that cost is resolved above zero —
+    # by Fieller's test on the day totals (the ratio's own) and by the interval the report
+    # shows for it (the per-order mean): when the two disagree, no % is quoted
+    m_lo = mean_interval(m_is, clusters).lo
+    market_resolved = m_lo is not None and m_lo > 0
     m_arrival = base["arrival_mid"].to_numpy(float)
     sign = np.where(base["side"].to_numpy() == "sell", -1.0, 1.0)
     notional = base["quantity"].to_numpy(float) * base["decision_mid"].to_numpy(float)
@@ -558,7 +563,8 @@ def summarise(per_order: pd.DataFrame, strategies: Sequence[str]) -> dict:
                          "ci_simultaneous": ratio_interval(diff_tot, ones, level_each).as_list(),
                          "std": float(diff.std(ddof=1)) if diff.size > 1 else None},
             "reduction_pct": {"mean": red.estimate, "ci95": red.as_list(),
-                              "ci_simultaneous": red_sim.as_list(), "defined": red.bounded},
+                              "ci_simultaneous": red_sim.as_list(),
+                              "defined": red.bounded and market_resolved},
             "days_needed": days_needed(diff_tot, ones, claim_effect),
             "days_to_resolve_band": days_to_half_width(100.0 * red_sd, CLAIM_RESOLUTION_PP)
             if red.bounded else None,

@@ -207,3 +207,26 @@ def test_four_days_of_data_give_honest_intervals_and_an_unresolved_verdict(tca_b
     assert "NOT RESOLVED: too few days" in v.markdown
     assert "t(3) on 4 day totals" in v.markdown
     assert "95% intervals: t(3) on 4 day totals" in res.format_table()
+
+
+def test_no_percent_is_quoted_when_the_shown_market_interval_includes_zero():
+    """With unequal orders per day, Fieller's test on day totals can resolve market orders'
+    cost above zero while the per-order mean interval the report shows for it includes zero.
+    The % would then contradict the table beside it: it is not quoted (defined false)."""
+    from sim.tca._stats import DayClusters, fieller_interval, mean_interval
+    from sim.tca.study import summarise
+
+    rng = np.random.default_rng(7)
+    per_order = _per_order(6, 12, seed=7, market_shift=float(rng.uniform(0, 6)))
+    market = per_order[per_order["strategy"] == "market"]
+    drop = set()
+    for day in per_order["day"].unique():  # uneven days: 2 to 12 orders
+        drop |= set(market[market["day"] == day]["order_id"].tolist()[:int(rng.integers(0, 11))])
+    per_order = per_order[~per_order["order_id"].isin(drop)]
+    market = per_order[per_order["strategy"] == "market"]
+    clusters = DayClusters(market["day"].to_numpy())
+    totals = clusters.totals(market["is_bps"].to_numpy())
+    shown = mean_interval(market["is_bps"].to_numpy(), clusters)
+    assert shown.lo < 0 < shown.hi and fieller_interval(totals, totals).bounded
+    red = summarise(per_order, ["market", "twap"])["paired_vs_market"]["twap"]["reduction_pct"]
+    assert red["defined"] is False
