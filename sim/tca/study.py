@@ -662,7 +662,8 @@ def _meta(bars, inputs: StudyInputs, names, seed, settings, sim_settings: Simula
             "min_days_for_verdict": MIN_DAYS_FOR_VERDICT,
             "multiple_comparisons": statistics["multiple_comparisons"],
             "weighting": {"is_bps": "equal weight per parent order",
-                          "is_bps_notional_weighted": "weighted by arrival notional",
+                          "is_bps_notional_weighted": "weighted by the decision notional "
+                          "(quantity x decision mid: one weight per order for every strategy)",
                           "fill_rate": "filled shares / ordered shares (share-weighted)"},
             "sign": "positive bps = cost; diff = strategy - market"},
         "assumptions": {
