@@ -294,7 +294,9 @@ class SimulationSettings(_Group):
     spread_source: SpreadSource = Field(
         "quotes", description="Half spread paid: quotes when present, else this bar estimator."
     )
-    seed: int = Field(3, description="Seed of the simulated market and its fault injection.")
+    seed: int = Field(3, description="Seed of the simulated market, recorded with each run; "
+                      "its default response model draws nothing at random (fills follow from "
+                      "the bars), so no number depends on it today.")
 
 
 class TigerSettings(_Group):

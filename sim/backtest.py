@@ -382,6 +382,8 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
                      "sessions": int(closes.shape[0] - (0 if before.empty else 1))},
             "data": data, "data_hash": _data_hash(replay, daily_closes), "frequency": frequency,
             "seed": int(settings.simulation.seed),
+            "seed_effect": "none: the simulated market draws nothing at random (its fills "
+                           "follow from the bars and the response model)",
             "conventions": {"sessions_per_year": 252, "risk_free_rate": risk_free_rate,
                             "equity": "marked at each session's last close as the run saw it",
                             "benchmark": benchmark_text},

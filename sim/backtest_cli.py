@@ -38,8 +38,10 @@ def backtest(
         "--fee-bps", help="vectorbt engine: fees, bps of each order's value (default 5).")
     ] = None,
     seed: Annotated[int | None, typer.Option(
-        "--seed", help="Seed of the simulated market (default: settings.simulation.seed); "
-        "the same seed gives the same JSON.")] = None,
+        "--seed", help="Seed of the simulated market (default: settings.simulation.seed), kept "
+        "in meta.seed. Its default model draws nothing at random (fills follow from the bars "
+        "and the response model), so today every seed gives the same JSON; only fault "
+        "injection and the bar synthesiser (their own seeds) are random.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the result JSON "
                                                   "here (schema qlab.backtest/1).")] = None,
 ) -> None:
