@@ -100,3 +100,5 @@ def validate_run(
         f"{len(failed(results))} gate(s) fail: `qlab promote` will refuse it"
     typer.echo(f"validation run: {run_id} ({verdict})")
     sys.stdout.flush()
+    if failed(results):  # recorded either way; a script or CI step sees the verdict too
+        raise typer.Exit(1)

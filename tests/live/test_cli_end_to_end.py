@@ -72,7 +72,7 @@ def test_validate_promote_and_live_dry_run_replay_on_the_example_config(cli):
 
 def test_a_bad_config_and_incomplete_evidence_are_refused_naming_why(cli, tmp_path):
     res = _invoke(cli, "validate-run", str(BAD))
-    assert res.exit_code == 0, res.output  # recorded; the gates judge it
+    assert res.exit_code == 1, res.output  # recorded, and the failing gates set the exit code
     assert "FAIL  max_drawdown" in res.output and "FAIL  min_sharpe" in res.output
     res = _invoke(cli, "promote", _run_id(res.output))
     assert res.exit_code == 1
