@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from research.cli_exit import fail, settings_or_exit
+from research.cli_exit import fail, output_file_or_exit, settings_or_exit, write_output_or_exit
 
 #: ``qlab data``: research's bar commands (qlab/ adds live's ``data fetch`` beside them).
 data_app = typer.Typer(no_args_is_help=True)
@@ -85,6 +85,8 @@ def data_validate(
     """Check bars against the schema; name every offending row; exit 1 if any."""
     from research.data import BarValidationError, repair_bars
 
+    if repair is not None:
+        output_file_or_exit("--repair", repair, "data validate")
     try:
         frame, report, label = _validate_source(source, frequency, assume_tz)
     except (BarValidationError, FileNotFoundError, KeyError, ValueError) as exc:
@@ -98,7 +100,8 @@ def data_validate(
             kept, dropped = repair_bars(frame, report)
         except BarValidationError as exc:
             fail(str(exc))
-        _write_frame(kept, repair)
+        write_output_or_exit("--repair", repair, lambda path: _write_frame(kept, path),
+                             "data validate")
         typer.echo(f"repaired: dropped {len(report.offending_rows)} row(s), wrote {len(kept)} "
                    f"row(s) to {repair}", err=True)
     raise typer.Exit(1)
