@@ -47,12 +47,12 @@ def config_show(as_json: Annotated[bool, typer.Option("--json", help="JSON outpu
 def config_validate(path: Path):
     """Validate a YAML run config; list every error with its field path, exit 1 on error."""
     from research.config import ConfigFileError, load_run_config
-    from research.data import known_bar_datasets
+    from research.data import known_run_datasets
 
     # Checked against what this checkout knows: the store's datasets, the embedded ones, the
     # fee schedules and the calibration file on disk, not only the shape of the YAML.
     try:
-        cfg = load_run_config(path, known_datasets=known_bar_datasets(_store()))
+        cfg = load_run_config(path, known_datasets=known_run_datasets(_store()))
     except ConfigFileError as exc:
         fail(str(exc))
     typer.echo(f"{path}: valid run config {cfg.name!r}")
