@@ -71,6 +71,49 @@ def test_duplicate_and_unsorted_timestamps_per_symbol():
     assert _rules(frame2) == [("unsorted_timestamp", 2)]
 
 
+def test_a_duplicate_far_from_its_first_copy_is_a_duplicate_naming_both_rows():
+    """Corrections appended at the end of a file: not only 'unsorted', and the row kept is
+    named, with whether the two copies agree."""
+    frame = pd.concat([_daily(), _daily(symbol="BBB")], ignore_index=True)
+    frame = pd.concat([frame, frame.iloc[[1, 2]]], ignore_index=True)  # rows 8, 9
+    frame.loc[9, "close"] += 0.25
+    report = validate_bars(frame)
+    assert sorted((v.rule, v.row) for v in report.violations) == [
+        ("duplicate_timestamp", 8), ("duplicate_timestamp", 9)]
+    details = {v.row: v.detail for v in report.violations}
+    assert details[8] == "same symbol and timestamp as row 1, with the same values"
+    assert details[9] == "same symbol and timestamp as row 2, with different close"
+    kept, dropped = repair_bars(frame, report)
+    assert [d.row for d in dropped] == [8, 9] and kept.equals(frame.iloc[:8])
+    assert validate_bars(kept).ok
+
+
+def test_a_row_earlier_than_any_earlier_row_is_unsorted_and_names_that_row():
+    frame = _daily().iloc[[0, 3, 1, 2]].reset_index(drop=True)  # 03-01, 03-04, 03-02, 03-03
+    report = validate_bars(frame)
+    assert sorted((v.rule, v.row) for v in report.violations) == [
+        ("unsorted_timestamp", 2), ("unsorted_timestamp", 3)]
+    assert "earlier than row 1 of this symbol (at 2022-03-04T16:00:00-05:00)" in \
+        report.violations[-1].detail
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_repair_leaves_bars_that_validate(seed, small_minute_bars):
+    """What --repair promises: dropping the flagged rows once leaves valid bars (an import
+    with --repair imports), whatever the order, copies and stray intraday rows."""
+    rng = np.random.default_rng(seed)
+    for frame, frequency in ((pd.concat([_daily(), _daily(symbol="BBB")], ignore_index=True),
+                              "daily"), (small_minute_bars.head(60), "minute"),
+                             (small_minute_bars.head(12), "daily")):
+        copies = frame.iloc[rng.integers(0, len(frame), size=4)]
+        messy = pd.concat([frame, copies], ignore_index=True)
+        messy = messy.iloc[rng.permutation(len(messy))].reset_index(drop=True)
+        report = validate_bars(messy, frequency)
+        assert not report.ok
+        kept, _ = repair_bars(messy, report)
+        assert validate_bars(kept, frequency).ok, validate_bars(kept, frequency).summary()
+
+
 def test_intraday_outside_session_and_holiday(small_minute_bars):
     bars = small_minute_bars[small_minute_bars["symbol"] == "AAPL"].head(5).copy()
     bars = bars.reset_index(drop=True)
