@@ -291,6 +291,8 @@ CASES = [
     Case("validate-run-unknown-tca-bars", ["validate-run", str(EXAMPLE), "--tca-bars",
                                            "nosuch"], ["--tca-bars", "nosuch"]),
     Case("validate-run-missing-config", ["validate-run", "gone.yaml"], ["gone.yaml"]),
+    Case("validate-run-duplicate-gate", ["validate-run", str(EXAMPLE), "--gates", "g.yaml"],
+         ["g.yaml", "line 2", "min_sharpe"], {"g.yaml": "min_sharpe: 0.3\nmin_sharpe: -5\n"}),
     Case("live-replay-without-dry-run", ["live", "--replay", "sp500_synthetic_minute"],
          ["--replay", "--dry-run"]),
     Case("live-replay-daily-closes", ["live", "--dry-run", "--replay", "sp500_daily",
