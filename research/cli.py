@@ -129,6 +129,11 @@ def data_import(
     """Validate a file and add it to the store; on any error the store is left untouched."""
     from research.data import BarValidationError, FileSource, repair_bars, validate_bars
 
+    if name is not None and not name.strip():
+        # an empty --name (an unset shell variable) is a mistake, not a request for the
+        # default: falling back to the file's stem could replace another dataset
+        fail("--name is empty: give the dataset a name, or leave --name out to use the file's "
+             f"stem ({path.stem!r})\nnothing imported", 2)
     name = name or path.stem
     try:
         frame = FileSource(path, assume_tz, frequency).read_raw()

@@ -22,7 +22,8 @@ from research.data.schema import (
 )
 
 #: Rules that concern the whole frame rather than rows; nothing can be repaired row by row.
-FRAME_RULES = frozenset({"missing_column", "unknown_column", "dtype", "timezone", "empty"})
+FRAME_RULES = frozenset({"missing_column", "unknown_column", "dtype", "timezone", "empty",
+                         "not_minute"})
 
 #: A ticker as exchanges and Tiger write it: upper case, digits, '.' or '-' inside (BRK.B,
 #: BF-B). Lower case or padding would make a second series of the same stock, and a '/' or a
@@ -184,7 +185,8 @@ def infer_frequency(frame: pd.DataFrame) -> Frequency:
     first = frame["symbol"].iloc[0]
     one = pd.DatetimeIndex(ts[frame["symbol"] == first])
     dates = one.tz_convert(EXCHANGE_TZ).normalize() if one.tz is not None else one.normalize()
-    return Frequency.MINUTE if len(one) > len(dates.unique()) else Frequency.DAILY
+    # distinct stamps, not rows: a copied daily bar is a duplicate, not a second bar a date
+    return Frequency.MINUTE if len(one.unique()) > len(dates.unique()) else Frequency.DAILY
 
 
 def validate_bars(
@@ -259,14 +261,14 @@ def validate_bars(
     finite = {c: np.where(np.isfinite(a), a, np.nan) for c, a in num.items()}
     with np.errstate(invalid="ignore"):
         for c in PRICE_COLUMNS:
-            flag(finite[c] <= 0, "non_positive_price", lambda i, c=c: f"{c}={num[c][i]!r} <= 0")
+            flag(finite[c] <= 0, "non_positive_price", lambda i, c=c: f"{c}={float(num[c][i])!r} <= 0")
         for c in ("bid", "ask"):
             if c in finite:
-                flag(finite[c] <= 0, "non_positive_price", lambda i, c=c: f"{c}={num[c][i]!r} <= 0")
+                flag(finite[c] <= 0, "non_positive_price", lambda i, c=c: f"{c}={float(num[c][i])!r} <= 0")
         for c in (*PRICE_COLUMNS, "bid", "ask"):
             if c in finite:
                 flag(finite[c] > MAX_PRICE, "implausible_price",
-                     lambda i, c=c: f"{c}={num[c][i]!r} above {MAX_PRICE:,.0f}: not a share price")
+                     lambda i, c=c: f"{c}={float(num[c][i])!r} above {MAX_PRICE:,.0f}: not a share price")
         o, h, lo, cl = finite["open"], finite["high"], finite["low"], finite["close"]
         flag(h < np.fmax(o, cl), "high_below_open_close",
              lambda i: f"high={h[i]} below max(open={o[i]}, close={cl[i]})")
@@ -326,6 +328,17 @@ def validate_bars(
         flag(outside, "outside_session",
              lambda i: "not a trading day" if opens[i] < 0 else
              "bar close outside regular hours (session open < close stamp <= session close)")
+        # Bars declared minute that are all stamped at their session's close (so one per
+        # symbol and session) are daily bars: stored as minute, every replay would treat a day
+        # as one minute. (Inferred minute needs several bars a date, so only a declaration
+        # gets here.) Two sessions at least: one bar alone says nothing about its frequency.
+        sessions_seen = np.unique(stamps.normalize().asi8)
+        if len(sessions_seen) >= 2 and closes.min() >= 0 and bool((ns == closes).all()):
+            v.append(Violation(
+                "not_minute",
+                f"declared minute bars, but every bar is stamped at its session's close "
+                f"({len(sessions_seen)} sessions): these are daily "
+                "bars (use --frequency daily, or leave it out to infer it)"))
     else:
         opens, _ = session_bounds_for(stamps, calendar)
         flag(opens < 0, "not_a_session", "date is not a trading session of the calendar")

@@ -43,6 +43,12 @@ DST_BARS = BAR_HEADER + (
     "2022-03-14T09:32:00-04:00,AAPL,161.2,161.8,161.0,161.5,800\n"
 )
 
+# Daily bars of AAPL on two sessions, stamped at the close.
+DAILY_BARS = BAR_HEADER + (
+    "2022-03-01T16:00:00-05:00,AAPL,160.0,161.0,159.5,160.5,1000000\n"
+    "2022-03-02T16:00:00-05:00,AAPL,160.5,161.5,160.0,161.0,1200000\n"
+)
+
 COST_HEADER = ("order_id,symbol,side,quantity,algorithm,start_time,horizon_minutes,price,adv,"
                "daily_vol,spread_bps\n")
 
@@ -104,6 +110,13 @@ CASES = [
          {"b.csv": BAR_HEADER.encode() + b"2022-03-01T09:31:00-05:00,\xff\xfe,1,1,1,1,1\n"}),
     Case("import-directory", ["data", "import", "d", "--name", "x"], ["d", "directory"],
          dirs=("d",)),
+    Case("import-empty-name", ["data", "import", "b.csv", "--name", ""],
+         ["--name", "empty", "'b'", "nothing imported"], {"b.csv": bars()}),
+    Case("import-daily-bars-as-minute", ["data", "import", "b.csv", "--name", "x",
+                                         "--frequency", "minute"],
+         ["b.csv", "not_minute", "daily", "nothing imported"], {"b.csv": DAILY_BARS}),
+    Case("validate-daily-bars-as-minute", ["data", "validate", "b.csv", "--frequency", "minute"],
+         ["b.csv", "not_minute", "--frequency daily"], {"b.csv": DAILY_BARS}),
     Case("show-empty-symbol", ["data", "show", "nothing", "--symbol", ""], ["nothing"]),
     Case("synth-bad-date", ["data", "synth", "--start", "2022-02-30", "--symbol", "AAPL"],
          ["--start", "2022-02-30"]),

@@ -49,6 +49,24 @@ def test_each_row_rule_names_symbol_timestamp_and_row(column, value, rule):
     assert "row 1" in str(hits[0]) and "AAA" in str(hits[0])
 
 
+def test_values_in_messages_are_plain_numbers_not_numpy_reprs():
+    frame = _daily()
+    frame.loc[1, "open"] = -5.0
+    frame.loc[2, "close"] = 2e7
+    details = [v.detail for v in validate_bars(frame).violations]
+    assert "open=-5.0 <= 0" in details
+    assert any(d.startswith("close=20000000.0 above") for d in details)
+    assert not any("np." in d for d in details)
+
+
+def test_daily_bars_declared_minute_are_refused_and_not_repairable():
+    report = validate_bars(_daily(), "minute")
+    assert [v.rule for v in report.violations] == ["not_minute"]
+    with pytest.raises(BarValidationError, match="not repairable"):
+        repair_bars(_daily(), report)
+    assert validate_bars(_daily(1), "minute").ok  # one close bar: nothing says it is daily
+
+
 def test_bid_above_ask_and_negative_size():
     frame = _daily()
     frame["bid"] = frame["close"] - 0.01
