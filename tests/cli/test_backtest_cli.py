@@ -4,7 +4,6 @@ it refuses with a message that names them."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import yaml
@@ -101,24 +100,3 @@ def test_the_vectorbt_engine_writes_the_same_schema(isolated_env):
                                            "slippage_bps": 5.0}
     assert data["risk_events"] == [] and data["costs"]["dollars"]["spread"] is None
     assert list(data["equity"])[0] == "2021-12-31" and data["trades"]
-
-
-@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
-def test_a_json_that_fails_at_write_time_is_a_message_not_a_traceback(isolated_env):
-    """/dev/full opens like any file and refuses the bytes: only the write can tell, after
-    the run, so the failure must say the JSON was not saved and exit non-zero."""
-    cfg = config_file(isolated_env)
-    res = run([str(cfg), "--bars", "sp500_daily", "--engine", "vectorbt", "--start",
-               "2022-01-03", "--end", "2022-03-31", "--json", "/dev/full"])
-    assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
-    assert res.exit_code == 1, res.output
-    assert "--json /dev/full" in res.output and "not saved" in res.output
-
-
-def test_an_unwritable_json_is_refused_before_the_run(isolated_env):
-    (isolated_env / "taken").write_text("a file")
-    res = run([str(config_file(isolated_env)), "--bars", "sp500_daily", "--json",
-               "taken/deeper/bt.json"])
-    assert res.exit_code == 2 and "taken is a file, not a folder" in res.output
-    assert "backtest clitest" not in res.output  # nothing ran
-    assert not (isolated_env / "taken").is_dir()
