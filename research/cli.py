@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from research.cli_exit import fail, settings_or_exit
+from research.cli_exit import fail, output_file_or_exit, settings_or_exit, write_output_or_exit
 
 #: ``qlab data``: research's bar commands (qlab/ adds live's ``data fetch`` beside them).
 data_app = typer.Typer(no_args_is_help=True)
@@ -47,12 +47,12 @@ def config_show(as_json: Annotated[bool, typer.Option("--json", help="JSON outpu
 def config_validate(path: Path):
     """Validate a YAML run config; list every error with its field path, exit 1 on error."""
     from research.config import ConfigFileError, load_run_config
-    from research.data import known_bar_datasets
+    from research.data import known_run_datasets
 
     # Checked against what this checkout knows: the store's datasets, the embedded ones, the
     # fee schedules and the calibration file on disk, not only the shape of the YAML.
     try:
-        cfg = load_run_config(path, known_datasets=known_bar_datasets(_store()))
+        cfg = load_run_config(path, known_datasets=known_run_datasets(_store()))
     except ConfigFileError as exc:
         fail(str(exc))
     typer.echo(f"{path}: valid run config {cfg.name!r}")
@@ -85,6 +85,8 @@ def data_validate(
     """Check bars against the schema; name every offending row; exit 1 if any."""
     from research.data import BarValidationError, repair_bars
 
+    if repair is not None:
+        output_file_or_exit("--repair", repair, "data validate")
     try:
         frame, report, label = _validate_source(source, frequency, assume_tz)
     except (BarValidationError, FileNotFoundError, KeyError, ValueError) as exc:
@@ -98,7 +100,8 @@ def data_validate(
             kept, dropped = repair_bars(frame, report)
         except BarValidationError as exc:
             fail(str(exc))
-        _write_frame(kept, repair)
+        write_output_or_exit("--repair", repair, lambda path: _write_frame(kept, path),
+                             "data validate")
         typer.echo(f"repaired: dropped {len(report.offending_rows)} row(s), wrote {len(kept)} "
                    f"row(s) to {repair}", err=True)
     raise typer.Exit(1)
@@ -126,6 +129,11 @@ def data_import(
     """Validate a file and add it to the store; on any error the store is left untouched."""
     from research.data import BarValidationError, FileSource, repair_bars, validate_bars
 
+    if name is not None and not name.strip():
+        # an empty --name (an unset shell variable) is a mistake, not a request for the
+        # default: falling back to the file's stem could replace another dataset
+        fail("--name is empty: give the dataset a name, or leave --name out to use the file's "
+             f"stem ({path.stem!r})\nnothing imported", 2)
     name = name or path.stem
     try:
         frame = FileSource(path, assume_tz, frequency).read_raw()

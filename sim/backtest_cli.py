@@ -9,7 +9,14 @@ from typing import Annotated
 
 import typer
 
-from research.cli_exit import dates_or_exit, fail, run_config_or_exit, settings_or_exit
+from research.cli_exit import (
+    dates_or_exit,
+    fail,
+    output_file_or_exit,
+    run_config_or_exit,
+    settings_or_exit,
+    write_output_or_exit,
+)
 
 
 def backtest(
@@ -71,8 +78,8 @@ def backtest(
     elif slippage_bps is not None or fee_bps is not None:
         fail("--slippage-bps/--fee-bps are the vectorbt engine's flat costs; the replay "
              "prices fills with the simulated market and the config's fee schedule", 2)
-    if json_out is not None and json_out.is_dir():
-        fail(f"--json {json_out}: is a directory; name a file", 2)
+    if json_out is not None:
+        output_file_or_exit("--json", json_out, "backtest")
     cfg = run_config_or_exit(config)
     settings = settings_or_exit()
     if seed is not None:
@@ -115,7 +122,7 @@ def backtest(
             continue
         typer.echo(f"  {name:<12} {dollars:>14,.2f}  {bps[name]:8.2f} bps")
     if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(result.to_json(), indent=1, allow_nan=False),
-                            encoding="utf-8")
+        text = json.dumps(result.to_json(), indent=1, allow_nan=False)
+        write_output_or_exit("--json", json_out,
+                             lambda path: path.write_text(text, encoding="utf-8"), "backtest")
         typer.echo(f"JSON: {json_out}")

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from research.cli_exit import fail, settings_or_exit
+from research.cli_exit import fail, output_file_or_exit, settings_or_exit, write_output_or_exit
 from research.domain import Algorithm  # standard library only: --help stays fast
 
 tca_app = typer.Typer(help="Transaction-cost analysis: execution strategies compared on the "
@@ -88,6 +88,8 @@ def compare(
     bad = [s for s in names if s not in STRATEGY_NAMES]
     if bad or not names:
         fail(f"--strategies: unknown {bad}; choose from {','.join(STRATEGY_NAMES)}", 2)
+    if json_out is not None:
+        output_file_or_exit("--json", json_out, "tca compare")
     settings = settings_or_exit()
     start, end = check_study_arguments(bars, start, end, settings)
     try:
@@ -129,8 +131,7 @@ def compare(
         run.log_metrics(metrics, non_numeric="skip")
         run.log_dict(summary, "results/tca_compare.json")
         if json_out is not None:
-            json_out.parent.mkdir(parents=True, exist_ok=True)
-            result.write_json(json_out)
+            write_output_or_exit("--json", json_out, result.write_json, "tca compare")
     label = "SYNTHETIC data" if synthetic else "data"
     typer.echo(f"\n{label}: {bars_desc}; orders: {orders_desc}")
     typer.echo(result.format_table())
@@ -161,6 +162,8 @@ def sensitivity_cmd(
     from sim.tca.sensitivity import sensitivity
     from sim.tca.study_bars import load_study_bars
 
+    if csv_out is not None:
+        output_file_or_exit("--csv", csv_out, "tca sensitivity")
     settings = settings_or_exit()
     start, end = check_study_arguments(bars, start, end, settings)
     try:
@@ -178,4 +181,5 @@ def sensitivity_cmd(
     typer.echo("95% intervals: t(G-1) on day totals (G = clusters, trading days); the "
                "cells rerun the same orders on one market path")
     if csv_out is not None:
-        table.to_csv(csv_out, index=False)
+        write_output_or_exit("--csv", csv_out, lambda path: table.to_csv(path, index=False),
+                             "tca sensitivity")

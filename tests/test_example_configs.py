@@ -55,3 +55,23 @@ def _daily_config_trades(config) -> None:
     kept_out = set(events.loc[events["limits"] == "pairwise_correlation", "symbol"])
     assert set(result.trades["symbol"]) == set(config.universe.symbols) - kept_out, \
         "a name never filled"
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
+def test_example_config_passes_config_validate(path, isolated_env):
+    """What the README promises for step 1: `qlab config validate` accepts every shipped
+    config on a fresh clone (an empty store), including those on the embedded daily closes."""
+    from typer.testing import CliRunner
+
+    from qlab.cli import app
+
+    result = CliRunner().invoke(app, ["config", "validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "valid run config" in result.output
+
+
+def test_config_validate_knows_the_dataset_the_backtest_replays():
+    # sim names the embedded closes for the backtest; research checks configs: one name
+    from research.data import EMBEDDED_DAILY_DATASET
+
+    assert EMBEDDED_DAILY == EMBEDDED_DAILY_DATASET

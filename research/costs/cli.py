@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from research.cli_exit import fail
+from research.cli_exit import fail, output_file_or_exit, write_output_or_exit
 
 app = typer.Typer(help="Trading-cost model: estimate, calibrate, Almgren-Chriss schedules.",
                   no_args_is_help=True)
@@ -237,13 +237,15 @@ def calibrate(
     """Fit impact coefficients (and the spread profile) by robust regression."""
     from research.costs import calibrate_impact
 
+    if out is not None:
+        output_file_or_exit("--out", out, "costs calibrate")
     table = _read_table(fills)
     try:
         result = calibrate_impact(table, law)
     except (ValueError, RuntimeError) as exc:
         fail(f"error: {exc}", 2)
     if out is not None:
-        result.save(out)
+        write_output_or_exit("--out", out, result.save, "costs calibrate")
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return

@@ -10,6 +10,7 @@ from research.data.schema import (
 )
 from research.data.sectors import GICS_SECTOR, sector_of
 from research.data.sources import (
+    EMBEDDED_DAILY_DATASET,
     SYNTH_DAILY_DATASET,
     SYNTH_MINUTE_DATASET,
     BarSource,
@@ -21,6 +22,7 @@ from research.data.sources import (
     embedded_data,
     ensure_synthetic_datasets,
     known_bar_datasets,
+    known_run_datasets,
     load_factor_prices,
     load_sp500_closes,
     load_sp500_index,
@@ -39,10 +41,10 @@ from research.data.validation import (
 )
 
 __all__ = [
-    "ALL_COLUMNS", "EXCHANGE_TZ", "GICS_SECTOR", "QUOTE_COLUMNS", "REQUIRED_COLUMNS",
+    "ALL_COLUMNS", "EMBEDDED_DAILY_DATASET", "EXCHANGE_TZ", "GICS_SECTOR", "QUOTE_COLUMNS", "REQUIRED_COLUMNS",
     "SYNTH_DAILY_DATASET", "SYNTH_MINUTE_DATASET", "BarSource", "BarStore", "BarValidationError",
     "DatasetInfo", "DatasetNotFound", "EmbeddedData", "check_readable_file", "embedded_data",
-    "known_bar_datasets", "looks_like_file", "FileSource", "Frequency", "StoreSource",
+    "known_bar_datasets", "known_run_datasets", "looks_like_file", "FileSource", "Frequency", "StoreSource",
     "SynthParams", "SyntheticMinuteSource", "ValidationReport", "Violation",
     "ensure_synthetic_datasets", "frame_hash", "has_quotes", "load_factor_prices",
     "load_sp500_closes", "load_sp500_index", "minute_to_daily", "normalise_timestamps",

@@ -30,6 +30,10 @@ except ImportError:  # pragma: no cover - pyarrow is a locked dependency
 #: Dataset names of the embedded, synthetic intraday data (the name says it is synthetic).
 SYNTH_MINUTE_DATASET = "sp500_synthetic_minute"
 SYNTH_DAILY_DATASET = "sp500_synthetic_daily"
+#: The name under which a run config's universe.dataset or ``--bars`` selects the embedded
+#: real daily closes: not a dataset of the store (they are closes, not bars), but a name every
+#: check of a run config must know, as the backtest does.
+EMBEDDED_DAILY_DATASET = "sp500_daily"
 #: The last full year the embedded closes cover (they end on 2022-12-28).
 SYNTH_DEFAULT_START, SYNTH_DEFAULT_END = "2022-01-01", "2022-12-28"
 
@@ -208,7 +212,8 @@ def embedded_data() -> list[EmbeddedData]:
     synth_span = (SYNTH_DEFAULT_START, SYNTH_DEFAULT_END)
     return [
         EmbeddedData("sp500_closes", "closes", "daily", symbols, *span(closes), False,
-                     "real daily closes of 20 S&P 500 stocks (skfolio); risk and backtests"),
+                     "real daily closes of 20 S&P 500 stocks (skfolio); risk, and backtests as "
+                     f"{EMBEDDED_DAILY_DATASET!r}"),
         EmbeddedData("sp500_index", "closes", "daily", ["SP500"], *span(index), False,
                      "real daily closes of the S&P 500 index (skfolio); the benchmark"),
         EmbeddedData("factor_etfs", "closes", "daily", [str(c) for c in factors.columns],
@@ -225,6 +230,16 @@ def known_bar_datasets(store: BarStore) -> dict[str, list[str]]:
     synthetic ones (built on first use, so known before they are in the store)."""
     known = {d.name: list(d.symbols) for d in embedded_data() if d.kind == "bars"}
     known.update({info.name: list(info.symbols) for info in store.list()})
+    return known
+
+
+def known_run_datasets(store: BarStore) -> dict[str, list[str]]:
+    """Every dataset a run config can name -> its symbols: :func:`known_bar_datasets` and the
+    embedded daily closes (:data:`EMBEDDED_DAILY_DATASET`), which backtests replay daily.
+    Kept apart from :func:`known_bar_datasets` because the TCA study needs minute bars and
+    must keep refusing the closes up front."""
+    known = known_bar_datasets(store)
+    known[EMBEDDED_DAILY_DATASET] = [str(c) for c in load_sp500_closes().columns]
     return known
 
 
@@ -259,6 +274,7 @@ def resolve_bars(spec: str, store: BarStore, symbols=None, start=None, end=None,
 __all__ = [
     "BarSource", "EmbeddedData", "FileSource", "StoreSource", "SyntheticMinuteSource",
     "SYNTH_MINUTE_DATASET", "SYNTH_DAILY_DATASET", "check_readable_file", "embedded_data",
-    "known_bar_datasets", "looks_like_file", "ensure_synthetic_datasets", "load_factor_prices",
+    "EMBEDDED_DAILY_DATASET", "known_bar_datasets", "known_run_datasets", "looks_like_file",
+    "ensure_synthetic_datasets", "load_factor_prices",
     "load_sp500_closes", "load_sp500_index", "minute_to_daily", "resolve_bars",
 ]

@@ -22,7 +22,8 @@ from research.data.schema import (
 )
 
 #: Rules that concern the whole frame rather than rows; nothing can be repaired row by row.
-FRAME_RULES = frozenset({"missing_column", "unknown_column", "dtype", "timezone", "empty"})
+FRAME_RULES = frozenset({"missing_column", "unknown_column", "dtype", "timezone", "empty",
+                         "not_minute"})
 
 #: A ticker as exchanges and Tiger write it: upper case, digits, '.' or '-' inside (BRK.B,
 #: BF-B). Lower case or padding would make a second series of the same stock, and a '/' or a
@@ -184,7 +185,8 @@ def infer_frequency(frame: pd.DataFrame) -> Frequency:
     first = frame["symbol"].iloc[0]
     one = pd.DatetimeIndex(ts[frame["symbol"] == first])
     dates = one.tz_convert(EXCHANGE_TZ).normalize() if one.tz is not None else one.normalize()
-    return Frequency.MINUTE if len(one) > len(dates.unique()) else Frequency.DAILY
+    # distinct stamps, not rows: a copied daily bar is a duplicate, not a second bar a date
+    return Frequency.MINUTE if len(one.unique()) > len(dates.unique()) else Frequency.DAILY
 
 
 def validate_bars(
@@ -259,14 +261,14 @@ def validate_bars(
     finite = {c: np.where(np.isfinite(a), a, np.nan) for c, a in num.items()}
     with np.errstate(invalid="ignore"):
         for c in PRICE_COLUMNS:
-            flag(finite[c] <= 0, "non_positive_price", lambda i, c=c: f"{c}={num[c][i]!r} <= 0")
+            flag(finite[c] <= 0, "non_positive_price", lambda i, c=c: f"{c}={float(num[c][i])!r} <= 0")
         for c in ("bid", "ask"):
             if c in finite:
-                flag(finite[c] <= 0, "non_positive_price", lambda i, c=c: f"{c}={num[c][i]!r} <= 0")
+                flag(finite[c] <= 0, "non_positive_price", lambda i, c=c: f"{c}={float(num[c][i])!r} <= 0")
         for c in (*PRICE_COLUMNS, "bid", "ask"):
             if c in finite:
                 flag(finite[c] > MAX_PRICE, "implausible_price",
-                     lambda i, c=c: f"{c}={num[c][i]!r} above {MAX_PRICE:,.0f}: not a share price")
+                     lambda i, c=c: f"{c}={float(num[c][i])!r} above {MAX_PRICE:,.0f}: not a share price")
         o, h, lo, cl = finite["open"], finite["high"], finite["low"], finite["close"]
         flag(h < np.fmax(o, cl), "high_below_open_close",
              lambda i: f"high={h[i]} below max(open={o[i]}, close={cl[i]})")
@@ -280,16 +282,45 @@ def validate_bars(
             b, a = finite["bid"], finite["ask"]
             flag(b > a, "bid_above_ask", lambda i: f"bid={b[i]} above ask={a[i]}")
 
-    # Order and uniqueness per symbol, in the frame's own row order.
-    order = np.lexsort((np.arange(len(frame)), symbol_codes))
+    # Uniqueness and order per symbol, wherever the rows sit in the file (a vendor's
+    # corrections appended at the end are as much duplicates as adjacent copies). The rules
+    # are defined so that dropping every flagged row leaves a valid frame, as --repair
+    # promises: a duplicate is any later copy of an earlier row's (symbol, timestamp), and a
+    # row is unsorted when it is earlier than some earlier row of its symbol (the running
+    # maximum), not merely the one before it. The first copy is kept and named.
+    n = len(frame)
+    rows = np.arange(n)
+    by_time = np.lexsort((rows, ns, symbol_codes))
+    s_time, t_time = symbol_codes[by_time], ns[by_time]
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = (s_time[1:] != s_time[:-1]) | (t_time[1:] != t_time[:-1])
+    first_copy = np.empty(n, dtype=np.int64)
+    first_copy[by_time] = by_time[np.maximum.accumulate(np.where(starts, rows, 0))]
+    dup = first_copy != rows
+
+    order = np.lexsort((rows, symbol_codes))
     s_sorted, t_sorted = symbol_codes[order], ns[order]
     same = s_sorted[1:] == s_sorted[:-1]
-    dup = np.zeros(len(frame), dtype=bool)
-    back = np.zeros(len(frame), dtype=bool)
-    dup[order[1:][same & (t_sorted[1:] == t_sorted[:-1])]] = True
-    back[order[1:][same & (t_sorted[1:] < t_sorted[:-1])]] = True
-    flag(dup, "duplicate_timestamp", "same symbol and timestamp as an earlier row")
-    flag(back, "unsorted_timestamp", "timestamp earlier than the previous row of this symbol")
+    running_max = pd.Series(t_sorted).groupby(s_sorted).cummax().to_numpy()
+    # position (in ``order``) of the row holding each running maximum: the row to name
+    holder = np.maximum.accumulate(np.where(t_sorted == running_max, rows, 0))
+    back = np.zeros(n, dtype=bool)
+    back[order[1:]] = same & (t_sorted[1:] < running_max[:-1])
+    back &= ~dup  # a later copy is reported (and dropped) as a duplicate
+    ahead_of = np.zeros(n, dtype=np.int64)
+    ahead_of[order[1:]] = order[holder[:-1]]
+
+    def copy_detail(i: int) -> str:
+        j = int(first_copy[i])
+        differ = [c for c, a in num.items()
+                  if not (a[i] == a[j] or (np.isnan(a[i]) and np.isnan(a[j])))]
+        values = f"different {', '.join(differ)}" if differ else "the same values"
+        return f"same symbol and timestamp as row {j}, with {values}"
+
+    flag(dup, "duplicate_timestamp", copy_detail)
+    flag(back, "unsorted_timestamp",
+         lambda i: f"timestamp earlier than row {ahead_of[i]} of this symbol (at "
+                   f"{stamps[ahead_of[i]].isoformat()}), which comes before it")
 
     if freq is Frequency.MINUTE:
         opens, closes = session_bounds_for(stamps, calendar)
@@ -297,18 +328,35 @@ def validate_bars(
         flag(outside, "outside_session",
              lambda i: "not a trading day" if opens[i] < 0 else
              "bar close outside regular hours (session open < close stamp <= session close)")
+        # Bars declared minute that are all stamped at their session's close (so one per
+        # symbol and session) are daily bars: stored as minute, every replay would treat a day
+        # as one minute. (Inferred minute needs several bars a date, so only a declaration
+        # gets here.) Two sessions at least: one bar alone says nothing about its frequency.
+        sessions_seen = np.unique(stamps.normalize().asi8)
+        if len(sessions_seen) >= 2 and closes.min() >= 0 and bool((ns == closes).all()):
+            v.append(Violation(
+                "not_minute",
+                f"declared minute bars, but every bar is stamped at its session's close "
+                f"({len(sessions_seen)} sessions): these are daily "
+                "bars (use --frequency daily, or leave it out to infer it)"))
     else:
         opens, _ = session_bounds_for(stamps, calendar)
         flag(opens < 0, "not_a_session", "date is not a trading session of the calendar")
         # Daily bars have one row per symbol and session; a second one on the same date means
         # the file holds intraday bars and was declared (or inferred) daily by mistake.
+        # The first row of a symbol and date (file order) is its bar; any other row there at
+        # another time is flagged, wherever it sits, so that dropping them leaves one a date.
         day = stamps.normalize().asi8
-        d_sorted = day[order]
-        second = np.zeros(len(frame), dtype=bool)
-        second[order[1:][same & (d_sorted[1:] == d_sorted[:-1]) & (t_sorted[1:] != t_sorted[:-1])]] = True
+        by_day = np.lexsort((rows, day, symbol_codes))
+        s_day, d_day = symbol_codes[by_day], day[by_day]
+        day_starts = np.ones(n, dtype=bool)
+        day_starts[1:] = (s_day[1:] != s_day[:-1]) | (d_day[1:] != d_day[:-1])
+        first_of_day = np.empty(n, dtype=np.int64)
+        first_of_day[by_day] = by_day[np.maximum.accumulate(np.where(day_starts, rows, 0))]
+        second = (first_of_day != rows) & (ns != ns[first_of_day]) & ~dup
         flag(second, "not_daily",
-             "a second bar of this symbol on the same date: these are intraday bars, not daily "
-             "(use --frequency minute)")
+             lambda i: f"a second bar of this symbol on the date of row {first_of_day[i]}: "
+                       "these are intraday bars, not daily (use --frequency minute)")
 
     v.sort(key=lambda x: (x.row if x.row is not None else -1, x.rule))
     return report

@@ -79,14 +79,23 @@ def load_thresholds(path: str | Path | None) -> GateThresholds | None:
     error naming them), or None for the defaults."""
     if path is None:
         return None
-    import yaml
     from pydantic import ValidationError
 
+    from research.config import ConfigFileError, read_yaml_file
+
+    # the run configs' reader: a key given twice is refused with its line, where a plain
+    # safe_load would keep the last value and a loosened gate would pass unnoticed
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        data = read_yaml_file(path) or {}
+    except ConfigFileError as exc:
+        raise GateThresholdsError(f"gate thresholds {exc}") from None
+    try:
         return GateThresholds.model_validate(data)
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
-        raise GateThresholdsError(f"gate thresholds {path}: {exc}") from None
+    except ValidationError as exc:
+        lines = [f"  {'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}"
+                 for e in exc.errors(include_input=False, include_url=False)]
+        raise GateThresholdsError(f"gate thresholds {path}: {len(lines)} error(s)\n"
+                                  + "\n".join(lines)) from None
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from research.cli_exit import fail, settings_or_exit
+from research.cli_exit import fail, output_folder_or_exit, settings_or_exit
 
 
 def sweep(
@@ -42,8 +42,7 @@ def sweep(
         spec, base = load_sweep(sweep_file)
     except SweepSpecError as exc:
         fail(f"sweep: {exc}", 2)
-    if out.exists() and not out.is_dir():
-        fail(f"sweep: --out {out} is a file; name a folder", 2)
+    output_folder_or_exit("--out", out, "sweep")
     settings = settings_or_exit()
     address = scheduler_address(scheduler)
     if address is not None and not address.startswith(("tcp://", "tls://", "inproc://",

@@ -8,8 +8,11 @@ own environment for them, so results do not depend on where a point runs. The Ti
 (credentials) and the tracking group (where results go) are neither hashed nor sent.
 
 The config hash is the resume key: a point whose hash is already recorded as finished in the
-sweep is not run again. It covers the task, the bars, the dates, the run config, the settings
-and the task options; the varied values are part of those.
+sweep is not run again. It covers the task, the bars (their name and their content's hash),
+the dates, the run config, the settings and the task options; the varied values are part of
+those. The content matters because a file edited, or a dataset imported again with
+``--replace``, keeps its name: keyed on the name alone, a re-run would report the old data's
+results as current.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class Point:
     settings: dict[str, Any]
     options: dict[str, Any]
     config_hash: str
+    data_hash: str = ""
 
 
 def draw(distribution: Distribution, rng: np.random.Generator) -> Any:
@@ -93,10 +97,54 @@ def _public_settings(settings: Settings) -> dict[str, Any]:
     return settings.model_dump(mode="json", exclude=PRIVATE_SETTINGS)
 
 
+def data_hash(bars: str, settings: Settings) -> str:
+    """A short hash of the content of ``bars`` (a file, a dataset of the store or the embedded
+    daily closes), as a point would read them. A file is hashed byte for byte (no parse: the
+    point validates it); a stored dataset by its manifest's content hash, which every import
+    recomputes. A name that reads nothing (a missing file, an unknown dataset) gets a marker:
+    :func:`sim.sweep.runner.check_data` refuses it before anything runs."""
+    import pandas as pd
+
+    from research.data import (
+        EMBEDDED_DAILY_DATASET,
+        SYNTH_MINUTE_DATASET,
+        BarStore,
+        DatasetNotFound,
+        ensure_synthetic_datasets,
+        load_sp500_closes,
+        looks_like_file,
+    )
+
+    if bars == EMBEDDED_DAILY_DATASET:
+        closes = load_sp500_closes()
+        digest = hashlib.sha256(",".join(map(str, closes.columns)).encode())
+        digest.update(pd.util.hash_pandas_object(closes, index=True).to_numpy().tobytes())
+        return digest.hexdigest()[:16]
+    if looks_like_file(bars):
+        digest = hashlib.sha256()
+        try:
+            with open(bars, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        except OSError:
+            return "unreadable"
+        return digest.hexdigest()[:16]
+    store = BarStore(settings.data.store_path)
+    if bars == SYNTH_MINUTE_DATASET and not store.exists(bars):
+        # built on first use by the points (research.data.resolve_bars); built here instead,
+        # so that a first sweep that crashes resumes on the same hashes
+        ensure_synthetic_datasets(store)
+    try:
+        return store.info(bars).content_hash
+    except (DatasetNotFound, ValueError):
+        return "absent"
+
+
 def config_hash(task: str, spec: SweepSpec, config: dict, settings: dict,
-                options: dict) -> str:
-    """16 hex digits of the SHA-256 of everything that sets a point's result (canonical JSON)."""
-    payload = {"task": task, "bars": spec.bars, "frequency": spec.frequency,
+                options: dict, data: str = "") -> str:
+    """16 hex digits of the SHA-256 of everything that sets a point's result (canonical JSON);
+    ``data``: the bars' content hash (:func:`data_hash`)."""
+    payload = {"task": task, "bars": spec.bars, "data_hash": data, "frequency": spec.frequency,
                "start": spec.start, "end": spec.end, "config": config, "settings": settings,
                "options": options}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), allow_nan=False)
@@ -151,6 +199,7 @@ def expand(spec: SweepSpec, base: RunConfig, settings: Settings) -> tuple[list[P
     points: list[Point] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
+    data_hashes: dict[str, str] = {}  # bars -> content hash: each read once
     duplicates = 0
     for values in combinations(spec):
         shown = ", ".join(f"{k}={v!r}" for k, v in values.items())
@@ -159,7 +208,10 @@ def expand(spec: SweepSpec, base: RunConfig, settings: Settings) -> tuple[list[P
         except ValueError as exc:
             problems.append(f"point ({shown}): {exc}")
             continue
-        digest = config_hash(spec.task, spec, config, effective, options)
+        bars = spec.bars or config["universe"]["dataset"]
+        if bars not in data_hashes:
+            data_hashes[bars] = data_hash(bars, settings)
+        digest = config_hash(spec.task, spec, config, effective, options, data_hashes[bars])
         if digest in seen:
             if not spec.random:
                 problems.append(f"point ({shown}) is the same configuration as point "
@@ -176,7 +228,8 @@ def expand(spec: SweepSpec, base: RunConfig, settings: Settings) -> tuple[list[P
                 canonical[name] = options[rest]
             else:
                 canonical[name] = _get(config, name)
-        points.append(Point(len(points), canonical, config, effective, options, digest))
+        points.append(Point(len(points), canonical, config, effective, options, digest,
+                            data_hashes[bars]))
     if problems:
         raise SweepSpecError(spec.name, problems)
     return points, duplicates
@@ -195,5 +248,6 @@ def sweep_id(spec: SweepSpec, points: list[Point]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-__all__ = ["PRIVATE_SETTINGS", "Point", "combinations", "config_hash", "draw", "expand",
+__all__ = ["PRIVATE_SETTINGS", "Point", "combinations", "config_hash", "data_hash", "draw",
+           "expand",
            "settings_from_json", "sweep_id"]

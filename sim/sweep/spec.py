@@ -44,6 +44,7 @@ from research.config import (
     parse_iso_date,
     read_yaml_file,
 )
+from research.data import EMBEDDED_DAILY_DATASET
 
 TASKS = ("backtest", "vectorbt")
 #: Settings groups a sweep may vary: the simulated market and the models' assumptions. Not
@@ -53,7 +54,7 @@ SWEEPABLE_SETTINGS = ("simulation", "costs", "risk", "execution")
 VECTORBT_CONFIG_FIELDS = ("strategy.lookback_days", "strategy.rebalance_every_sessions",
                           "strategy.capital")
 #: The only bars the vectorbt task runs on: the embedded real daily closes.
-VECTORBT_BARS = "sp500_daily"
+VECTORBT_BARS = EMBEDDED_DAILY_DATASET
 
 
 class SweepSpecError(ValueError):

@@ -80,7 +80,8 @@ class SweepTracker:
         """Write the child run of a done point; returns its run id."""
         tags = {"mlflow.parentRunId": self.parent_id, "qlab.kind": KIND_POINT,
                 "qlab.sweep_id": self.sweep_id, "qlab.config_hash": point.config_hash,
-                "qlab.point": str(point.index), "qlab.task": task}
+                "qlab.point": str(point.index), "qlab.task": task,
+                "qlab.data_hash": point.data_hash}
         if outcome.error:
             tags["qlab.error"] = outcome.error[:4000]
         run = self.client.create_run(self.experiment, run_name=f"{self.name}-{point.index:04d}",

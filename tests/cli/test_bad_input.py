@@ -43,6 +43,12 @@ DST_BARS = BAR_HEADER + (
     "2022-03-14T09:32:00-04:00,AAPL,161.2,161.8,161.0,161.5,800\n"
 )
 
+# Daily bars of AAPL on two sessions, stamped at the close.
+DAILY_BARS = BAR_HEADER + (
+    "2022-03-01T16:00:00-05:00,AAPL,160.0,161.0,159.5,160.5,1000000\n"
+    "2022-03-02T16:00:00-05:00,AAPL,160.5,161.5,160.0,161.0,1200000\n"
+)
+
 COST_HEADER = ("order_id,symbol,side,quantity,algorithm,start_time,horizon_minutes,price,adv,"
                "daily_vol,spread_bps\n")
 
@@ -90,6 +96,8 @@ CASES = [
     Case("validate-unknown-assume-tz", ["data", "validate", "b.csv", "--assume-tz", "Mars/Base"],
          ["--assume-tz", "Mars/Base"], {"b.csv": bars().replace("-05:00", "")}),
     Case("validate-directory", ["data", "validate", "d"], ["d", "directory"], dirs=("d",)),
+    Case("validate-repair-under-a-file", ["data", "validate", "b.csv", "--repair", "b.csv/r.csv"],
+         ["--repair", "b.csv/r.csv", "not a folder"], {"b.csv": bars(close="-1")}),
     Case("validate-repair-to-directory", ["data", "validate", "b.csv", "--repair", "d"],
          ["--repair", "d"], {"b.csv": bars(close="-1")}, dirs=("d",)),
     Case("validate-missing-file", ["data", "validate", "nowhere/b.csv"],
@@ -102,6 +110,13 @@ CASES = [
          {"b.csv": BAR_HEADER.encode() + b"2022-03-01T09:31:00-05:00,\xff\xfe,1,1,1,1,1\n"}),
     Case("import-directory", ["data", "import", "d", "--name", "x"], ["d", "directory"],
          dirs=("d",)),
+    Case("import-empty-name", ["data", "import", "b.csv", "--name", ""],
+         ["--name", "empty", "'b'", "nothing imported"], {"b.csv": bars()}),
+    Case("import-daily-bars-as-minute", ["data", "import", "b.csv", "--name", "x",
+                                         "--frequency", "minute"],
+         ["b.csv", "not_minute", "daily", "nothing imported"], {"b.csv": DAILY_BARS}),
+    Case("validate-daily-bars-as-minute", ["data", "validate", "b.csv", "--frequency", "minute"],
+         ["b.csv", "not_minute", "--frequency daily"], {"b.csv": DAILY_BARS}),
     Case("show-empty-symbol", ["data", "show", "nothing", "--symbol", ""], ["nothing"]),
     Case("synth-bad-date", ["data", "synth", "--start", "2022-02-30", "--symbol", "AAPL"],
          ["--start", "2022-02-30"]),
@@ -173,6 +188,9 @@ CASES = [
     Case("costs-calibrate-out-directory", ["costs", "calibrate", "f.csv", "--out", "d"],
          ["--out", "d"], {"f.csv": "quantity,adv,daily_vol,cost_bps\n1,1,0.1,1\n"},
          dirs=("d",)),
+    Case("costs-calibrate-out-under-a-file", ["costs", "calibrate", "f.csv", "--out",
+                                              "f.csv/p.json"], ["--out", "f.csv/p.json"],
+         {"f.csv": "quantity,adv,daily_vol,cost_bps\n1,1,0.1,1\n"}),
     # ------------------------------------------------------------------------ risk snapshot
     Case("risk-reverse-dates", ["risk", "snapshot", "--equal-weight", "--prices", "p.csv"],
          ["p.csv", "2022-01-05", "order"],
@@ -206,6 +224,15 @@ CASES = [
     Case("tca-json-to-directory", ["tca", "compare", "--bars", "b.csv", "--json", "d",
                                    "--no-track"], ["--json", "d"], {"b.csv": DST_BARS},
          dirs=("d",)),
+    Case("tca-json-under-a-file", ["tca", "compare", "--bars", "b.csv", "--json", "b.csv/o.json",
+                                   "--no-track"], ["--json", "b.csv/o.json", "not a folder"],
+         {"b.csv": DST_BARS}),
+    Case("tca-json-where-no-file-can-be-made", ["tca", "compare", "--bars", "b.csv", "--json",
+                                                "/proc/qlab.json", "--no-track"],
+         ["--json", "/proc/qlab.json"], {"b.csv": DST_BARS}),
+    Case("tca-sensitivity-csv-under-a-file", ["tca", "sensitivity", "--bars", "b.csv", "--csv",
+                                              "b.csv/t.csv"], ["--csv", "b.csv/t.csv"],
+         {"b.csv": DST_BARS}),
     Case("tca-no-workers", ["tca", "compare", "--bars", "b.csv", "--jobs", "0",
                             "--no-track"], ["--jobs"], {"b.csv": DST_BARS}),
     Case("tca-window-without-sessions", ["tca", "compare", "--bars", "b.csv", "--start",
@@ -265,9 +292,20 @@ CASES = [
          ["nosuch", "no dataset"]),
     Case("backtest-daily-closes-by-the-minute", ["backtest", str(EXAMPLE), "--frequency",
                                                  "minute"], ["sp500_daily", "minute"]),
+    Case("backtest-json-under-a-file", ["backtest", str(EXAMPLE), "--json", "r.txt/bt.json"],
+         ["--json", "r.txt/bt.json", "not a folder"], {"r.txt": "a file"}),
+    Case("backtest-json-where-no-file-can-be-made", ["backtest", str(EXAMPLE), "--json",
+                                                     "/proc/qlab.json"],
+         ["--json", "/proc/qlab.json"]),
+    Case("sweep-out-under-a-file", ["sweep", "s.yaml", "--out", "r.txt/sweeps", "--no-track"],
+         ["--out", "r.txt/sweeps", "not a folder"],
+         {"r.txt": "a file", "s.yaml": f"name: s\nconfig: {EXAMPLE}\ngrid:\n"
+                                      "  risk.max_position_weight: [0.3]\n"}),
     Case("validate-run-unknown-tca-bars", ["validate-run", str(EXAMPLE), "--tca-bars",
                                            "nosuch"], ["--tca-bars", "nosuch"]),
     Case("validate-run-missing-config", ["validate-run", "gone.yaml"], ["gone.yaml"]),
+    Case("validate-run-duplicate-gate", ["validate-run", str(EXAMPLE), "--gates", "g.yaml"],
+         ["g.yaml", "line 2", "min_sharpe"], {"g.yaml": "min_sharpe: 0.3\nmin_sharpe: -5\n"}),
     Case("live-replay-without-dry-run", ["live", "--replay", "sp500_synthetic_minute"],
          ["--replay", "--dry-run"]),
     Case("live-replay-daily-closes", ["live", "--dry-run", "--replay", "sp500_daily",

@@ -136,3 +136,19 @@ def test_config_validate_accepts_names_that_exist(isolated_env, small_minute_bar
     refused = runner.invoke(app, ["config", "validate", str(path)])
     assert refused.exit_code == 1 and "universe.symbols: ['MSFT'] not in dataset 'mine'" in \
         refused.output
+
+
+def test_import_repair_drops_copies_appended_at_the_end_and_imports(isolated_env,
+                                                                   small_minute_bars):
+    import pandas as pd
+
+    bars = small_minute_bars.head(40)
+    path = isolated_env / "dups.csv"
+    pd.concat([bars, bars.iloc[[5, 6]]], ignore_index=True).to_csv(path, index=False)
+    result = runner.invoke(app, ["data", "validate", str(path)])
+    assert result.exit_code == 1
+    assert "[duplicate_timestamp] row 40" in result.output and "as row 5" in result.output
+    assert "[duplicate_timestamp] row 41" in result.output and "as row 6" in result.output
+    result = runner.invoke(app, ["data", "import", str(path), "--name", "dups", "--repair"])
+    assert result.exit_code == 0, result.output
+    assert "imported 40 rows" in result.output

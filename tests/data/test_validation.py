@@ -49,6 +49,24 @@ def test_each_row_rule_names_symbol_timestamp_and_row(column, value, rule):
     assert "row 1" in str(hits[0]) and "AAA" in str(hits[0])
 
 
+def test_values_in_messages_are_plain_numbers_not_numpy_reprs():
+    frame = _daily()
+    frame.loc[1, "open"] = -5.0
+    frame.loc[2, "close"] = 2e7
+    details = [v.detail for v in validate_bars(frame).violations]
+    assert "open=-5.0 <= 0" in details
+    assert any(d.startswith("close=20000000.0 above") for d in details)
+    assert not any("np." in d for d in details)
+
+
+def test_daily_bars_declared_minute_are_refused_and_not_repairable():
+    report = validate_bars(_daily(), "minute")
+    assert [v.rule for v in report.violations] == ["not_minute"]
+    with pytest.raises(BarValidationError, match="not repairable"):
+        repair_bars(_daily(), report)
+    assert validate_bars(_daily(1), "minute").ok  # one close bar: nothing says it is daily
+
+
 def test_bid_above_ask_and_negative_size():
     frame = _daily()
     frame["bid"] = frame["close"] - 0.01
@@ -69,6 +87,49 @@ def test_duplicate_and_unsorted_timestamps_per_symbol():
     frame2 = _daily()
     frame2 = frame2.iloc[[0, 2, 1, 3]].reset_index(drop=True)
     assert _rules(frame2) == [("unsorted_timestamp", 2)]
+
+
+def test_a_duplicate_far_from_its_first_copy_is_a_duplicate_naming_both_rows():
+    """Corrections appended at the end of a file: not only 'unsorted', and the row kept is
+    named, with whether the two copies agree."""
+    frame = pd.concat([_daily(), _daily(symbol="BBB")], ignore_index=True)
+    frame = pd.concat([frame, frame.iloc[[1, 2]]], ignore_index=True)  # rows 8, 9
+    frame.loc[9, "close"] += 0.25
+    report = validate_bars(frame)
+    assert sorted((v.rule, v.row) for v in report.violations) == [
+        ("duplicate_timestamp", 8), ("duplicate_timestamp", 9)]
+    details = {v.row: v.detail for v in report.violations}
+    assert details[8] == "same symbol and timestamp as row 1, with the same values"
+    assert details[9] == "same symbol and timestamp as row 2, with different close"
+    kept, dropped = repair_bars(frame, report)
+    assert [d.row for d in dropped] == [8, 9] and kept.equals(frame.iloc[:8])
+    assert validate_bars(kept).ok
+
+
+def test_a_row_earlier_than_any_earlier_row_is_unsorted_and_names_that_row():
+    frame = _daily().iloc[[0, 3, 1, 2]].reset_index(drop=True)  # 03-01, 03-04, 03-02, 03-03
+    report = validate_bars(frame)
+    assert sorted((v.rule, v.row) for v in report.violations) == [
+        ("unsorted_timestamp", 2), ("unsorted_timestamp", 3)]
+    assert "earlier than row 1 of this symbol (at 2022-03-04T16:00:00-05:00)" in \
+        report.violations[-1].detail
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_repair_leaves_bars_that_validate(seed, small_minute_bars):
+    """What --repair promises: dropping the flagged rows once leaves valid bars (an import
+    with --repair imports), whatever the order, copies and stray intraday rows."""
+    rng = np.random.default_rng(seed)
+    for frame, frequency in ((pd.concat([_daily(), _daily(symbol="BBB")], ignore_index=True),
+                              "daily"), (small_minute_bars.head(60), "minute"),
+                             (small_minute_bars.head(12), "daily")):
+        copies = frame.iloc[rng.integers(0, len(frame), size=4)]
+        messy = pd.concat([frame, copies], ignore_index=True)
+        messy = messy.iloc[rng.permutation(len(messy))].reset_index(drop=True)
+        report = validate_bars(messy, frequency)
+        assert not report.ok
+        kept, _ = repair_bars(messy, report)
+        assert validate_bars(kept, frequency).ok, validate_bars(kept, frequency).summary()
 
 
 def test_intraday_outside_session_and_holiday(small_minute_bars):

@@ -115,3 +115,37 @@ def test_bars_and_symbols_that_name_nothing_are_refused_before_running(tmp_path,
     with pytest.raises(SweepSpecError, match=r"point 1: universe.symbols \['NOPE'\] are not in "
                                              "sp500_daily"):
         check_data(spec, expand(spec, base, settings)[0], settings)
+
+
+def test_a_bar_file_edited_in_place_changes_every_point_hash(tmp_path, settings):
+    """Resume keys on the bars' content, not their name: the same file name with other bars
+    must run again, and the same bytes must resume."""
+    bars = tmp_path / "bars.csv"
+    bars.write_text("timestamp,symbol,open,high,low,close,volume\n"
+                    "2021-01-04T16:00:00-05:00,AAPL,1,1,1,1,1\n", encoding="utf-8")
+    spec, base = load_sweep(write_sweep(tmp_path, bars=str(bars)))
+    before = expand(spec, base, settings)[0]
+    assert len({p.data_hash for p in before}) == 1 and before[0].data_hash
+    original = bars.read_bytes()
+    bars.write_bytes(original.replace(b",1,1,1,1,1", b",1,1,1,1.5,1"))
+    edited = expand(spec, base, settings)[0]
+    assert not {p.config_hash for p in edited} & {p.config_hash for p in before}
+    assert sweep_id(spec, edited) != sweep_id(spec, before)
+    bars.write_bytes(original)
+    assert [p.config_hash for p in expand(spec, base, settings)[0]] == [
+        p.config_hash for p in before]
+
+
+def test_a_dataset_imported_again_changes_every_point_hash(tmp_path, small_minute_bars):
+    from research.data import BarStore
+
+    settings = load_settings(None, data={"store_path": str(tmp_path / "store")})
+    store = BarStore(settings.data.store_path)
+    store.write("mine", small_minute_bars, source="test", synthetic=True)
+    spec, base = load_sweep(write_sweep(tmp_path, bars="mine"))
+    before = {p.config_hash for p in expand(spec, base, settings)[0]}
+    assert {p.config_hash for p in expand(spec, base, settings)[0]} == before
+    changed = small_minute_bars.copy()
+    changed["volume"] = changed["volume"] + 1.0
+    store.write("mine", changed, source="test", synthetic=True, replace=True)
+    assert not {p.config_hash for p in expand(spec, base, settings)[0]} & before
