@@ -27,9 +27,10 @@ import numpy as np
 import pandas as pd
 
 from research.data.schema import EXCHANGE_TZ, Frequency
+from research.data.sources import EMBEDDED_DAILY_DATASET
 
 #: The name under which a run config or ``--bars`` selects the embedded real daily closes.
-EMBEDDED_DAILY = "sp500_daily"
+EMBEDDED_DAILY = EMBEDDED_DAILY_DATASET  # one name, research's
 
 
 class BacktestDataError(ValueError):

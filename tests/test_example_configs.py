@@ -69,9 +69,3 @@ def test_example_config_passes_config_validate(path, isolated_env):
     assert result.exit_code == 0, result.output
     assert "valid run config" in result.output
 
-
-def test_config_validate_knows_the_dataset_the_backtest_replays():
-    # sim names the embedded closes for the backtest; research checks configs: one name
-    from research.data import EMBEDDED_DAILY_DATASET
-
-    assert EMBEDDED_DAILY == EMBEDDED_DAILY_DATASET

@@ -112,7 +112,9 @@ def test_the_notebook_runs_through_papermill_and_reports(demo_smoke):
     assert len(runs) == 1
     logged = runs[0].data.metrics
     assert logged["is_bps.market"] == pytest.approx(metrics["is_bps"]["market"])
-    assert logged["reduction_pct.twap"] == pytest.approx(metrics["reduction_pct"]["twap"])
+    # NaN when no % is quoted (market orders' cost not resolved above zero on 24 orders)
+    assert logged["reduction_pct.twap"] == pytest.approx(metrics["reduction_pct"]["twap"],
+                                                         nan_ok=True)
     assert runs[0].data.params["smoke"] == "True"
 
 
