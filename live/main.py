@@ -25,6 +25,32 @@ def _mode(dry_run: bool, paper: bool, settings: Any) -> str:
     return "paper" if paper else "live"
 
 
+def _check_account_kind(mode: str, settings: Any) -> None:
+    """Refuse when the account is not the kind the mode trades: ``--paper`` with a real
+    account, or a live run with a paper account.
+
+    Why: the flag and ``settings.tiger.paper`` only state an intent; the account id decides
+    where orders go, so a real account under ``--paper`` traded real money. The account is
+    never named (a secret); an empty one is left to the credentials check that names it."""
+    from live.tiger.config import is_paper_account
+
+    account = settings.tiger.account.get_secret_value()
+    if mode not in ("paper", "live") or not account:
+        return
+    paper_account = is_paper_account(account)
+    if mode == "paper" and not paper_account:
+        raise LiveStartError(
+            "--paper given but the configured account (QLAB_TIGER__ACCOUNT) is not a Tiger "
+            "paper account (tigeropen treats only all-digit ids of 17 or more digits as "
+            "paper): nothing was sent; set the paper account's id, or trade the real account "
+            "with `qlab live` and QLAB_TIGER__PAPER=false")
+    if mode == "live" and paper_account:
+        raise LiveStartError(
+            "live mode but the configured account (QLAB_TIGER__ACCOUNT) is a Tiger paper "
+            "account (an all-digit id of 17 or more digits, by tigeropen's rule): use "
+            "--paper for it, or set the real account's id")
+
+
 def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | None = None,
              max_bars: int | None = None, since: str | None = None, idle_polls: int = 0,
              poll_s: float = 5.0, kill_file: Path | None = None, metrics_port: int | None = None,
@@ -55,6 +81,7 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
         raise LiveStartError("--replay trades recorded bars through the simulated broker: it "
                              "needs --dry-run")
     mode = _mode(dry_run, paper, settings)
+    _check_account_kind(mode, settings)  # before the registry or Tiger is asked anything
     if replay is not None and replay_venue is None:
         raise LiveStartError("--replay needs the simulated venue, which `qlab live` supplies")
     if config_path is not None:
