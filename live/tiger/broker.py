@@ -10,7 +10,9 @@ the engine to resolve it later with ``get_order`` — nothing is re-sent.
 Execution reports come from polling (``poll_reports``): one ``active_orders`` query, plus one
 ``orders`` query per tracked order that left the open list since the last poll. Tiger reports a
 partial fill as ``Submitted`` with a filled quantity; the report carries the cumulative filled
-quantity and the engine fetches the executions with ``fills``.
+quantity and the engine fetches the executions with ``fills``. A poll that is rate-limited
+(by Tiger or the adapter's own limiter) is deferred to a later bar, never raised: it is a read,
+and the orders it did not cover stay pending.
 
 Fills at scale. A restart asks for the fills of every child of the day (hundreds to
 thousands), and ``order_transactions`` is limited to 60 calls a minute. So ``fills`` batches:
@@ -361,14 +363,27 @@ class TigerBroker:
                        or t.reported != (t.last.status, t.last.filled_quantity)]
         if not pending:
             return []
-        open_now = {str(o.id): o for o in (self.session.call(
-            "active_orders", self.session.trade.get_open_orders, sec_type="STK") or [])}
+        try:
+            open_now = {str(o.id): o for o in (self.session.call(
+                "active_orders", self.session.trade.get_open_orders, sec_type="STK") or [])}
+        except RateLimited as exc:
+            self._defer_poll(exc, len(pending))
+            return []
         reports = []
+        throttled: RateLimited | None = None
+        deferred = 0
         for t in pending:
             o = open_now.get(t.broker_order_id)
             if o is None and (t.last is None or not t.last.status.is_terminal):
-                o = self.session.call("orders", self.session.trade.get_order,
-                                      id=int(t.broker_order_id))
+                if throttled is not None:  # the method is throttled: ask on a later bar
+                    deferred += 1
+                    continue
+                try:
+                    o = self.session.call("orders", self.session.trade.get_order,
+                                          id=int(t.broker_order_id))
+                except RateLimited as exc:
+                    throttled, deferred = exc, deferred + 1
+                    continue
             if o is not None:
                 self._track(t.client_order_id, t.broker_order_id, o)
             bo = t.last
@@ -387,7 +402,20 @@ class TigerBroker:
                 broker_order_id=bo.broker_order_id,
                 reason=self.session.redact(str(getattr(o, "reason", "") or "")) if o else "",
             ))
+        if throttled is not None:
+            self._defer_poll(throttled, deferred)
         return reports
+
+    @staticmethod
+    def _defer_poll(exc: RateLimited, orders: int) -> None:
+        """A throttled report poll is skipped, not raised. Why: after Tiger throttles a method
+        the session refuses it for its cool-down (10 s), longer than the engine's retries of
+        the poll (~7.5 s), so raising stopped `qlab live` on one throttle. Nothing is lost by
+        waiting: the orders not reported stay tracked as pending (their last report is
+        unchanged) and the next bar's poll asks again. Only this read-only poll is deferred;
+        place, modify and cancel still raise and are never retried blindly."""
+        log.warning("report poll deferred to a later bar, %d order(s) not polled yet: %s",
+                    orders, exc)
 
     def fills(
         self, client_order_ids: Iterable[str] | None = None, since: datetime | None = None

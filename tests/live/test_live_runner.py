@@ -156,6 +156,30 @@ def test_live_restart_mid_parent_resumes_without_duplicate_orders(gateway, setti
                                                    runner2.engine.parents.values())}
 
 
+def test_one_throttled_report_poll_does_not_stop_the_run(gateway, settings, server_keys):
+    from live.tiger.testing import Fault
+
+    script_market(gateway)
+    runner, session = make_runner(gateway, settings, server_keys)
+
+    def feed():  # Tiger throttles the poll of the second bar, after start-up
+        for snap in minute_feed(session):
+            if snap.bar_index == 1:
+                polls_before.append(gateway.calls("active_orders"))
+                # Tiger's own throttle (code 4): the session then refuses active_orders for
+                # its 10 s cool-down, longer than the engine's retries of the poll
+                gateway.fail_next("active_orders", Fault("code", code=4, message=(
+                    "rate limit error(current limiting interface:active_orders, up to 120 "
+                    "times per minute)")))
+            yield snap
+
+    polls_before: list[int] = []
+    assert runner.run(feed(), max_bars=4) == 4
+    # one throttled poll, then none sent inside the cool-down: no hammering, no crash
+    assert gateway.calls("active_orders") == polls_before[0] + 1
+    assert gateway.calls("place_order") == 12  # trading went on: 3 TWAP children a bar
+
+
 def test_live_refuses_to_start_on_a_foreign_open_order(gateway, settings, server_keys):
     from research.execution import ReconciliationError
 

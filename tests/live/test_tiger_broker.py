@@ -178,6 +178,47 @@ def test_a_reconciliation_query_waits_out_a_throttle_then_gives_up_naming_it(gat
     assert gateway.calls("positions") == 2 + 4
 
 
+THROTTLE = Fault("code", code=4, message=(
+    "rate limit error(current limiting interface:active_orders, up to 120 times per minute)"))
+
+
+def test_a_throttled_report_poll_is_deferred_not_raised(gateway, broker, caplog):
+    # the per-bar poll is read-only: a throttle must not stop the process (after Tiger's code
+    # 4 the session refuses the method for its cool-down, longer than the engine's retries)
+    gateway.set_price("AAPL", 150.0)
+    broker.submit(buy("Q0101", 10, limit=149.0))  # rests: stays in the open list
+    gateway.fail_next("active_orders", THROTTLE)
+    assert broker.poll_reports() == []
+    assert broker.poll_reports() == []  # in the cool-down: refused locally, nothing sent
+    assert gateway.calls("active_orders") == 1
+    assert "report poll deferred to a later bar" in caplog.text
+    time.sleep(0.35)
+    (rep,) = broker.poll_reports()  # the order stayed watched: reported on a later poll
+    assert (rep.client_order_id, rep.status) == ("Q0101", OrderStatus.ACCEPTED)
+
+
+def test_a_throttled_order_query_in_the_poll_is_deferred(gateway, broker):
+    gateway.set_price("AAPL", 150.0)
+    gateway.set_price("KO", 60.0, half_spread=0.01)
+    broker.submit(buy("Q0102", 10))  # fills at once: leaves the open list, asked by id
+    broker.submit(buy("Q0103", 10, "KO", limit=59.0))  # rests: in the open list
+    gateway.fail_next("orders", Fault("http", http_status=429))
+    reps = broker.poll_reports()
+    assert [(r.client_order_id, r.status) for r in reps] == [("Q0103", OrderStatus.ACCEPTED)]
+    time.sleep(0.35)
+    (rep,) = broker.poll_reports()
+    assert (rep.client_order_id, rep.status, rep.cum_filled) == ("Q0102", OrderStatus.FILLED,
+                                                                10)
+
+
+def test_a_throttled_place_still_raises(gateway, broker):
+    # only the read-only poll is deferred: a place is never retried or swallowed
+    gateway.fail_next("place_order", Fault("http", http_status=429))
+    with pytest.raises(RateLimited):
+        broker.submit(buy("Q0104", 10))
+    assert gateway.calls("place_order") == 1
+
+
 def test_server_error_on_a_query_is_unavailable(gateway, broker):
     gateway.fail_next("positions", Fault("http", http_status=502))
     with pytest.raises(BrokerUnavailable):
