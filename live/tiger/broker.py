@@ -56,6 +56,7 @@ import pandas as pd
 from live.tiger.errors import AmbiguousOutcome, MethodUnavailable
 from live.tiger.mapping import (
     FOREIGN_ORDER_PREFIX,
+    FRACTIONAL_QUANTITY,
     REPORT_KIND,
     account_from_segment,
     action_from_side,
@@ -565,12 +566,15 @@ class TigerBroker:
 
     # ------------------------------------------------------------------ portfolio
     def positions(self) -> dict[str, Position]:
+        """Stock positions by symbol; a fractional holding is listed even under one share,
+        with its whole shares as quantity and the exact holding in ``extra`` (see
+        :func:`~live.tiger.mapping.position_from_tiger`)."""
         rows = self._paced_query("positions", self.session.trade.get_positions,
                                  sec_type="STK", market="US") or []
         out: dict[str, Position] = {}
         for p in rows:
             pos = position_from_tiger(p)
-            if pos.quantity == 0:
+            if pos.quantity == 0 and FRACTIONAL_QUANTITY not in pos.extra:
                 continue
             if pos.symbol in out:
                 raise ValueError(f"Tiger positions: symbol {pos.symbol} listed twice")

@@ -22,6 +22,7 @@ anything else (PENDING_NEW: the SDK maps      PARTIALLY_FILLED if filled > 0 and
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -51,13 +52,33 @@ def ms_to_datetime(ms: Any) -> datetime:
     return datetime.fromtimestamp(int(ms) / 1000.0, tz=UTC).astimezone(EXCHANGE_ZONE)
 
 
+#: ``Position.extra`` key of a holding that is not a whole number of shares: the exact
+#: quantity held (the position's ``quantity`` is its whole shares). See ``position_from_tiger``.
+FRACTIONAL_QUANTITY = "fractional_quantity"
+
+
+def exact_quantity(value: Any, scale: Any, what: str) -> Decimal:
+    """Tiger's (value, scale) pair as an exact number of shares: ``value / 10**scale``.
+
+    Tiger sends a fractional quantity as an integer and a scale (``"position": 773,
+    "positionScale": 5`` is 0.00773 shares), and numbers sometimes as strings; Decimal keeps
+    both exact, where a float could turn a whole quantity into 99.99999999999999."""
+    if value is None or value == "":
+        return Decimal(0)
+    try:
+        q = Decimal(str(value)).scaleb(-int(scale or 0))
+    except (InvalidOperation, ValueError, TypeError):
+        raise ValueError(f"{what}: quantity {value!r} (scale {scale!r}) is not a number"
+                         ) from None
+    if not q.is_finite():
+        raise ValueError(f"{what}: quantity {value!r} is not a finite number")
+    return q
+
+
 def scaled_quantity(value: Any, scale: Any, what: str) -> int:
     """A whole number of shares from Tiger's (value, scale) pair; fractional shares raise."""
-    if value is None:
-        return 0
-    scale = int(scale or 0)
-    q = float(value) / (10**scale) if scale else float(value)
-    if q != int(q):
+    q = exact_quantity(value, scale, what)
+    if q != q.to_integral_value():
         raise ValueError(f"{what}: fractional quantity {q} shares is not supported by the engine")
     return int(q)
 
@@ -199,14 +220,22 @@ def fill_from_order_record(
 
 
 def position_from_tiger(p: Any) -> Position:
+    """A :class:`Position`; a fractional holding (shares bought by amount, or a reinvested
+    dividend) keeps its whole shares as ``quantity`` and the exact holding in
+    ``extra[FRACTIONAL_QUANTITY]``. Why not raise here: the adapter does not know the universe,
+    and a fraction of a symbol qlab does not trade must not stop it; the live runner decides
+    (refuses a fractional holding in its universe, ignores one outside it)."""
     symbol = str(p.contract.symbol).upper()
-    quantity = scaled_quantity(p.quantity, getattr(p, "position_scale", 0), f"Tiger position {symbol}")
+    held = exact_quantity(p.quantity, getattr(p, "position_scale", 0), f"Tiger position {symbol}")
+    whole = int(held)  # toward zero: -0.5 shares is 0 whole shares, not -1
     extra = {
         k: float(v)
         for k in ("market_price", "market_value", "unrealized_pnl", "realized_pnl")
         if (v := getattr(p, k, None)) is not None
     }
-    return Position(symbol=symbol, quantity=quantity,
+    if held != whole:
+        extra[FRACTIONAL_QUANTITY] = float(held)
+    return Position(symbol=symbol, quantity=whole,
                     average_price=float(p.average_cost or 0.0), extra=extra)
 
 

@@ -180,6 +180,32 @@ def test_one_throttled_report_poll_does_not_stop_the_run(gateway, settings, serv
     assert gateway.calls("place_order") == 12  # trading went on: 3 TWAP children a bar
 
 
+def test_a_fractional_holding_outside_the_universe_is_ignored(gateway, settings, server_keys):
+    import io
+
+    script_market(gateway)
+    gateway.set_position("NVDA", 0.00773, 129.45, scale=5)  # as Tiger sends it
+    gateway.set_position("KO", 100, 59.0)
+    out = io.StringIO()
+    runner, session = make_runner(gateway, settings, server_keys, stream=out)
+    assert runner.run(minute_feed(session), max_bars=1) == 1
+    assert json.loads(runner.start_state_path.read_text())["positions"] == {"KO": 100}
+    (line,) = [json.loads(x) for x in out.getvalue().splitlines()
+               if "fractional_positions_ignored" in x]
+    assert line["positions"] == {"NVDA": 0.00773} and line["level"] == "warning"
+
+
+def test_a_fractional_holding_in_the_universe_refuses_the_start(gateway, settings, server_keys):
+    from research.execution import ReconciliationError
+
+    script_market(gateway)
+    gateway.set_position("KO", 10.5, 59.0, scale=1)
+    runner, _ = make_runner(gateway, settings, server_keys)
+    with pytest.raises(ReconciliationError, match=r"holds 10\.5 shares of KO, a fractional"):
+        runner.start()
+    assert gateway.calls("place_order") == 0
+
+
 def test_live_refuses_to_start_on_a_foreign_open_order(gateway, settings, server_keys):
     from research.execution import ReconciliationError
 

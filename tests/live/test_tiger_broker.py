@@ -302,6 +302,19 @@ def test_bad_response_signature_is_detected(gateway, make_broker):
         broker.positions()
 
 
+def test_a_fractional_position_is_read_with_its_scale(gateway, broker):
+    # Tiger sends 0.00773 shares as "position": 773, "positionScale": 5
+    from live.tiger.mapping import FRACTIONAL_QUANTITY
+
+    gateway.set_position("NVDA", 0.00773, 129.45, scale=5)
+    gateway.set_position("KO", 10.5, 59.0, scale=1)
+    gateway.set_position("XOM", 40, 100.0, scale=2)  # whole, sent as 4000 and scale 2
+    pos = broker.positions()
+    assert (pos["NVDA"].quantity, pos["NVDA"].extra[FRACTIONAL_QUANTITY]) == (0, 0.00773)
+    assert (pos["KO"].quantity, pos["KO"].extra[FRACTIONAL_QUANTITY]) == (10, 10.5)
+    assert pos["XOM"].quantity == 40 and FRACTIONAL_QUANTITY not in pos["XOM"].extra
+
+
 def test_order_rejected_after_acceptance(gateway, broker):
     gateway.set_price("AAPL", 150.0)
     bid = broker.submit(buy("Q3003", 10, limit=140.0))

@@ -133,6 +133,7 @@ class FakeTigerGateway:
         self.half_spread: dict[str, float] = {}
         self.orders: dict[int, FakeOrder] = {}
         self.positions: dict[str, list[float]] = {}  # symbol -> [shares, average cost]
+        self.position_scales: dict[str, int] = {}  # symbol -> positionScale it is sent with
         self.bars: dict[tuple[str, str], list[dict]] = {}
         self.requests: list[tuple[str, dict]] = []
         self.faults: dict[str, deque[Fault]] = defaultdict(deque)
@@ -202,9 +203,13 @@ class FakeTigerGateway:
             if match:
                 self.match()
 
-    def set_position(self, symbol: str, shares: float, average_cost: float) -> None:
+    def set_position(self, symbol: str, shares: float, average_cost: float,
+                     scale: int = 0) -> None:
+        """``scale`` > 0 sends the quantity as Tiger does a fractional one: ``position`` an
+        integer, ``positionScale`` its decimals (0.00773 shares: 773 and 5)."""
         with self._lock:
             self.positions[symbol] = [float(shares), float(average_cost)]
+            self.position_scales[symbol] = int(scale)
 
     def set_bars(self, symbol: str, period: str, items: list[dict]) -> None:
         """k-line items: dicts with time (ms), open, high, low, close, volume."""
@@ -536,10 +541,12 @@ class FakeTigerGateway:
                 if shares == 0:
                     continue
                 px = self.prices.get(sym, cost)
+                scale = self.position_scales.get(sym, 0)
                 items.append({
                     "account": self.account, "symbol": sym, "secType": "STK", "currency": "USD",
-                    "market": "US", "contractId": abs(hash(sym)) % 100000, "position": shares,
-                    "positionScale": 0, "positionQty": shares, "salableQty": shares,
+                    "market": "US", "contractId": abs(hash(sym)) % 100000,
+                    "position": round(shares * 10**scale) if scale else shares,
+                    "positionScale": scale, "positionQty": shares, "salableQty": shares,
                     "averageCost": cost, "latestPrice": px, "marketValue": shares * px,
                     "unrealizedPnl": (px - cost) * shares, "realizedPnl": 0.0, "multiplier": 1,
                 })
