@@ -61,3 +61,63 @@ def test_paper_account_rule_is_tigeropens():
     for account in (ACCOUNT, REAL_ACCOUNT, "U1234567890123456789", "2019000000000090"):
         assert is_paper_account(account) == bool(AccountUtil.is_paper_account(account))
     assert is_paper_account(ACCOUNT) and not is_paper_account(REAL_ACCOUNT)
+
+
+@pytest.fixture
+def dry_run(live_env, gateway, tmp_path):
+    """`qlab live --dry-run` of the runner tests' config over their scripted market: it
+    connects to Tiger as paper and live do (credentials, account, bars), and sends nothing."""
+    import yaml
+
+    from tests.live.test_live_runner import run_config, script_market
+
+    script_market(gateway)
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(yaml.safe_dump(run_config().model_dump(mode="json")))
+
+    def run(**env: str):
+        return live_env("--dry-run", "--config", str(cfg), "--bars", "1", "--since",
+                        "2024-03-05", "--idle-polls", "1", **env)
+
+    return run
+
+
+def _assert_one_clean_line(res, *secrets: str) -> str:
+    assert res.exit_code == 1
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
+    assert "Traceback" not in res.output
+    (line,) = [x for x in res.output.splitlines() if x.startswith("qlab live:")]
+    for secret in secrets:
+        assert secret not in res.output
+    return line
+
+
+def _key_lines(pem: str) -> list[str]:
+    return [x for x in pem.splitlines() if not x.startswith("-----")]
+
+
+def test_a_key_tiger_does_not_know_is_one_clear_line(dry_run, tmp_path, server_keys,
+                                                      client_keys):
+    # a well-formed key, but not the one registered for this tiger_id: Tiger's code 1000
+    (tmp_path / "key.pem").write_text(server_keys.private_pem)
+    res = dry_run()
+    line = _assert_one_clean_line(res, ACCOUNT, *_key_lines(server_keys.private_pem))
+    assert "Tiger refused the credentials (code 1000)" in line
+    assert "QLAB_TIGER__TIGER_ID" in line and "private key" in line
+
+
+def test_an_unknown_tiger_id_is_one_clear_line(dry_run, client_keys):
+    res = dry_run(QLAB_TIGER__TIGER_ID="20159999")
+    line = _assert_one_clean_line(res, ACCOUNT, *_key_lines(client_keys.private_pem))
+    assert "Tiger refused the credentials (code 1000)" in line
+    assert "developer information" in line
+
+
+def test_an_account_tiger_does_not_authorise_is_one_clear_line(dry_run, gateway,
+                                                               client_keys):
+    other = "20190000000000901"  # a paper account, but not this tiger_id's
+    res = dry_run(QLAB_TIGER__ACCOUNT=other)
+    line = _assert_one_clean_line(res, other, *_key_lines(client_keys.private_pem))
+    assert "Tiger refused the request (code 1010)" in line
+    assert "QLAB_TIGER__ACCOUNT" in line and "<redacted>" in line
+    assert gateway.calls("place_order") == 0
