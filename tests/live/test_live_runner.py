@@ -206,6 +206,24 @@ def test_a_fractional_holding_in_the_universe_refuses_the_start(gateway, setting
     assert gateway.calls("place_order") == 0
 
 
+def test_paced_fill_queries_are_not_read_as_broker_latency(gateway, settings, server_keys):
+    from live.tiger import WallClockBucket
+
+    script_market(gateway)
+    # a 200 ms latency limit, and order_transactions paced at 4 a second from a burst of 1:
+    # a bar's fills (3 symbols, 3 queries) wait ~0.5 s for tokens, on a gateway that answers
+    # in milliseconds. The engine must not reduce trading for the adapter's own queue.
+    strict = settings.model_copy(update={"execution": settings.execution.model_copy(
+        update={"breaker_max_broker_latency_ms": 200.0})})
+    runner, session = make_runner(gateway, strict, server_keys)
+    session.limiter.set_bucket("order_transactions", WallClockBucket(4.0, 1))
+    assert runner.run(minute_feed(session), max_bars=3) == 3
+    assert runner.engine.stats.fills == 6 and gateway.calls("order_transactions") == 6
+    assert runner.engine.trading_state.value == "active", runner.engine.system_breaker.reason
+    paced = runner.metrics.broker_pacing.labels(method="fills")._value.get()
+    assert paced > 0.3  # the waits are counted, apart from the latency
+
+
 def test_live_refuses_to_start_on_a_foreign_open_order(gateway, settings, server_keys):
     from research.execution import ReconciliationError
 
