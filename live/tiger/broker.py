@@ -65,6 +65,7 @@ from live.tiger.mapping import (
     fill_from_order_record,
     fill_from_transaction,
     position_from_tiger,
+    transaction_shares,
 )
 from live.tiger.session import TigerSession
 from research.data.schema import EXCHANGE_TZ
@@ -523,15 +524,16 @@ class TigerBroker:
         if not trans:
             fresh[cid] = []
             return
-        total = sum(int(x.filled_quantity) for x in trans)
+        shares = [transaction_shares(x) for x in trans]
+        total = sum(shares)
         if t.last is None or t.last.filled_quantity != total:
             o = self._paced_query("orders", self.session.trade.get_order,
                                   id=int(t.broker_order_id))
             if o is not None:
                 self._track(cid, t.broker_order_id, o)
         per_share = t.commission / total if total else 0.0
-        fills = [fill_from_transaction(x, cid, per_share * int(x.filled_quantity),
-                                       t.broker_order_id) for x in trans]
+        fills = [fill_from_transaction(x, cid, per_share * q, t.broker_order_id)
+                 for x, q in zip(trans, shares, strict=True)]
         fresh[cid] = fills
         if t.last is not None and t.last.status.is_terminal and t.last.filled_quantity == total:
             with self._lock:

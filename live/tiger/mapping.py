@@ -21,6 +21,7 @@ anything else (PENDING_NEW: the SDK maps      PARTIALLY_FILLED if filled > 0 and
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -83,6 +84,19 @@ def scaled_quantity(value: Any, scale: Any, what: str) -> int:
     return int(q)
 
 
+def price_or_none(value: Any, what: str) -> float | None:
+    """A price from Tiger (a number or its text); None when absent or zero (Tiger's "no
+    price", e.g. a market order's limit). Why not ``float(x) if x else None``: the text "0"
+    is truthy, so it became a limit price of 0."""
+    if value is None or value == "":
+        return None
+    try:
+        price = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what}: price {value!r} is not a number") from None
+    return price if price else None
+
+
 def side_from_action(action: Any, what: str) -> Side:
     text = str(getattr(action, "value", action) or "").upper()
     if text == "BUY":
@@ -96,7 +110,7 @@ def action_from_side(side: Side) -> str:
     return "BUY" if side is Side.BUY else "SELL"
 
 
-def order_type_from_tiger(order_type: Any, limit_price: Any) -> OrderType:
+def order_type_from_tiger(order_type: Any, limit_price: float | None) -> OrderType:
     """MKT / LMT map one to one; other Tiger types (placed outside qlab) by their limit price."""
     text = str(getattr(order_type, "value", order_type) or "").upper()
     if text == "MKT":
@@ -106,11 +120,25 @@ def order_type_from_tiger(order_type: Any, limit_price: Any) -> OrderType:
     return OrderType.LIMIT if limit_price else OrderType.MARKET
 
 
+def _sdk_status(tiger_order: Any, quantity: int, filled: int) -> Any:
+    """The SDK's status of the order, computed on the parsed quantities.
+
+    Why: ``Order.status`` folds the server's status with the *raw* quantity fields, testing
+    their truthiness: Tiger's numbers may come as text, so a filled quantity "0" counted as a
+    partial fill, and "100.0" / "0.0" (``int("100.0")`` fails, so nothing remains) as a
+    complete one. The stored server status is only reachable through that property, so it is
+    read from a copy whose quantities are the numbers parsed here."""
+    probe = copy.copy(tiger_order)
+    probe.quantity, probe.filled = quantity, filled
+    return probe.status
+
+
 def engine_status(tiger_order: Any, quantity: int, filled: int) -> OrderStatus:
-    """The engine's status of a tigeropen ``Order`` (see the module table)."""
+    """The engine's status of a tigeropen ``Order`` (see the module table); ``quantity`` and
+    ``filled`` are the parsed whole shares."""
     from tigeropen.common.consts import OrderStatus as T
 
-    sdk = tiger_order.status  # the SDK property already folds remaining == 0 into FILLED
+    sdk = _sdk_status(tiger_order, quantity, filled)  # folds remaining == 0 into FILLED
     if quantity > 0 and filled >= quantity:
         return OrderStatus.FILLED
     if sdk == T.FILLED:
@@ -145,18 +173,25 @@ def broker_order(tiger_order: Any, client_order_id: str | None = None) -> Broker
     what = f"Tiger order {tiger_order.id}"
     quantity = scaled_quantity(tiger_order.quantity, getattr(tiger_order, "quantity_scale", 0), what)
     filled = scaled_quantity(tiger_order.filled, getattr(tiger_order, "filled_scale", 0), what)
+    limit = price_or_none(tiger_order.limit_price, what)
     return BrokerOrder(
         client_order_id=client_order_id or client_order_id_of(tiger_order),
         broker_order_id=str(tiger_order.id),
         symbol=str(tiger_order.contract.symbol).upper(),
         side=side_from_action(tiger_order.action, what),
         quantity=quantity,
-        order_type=order_type_from_tiger(tiger_order.order_type, tiger_order.limit_price),
-        limit_price=float(tiger_order.limit_price) if tiger_order.limit_price else None,
+        order_type=order_type_from_tiger(tiger_order.order_type, limit),
+        limit_price=limit,
         status=engine_status(tiger_order, quantity, filled),
         filled_quantity=filled,
-        average_price=float(tiger_order.avg_fill_price or 0.0),
+        average_price=price_or_none(tiger_order.avg_fill_price, what) or 0.0,
     )
+
+
+def transaction_shares(t: Any) -> int:
+    """Whole shares of one execution (``order_transactions``), its scale applied."""
+    return scaled_quantity(t.filled_quantity, getattr(t, "filled_quantity_scale", 0),
+                           f"Tiger transaction {getattr(t, 'id', '?')}")
 
 
 def fill_from_transaction(
@@ -179,7 +214,7 @@ def fill_from_transaction(
         client_order_id=client_order_id,
         symbol=str(t.contract.symbol).upper(),
         side=side_from_action(t.action, what),
-        quantity=scaled_quantity(t.filled_quantity, getattr(t, "filled_quantity_scale", 0), what),
+        quantity=transaction_shares(t),
         price=price,
         timestamp=ts,
         fees=float(fee),

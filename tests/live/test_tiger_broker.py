@@ -73,6 +73,27 @@ def test_partially_filled_status_string_is_understood(make_gateway, make_broker)
     assert (bo.status, bo.filled_quantity) == (OrderStatus.PARTIALLY_FILLED, 30)
 
 
+@pytest.mark.parametrize("numbers_as_text", ["int", "decimal"])
+def test_quantities_sent_as_text_are_parsed_as_numbers(make_gateway, make_broker,
+                                                       numbers_as_text):
+    # the SDK's Order.status tests the raw fields' truthiness: "0" looked partly filled and
+    # "100.0" / "0.0" filled; the adapter must read the numbers
+    gw = make_gateway(numbers_as_text=numbers_as_text, max_fill_per_match=4)
+    broker = make_broker(gw)
+    gw.set_price("AAPL", 150.0, half_spread=0.01)
+    gw.set_price("KO", 60.0, half_spread=0.01)
+    broker.submit(buy("Q0201", 10, "KO", limit=59.0))  # rests: nothing filled
+    broker.submit(buy("Q0202", 10))  # 4 of 10 filled at once
+    reps = {r.client_order_id: (r.status, r.cum_filled) for r in broker.poll_reports()}
+    assert reps == {"Q0201": (OrderStatus.ACCEPTED, 0),
+                    "Q0202": (OrderStatus.PARTIALLY_FILLED, 4)}
+    gw.match()
+    gw.match()
+    assert broker.get_order("Q0202").status is OrderStatus.FILLED
+    assert [f.quantity for f in broker.fills(["Q0202"])] == [4, 4, 2]
+    assert broker.get_order("Q0201").limit_price == 59.0
+
+
 def test_resting_limit_then_cancel_is_idempotent(gateway, broker):
     gateway.set_price("AAPL", 150.0, half_spread=0.01)
     broker.submit(buy("Q0003", 10, limit=149.0))
