@@ -268,20 +268,32 @@ class TigerBroker:
                 if mark:
                     self._seen_marks[mark].add(int(o.id))
 
-    def _find_by_user_mark(self, cid: str) -> Any | None:
-        """The Tiger order whose user_mark is ``cid`` within ``order_lookback``, else None."""
+    def _order_pages(self) -> Iterable[list[Any]]:
+        """Every page of Tiger's order list over ``order_lookback``, newest first, to the end.
+
+        Why to the end: a lookup that stopped early (it used to stop at 20 pages) answered
+        "no such order" for an older order that exists, and the engine takes that as "never
+        placed". A page token Tiger repeats would loop forever: that is an error, not an end."""
         since_ms = int((self.session.clock() - self.order_lookback.total_seconds()) * 1000)
-        matches, token, pages = [], "", 0
+        token, seen = "", set()
         while True:
             resp = self._paced_query("orders", self.session.trade.get_orders, sec_type="STK",
                                      start_time=since_ms, limit=_PAGE, page_token=token)
             items = getattr(resp, "result", resp) or []
             self._remember_marks(items)
-            matches += [o for o in items if getattr(o, "user_mark", None) == cid]
+            yield items
             token = getattr(resp, "next_page_token", None)
-            pages += 1
-            if not token or pages >= 20:
-                break
+            if not token:
+                return
+            if token in seen:
+                raise BrokerUnavailable(f"Tiger's order list repeats page token {token!r} "
+                                        f"after {len(seen)} pages: the scan cannot finish")
+            seen.add(token)
+
+    def _find_by_user_mark(self, cid: str) -> Any | None:
+        """The Tiger order whose user_mark is ``cid`` within ``order_lookback``, else None."""
+        matches = [o for items in self._order_pages() for o in items
+                   if getattr(o, "user_mark", None) == cid]
         if len(matches) > 1:
             ids = ", ".join(str(o.id) for o in matches)
             raise ReconciliationError(
@@ -293,21 +305,12 @@ class TigerBroker:
         """Track every order whose user_mark is one of ``cids``, from one paged scan of the
         order list over ``order_lookback`` (a restart asks for hundreds: one scan, not one
         scan each). Every page is read, so a client id carried twice is always caught."""
-        since_ms = int((self.session.clock() - self.order_lookback.total_seconds()) * 1000)
         found: dict[str, list[Any]] = defaultdict(list)
-        token = ""
-        while True:
-            resp = self._paced_query("orders", self.session.trade.get_orders, sec_type="STK",
-                                     start_time=since_ms, limit=_PAGE, page_token=token)
-            items = getattr(resp, "result", resp) or []
-            self._remember_marks(items)
+        for items in self._order_pages():
             for o in items:
                 mark = getattr(o, "user_mark", None)
                 if mark in cids:
                     found[mark].append(o)
-            token = getattr(resp, "next_page_token", None)
-            if not token:
-                break
         twice = [f"client order id {cid} is carried by {len(os)} Tiger orders "
                  f"({', '.join(str(o.id) for o in os)})"
                  for cid, os in sorted(found.items()) if len(os) > 1]

@@ -401,6 +401,35 @@ def test_restart_finds_orders_by_user_mark(gateway, make_broker):
     assert second.submit(buy("Q5001", 7)) == bid and gateway.calls("place_order") == 1
 
 
+def test_a_lookup_by_client_id_reads_the_order_list_to_its_end(make_gateway, make_broker):
+    # 45 orders, 2 a page: the oldest is on page 23. A lookup that stopped at 20 pages said
+    # "no such order", which the engine takes as "never placed"
+    from live.tiger import TIGER_LIMITS_PER_MINUTE, RateLimiter
+
+    gw = make_gateway(fill_on_place=False, order_page_max=2)
+    for i in range(45):
+        gw._m_place_order({"symbol": "AAPL", "action": "BUY", "order_type": "LMT",
+                           "limit_price": 40.0, "total_quantity": 1, "user_mark": f"P{i:03d}"})
+    limiter = RateLimiter(limits={**TIGER_LIMITS_PER_MINUTE, "orders": 6000})
+    broker = make_broker(gw, limiter=limiter)  # a restart: it placed none of them
+    bo = broker.get_order("P000")
+    assert bo is not None and (bo.client_order_id, bo.quantity) == ("P000", 1)
+    assert gw.calls("orders") == 23
+
+
+def test_an_order_list_that_never_ends_is_an_error_not_a_loop(gateway, broker, monkeypatch):
+    real = gateway._m_orders
+
+    def repeating(biz):  # a gateway that answers every page with the same next token
+        code, msg, data = real(biz)
+        return code, msg, {**data, "nextPageToken": "7"}
+
+    monkeypatch.setattr(gateway, "_m_orders", repeating)
+    with pytest.raises(BrokerUnavailable, match="repeats page token"):
+        broker.get_order("P404")
+    assert gateway.calls("orders") == 2  # the second page named the same token again
+
+
 def test_foreign_orders_are_listed_for_reconciliation(gateway, broker):
     code, _, data = gateway._m_place_order({"symbol": "TSLA", "action": "SELL",
                                             "order_type": "LMT", "limit_price": 900.0,

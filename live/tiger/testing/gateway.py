@@ -118,6 +118,7 @@ class FakeTigerGateway:
         partial_status: str = "Submitted",
         transactions_supported: bool = True,
         numbers_as_text: str | None = None,
+        order_page_max: int = 300,
     ):
         self.tiger_id = tiger_id
         self.account = account
@@ -134,6 +135,7 @@ class FakeTigerGateway:
         # order and execution quantities sent as text, as Tiger sometimes does: "int" ("100")
         # or "decimal" ("100.0"); None sends JSON numbers
         self.numbers_as_text = numbers_as_text
+        self.order_page_max = order_page_max  # most orders one page of an order list holds
         self.prices: dict[str, float] = {}
         self.half_spread: dict[str, float] = {}
         self.orders: dict[int, FakeOrder] = {}
@@ -503,7 +505,7 @@ class FakeTigerGateway:
                     and (not biz.get("symbol") or o.symbol == biz["symbol"])]
             rows.sort(key=lambda o: (-o.open_time, -o.id))
             offset = int(biz.get("page_token") or 0)
-            limit = int(biz.get("limit") or 100)
+            limit = min(int(biz.get("limit") or 100), self.order_page_max)
             page = rows[offset:offset + limit]
             token = str(offset + limit) if offset + limit < len(rows) else None
             return 0, "", {"items": [self._order_json(o) for o in page], "nextPageToken": token}
