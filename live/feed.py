@@ -10,6 +10,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from live.tiger.bars import NoBarsError
 from research.data.schema import EXCHANGE_TZ
 from research.execution.model import MarketSnapshot
 
@@ -57,10 +58,13 @@ class TigerBarFeed:
         idle = 0
         while True:
             since = self.since or pd.Timestamp.now(tz=EXCHANGE_TZ).normalize()
-            bars = self.source.load(list(self.symbols), start=since)
-            if self.last is not None:
+            try:
+                bars = self.source.load(list(self.symbols), start=since)
+            except NoBarsError:  # before the session's first bar has completed
+                bars = None
+            if bars is not None and self.last is not None:
                 bars = bars[bars["timestamp"] > self.last]
-            if bars.empty:
+            if bars is None or bars.empty:
                 idle += 1
                 if self.idle_polls and idle >= self.idle_polls:
                     return

@@ -25,6 +25,57 @@ def _mode(dry_run: bool, paper: bool, settings: Any) -> str:
     return "paper" if paper else "live"
 
 
+def _check_account_kind(mode: str, settings: Any) -> None:
+    """Refuse when the account is not the kind the mode trades: ``--paper`` with a real
+    account, or a live run with a paper account.
+
+    Why: the flag and ``settings.tiger.paper`` only state an intent; the account id decides
+    where orders go, so a real account under ``--paper`` traded real money. The account is
+    never named (a secret); an empty one is left to the credentials check that names it."""
+    from live.tiger.config import is_paper_account
+
+    account = settings.tiger.account.get_secret_value()
+    if mode not in ("paper", "live") or not account:
+        return
+    paper_account = is_paper_account(account)
+    if mode == "paper" and not paper_account:
+        raise LiveStartError(
+            "--paper given but the configured account (QLAB_TIGER__ACCOUNT) is not a Tiger "
+            "paper account (tigeropen treats only all-digit ids of 17 or more digits as "
+            "paper): nothing was sent; set the paper account's id, or trade the real account "
+            "with `qlab live` and QLAB_TIGER__PAPER=false")
+    if mode == "live" and paper_account:
+        raise LiveStartError(
+            "live mode but the configured account (QLAB_TIGER__ACCOUNT) is a Tiger paper "
+            "account (an all-digit id of 17 or more digits, by tigeropen's rule): use "
+            "--paper for it, or set the real account's id")
+
+
+def _broker_failure(exc: Exception, settings: Any) -> str:
+    """One line saying what Tiger refused and what to check, for a broker error at start-up
+    (as ``qlab data fetch`` reports the same errors). The caller redacts it."""
+    from live.tiger.errors import QuotePermissionDenied, TigerAuthError
+    from research.execution.errors import BrokerUnavailable, RateLimited, Rejected
+
+    if isinstance(exc, TigerAuthError):
+        return (f"Tiger refused the credentials (code {exc.code}): {exc}; check "
+                "QLAB_TIGER__TIGER_ID and that the private key (QLAB_TIGER__PRIVATE_KEY_PATH / "
+                "QLAB_TIGER__PRIVATE_KEY) is the one registered with Tiger for it")
+    if isinstance(exc, QuotePermissionDenied):
+        return (f"Tiger denied market data (code {exc.code}): {exc}; the account needs a US "
+                "quote subscription")
+    if isinstance(exc, Rejected) and exc.code == "1010":
+        return (f"Tiger refused the request (code 1010): {exc.reason}; check that "
+                "QLAB_TIGER__ACCOUNT is an account this tiger_id may trade")
+    if isinstance(exc, Rejected):
+        return f"Tiger refused the request (code {exc.code}): {exc.reason}"
+    if isinstance(exc, RateLimited):
+        return f"Tiger rate-limited the start-up ({exc}); wait a minute and start again"
+    if isinstance(exc, BrokerUnavailable):
+        return f"cannot reach Tiger at {settings.tiger.server_url}: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | None = None,
              max_bars: int | None = None, since: str | None = None, idle_polls: int = 0,
              poll_s: float = 5.0, kill_file: Path | None = None, metrics_port: int | None = None,
@@ -48,6 +99,7 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
     from research.config import ConfigFileError, load_run_config, load_settings
     from research.data.schema import EXCHANGE_TZ, Frequency
     from research.execution import ReconciliationError
+    from research.execution.errors import BrokerError
     from research.promotion import config_hash
 
     settings = settings or load_settings()
@@ -55,6 +107,7 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
         raise LiveStartError("--replay trades recorded bars through the simulated broker: it "
                              "needs --dry-run")
     mode = _mode(dry_run, paper, settings)
+    _check_account_kind(mode, settings)  # before the registry or Tiger is asked anything
     if replay is not None and replay_venue is None:
         raise LiveStartError("--replay needs the simulated venue, which `qlab live` supplies")
     if config_path is not None:
@@ -121,9 +174,14 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
         day = day.tz_localize(None) if day.tzinfo else day
         history_days = int(max(config.strategy.lookback_days,
                                settings.risk.var_lookback_days) * 1.6)
-        fit_on = TigerBarSource(session, Frequency.DAILY).load(
-            list(symbols), start=day - pd.Timedelta(days=history_days),
-            end=day - pd.Timedelta(days=1))
+        try:  # the first calls to Tiger: wrong credentials and accounts show here
+            fit_on = TigerBarSource(session, Frequency.DAILY).load(
+                list(symbols), start=day - pd.Timedelta(days=history_days),
+                end=day - pd.Timedelta(days=1))
+        except BrokerError as exc:
+            raise LiveStartError(redact(_broker_failure(exc, settings))) from None
+        except ValueError as exc:  # no bars, bars that fail validation
+            raise LiveStartError(redact(f"daily history from Tiger: {exc}")) from None
         closes = fit_on.pivot(index="timestamp", columns="symbol", values="close")
         closes.index = closes.index.tz_localize(None).normalize()
     journal_dir = Path(settings.execution.journal_path) / ("dry-run" if dry_run else "")
@@ -157,11 +215,15 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
     try:
         try:
             runner.start()
+            runner.prepare_session(day)  # risk refit and targets before the first bar
         except ReconciliationError as exc:
             log.error("reconciliation_failed", error=str(exc))
             raise LiveStartError(redact(f"reconciliation with the broker failed: {exc}")
                                  ) from None
-        runner.prepare_session(day)  # risk refit and targets before the first bar
+        except BrokerError as exc:  # e.g. the account is not this developer's (code 1010)
+            why = redact(_broker_failure(exc, settings))
+            log.error("start_failed", error=why)
+            raise LiveStartError(why) from None
         feed = venue.feed() if venue is not None else TigerBarFeed(
             TigerBarSource(session, Frequency.MINUTE), symbols, poll_s=poll_s,
             idle_polls=idle_polls, since=day)
@@ -172,6 +234,10 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
                 log.error("reconciliation_failed", error=str(exc))
                 raise LiveStartError(redact(
                     f"trading stopped, reconciliation with the broker failed: {exc}")) from None
+            except BrokerError as exc:  # what the engine's retries could not cure
+                why = redact(_broker_failure(exc, settings))
+                log.error("trading_stopped", error=why)
+                raise LiveStartError(f"trading stopped: {why}") from None
     finally:
         for s in servers:
             if hasattr(s, "stop"):

@@ -125,22 +125,51 @@ class LiveRunner(TradingLoop):
         kept durably beside the journal (a live run takes no positions from its caller)."""
         if initial_positions is not None:
             raise ValueError("a live run's initial positions are the broker's; pass none")
+        from research.execution import ReconciliationError
+
         self.journal_path.parent.mkdir(parents=True, exist_ok=True)
+        held = self.broker.positions()
+        fractional = self._fractional_holdings(held)
         if self.start_state_path.exists():
             initial = json.loads(self.start_state_path.read_text())["positions"]
         else:
-            initial = {s: int(p.quantity) for s, p in self.broker.positions().items()}
+            initial = {s: int(p.quantity) for s, p in held.items() if p.quantity}
             # durable before any order: lost after a power loss, a restart would take the
             # broker's positions (which already hold this run's fills) as its start
             write_text_durably(self.start_state_path,
                                json.dumps({"run_id": self.run_id, "positions": initial}))
         unknown = sorted(set(initial) - set(self.symbols))
         if unknown:
-            from research.execution import ReconciliationError
-
-            raise ReconciliationError([f"the account holds {s} ({initial[s]} shares), which is "
-                                       "outside the config's universe" for s in unknown])
+            raise ReconciliationError([
+                f"the account holds {s} ({fractional.get(s, initial[s]):g} shares), which is "
+                "outside the config's universe" for s in unknown])
         return super().start(initial)
+
+    def _fractional_holdings(self, held: dict[str, Any]) -> dict[str, float]:
+        """Holdings that are not a whole number of shares (Tiger's fractional shares), by
+        symbol; raises if one is in the universe, logs the others as ignored.
+
+        Why refuse: the engine trades whole shares, so a fraction in a traded symbol could
+        never be reached by its targets or closed, and every fill and reconciliation would be
+        off by it. Why ignore outside the universe: below one share it is no exposure worth
+        stopping for (a whole-share holding there is refused as before, fraction included)."""
+        from live.tiger.mapping import FRACTIONAL_QUANTITY
+        from research.execution import ReconciliationError
+
+        fractional = {s: float(p.extra[FRACTIONAL_QUANTITY]) for s, p in held.items()
+                      if FRACTIONAL_QUANTITY in getattr(p, "extra", {})}
+        traded = sorted(s for s in fractional if s in self.symbols)
+        if traded:
+            raise ReconciliationError([
+                f"the account holds {fractional[s]:g} shares of {s}, a fractional quantity, "
+                "and the engine trades whole shares: sell the fraction (or round the holding "
+                "to whole shares) before starting" for s in traded])
+        ignored = {s: q for s, q in fractional.items() if int(q) == 0}
+        if ignored:
+            self.log.warning("fractional_positions_ignored", positions=ignored,
+                             reason="fractional holdings below one share outside the "
+                                    "config's universe: not traded, not reconciled")
+        return fractional
 
     # ------------------------------------------------------------------ driver hooks
     def stop_reason(self) -> str:

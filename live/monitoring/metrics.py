@@ -58,6 +58,10 @@ class LiveMetrics:
         self.broker_latency = Histogram(
             "qlab_broker_request_duration_seconds", "Broker call latency.", ["method"],
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=r)
+        self.broker_pacing = Counter(
+            "qlab_broker_pacing_wait_seconds", "Time broker calls were held back by the "
+            "adapter's own rate limiter (left out of the broker latency).", ["method"],
+            registry=r)
         self.broker_errors = Counter("qlab_broker_errors", "Broker calls that raised.",
                                      ["method", "error"], registry=r)
         self.loop_seconds = Histogram(

@@ -1,7 +1,8 @@
 """Glue between the trading objects and monitoring: an AlertManager sink and a Broker wrapper.
 
 :class:`InstrumentedBroker` is the Broker protocol around another broker: it times every call
-(``qlab_broker_request_duration_seconds``), counts submits by side and order type and rejects by
+(``qlab_broker_request_duration_seconds``; the adapter's own rate-limit waits are counted apart,
+``qlab_broker_pacing_wait_seconds``, see :mod:`research.execution.pacing`), counts submits by side and order type and rejects by
 the broker's reason code; submits are logged and counted in bulk once per bar (:meth:`flush`).
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 from live.monitoring.metrics import LiveMetrics
 from research.domain import Fill, Order
 from research.execution.errors import Rejected
+from research.execution.pacing import pacing_waited
 
 
 class MetricsAlertSink:
@@ -52,6 +54,7 @@ class InstrumentedBroker:
         self._submitted: list[tuple[str, str, str, str, str, int, float]] = []
 
     def _timed(self, method: str, fn, *args, **kwargs):
+        w0 = pacing_waited()
         t0 = time.perf_counter()
         try:
             return fn(*args, **kwargs)
@@ -59,28 +62,42 @@ class InstrumentedBroker:
             self.metrics.broker_errors.labels(method=method, error=type(exc).__name__).inc()
             raise
         finally:
-            self.metrics.broker_latency.labels(method=method).observe(time.perf_counter() - t0)
+            self._observe_latency(method, time.perf_counter() - t0, pacing_waited() - w0)
+
+    def _observe_latency(self, method: str, seconds: float, paced: float) -> float:
+        """The broker's part of a call's time (``paced``: the adapter's own rate-limit waits,
+        counted apart, as the engine's latency breaker leaves them out)."""
+        if paced > 0:
+            self.metrics.broker_pacing.labels(method=method).inc(paced)
+        seconds = max(0.0, seconds - paced)
+        self.metrics.broker_latency.labels(method=method).observe(seconds)
+        return seconds
 
     def submit(self, order: Order) -> str:
+        w0 = pacing_waited()
         t0 = time.perf_counter()
         try:
             broker_id = self.inner.submit(order)
         except Rejected as exc:
-            self._observe_failed_submit(order, exc, time.perf_counter() - t0)
+            self._observe_failed_submit(order, exc, time.perf_counter() - t0,
+                                        pacing_waited() - w0)
             raise
         except Exception as exc:
             self.metrics.broker_errors.labels(method="submit", error=type(exc).__name__).inc()
-            self.metrics.broker_latency.labels(method="submit").observe(
-                time.perf_counter() - t0)
+            self._observe_latency("submit", time.perf_counter() - t0, pacing_waited() - w0)
             raise
+        paced = pacing_waited() - w0
+        if paced > 0:
+            self.metrics.broker_pacing.labels(method="submit").inc(paced)
         self._submitted.append((order.client_order_id, str(broker_id), order.symbol,
                                 order.side._value_, order.order_type._value_,
-                                int(order.quantity), time.perf_counter() - t0))
+                                int(order.quantity), time.perf_counter() - t0 - paced))
         return broker_id
 
-    def _observe_failed_submit(self, order: Order, exc: Rejected, seconds: float) -> None:
+    def _observe_failed_submit(self, order: Order, exc: Rejected, seconds: float,
+                               paced: float) -> None:
         reason = exc.code or "rejected"
-        self.metrics.broker_latency.labels(method="submit").observe(seconds)
+        self._observe_latency("submit", seconds, paced)
         self.metrics.broker_errors.labels(method="submit", error=type(exc).__name__).inc()
         self.metrics.rejects.labels(reason=reason).inc()
         self.logger.warning("order_rejected", reason=reason, error=str(exc),

@@ -89,6 +89,18 @@ class TigerBarSource:
             raise NoBarsError(f"Tiger returned no {self.frequency.value} bars for {symbols} "
                              f"between {start} and {end}")
         bars = self._to_schema(raw)
+        # Tiger's k-line of the current session also carries the bar still forming (its
+        # volume partial, its close not final), stamped at a close still to come. Dropped: it
+        # is fetched again once complete, and a bar must never be used before its close (a
+        # live feed that took it also skipped the completed bar, having "seen" that stamp)
+        now = pd.Timestamp(self.session.clock(), unit="s", tz="UTC")
+        complete = (bars["timestamp"] <= now).to_numpy()
+        if not complete.all():
+            bars = bars[complete].reset_index(drop=True)
+            if bars.empty:
+                raise NoBarsError(f"Tiger returned no completed {self.frequency.value} bars "
+                                  f"for {symbols} between {start} and {end} (only bars still "
+                                  "forming)")
         validate_bars(bars, self.frequency).raise_if_invalid(
             f"Tiger kline ({self.frequency.value}, {', '.join(symbols)})"
         )

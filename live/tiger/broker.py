@@ -10,7 +10,9 @@ the engine to resolve it later with ``get_order`` — nothing is re-sent.
 Execution reports come from polling (``poll_reports``): one ``active_orders`` query, plus one
 ``orders`` query per tracked order that left the open list since the last poll. Tiger reports a
 partial fill as ``Submitted`` with a filled quantity; the report carries the cumulative filled
-quantity and the engine fetches the executions with ``fills``.
+quantity and the engine fetches the executions with ``fills``. A poll that is rate-limited
+(by Tiger or the adapter's own limiter) is deferred to a later bar, never raised: it is a read,
+and the orders it did not cover stay pending.
 
 Fills at scale. A restart asks for the fills of every child of the day (hundreds to
 thousands), and ``order_transactions`` is limited to 60 calls a minute. So ``fills`` batches:
@@ -54,6 +56,7 @@ import pandas as pd
 from live.tiger.errors import AmbiguousOutcome, MethodUnavailable
 from live.tiger.mapping import (
     FOREIGN_ORDER_PREFIX,
+    FRACTIONAL_QUANTITY,
     REPORT_KIND,
     account_from_segment,
     action_from_side,
@@ -62,6 +65,7 @@ from live.tiger.mapping import (
     fill_from_order_record,
     fill_from_transaction,
     position_from_tiger,
+    transaction_shares,
 )
 from live.tiger.session import TigerSession
 from research.data.schema import EXCHANGE_TZ
@@ -264,20 +268,32 @@ class TigerBroker:
                 if mark:
                     self._seen_marks[mark].add(int(o.id))
 
-    def _find_by_user_mark(self, cid: str) -> Any | None:
-        """The Tiger order whose user_mark is ``cid`` within ``order_lookback``, else None."""
+    def _order_pages(self) -> Iterable[list[Any]]:
+        """Every page of Tiger's order list over ``order_lookback``, newest first, to the end.
+
+        Why to the end: a lookup that stopped early (it used to stop at 20 pages) answered
+        "no such order" for an older order that exists, and the engine takes that as "never
+        placed". A page token Tiger repeats would loop forever: that is an error, not an end."""
         since_ms = int((self.session.clock() - self.order_lookback.total_seconds()) * 1000)
-        matches, token, pages = [], "", 0
+        token, seen = "", set()
         while True:
             resp = self._paced_query("orders", self.session.trade.get_orders, sec_type="STK",
                                      start_time=since_ms, limit=_PAGE, page_token=token)
             items = getattr(resp, "result", resp) or []
             self._remember_marks(items)
-            matches += [o for o in items if getattr(o, "user_mark", None) == cid]
+            yield items
             token = getattr(resp, "next_page_token", None)
-            pages += 1
-            if not token or pages >= 20:
-                break
+            if not token:
+                return
+            if token in seen:
+                raise BrokerUnavailable(f"Tiger's order list repeats page token {token!r} "
+                                        f"after {len(seen)} pages: the scan cannot finish")
+            seen.add(token)
+
+    def _find_by_user_mark(self, cid: str) -> Any | None:
+        """The Tiger order whose user_mark is ``cid`` within ``order_lookback``, else None."""
+        matches = [o for items in self._order_pages() for o in items
+                   if getattr(o, "user_mark", None) == cid]
         if len(matches) > 1:
             ids = ", ".join(str(o.id) for o in matches)
             raise ReconciliationError(
@@ -289,21 +305,12 @@ class TigerBroker:
         """Track every order whose user_mark is one of ``cids``, from one paged scan of the
         order list over ``order_lookback`` (a restart asks for hundreds: one scan, not one
         scan each). Every page is read, so a client id carried twice is always caught."""
-        since_ms = int((self.session.clock() - self.order_lookback.total_seconds()) * 1000)
         found: dict[str, list[Any]] = defaultdict(list)
-        token = ""
-        while True:
-            resp = self._paced_query("orders", self.session.trade.get_orders, sec_type="STK",
-                                     start_time=since_ms, limit=_PAGE, page_token=token)
-            items = getattr(resp, "result", resp) or []
-            self._remember_marks(items)
+        for items in self._order_pages():
             for o in items:
                 mark = getattr(o, "user_mark", None)
                 if mark in cids:
                     found[mark].append(o)
-            token = getattr(resp, "next_page_token", None)
-            if not token:
-                break
         twice = [f"client order id {cid} is carried by {len(os)} Tiger orders "
                  f"({', '.join(str(o.id) for o in os)})"
                  for cid, os in sorted(found.items()) if len(os) > 1]
@@ -361,14 +368,27 @@ class TigerBroker:
                        or t.reported != (t.last.status, t.last.filled_quantity)]
         if not pending:
             return []
-        open_now = {str(o.id): o for o in (self.session.call(
-            "active_orders", self.session.trade.get_open_orders, sec_type="STK") or [])}
+        try:
+            open_now = {str(o.id): o for o in (self.session.call(
+                "active_orders", self.session.trade.get_open_orders, sec_type="STK") or [])}
+        except RateLimited as exc:
+            self._defer_poll(exc, len(pending))
+            return []
         reports = []
+        throttled: RateLimited | None = None
+        deferred = 0
         for t in pending:
             o = open_now.get(t.broker_order_id)
             if o is None and (t.last is None or not t.last.status.is_terminal):
-                o = self.session.call("orders", self.session.trade.get_order,
-                                      id=int(t.broker_order_id))
+                if throttled is not None:  # the method is throttled: ask on a later bar
+                    deferred += 1
+                    continue
+                try:
+                    o = self.session.call("orders", self.session.trade.get_order,
+                                          id=int(t.broker_order_id))
+                except RateLimited as exc:
+                    throttled, deferred = exc, deferred + 1
+                    continue
             if o is not None:
                 self._track(t.client_order_id, t.broker_order_id, o)
             bo = t.last
@@ -387,7 +407,20 @@ class TigerBroker:
                 broker_order_id=bo.broker_order_id,
                 reason=self.session.redact(str(getattr(o, "reason", "") or "")) if o else "",
             ))
+        if throttled is not None:
+            self._defer_poll(throttled, deferred)
         return reports
+
+    @staticmethod
+    def _defer_poll(exc: RateLimited, orders: int) -> None:
+        """A throttled report poll is skipped, not raised. Why: after Tiger throttles a method
+        the session refuses it for its cool-down (10 s), longer than the engine's retries of
+        the poll (~7.5 s), so raising stopped `qlab live` on one throttle. Nothing is lost by
+        waiting: the orders not reported stay tracked as pending (their last report is
+        unchanged) and the next bar's poll asks again. Only this read-only poll is deferred;
+        place, modify and cancel still raise and are never retried blindly."""
+        log.warning("report poll deferred to a later bar, %d order(s) not polled yet: %s",
+                    orders, exc)
 
     def fills(
         self, client_order_ids: Iterable[str] | None = None, since: datetime | None = None
@@ -494,15 +527,16 @@ class TigerBroker:
         if not trans:
             fresh[cid] = []
             return
-        total = sum(int(x.filled_quantity) for x in trans)
+        shares = [transaction_shares(x) for x in trans]
+        total = sum(shares)
         if t.last is None or t.last.filled_quantity != total:
             o = self._paced_query("orders", self.session.trade.get_order,
                                   id=int(t.broker_order_id))
             if o is not None:
                 self._track(cid, t.broker_order_id, o)
         per_share = t.commission / total if total else 0.0
-        fills = [fill_from_transaction(x, cid, per_share * int(x.filled_quantity),
-                                       t.broker_order_id) for x in trans]
+        fills = [fill_from_transaction(x, cid, per_share * q, t.broker_order_id)
+                 for x, q in zip(trans, shares, strict=True)]
         fresh[cid] = fills
         if t.last is not None and t.last.status.is_terminal and t.last.filled_quantity == total:
             with self._lock:
@@ -537,12 +571,15 @@ class TigerBroker:
 
     # ------------------------------------------------------------------ portfolio
     def positions(self) -> dict[str, Position]:
+        """Stock positions by symbol; a fractional holding is listed even under one share,
+        with its whole shares as quantity and the exact holding in ``extra`` (see
+        :func:`~live.tiger.mapping.position_from_tiger`)."""
         rows = self._paced_query("positions", self.session.trade.get_positions,
                                  sec_type="STK", market="US") or []
         out: dict[str, Position] = {}
         for p in rows:
             pos = position_from_tiger(p)
-            if pos.quantity == 0:
+            if pos.quantity == 0 and FRACTIONAL_QUANTITY not in pos.extra:
                 continue
             if pos.symbol in out:
                 raise ValueError(f"Tiger positions: symbol {pos.symbol} listed twice")

@@ -30,6 +30,19 @@ class TigerConfigError(ValueError):
     """Tiger settings are incomplete or unusable (the message never contains a secret)."""
 
 
+def is_paper_account(account: str) -> bool:
+    """Whether Tiger treats ``account`` as a paper (simulated) account.
+
+    The rule is tigeropen's own, not ours: ``tigeropen.common.util.account_util.AccountUtil.
+    is_paper_account`` (an all-digit id at least 17 digits long; the SDK's config uses it to
+    pick the paper domains). Delegating keeps qlab's idea of "paper" the SDK's, whatever
+    version is installed.
+    """
+    from tigeropen.common.util.account_util import AccountUtil
+
+    return bool(AccountUtil.is_paper_account(account))
+
+
 def private_key_body(settings: TigerSettings) -> str:
     """The private key as one base64 string (DER, PKCS#1 or PKCS#8), as tigeropen signs with.
 

@@ -21,7 +21,9 @@ anything else (PENDING_NEW: the SDK maps      PARTIALLY_FILLED if filled > 0 and
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -51,15 +53,48 @@ def ms_to_datetime(ms: Any) -> datetime:
     return datetime.fromtimestamp(int(ms) / 1000.0, tz=UTC).astimezone(EXCHANGE_ZONE)
 
 
+#: ``Position.extra`` key of a holding that is not a whole number of shares: the exact
+#: quantity held (the position's ``quantity`` is its whole shares). See ``position_from_tiger``.
+FRACTIONAL_QUANTITY = "fractional_quantity"
+
+
+def exact_quantity(value: Any, scale: Any, what: str) -> Decimal:
+    """Tiger's (value, scale) pair as an exact number of shares: ``value / 10**scale``.
+
+    Tiger sends a fractional quantity as an integer and a scale (``"position": 773,
+    "positionScale": 5`` is 0.00773 shares), and numbers sometimes as strings; Decimal keeps
+    both exact, where a float could turn a whole quantity into 99.99999999999999."""
+    if value is None or value == "":
+        return Decimal(0)
+    try:
+        q = Decimal(str(value)).scaleb(-int(scale or 0))
+    except (InvalidOperation, ValueError, TypeError):
+        raise ValueError(f"{what}: quantity {value!r} (scale {scale!r}) is not a number"
+                         ) from None
+    if not q.is_finite():
+        raise ValueError(f"{what}: quantity {value!r} is not a finite number")
+    return q
+
+
 def scaled_quantity(value: Any, scale: Any, what: str) -> int:
     """A whole number of shares from Tiger's (value, scale) pair; fractional shares raise."""
-    if value is None:
-        return 0
-    scale = int(scale or 0)
-    q = float(value) / (10**scale) if scale else float(value)
-    if q != int(q):
+    q = exact_quantity(value, scale, what)
+    if q != q.to_integral_value():
         raise ValueError(f"{what}: fractional quantity {q} shares is not supported by the engine")
     return int(q)
+
+
+def price_or_none(value: Any, what: str) -> float | None:
+    """A price from Tiger (a number or its text); None when absent or zero (Tiger's "no
+    price", e.g. a market order's limit). Why not ``float(x) if x else None``: the text "0"
+    is truthy, so it became a limit price of 0."""
+    if value is None or value == "":
+        return None
+    try:
+        price = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what}: price {value!r} is not a number") from None
+    return price if price else None
 
 
 def side_from_action(action: Any, what: str) -> Side:
@@ -75,7 +110,7 @@ def action_from_side(side: Side) -> str:
     return "BUY" if side is Side.BUY else "SELL"
 
 
-def order_type_from_tiger(order_type: Any, limit_price: Any) -> OrderType:
+def order_type_from_tiger(order_type: Any, limit_price: float | None) -> OrderType:
     """MKT / LMT map one to one; other Tiger types (placed outside qlab) by their limit price."""
     text = str(getattr(order_type, "value", order_type) or "").upper()
     if text == "MKT":
@@ -85,11 +120,25 @@ def order_type_from_tiger(order_type: Any, limit_price: Any) -> OrderType:
     return OrderType.LIMIT if limit_price else OrderType.MARKET
 
 
+def _sdk_status(tiger_order: Any, quantity: int, filled: int) -> Any:
+    """The SDK's status of the order, computed on the parsed quantities.
+
+    Why: ``Order.status`` folds the server's status with the *raw* quantity fields, testing
+    their truthiness: Tiger's numbers may come as text, so a filled quantity "0" counted as a
+    partial fill, and "100.0" / "0.0" (``int("100.0")`` fails, so nothing remains) as a
+    complete one. The stored server status is only reachable through that property, so it is
+    read from a copy whose quantities are the numbers parsed here."""
+    probe = copy.copy(tiger_order)
+    probe.quantity, probe.filled = quantity, filled
+    return probe.status
+
+
 def engine_status(tiger_order: Any, quantity: int, filled: int) -> OrderStatus:
-    """The engine's status of a tigeropen ``Order`` (see the module table)."""
+    """The engine's status of a tigeropen ``Order`` (see the module table); ``quantity`` and
+    ``filled`` are the parsed whole shares."""
     from tigeropen.common.consts import OrderStatus as T
 
-    sdk = tiger_order.status  # the SDK property already folds remaining == 0 into FILLED
+    sdk = _sdk_status(tiger_order, quantity, filled)  # folds remaining == 0 into FILLED
     if quantity > 0 and filled >= quantity:
         return OrderStatus.FILLED
     if sdk == T.FILLED:
@@ -124,18 +173,25 @@ def broker_order(tiger_order: Any, client_order_id: str | None = None) -> Broker
     what = f"Tiger order {tiger_order.id}"
     quantity = scaled_quantity(tiger_order.quantity, getattr(tiger_order, "quantity_scale", 0), what)
     filled = scaled_quantity(tiger_order.filled, getattr(tiger_order, "filled_scale", 0), what)
+    limit = price_or_none(tiger_order.limit_price, what)
     return BrokerOrder(
         client_order_id=client_order_id or client_order_id_of(tiger_order),
         broker_order_id=str(tiger_order.id),
         symbol=str(tiger_order.contract.symbol).upper(),
         side=side_from_action(tiger_order.action, what),
         quantity=quantity,
-        order_type=order_type_from_tiger(tiger_order.order_type, tiger_order.limit_price),
-        limit_price=float(tiger_order.limit_price) if tiger_order.limit_price else None,
+        order_type=order_type_from_tiger(tiger_order.order_type, limit),
+        limit_price=limit,
         status=engine_status(tiger_order, quantity, filled),
         filled_quantity=filled,
-        average_price=float(tiger_order.avg_fill_price or 0.0),
+        average_price=price_or_none(tiger_order.avg_fill_price, what) or 0.0,
     )
+
+
+def transaction_shares(t: Any) -> int:
+    """Whole shares of one execution (``order_transactions``), its scale applied."""
+    return scaled_quantity(t.filled_quantity, getattr(t, "filled_quantity_scale", 0),
+                           f"Tiger transaction {getattr(t, 'id', '?')}")
 
 
 def fill_from_transaction(
@@ -158,7 +214,7 @@ def fill_from_transaction(
         client_order_id=client_order_id,
         symbol=str(t.contract.symbol).upper(),
         side=side_from_action(t.action, what),
-        quantity=scaled_quantity(t.filled_quantity, getattr(t, "filled_quantity_scale", 0), what),
+        quantity=transaction_shares(t),
         price=price,
         timestamp=ts,
         fees=float(fee),
@@ -199,14 +255,22 @@ def fill_from_order_record(
 
 
 def position_from_tiger(p: Any) -> Position:
+    """A :class:`Position`; a fractional holding (shares bought by amount, or a reinvested
+    dividend) keeps its whole shares as ``quantity`` and the exact holding in
+    ``extra[FRACTIONAL_QUANTITY]``. Why not raise here: the adapter does not know the universe,
+    and a fraction of a symbol qlab does not trade must not stop it; the live runner decides
+    (refuses a fractional holding in its universe, ignores one outside it)."""
     symbol = str(p.contract.symbol).upper()
-    quantity = scaled_quantity(p.quantity, getattr(p, "position_scale", 0), f"Tiger position {symbol}")
+    held = exact_quantity(p.quantity, getattr(p, "position_scale", 0), f"Tiger position {symbol}")
+    whole = int(held)  # toward zero: -0.5 shares is 0 whole shares, not -1
     extra = {
         k: float(v)
         for k in ("market_price", "market_value", "unrealized_pnl", "realized_pnl")
         if (v := getattr(p, k, None)) is not None
     }
-    return Position(symbol=symbol, quantity=quantity,
+    if held != whole:
+        extra[FRACTIONAL_QUANTITY] = float(held)
+    return Position(symbol=symbol, quantity=whole,
                     average_price=float(p.average_cost or 0.0), extra=extra)
 
 

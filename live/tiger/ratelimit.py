@@ -6,6 +6,10 @@ order placement and order queries, 60/min for positions, assets, transactions an
 per minute in total. Going over returns code 4 and, if repeated, gets the account blacklisted,
 so the adapter never relies on the server to say no.
 
+Every wait for a token is reported to :mod:`research.execution.pacing`: the engine's latency
+breaker then times Tiger, not the adapter's own queue (a ``fills`` call paced over a dozen
+``order_transactions`` queries took 8-12 s and moved the engine to REDUCING).
+
 A token bucket of capacity ``burst`` refilled at ``(limit - burst) / 60`` tokens per second
 can never spend more than ``burst + (limit - burst) = limit`` tokens in any 60 s window, so it
 respects the sliding-window limit exactly, not just on average.
@@ -19,6 +23,7 @@ from collections.abc import Callable
 
 from research.execution import TokenBucket
 from research.execution.errors import RateLimited
+from research.execution.pacing import note_pacing_wait
 
 #: Calls per minute by Tiger method name (docs: quant.itigerup.com requestLimit).
 TIGER_LIMITS_PER_MINUTE: dict[str, int] = {
@@ -97,6 +102,7 @@ class WallClockBucket:
                     code=0,
                 )
             self._sleep(wait)
+            note_pacing_wait(wait)  # our queue, not Tiger's latency (see the module)
 
     def penalize(self, seconds: float) -> None:
         """Give no tokens for ``seconds`` and empty the bucket (after a server-side throttle)."""

@@ -1,7 +1,7 @@
 """Broker-independent execution: the Broker port, order lifecycle, journal, pre-trade
 validation, circuit breakers, execution algorithms, the engine (with its restart recovery,
-``recovery.py``, and its timed, retried broker calls, ``broker_calls.py``) and execution
-quality (TCA)."""
+``recovery.py``, and its timed, retried broker calls, ``broker_calls.py``, which leave out an
+adapter's own rate-limit waits, ``pacing.py``) and execution quality (TCA)."""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from research.config import ExecutionSettings
 from research.execution.errors import BrokerUnavailable, RateLimited
+from research.execution.pacing import PACING
 
 #: failures a repeated attempt may cure; the only ones :meth:`BrokerCalls.call` retries
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (RateLimited, BrokerUnavailable)
@@ -47,7 +48,10 @@ class BrokerCalls:
         """One timed attempt of ``fn(*args)``, never retried (for calls that are not idempotent,
         like a submit). Success and the exceptions in ``answers`` (the broker answered, e.g. a
         rejection) are recorded as ok, the exceptions in ``failures`` as failed; both re-raise.
-        Any other exception is not the broker's health and is not recorded."""
+        Any other exception is not the broker's health and is not recorded. The time the
+        adapter held the call back for its own rate limits is not the broker's latency and is
+        left out (:mod:`research.execution.pacing`)."""
+        w0 = PACING.waited_s
         t0 = time.perf_counter()
         ok = None
         try:
@@ -62,7 +66,7 @@ class BrokerCalls:
             raise
         finally:
             if ok is not None:
-                self._record(ok, (time.perf_counter() - t0) * 1e3)
+                self._record(ok, (time.perf_counter() - t0 - (PACING.waited_s - w0)) * 1e3)
 
     def call(self, fn: Callable, *args):
         """An idempotent broker call, retried on :data:`TRANSIENT_ERRORS`.
@@ -70,15 +74,16 @@ class BrokerCalls:
         The first attempt is made and timed here rather than through :meth:`attempt`: it runs
         on every bar (the report poll), and the extra call frame doubled this wrapper's cost.
         Tenacity's retry loop is only entered once an attempt has failed (entering it costs
-        more than a simulated broker call).
+        more than a simulated broker call). Pacing waits are left out, as in :meth:`attempt`.
         """
+        w0 = PACING.waited_s
         t0 = time.perf_counter()
         failure = None
         try:
             out = fn(*args)
         except TRANSIENT_ERRORS as exc:
             failure = exc
-        self._record(failure is None, (time.perf_counter() - t0) * 1e3)
+        self._record(failure is None, (time.perf_counter() - t0 - (PACING.waited_s - w0)) * 1e3)
         if failure is None:
             return out
         return self._continue_retrying(failure, fn, args)

@@ -81,3 +81,24 @@ def test_an_error_that_is_not_the_brokers_health_is_not_recorded():
     with pytest.raises(ZeroDivisionError):
         calls.attempt(lambda: 1 / 0)
     assert recorded == []
+
+
+def test_the_adapters_own_pacing_waits_are_not_broker_latency():
+    # an adapter that waited 0.3 s for its own rate-limit tokens and then got its answer at
+    # once: the breaker must see a fast broker (fills paced over a dozen queries used to
+    # read as "broker latency 7700 ms" and move the engine to REDUCING)
+    import time
+
+    from research.execution.pacing import note_pacing_wait
+
+    latencies: list[float] = []
+    calls = BrokerCalls(ExecutionSettings(), lambda ok, ms: latencies.append(ms))
+
+    def paced(*args):
+        time.sleep(0.3)
+        note_pacing_wait(0.3)
+        return "ok"
+
+    assert calls.call(paced) == "ok"
+    assert calls.attempt(paced) == "ok"
+    assert len(latencies) == 2 and all(ms < 100 for ms in latencies), latencies

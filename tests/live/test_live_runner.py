@@ -156,6 +156,74 @@ def test_live_restart_mid_parent_resumes_without_duplicate_orders(gateway, setti
                                                    runner2.engine.parents.values())}
 
 
+def test_one_throttled_report_poll_does_not_stop_the_run(gateway, settings, server_keys):
+    from live.tiger.testing import Fault
+
+    script_market(gateway)
+    runner, session = make_runner(gateway, settings, server_keys)
+
+    def feed():  # Tiger throttles the poll of the second bar, after start-up
+        for snap in minute_feed(session):
+            if snap.bar_index == 1:
+                polls_before.append(gateway.calls("active_orders"))
+                # Tiger's own throttle (code 4): the session then refuses active_orders for
+                # its 10 s cool-down, longer than the engine's retries of the poll
+                gateway.fail_next("active_orders", Fault("code", code=4, message=(
+                    "rate limit error(current limiting interface:active_orders, up to 120 "
+                    "times per minute)")))
+            yield snap
+
+    polls_before: list[int] = []
+    assert runner.run(feed(), max_bars=4) == 4
+    # one throttled poll, then none sent inside the cool-down: no hammering, no crash
+    assert gateway.calls("active_orders") == polls_before[0] + 1
+    assert gateway.calls("place_order") == 12  # trading went on: 3 TWAP children a bar
+
+
+def test_a_fractional_holding_outside_the_universe_is_ignored(gateway, settings, server_keys):
+    import io
+
+    script_market(gateway)
+    gateway.set_position("NVDA", 0.00773, 129.45, scale=5)  # as Tiger sends it
+    gateway.set_position("KO", 100, 59.0)
+    out = io.StringIO()
+    runner, session = make_runner(gateway, settings, server_keys, stream=out)
+    assert runner.run(minute_feed(session), max_bars=1) == 1
+    assert json.loads(runner.start_state_path.read_text())["positions"] == {"KO": 100}
+    (line,) = [json.loads(x) for x in out.getvalue().splitlines()
+               if "fractional_positions_ignored" in x]
+    assert line["positions"] == {"NVDA": 0.00773} and line["level"] == "warning"
+
+
+def test_a_fractional_holding_in_the_universe_refuses_the_start(gateway, settings, server_keys):
+    from research.execution import ReconciliationError
+
+    script_market(gateway)
+    gateway.set_position("KO", 10.5, 59.0, scale=1)
+    runner, _ = make_runner(gateway, settings, server_keys)
+    with pytest.raises(ReconciliationError, match=r"holds 10\.5 shares of KO, a fractional"):
+        runner.start()
+    assert gateway.calls("place_order") == 0
+
+
+def test_paced_fill_queries_are_not_read_as_broker_latency(gateway, settings, server_keys):
+    from live.tiger import WallClockBucket
+
+    script_market(gateway)
+    # a 200 ms latency limit, and order_transactions paced at 4 a second from a burst of 1:
+    # a bar's fills (3 symbols, 3 queries) wait ~0.5 s for tokens, on a gateway that answers
+    # in milliseconds. The engine must not reduce trading for the adapter's own queue.
+    strict = settings.model_copy(update={"execution": settings.execution.model_copy(
+        update={"breaker_max_broker_latency_ms": 200.0})})
+    runner, session = make_runner(gateway, strict, server_keys)
+    session.limiter.set_bucket("order_transactions", WallClockBucket(4.0, 1))
+    assert runner.run(minute_feed(session), max_bars=3) == 3
+    assert runner.engine.stats.fills == 6 and gateway.calls("order_transactions") == 6
+    assert runner.engine.trading_state.value == "active", runner.engine.system_breaker.reason
+    paced = runner.metrics.broker_pacing.labels(method="fills")._value.get()
+    assert paced > 0.3  # the waits are counted, apart from the latency
+
+
 def test_live_refuses_to_start_on_a_foreign_open_order(gateway, settings, server_keys):
     from research.execution import ReconciliationError
 

@@ -126,3 +126,56 @@ def test_kline_requests_are_paced_by_the_rate_budget(gateway, make_broker):
         ["AAPL"], "2022-11-21", "2022-11-28")
     assert len(bars) == 5 and gateway.calls("kline") == 5
     assert time.perf_counter() - t0 >= 0.4 * 0.95  # 4 waits of 0.1 s
+
+
+def _minutes(n: int, last_volume: float = 500.0) -> list[dict]:
+    """n k-line minutes from 09:30 (Tiger stamps a minute with its start); the last one
+    carries ``last_volume`` (a bar still forming has a partial volume)."""
+    return [{"time": _ms(f"2022-11-22 09:{30 + i}"), "open": 100.0, "high": 100.5,
+             "low": 99.5, "close": 100.2, "volume": last_volume if i == n - 1 else 500.0}
+            for i in range(n)]
+
+
+def _session_at(gateway, make_broker, clock):
+    from live.tiger import TIGER_LIMITS_PER_MINUTE, RateLimiter
+
+    limiter = RateLimiter(limits={**TIGER_LIMITS_PER_MINUTE, "kline": 600})
+    return make_broker(gateway, limiter=limiter, clock=clock).session
+
+
+def test_the_minute_still_forming_is_dropped(gateway, make_broker):
+    from live.tiger import TigerBarSource
+    from live.tiger.bars import NoBarsError
+
+    # 09:40:30: Tiger's answer holds 09:30..09:39 complete and 09:40 forming (close 09:41)
+    now = [pd.Timestamp("2022-11-22 09:40:30", tz="America/New_York").timestamp()]
+    session = _session_at(gateway, make_broker, lambda: now[0])
+    gateway.set_bars("JPM", "1min", _minutes(11, last_volume=37.0))
+    bars = TigerBarSource(session, "minute").load(["JPM"], "2022-11-22", "2022-11-22")
+    assert bars["timestamp"].iloc[-1].strftime("%H:%M") == "09:40" and len(bars) == 10
+    assert 37.0 not in set(bars["volume"])
+    now[0] -= 600  # 09:30:30: the session's first minute is still forming
+    gateway.set_bars("JPM", "1min", _minutes(1, last_volume=37.0))
+    with pytest.raises(NoBarsError, match="still forming"):
+        TigerBarSource(session, "minute").load(["JPM"], "2022-11-22", "2022-11-22")
+
+
+def test_the_feed_yields_a_forming_minute_once_complete_with_its_full_volume(gateway,
+                                                                           make_broker):
+    from live.feed import TigerBarFeed
+    from live.tiger import TigerBarSource
+
+    now = [pd.Timestamp("2022-11-22 09:31:30", tz="America/New_York").timestamp()]
+    session = _session_at(gateway, make_broker, lambda: now[0])
+    gateway.set_bars("JPM", "1min", _minutes(2, last_volume=37.0))  # 09:31 forming
+
+    def next_minute(_seconds: float) -> None:  # the feed's wait between polls: once, a minute
+        if len(now) == 1:
+            now.append(now[0])
+            now[0] += 60  # 09:32:30: 09:31 complete (full volume), 09:32 forming
+            gateway.set_bars("JPM", "1min", _minutes(3, last_volume=37.0))
+
+    feed = TigerBarFeed(TigerBarSource(session, "minute"), ("JPM",), idle_polls=2,
+                        poll_s=0.0, since=pd.Timestamp("2022-11-22"), sleep=next_minute)
+    snaps = [(s.timestamp.strftime("%H:%M"), float(s.volume[0])) for s in feed]
+    assert snaps == [("09:31", 500.0), ("09:32", 500.0)]

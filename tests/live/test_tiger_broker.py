@@ -73,6 +73,27 @@ def test_partially_filled_status_string_is_understood(make_gateway, make_broker)
     assert (bo.status, bo.filled_quantity) == (OrderStatus.PARTIALLY_FILLED, 30)
 
 
+@pytest.mark.parametrize("numbers_as_text", ["int", "decimal"])
+def test_quantities_sent_as_text_are_parsed_as_numbers(make_gateway, make_broker,
+                                                       numbers_as_text):
+    # the SDK's Order.status tests the raw fields' truthiness: "0" looked partly filled and
+    # "100.0" / "0.0" filled; the adapter must read the numbers
+    gw = make_gateway(numbers_as_text=numbers_as_text, max_fill_per_match=4)
+    broker = make_broker(gw)
+    gw.set_price("AAPL", 150.0, half_spread=0.01)
+    gw.set_price("KO", 60.0, half_spread=0.01)
+    broker.submit(buy("Q0201", 10, "KO", limit=59.0))  # rests: nothing filled
+    broker.submit(buy("Q0202", 10))  # 4 of 10 filled at once
+    reps = {r.client_order_id: (r.status, r.cum_filled) for r in broker.poll_reports()}
+    assert reps == {"Q0201": (OrderStatus.ACCEPTED, 0),
+                    "Q0202": (OrderStatus.PARTIALLY_FILLED, 4)}
+    gw.match()
+    gw.match()
+    assert broker.get_order("Q0202").status is OrderStatus.FILLED
+    assert [f.quantity for f in broker.fills(["Q0202"])] == [4, 4, 2]
+    assert broker.get_order("Q0201").limit_price == 59.0
+
+
 def test_resting_limit_then_cancel_is_idempotent(gateway, broker):
     gateway.set_price("AAPL", 150.0, half_spread=0.01)
     broker.submit(buy("Q0003", 10, limit=149.0))
@@ -178,6 +199,47 @@ def test_a_reconciliation_query_waits_out_a_throttle_then_gives_up_naming_it(gat
     assert gateway.calls("positions") == 2 + 4
 
 
+THROTTLE = Fault("code", code=4, message=(
+    "rate limit error(current limiting interface:active_orders, up to 120 times per minute)"))
+
+
+def test_a_throttled_report_poll_is_deferred_not_raised(gateway, broker, caplog):
+    # the per-bar poll is read-only: a throttle must not stop the process (after Tiger's code
+    # 4 the session refuses the method for its cool-down, longer than the engine's retries)
+    gateway.set_price("AAPL", 150.0)
+    broker.submit(buy("Q0101", 10, limit=149.0))  # rests: stays in the open list
+    gateway.fail_next("active_orders", THROTTLE)
+    assert broker.poll_reports() == []
+    assert broker.poll_reports() == []  # in the cool-down: refused locally, nothing sent
+    assert gateway.calls("active_orders") == 1
+    assert "report poll deferred to a later bar" in caplog.text
+    time.sleep(0.35)
+    (rep,) = broker.poll_reports()  # the order stayed watched: reported on a later poll
+    assert (rep.client_order_id, rep.status) == ("Q0101", OrderStatus.ACCEPTED)
+
+
+def test_a_throttled_order_query_in_the_poll_is_deferred(gateway, broker):
+    gateway.set_price("AAPL", 150.0)
+    gateway.set_price("KO", 60.0, half_spread=0.01)
+    broker.submit(buy("Q0102", 10))  # fills at once: leaves the open list, asked by id
+    broker.submit(buy("Q0103", 10, "KO", limit=59.0))  # rests: in the open list
+    gateway.fail_next("orders", Fault("http", http_status=429))
+    reps = broker.poll_reports()
+    assert [(r.client_order_id, r.status) for r in reps] == [("Q0103", OrderStatus.ACCEPTED)]
+    time.sleep(0.35)
+    (rep,) = broker.poll_reports()
+    assert (rep.client_order_id, rep.status, rep.cum_filled) == ("Q0102", OrderStatus.FILLED,
+                                                                10)
+
+
+def test_a_throttled_place_still_raises(gateway, broker):
+    # only the read-only poll is deferred: a place is never retried or swallowed
+    gateway.fail_next("place_order", Fault("http", http_status=429))
+    with pytest.raises(RateLimited):
+        broker.submit(buy("Q0104", 10))
+    assert gateway.calls("place_order") == 1
+
+
 def test_server_error_on_a_query_is_unavailable(gateway, broker):
     gateway.fail_next("positions", Fault("http", http_status=502))
     with pytest.raises(BrokerUnavailable):
@@ -261,6 +323,19 @@ def test_bad_response_signature_is_detected(gateway, make_broker):
         broker.positions()
 
 
+def test_a_fractional_position_is_read_with_its_scale(gateway, broker):
+    # Tiger sends 0.00773 shares as "position": 773, "positionScale": 5
+    from live.tiger.mapping import FRACTIONAL_QUANTITY
+
+    gateway.set_position("NVDA", 0.00773, 129.45, scale=5)
+    gateway.set_position("KO", 10.5, 59.0, scale=1)
+    gateway.set_position("XOM", 40, 100.0, scale=2)  # whole, sent as 4000 and scale 2
+    pos = broker.positions()
+    assert (pos["NVDA"].quantity, pos["NVDA"].extra[FRACTIONAL_QUANTITY]) == (0, 0.00773)
+    assert (pos["KO"].quantity, pos["KO"].extra[FRACTIONAL_QUANTITY]) == (10, 10.5)
+    assert pos["XOM"].quantity == 40 and FRACTIONAL_QUANTITY not in pos["XOM"].extra
+
+
 def test_order_rejected_after_acceptance(gateway, broker):
     gateway.set_price("AAPL", 150.0)
     bid = broker.submit(buy("Q3003", 10, limit=140.0))
@@ -324,6 +399,35 @@ def test_restart_finds_orders_by_user_mark(gateway, make_broker):
     assert second.get_order("Q5999") is None
     assert [f.quantity for f in second.fills(["Q5001"])] == [7]
     assert second.submit(buy("Q5001", 7)) == bid and gateway.calls("place_order") == 1
+
+
+def test_a_lookup_by_client_id_reads_the_order_list_to_its_end(make_gateway, make_broker):
+    # 45 orders, 2 a page: the oldest is on page 23. A lookup that stopped at 20 pages said
+    # "no such order", which the engine takes as "never placed"
+    from live.tiger import TIGER_LIMITS_PER_MINUTE, RateLimiter
+
+    gw = make_gateway(fill_on_place=False, order_page_max=2)
+    for i in range(45):
+        gw._m_place_order({"symbol": "AAPL", "action": "BUY", "order_type": "LMT",
+                           "limit_price": 40.0, "total_quantity": 1, "user_mark": f"P{i:03d}"})
+    limiter = RateLimiter(limits={**TIGER_LIMITS_PER_MINUTE, "orders": 6000})
+    broker = make_broker(gw, limiter=limiter)  # a restart: it placed none of them
+    bo = broker.get_order("P000")
+    assert bo is not None and (bo.client_order_id, bo.quantity) == ("P000", 1)
+    assert gw.calls("orders") == 23
+
+
+def test_an_order_list_that_never_ends_is_an_error_not_a_loop(gateway, broker, monkeypatch):
+    real = gateway._m_orders
+
+    def repeating(biz):  # a gateway that answers every page with the same next token
+        code, msg, data = real(biz)
+        return code, msg, {**data, "nextPageToken": "7"}
+
+    monkeypatch.setattr(gateway, "_m_orders", repeating)
+    with pytest.raises(BrokerUnavailable, match="repeats page token"):
+        broker.get_order("P404")
+    assert gateway.calls("orders") == 2  # the second page named the same token again
 
 
 def test_foreign_orders_are_listed_for_reconciliation(gateway, broker):

@@ -16,6 +16,7 @@ a method goes over Tiger's published per-minute limits in a sliding window (its 
 published table, so the adapter's limiter is checked against it, not against itself), with
 time optionally compressed. ``transactions_supported=False`` answers ``order_transactions``
 with code 1000, as Tiger does for an account type that does not offer it.
+``numbers_as_text`` sends order and execution quantities as text ("100" or "100.0").
 
 Not for production: no persistence, one account, US stocks only.
 """
@@ -116,6 +117,8 @@ class FakeTigerGateway:
         max_fill_per_match: int | None = None,
         partial_status: str = "Submitted",
         transactions_supported: bool = True,
+        numbers_as_text: str | None = None,
+        order_page_max: int = 300,
     ):
         self.tiger_id = tiger_id
         self.account = account
@@ -129,10 +132,15 @@ class FakeTigerGateway:
         self.max_fill_per_match = max_fill_per_match
         self.partial_status = partial_status
         self.transactions_supported = transactions_supported
+        # order and execution quantities sent as text, as Tiger sometimes does: "int" ("100")
+        # or "decimal" ("100.0"); None sends JSON numbers
+        self.numbers_as_text = numbers_as_text
+        self.order_page_max = order_page_max  # most orders one page of an order list holds
         self.prices: dict[str, float] = {}
         self.half_spread: dict[str, float] = {}
         self.orders: dict[int, FakeOrder] = {}
         self.positions: dict[str, list[float]] = {}  # symbol -> [shares, average cost]
+        self.position_scales: dict[str, int] = {}  # symbol -> positionScale it is sent with
         self.bars: dict[tuple[str, str], list[dict]] = {}
         self.requests: list[tuple[str, dict]] = []
         self.faults: dict[str, deque[Fault]] = defaultdict(deque)
@@ -202,9 +210,13 @@ class FakeTigerGateway:
             if match:
                 self.match()
 
-    def set_position(self, symbol: str, shares: float, average_cost: float) -> None:
+    def set_position(self, symbol: str, shares: float, average_cost: float,
+                     scale: int = 0) -> None:
+        """``scale`` > 0 sends the quantity as Tiger does a fractional one: ``position`` an
+        integer, ``positionScale`` its decimals (0.00773 shares: 773 and 5)."""
         with self._lock:
             self.positions[symbol] = [float(shares), float(average_cost)]
+            self.position_scales[symbol] = int(scale)
 
     def set_bars(self, symbol: str, period: str, items: list[dict]) -> None:
         """k-line items: dicts with time (ms), open, high, low, close, volume."""
@@ -460,8 +472,9 @@ class FakeTigerGateway:
         return {
             "id": o.id, "orderId": o.order_id, "account": self.account, "symbol": o.symbol,
             "secType": "STK", "currency": "USD", "market": "US", "action": o.action,
-            "orderType": o.order_type, "limitPrice": o.limit_price, "totalQuantity": o.quantity,
-            "totalQuantityScale": 0, "filledQuantity": o.filled, "filledQuantityScale": 0,
+            "orderType": o.order_type, "limitPrice": o.limit_price,
+            "totalQuantity": self._number(o.quantity), "totalQuantityScale": 0,
+            "filledQuantity": self._number(o.filled), "filledQuantityScale": 0,
             "avgFillPrice": o.avg_price, "commission": o.commission, "gst": 0.0,
             "realizedPnl": 0.0, "timeInForce": o.time_in_force, "outsideRth": False,
             "status": o.status, "remark": o.remark, "userMark": o.user_mark,
@@ -469,6 +482,13 @@ class FakeTigerGateway:
             "canModify": o.is_open, "canCancel": o.is_open, "isOpen": o.is_open,
             "source": "OpenApi", "tradingSessionType": "RTH",
         }
+
+    def _number(self, value: int) -> int | str:
+        if self.numbers_as_text == "int":
+            return str(int(value))
+        if self.numbers_as_text == "decimal":
+            return str(float(value))
+        return value
 
     def _order_list(self, biz: dict, keep) -> tuple:
         if biz.get("id") or biz.get("order_id"):
@@ -485,7 +505,7 @@ class FakeTigerGateway:
                     and (not biz.get("symbol") or o.symbol == biz["symbol"])]
             rows.sort(key=lambda o: (-o.open_time, -o.id))
             offset = int(biz.get("page_token") or 0)
-            limit = int(biz.get("limit") or 100)
+            limit = min(int(biz.get("limit") or 100), self.order_page_max)
             page = rows[offset:offset + limit]
             token = str(offset + limit) if offset + limit < len(rows) else None
             return 0, "", {"items": [self._order_json(o) for o in page], "nextPageToken": token}
@@ -525,7 +545,8 @@ class FakeTigerGateway:
         items.sort(key=lambda f: (f["transactionTime"], f["id"]))
         limit = min(int(biz.get("limit") or TRANSACTIONS_PAGE_MAX), TRANSACTIONS_PAGE_MAX)
         offset = int(biz.get("page_token") or 0)
-        page = items[offset:offset + limit]
+        page = [{**f, "filledQuantity": self._number(f["filledQuantity"])}
+                for f in items[offset:offset + limit]]
         token = str(offset + limit) if offset + limit < len(items) else None
         return 0, "", {"items": page, "nextPageToken": token}
 
@@ -536,10 +557,12 @@ class FakeTigerGateway:
                 if shares == 0:
                     continue
                 px = self.prices.get(sym, cost)
+                scale = self.position_scales.get(sym, 0)
                 items.append({
                     "account": self.account, "symbol": sym, "secType": "STK", "currency": "USD",
-                    "market": "US", "contractId": abs(hash(sym)) % 100000, "position": shares,
-                    "positionScale": 0, "positionQty": shares, "salableQty": shares,
+                    "market": "US", "contractId": abs(hash(sym)) % 100000,
+                    "position": round(shares * 10**scale) if scale else shares,
+                    "positionScale": scale, "positionQty": shares, "salableQty": shares,
                     "averageCost": cost, "latestPrice": px, "marketValue": shares * px,
                     "unrealizedPnl": (px - cost) * shares, "realizedPnl": 0.0, "multiplier": 1,
                 })
