@@ -106,6 +106,12 @@ def backtest(
         typer.echo(f"  assumed: {note}")
     for note in meta.get("not_modelled", []):
         typer.echo(f"  not modelled: {note}")
+    for kind in ("dropped_parents", "refused_parents"):  # orders that never traded, and why
+        lost = meta.get(kind) or {}
+        for pid, why in list(lost.items())[:5]:
+            typer.echo(f"  {kind.split('_')[0]}: {pid}: {why}")
+        if len(lost) > 5:
+            typer.echo(f"  ... {len(lost) - 5} more {kind.replace('_', ' ')} (meta.{kind})")
     if meta["conventions"].get("benchmark"):
         typer.echo(f"  benchmark: {meta['conventions']['benchmark']}")
     for name in ("total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown",

@@ -54,7 +54,13 @@ class InverseVolatility:
         vol[complete] = returns[:, complete].std(axis=0, ddof=1)
         flat = complete & (vol == 0)
         if flat.any():
-            raise ValueError(f"zero volatility over the lookback for {window.columns[flat].tolist()}")
+            names = window.columns[flat].tolist()
+            raise ValueError(
+                f"zero volatility over the {self.lookback_days}-session lookback for {names}: "
+                f"their closes did not change since {_last_move(closes, names)}, as when a name "
+                "has no bars any more (delisted, halted) and its last close is carried; it can "
+                "be neither sized nor traded: leave it out of the universe or end the run "
+                "before then")
         if not complete.any():
             raise ValueError("no symbol has a complete lookback window before the decision date")
         inverse = np.where(complete, 1.0 / np.where(complete, vol, 1.0), 0.0)
@@ -64,3 +70,13 @@ class InverseVolatility:
 
     def __repr__(self) -> str:
         return f"InverseVolatility(lookback_days={self.lookback_days})"
+
+
+def _last_move(closes: pd.DataFrame, names: list[str]) -> str:
+    """The last session on which each of ``names``' close changed (``SYM YYYY-MM-DD``)."""
+    out = []
+    for name in names:
+        moved = closes[name].diff().fillna(0.0).ne(0.0)
+        day = closes.index[moved.to_numpy()].max() if moved.any() else closes.index[0]
+        out.append(f"{name} {pd.Timestamp(day):%Y-%m-%d}")
+    return ", ".join(out)

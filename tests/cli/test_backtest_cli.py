@@ -4,6 +4,7 @@ it refuses with a message that names them."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
@@ -136,3 +137,17 @@ def test_own_bars_for_embedded_names_are_sized_on_their_own_history(
     assert res.exit_code == 0, res.output
     assert any("embedded real daily closes before 2022-02-14" in a
                for a in json.loads(same.read_text())["meta"]["assumptions"])
+
+
+def test_parents_that_never_traded_are_printed_with_why(bar_file, isolated_env, tmp_path):
+    """XOM has no bar on the rebalance session: its parent is dropped at the session's end,
+    and the command says so (not only meta.dropped_parents)."""
+    import pandas as pd
+
+    bars = pd.read_parquet(bar_file)
+    day = bars["timestamp"].dt.tz_convert("America/New_York").dt.strftime("%Y-%m-%d")
+    gap = tmp_path / "gap.parquet"
+    bars[~((bars["symbol"] == "XOM") & (day == "2022-02-28"))].to_parquet(gap)
+    res = run([str(config_file(isolated_env)), "--bars", str(gap)])
+    assert res.exit_code == 0, res.output
+    assert re.search(r"dropped: \S+XOM\S*: no price for its symbol all session", res.output)

@@ -65,6 +65,12 @@ def test_errors_name_the_problem():
     closes = _alternating_closes({"A": 0.01, "FLAT": 0.0})
     with pytest.raises(ValueError, match="zero volatility.*FLAT"):
         InverseVolatility(lookback_days=10).fit(closes)
+    # a name whose data ended: its carried close is flat since its last bar, which is named
+    ended = _alternating_closes({"A": 0.01, "GONE": 0.02})
+    last = ended.index[-20]
+    ended.loc[ended.index > last, "GONE"] = ended.loc[last, "GONE"]
+    with pytest.raises(ValueError, match=f"GONE {last:%Y-%m-%d}.*no bars any more"):
+        InverseVolatility(lookback_days=10).fit(ended)
     with pytest.raises(ValueError, match="needs 64 closes"):
         InverseVolatility().fit(closes.iloc[:30])
 
