@@ -50,6 +50,7 @@ import pandas as pd
 
 from research.data.calendar import sessions as exchange_sessions
 from research.data.schema import EXCHANGE_TZ
+from research.data.validation import suspected_splits
 from sim.replay import BarReplay
 from sim.response import parkinson_variance
 
@@ -166,6 +167,12 @@ def build_daily_market(closes: pd.DataFrame, *, start, end=None, open_: pd.DataF
         notes.append("range: the data has no high/low; volatility is the EWMA of squared "
                      "close-to-close returns and a limit order fills only when the close "
                      "trades through it")
+    splits = suspected_splits(hist)
+    if splits:
+        notes.append("prices: taken as split-adjusted, but the closes move as an unadjusted "
+                     f"split does ({'; '.join(splits[:5])}"
+                     f"{f'; {len(splits) - 5} more' if len(splits) > 5 else ''}): if these are "
+                     "splits, the backtest books them as losses or gains")
     sigma_day = _ewma_sigma_before(day_var, vol_halflife_sessions)
     adv = _mean_before(vol_v)
     with np.errstate(invalid="ignore", divide="ignore"):

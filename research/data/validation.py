@@ -376,3 +376,25 @@ def repair_bars(frame: pd.DataFrame, report: ValidationReport) -> tuple[pd.DataF
     dropped = [x for x in report.violations if x.row is not None]
     kept = frame.drop(frame.index[drop]).reset_index(drop=True)
     return kept, dropped
+
+
+#: Split ratios whose footprint (a close of 1/k or k times the previous) unadjusted data shows.
+SPLIT_RATIOS = (2, 3, 4, 5, 10)
+
+
+def suspected_splits(closes: pd.DataFrame, tolerance: float = 0.03) -> list[str]:
+    """Session-to-session moves of wide daily ``closes`` that look like an unadjusted split
+    (a close within ``tolerance`` of 1/k or k times the previous one, k in
+    :data:`SPLIT_RATIOS`), as ``"SYM YYYY-MM-DD: x0.500 (a 2:1 split?)"``. Nothing is changed:
+    a real crash can look the same, so this is for the reader, who knows whether the prices
+    are split-adjusted (a backtest assumes they are)."""
+    ratio = closes / closes.ffill().shift(1)
+    out = []
+    for k in SPLIT_RATIOS:
+        for r, what in ((1.0 / k, f"a {k}:1 split?"), (float(k), f"a 1:{k} reverse split?")):
+            hit = ((ratio / r - 1.0).abs() <= tolerance).to_numpy()
+            for i, j in zip(*np.nonzero(hit), strict=True):
+                day, sym = ratio.index[i], ratio.columns[j]
+                out.append((day, sym, f"{sym} {pd.Timestamp(day):%Y-%m-%d}: "
+                                      f"x{ratio.iat[i, j]:.3f} ({what})"))
+    return [text for _, _, text in sorted(out)]

@@ -261,3 +261,22 @@ def test_an_unparseable_timestamp_among_dst_offsets_is_located():
     with pytest.raises(BarValidationError) as err:
         normalise_timestamps(raw)
     assert [(v.rule, v.row) for v in err.value.report.violations] == [("dtype", 2)]
+
+
+def test_moves_shaped_like_unadjusted_splits_are_named_and_nothing_else():
+    from research.data.validation import suspected_splits
+
+    days = pd.bdate_range("2021-01-04", periods=6)
+    closes = pd.DataFrame({"JNJ": [263.6, 264.0, 132.1, 131.0, 130.5, 131.2],
+                           "XOM": [50.0, 55.0, 49.5, 50.0, 150.6, 151.0],
+                           "KO": [50.0, 45.0, 40.5, 41.0, 41.2, 41.0]}, index=days)
+    assert suspected_splits(closes) == ["JNJ 2021-01-06: x0.500 (a 2:1 split?)",
+                                        "XOM 2021-01-08: x3.012 (a 1:3 reverse split?)"]
+
+
+def test_the_embedded_closes_have_one_split_shaped_move(sp500_closes):
+    """The embedded data are split-adjusted, except RRC on 1990-04-10 (a third of the previous
+    close): the daily replays say so in meta.assumptions whenever RRC's 1990 is read."""
+    from research.data.validation import suspected_splits
+
+    assert suspected_splits(sp500_closes) == ["RRC 1990-04-10: x0.333 (a 3:1 split?)"]
