@@ -9,14 +9,16 @@ import pandas as pd
 
 from research.data.schema import EXCHANGE_TZ
 
-_CALENDAR_START = "1990-01-01"
+#: The first year of daily US equity data most researchers hold (CRSP's daily files start in
+#: 1962); the embedded data start in 1990. Earlier dates have no known session.
+_CALENDAR_START = "1962-01-02"
 
 
 @lru_cache(maxsize=4)
 def _calendar(code: str):
     import exchange_calendars as xcals
 
-    # The package's default window is the last 20 years; the embedded data starts in 1990.
+    # The package's default window is the last 20 years (building from 1962 costs ~0.1 s).
     return xcals.get_calendar(code, start=_CALENDAR_START)
 
 
@@ -37,6 +39,12 @@ def _session_arrays(code: str) -> tuple[np.ndarray, list]:
     loop's hot path without pandas."""
     sched = _schedule(code)
     return sched.index.as_unit("ns").to_numpy(), list(sched["close"].dt.to_pydatetime())
+
+
+def calendar_bounds(code: str = "XNYS") -> tuple[pd.Timestamp, pd.Timestamp]:
+    """(first, last) session the calendar knows: a date outside them is no session."""
+    days = _schedule(code).index
+    return days[0], days[-1]
 
 
 def session_close_and_next(day, code: str = "XNYS"):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from research.data.calendar import epoch_ns, session_bounds_for
+from research.data.calendar import calendar_bounds, epoch_ns, session_bounds_for
 from research.data.schema import (
     ALL_COLUMNS,
     EXCHANGE_TZ,
@@ -341,7 +341,9 @@ def validate_bars(
                 "bars (use --frequency daily, or leave it out to infer it)"))
     else:
         opens, _ = session_bounds_for(stamps, calendar)
-        flag(opens < 0, "not_a_session", "date is not a trading session of the calendar")
+        first, last = calendar_bounds(calendar)
+        flag(opens < 0, "not_a_session", "date is not a trading session of the calendar "
+             f"(which knows {first:%Y-%m-%d} to {last:%Y-%m-%d})")
         # Daily bars have one row per symbol and session; a second one on the same date means
         # the file holds intraday bars and was declared (or inferred) daily by mistake.
         # The first row of a symbol and date (file order) is its bar; any other row there at

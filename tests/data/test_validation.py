@@ -280,3 +280,16 @@ def test_the_embedded_closes_have_one_split_shaped_move(sp500_closes):
     from research.data.validation import suspected_splits
 
     assert suspected_splits(sp500_closes) == ["RRC 1990-04-10: x0.333 (a 3:1 split?)"]
+
+
+def test_sessions_before_1990_are_known_and_a_weekend_names_the_calendar_s_range():
+    """The calendar reaches back to 1962 (daily US equity files do): 1989's sessions pass; a
+    Saturday is refused with the range of dates the calendar knows."""
+    old = _daily()
+    old["timestamp"] = (pd.DatetimeIndex(["1989-12-26", "1989-12-27", "1989-12-28",
+                                          "1989-12-29"]) + pd.Timedelta(hours=16)
+                        ).tz_localize("America/New_York")
+    assert _rules(old, frequency="daily") == []
+    old.loc[3, "timestamp"] = pd.Timestamp("1989-12-30 16:00", tz="America/New_York")
+    (v,) = validate_bars(old, frequency="daily").violations
+    assert v.rule == "not_a_session" and "which knows 1962-01-02 to" in v.detail
