@@ -228,7 +228,16 @@ def gather_evidence(config: Any, settings: Any, *, bars: str | None = None,
     for limit, n in binds["limit"].value_counts().items():
         metrics[f"validation.binds.{limit}"] = float(n)
     say("risk: VaR backtests of the replay's P&L against the risk manager's forecasts ...")
-    daily, horizon = var_backtests(result)
+    from research.risk.errors import InsufficientDataError
+
+    try:
+        daily, horizon = var_backtests(result)
+    except InsufficientDataError as exc:
+        h = int(result.meta.get("limits", {}).get("var_horizon_days") or 1)
+        raise ValueError(
+            f"the replay's {m.sessions} sessions are too few for the VaR backtests of its P&L "
+            f"({exc}): they need at least two non-overlapping {h}-session windows, and the "
+            "promotion gates a year (min_sessions); validate over a longer window") from None
     zones = [bt.var_test.traffic_light.zone.value for bt in (daily, horizon)]
     metrics[GATE_METRICS["var_backtest_zone"]] = float(max(ZONE_CODES[z] for z in zones))
     for bt in (daily, horizon):
