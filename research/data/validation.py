@@ -23,7 +23,7 @@ from research.data.schema import (
 
 #: Rules that concern the whole frame rather than rows; nothing can be repaired row by row.
 FRAME_RULES = frozenset({"missing_column", "unknown_column", "dtype", "timezone", "empty",
-                         "not_minute"})
+                         "not_minute", "midnight_utc"})
 
 #: A ticker as exchanges and Tiger write it: upper case, digits, '.' or '-' inside (BRK.B,
 #: BF-B). Lower case or padding would make a second series of the same stock, and a '/' or a
@@ -340,6 +340,15 @@ def validate_bars(
                 f"({len(sessions_seen)} sessions): these are daily "
                 "bars (use --frequency daily, or leave it out to infer it)"))
     else:
+        # Vendors often stamp a daily bar with its date at 00:00 UTC: that is the previous
+        # evening in New York, so every bar would be dated (and traded) a session early.
+        if n and bool((ns % 86_400_000_000_000 == 0).all()):
+            v.append(Violation(
+                "midnight_utc",
+                "every daily bar is stamped 00:00 UTC, the previous evening in New York: each "
+                "would be dated a session early. Stamp them at the session close (16:00 "
+                "America/New_York), or give date-only timestamps with --assume-tz "
+                "America/New_York"))
         opens, _ = session_bounds_for(stamps, calendar)
         first, last = calendar_bounds(calendar)
         flag(opens < 0, "not_a_session", "date is not a trading session of the calendar "

@@ -293,3 +293,15 @@ def test_sessions_before_1990_are_known_and_a_weekend_names_the_calendar_s_range
     old.loc[3, "timestamp"] = pd.Timestamp("1989-12-30 16:00", tz="America/New_York")
     (v,) = validate_bars(old, frequency="daily").violations
     assert v.rule == "not_a_session" and "which knows 1962-01-02 to" in v.detail
+
+
+def test_daily_bars_stamped_at_midnight_utc_are_refused_not_dated_a_session_early():
+    """2022-03-01 00:00 UTC is 2022-02-28 19:00 in New York: taken as stamped, each bar would
+    be the previous session's. Refused as a whole (no row repair can fix it), saying how."""
+    utc = _daily()
+    utc["timestamp"] = pd.DatetimeIndex(["2022-03-01", "2022-03-02", "2022-03-03",
+                                         "2022-03-04"]).tz_localize("UTC")
+    rules = {x.rule for x in validate_bars(utc, frequency="daily").violations}
+    assert "midnight_utc" in rules
+    assert "midnight_utc" not in {x.rule for x in validate_bars(_daily(), frequency="daily")
+                                  .violations}
