@@ -82,9 +82,10 @@ class LiveRunner(TradingLoop):
     (part of every client order id; the journal is ``<journal_dir>/<run_id>.sqlite``),
     ``mode``, ``bar_minutes`` (minutes per bar: parent horizons are in bars), ``kill_switch``,
     ``logger`` (structlog), ``metrics`` (LiveMetrics), ``clock`` (Unix seconds, for staleness),
-    ``real_time`` (the bars are today's, as they close: the engine's "now" is ``clock``, so
-    its staleness breaker halts on a feed that fell behind; False — a replay of recorded or
-    past bars — keeps the bars' own stamps as "now"),
+    ``real_time`` (the bars are today's, as they close: once the feed has caught up with the
+    wall clock, the engine's "now" is ``clock``, so its staleness breaker halts on a feed that
+    falls behind; until then — a restart's catch-up bars — and with False — a replay of
+    recorded or past bars — "now" is the bar's own stamp),
     ``cost_model`` (a fitted ``research.costs.CostModel``: cost-vs-model metrics, and the
     inputs of VWAP and IS; None: those two algorithms are refused at construction).
     """
@@ -111,9 +112,9 @@ class LiveRunner(TradingLoop):
                          journal_path=Path(journal_dir) / f"{run_id}.sqlite",
                          bar_minutes=bar_minutes, cost_model=cost_model, logger=logger,
                          alert_sinks=[self.alert_sink], risk_event_limit=1000,
-                         clock=(lambda: datetime.fromtimestamp(clock(), UTC)) if real_time
-                         else None)
+                         clock=self._engine_now if real_time else None)
         self.wall_clock = clock
+        self._caught_up = False
         self.start_state_path = self.journal_path.with_suffix(".start.json")
         self.halted_reason = ""
         self._seen_fills: set[str] = set()
@@ -182,6 +183,21 @@ class LiveRunner(TradingLoop):
         m.gross_exposure.set(float(np.abs(weights).sum()))
         m.net_exposure.set(float(weights.sum()))
         m.nav.set(nav)
+
+    def _engine_now(self) -> datetime:
+        """The engine's "now" trading in real time: the wall clock once a bar has arrived
+        within the staleness limit of its close. Before that — the bars since the open that a
+        restart catches up on — each bar's own stamp, as in a replay: on the wall clock every
+        one of them would be stale, halt trading and run its parents' horizons out."""
+        wall = datetime.fromtimestamp(self.wall_clock(), UTC)
+        bar = self._bar_time
+        if self._caught_up or bar is None:
+            return wall
+        limit = self.settings.execution.breaker_max_data_staleness_s
+        if (wall - bar).total_seconds() <= limit:
+            self._caught_up = True
+            return wall
+        return bar
 
     def on_orders_sent(self, snap: MarketSnapshot, seconds: float) -> None:
         self.metrics.loop_seconds.observe(seconds)

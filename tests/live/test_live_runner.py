@@ -432,3 +432,35 @@ def test_a_restart_on_a_later_day_trades_that_day(gateway, settings, server_keys
     assert again.engine.last_bar_done == 7
     assert {d["session"] for d in again.decisions} == {"2024-03-06"}
     assert any(pid.startswith("livetest-20240306-") for pid in again.engine.parents)
+
+
+def test_in_real_time_catch_up_bars_trade_on_their_stamps_then_a_lagging_feed_halts(
+        gateway, settings, server_keys):
+    """A restart at 10:31 replays the session's bars since the open: each is older than the
+    staleness limit, yet they are the feed catching up, not a feed falling behind — they
+    run on their own stamps (no halt, the rebalance's parents work). Once a bar arrives on
+    time the engine's clock is the wall clock, and a bar 10 minutes late halts trading."""
+    from research.execution import TradingState
+
+    script_market(gateway, n_minutes=8)
+    open_ = DAY.tz_localize("America/New_York") + pd.Timedelta(hours=9, minutes=30)
+    seen = []
+
+    def clock():  # Unix seconds: 10:31 for the first 3 bars, then 2 s after each close,
+        bar = runner._bar_time  # then 10 minutes late from the 6th bar on
+        k = -1 if bar is None else int((pd.Timestamp(bar) - open_) / pd.Timedelta(minutes=1))
+        if bar is None or k <= 3:
+            return (open_ + pd.Timedelta(minutes=61)).timestamp()
+        return pd.Timestamp(bar).timestamp() + (2.0 if k <= 5 else 600.0)
+
+    def state_after(snap):
+        seen.append(runner.engine.trading_state)
+
+    runner, session = make_runner(gateway, settings, server_keys, dry=True, real_time=True,
+                                  clock=clock)
+    runner.on_bar_done = lambda snap, f=runner.on_bar_done: (f(snap), state_after(snap))
+    runner.run(minute_feed(session), max_bars=7)
+    assert seen[:5] == [TradingState.ACTIVE] * 5  # catch-up, then on time
+    assert runner.engine.stats.submits >= 3
+    assert seen[-1] is TradingState.HALTED
+    assert "market data is 600s old" in runner.engine.system_breaker.reason
