@@ -36,6 +36,11 @@ class NoBarsError(ValueError):
     """Tiger answered with no bars (unknown symbol, or no session in the date range)."""
 
 
+#: Seconds a bar must have been closed when its symbol was asked for, to be taken as complete:
+#: the local clock may run ahead of Tiger's by a little.
+FORMING_MARGIN_S = 2.0
+
+
 class TigerBarSource:
     """A bar source (``research.data.sources.BarSource``) over Tiger's k-line API.
 
@@ -83,7 +88,13 @@ class TigerBarSource:
                              "'all symbols' k-line request)")
         begin_ms = self._ms(start, end_of_day=False) if start is not None else -1
         end_ms = self._ms(end, end_of_day=True) if end is not None else -1
-        frames = [self._fetch(sym.upper(), begin_ms, end_ms) for sym in symbols]
+        # the clock is read before each symbol's request: a poll of many symbols is paced
+        # over seconds, and a minute that ends mid-poll is still forming in the early answers
+        asked_at: dict[str, float] = {}
+        frames = []
+        for sym in symbols:
+            asked_at[sym.upper()] = float(self.session.clock())
+            frames.append(self._fetch(sym.upper(), begin_ms, end_ms))
         raw = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         if raw.empty:
             raise NoBarsError(f"Tiger returned no {self.frequency.value} bars for {symbols} "
@@ -93,8 +104,10 @@ class TigerBarSource:
         # volume partial, its close not final), stamped at a close still to come. Dropped: it
         # is fetched again once complete, and a bar must never be used before its close (a
         # live feed that took it also skipped the completed bar, having "seen" that stamp)
-        now = pd.Timestamp(self.session.clock(), unit="s", tz="UTC")
-        complete = (bars["timestamp"] <= now).to_numpy()
+        asked = pd.to_datetime(bars["symbol"].map(asked_at).fillna(min(asked_at.values()))
+                               - FORMING_MARGIN_S, unit="s",
+                               utc=True)
+        complete = (bars["timestamp"] <= asked).to_numpy()
         if not complete.all():
             bars = bars[complete].reset_index(drop=True)
             if bars.empty:

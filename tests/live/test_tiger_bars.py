@@ -160,6 +160,29 @@ def test_the_minute_still_forming_is_dropped(gateway, make_broker):
         TigerBarSource(session, "minute").load(["JPM"], "2022-11-22", "2022-11-22")
 
 
+def test_a_minute_that_ends_during_a_poll_is_still_forming_in_the_earlier_answers(
+        gateway, make_broker):
+    """A poll of several symbols takes seconds (k-line requests are paced): JPM is asked at
+    09:40:59, while its 09:40 minute (close 09:41) is forming; XOM at 09:41:03, when it has
+    closed. JPM's 09:40 is dropped though the poll ended after 09:41; XOM's is kept."""
+    from live.tiger import TigerBarSource
+
+    times = iter([pd.Timestamp("2022-11-22 09:40:59", tz="America/New_York").timestamp(),
+                  pd.Timestamp("2022-11-22 09:41:03", tz="America/New_York").timestamp()])
+    last = [0.0]
+
+    def clock():  # each symbol's request reads the clock once, then it stays there
+        last[0] = next(times, last[0])
+        return last[0]
+
+    session = _session_at(gateway, make_broker, clock)
+    for sym in ("JPM", "XOM"):
+        gateway.set_bars(sym, "1min", _minutes(11, last_volume=37.0))
+    bars = TigerBarSource(session, "minute").load(["JPM", "XOM"], "2022-11-22", "2022-11-22")
+    last_bar = bars.groupby("symbol")["timestamp"].max().dt.strftime("%H:%M")
+    assert last_bar.to_dict() == {"JPM": "09:40", "XOM": "09:41"}
+
+
 def test_the_feed_yields_a_forming_minute_once_complete_with_its_full_volume(gateway,
                                                                            make_broker):
     from live.feed import TigerBarFeed
