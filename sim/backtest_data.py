@@ -126,18 +126,19 @@ def run_config_backtest(config: Any, settings: Any, *, bars: str | None = None,
         daily = minute_to_daily(frame) if own == Frequency.MINUTE else frame
         wide = wide_daily_bars(daily)
         closes = wide.pop("close")[symbols]
-        # the lookbacks reach before the data: the embedded real closes supply them when they
-        # hold these names (their closes are the same prices: the synthetic bars end on them)
-        if set(symbols) <= set(embedded.columns) and synthetic:
-            closes = pd.concat([embedded.loc[embedded.index < closes.index[0], symbols],
-                                closes])
+        # the lookbacks reach before the data: the embedded real closes supply them when
+        # these are their prices (synthetic bars end on them), checked on the common sessions
+        history, history_note = _lookback_closes(closes, embedded, closes.index[0], synthetic)
+        closes = pd.concat([history.loc[history.index < closes.index[0]], closes])
         if not (closes.index < first).any() or not (closes.index >= first).any():
             raise BacktestDataError(f"{tag} needs data before {first:%Y-%m-%d} (the lookbacks) "
                                     "and from it on (to trade)")
-        return run_daily_backtest(config, settings, closes, start=first, end=last,
-                                  bars=wide, benchmark=benchmark, run_id=run_id,
-                                  data=tag + (" aggregated to daily bars"
-                                              if own == Frequency.MINUTE else ""))
+        result = run_daily_backtest(config, settings, closes, start=first, end=last,
+                                    bars=wide, benchmark=benchmark, run_id=run_id,
+                                    data=tag + (" aggregated to daily bars"
+                                                if own == Frequency.MINUTE else ""))
+        result.meta["assumptions"].append(history_note)
+        return result
 
     from research.costs import CostModel
     from sim.driver import daily_closes_of
@@ -151,8 +152,8 @@ def run_config_backtest(config: Any, settings: Any, *, bars: str | None = None,
     if history.empty or traded.empty:
         raise BacktestDataError(f"{tag} needs bars before {first:%Y-%m-%d} (to fit the cost "
                                 "model) and from it on (to trade)")
-    closes, history_note = _lookback_closes(daily_closes_of(frame[day < first])[symbols],
-                                            embedded, first, synthetic)
+    closes, history_note = _lookback_closes(daily_closes_of(frame)[symbols], embedded, first,
+                                            synthetic)
     model = CostModel.for_run(config.cost_model, settings.costs).fit(history)
     return run_backtest(config, settings, traded.reset_index(drop=True), daily_closes=closes,
                         cost_model=model, benchmark=benchmark, run_id=run_id, data=tag,
@@ -167,23 +168,24 @@ SAME_PRICES_TOLERANCE = 0.01
 
 def _lookback_closes(own: pd.DataFrame, embedded: pd.DataFrame, first: pd.Timestamp,
                      synthetic: bool) -> tuple[pd.DataFrame, str]:
-    """The daily closes the lookbacks read before ``first``, and a sentence saying whose: the
-    data's own sessions, or — for bars synthesised around the embedded real closes, or whose
-    closes are those closes — the embedded history before them (years instead of weeks)."""
+    """The daily closes the lookbacks read before ``first`` (``own``: the data's daily
+    closes, all of them), and a sentence saying whose: the data's own sessions, or — when the
+    data's closes are the embedded real ones within :data:`SAME_PRICES_TOLERANCE` on their
+    common sessions (bars synthesised around them are) — the embedded history before them
+    (years instead of weeks). A dataset labelled synthetic is checked like any other."""
     symbols = list(own.columns)
+    before = own.loc[own.index < first]
     if set(symbols) <= set(embedded.columns):
         real = embedded[symbols]
         common = own.index.intersection(real.index)
         gap = (own.loc[common] / real.loc[common] - 1.0).abs().to_numpy()
-        same = len(common) > 0 and bool(np.all(np.isfinite(gap)) and gap.max() <= (
-            SAME_PRICES_TOLERANCE))
-        if synthetic or same:
-            start = own.index[0] if len(own) and not synthetic else first
-            closes = pd.concat([real.loc[real.index < start], own.loc[own.index >= start]])
-            why = ("synthesised around them" if synthetic else
-                   f"its closes are theirs within {SAME_PRICES_TOLERANCE:.0%} on "
-                   f"{len(common)} common session(s)")
+        gap = gap[np.isfinite(gap)]  # a session a name has no bar in says nothing either way
+        if gap.size and bool(gap.max() <= SAME_PRICES_TOLERANCE):
+            start = own.index[0]
+            closes = pd.concat([real.loc[real.index < start], before])
+            what = "synthesised around them, " if synthetic else ""
             return closes, (f"lookback history: the embedded real daily closes before "
-                            f"{start:%Y-%m-%d} (the bars are {why})")
-    return own, (f"lookback history: the data's own {len(own)} session(s) before "
-                 f"{first:%Y-%m-%d}")
+                            f"{start:%Y-%m-%d} (the bars are {what}their prices within "
+                            f"{SAME_PRICES_TOLERANCE:.0%} on {len(common)} common session(s))")
+    return before, (f"lookback history: the data's own {len(before)} session(s) before "
+                    f"{first:%Y-%m-%d}")

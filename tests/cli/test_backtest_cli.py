@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -151,3 +152,17 @@ def test_parents_that_never_traded_are_printed_with_why(bar_file, isolated_env, 
     res = run([str(config_file(isolated_env)), "--bars", str(gap)])
     assert res.exit_code == 0, res.output
     assert re.search(r"dropped: \S+XOM\S*: no price for its symbol all session", res.output)
+
+
+def test_a_dataset_labelled_synthetic_borrows_the_embedded_history_only_at_their_prices(
+        sp500_closes):
+    """The synthetic label is the importer's word: the embedded closes lend their history
+    only when the data's closes are theirs (here halved: they are not)."""
+    from sim.backtest_data import _lookback_closes
+
+    own = sp500_closes.loc["2022-02-01":"2022-03-04", SYMBOLS]
+    first = pd.Timestamp("2022-02-28")
+    same, note = _lookback_closes(own, sp500_closes, first, synthetic=True)
+    assert same.index[0] < pd.Timestamp("1991-01-01") and "embedded" in note
+    halved, note = _lookback_closes(own / 2, sp500_closes, first, synthetic=True)
+    assert halved.index[0] == pd.Timestamp("2022-02-01") and "the data's own 18" in note
