@@ -253,19 +253,26 @@ def benchmark_description(benchmark: pd.Series | None) -> str | None:
 
 def covering_benchmark(benchmark: pd.Series | None, dates: pd.DatetimeIndex
                        ) -> tuple[pd.Series | None, str | None]:
-    """(``benchmark`` if it has a level on every one of ``dates``, else None; what it is, and
-    why it was left out). A run past the benchmark's data (the embedded S&P 500 ends in 2022)
-    gets null benchmark metrics and says so, rather than no result at all."""
+    """(``benchmark``, or None when the run reaches past its data; what it is, and why it was
+    left out). A run before the benchmark's first level or after its last (the embedded S&P
+    500 ends in 2022) gets null benchmark metrics and says so, rather than no result at all;
+    a gap inside the benchmark's range is left to :func:`performance_metrics` to refuse."""
     text = benchmark_description(benchmark)
     if benchmark is None:
         return None, None
-    levels = benchmark.reindex(dates)
-    missing = dates[~np.isfinite(levels.to_numpy(dtype=float))]
-    if not len(missing):
+    levels = benchmark[np.isfinite(benchmark.to_numpy(dtype=float))]
+    known = pd.DatetimeIndex(levels.index)
+    if len(known) and known.tz is not None and pd.DatetimeIndex(dates).tz is None:
+        known = known.tz_localize(None)
+    if not len(known):
+        return None, f"{text}; it has no level at all, so the benchmark metrics are null"
+    outside = dates[(dates < known.min()) | (dates > known.max())]
+    if not len(outside):
         return benchmark, text
-    return None, (f"{text}; it has no level on {len(missing)} of the run's {len(dates)} "
-                  f"sessions (the first {missing[0]:%Y-%m-%d}), so alpha, beta, tracking error "
-                  "and the information ratio are null")
+    return None, (f"{text}; it has no level on {len(outside)} of the run's {len(dates)} "
+                  f"sessions (it covers {known.min():%Y-%m-%d} to {known.max():%Y-%m-%d}; the "
+                  f"first outside: {outside[0]:%Y-%m-%d}), so alpha, beta, tracking error and "
+                  "the information ratio are null")
 
 
 def performance_metrics(equity: pd.Series, benchmark: pd.Series | None = None,

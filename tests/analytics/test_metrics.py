@@ -142,3 +142,24 @@ def test_bad_amounts_are_refused():
         turnover_annual(EQUITY, outside)
     with pytest.raises(MetricsInputError, match="costs has a NaN"):
         cost_drag_bps_annual(EQUITY, pd.Series([np.nan], index=DATES[:1]))
+
+
+def test_a_benchmark_is_left_out_only_when_the_run_reaches_past_its_data():
+    """Sessions after the benchmark's last level (or before its first): null benchmark
+    metrics, said why. A gap inside its range is an error of the data, still refused."""
+    from research.analytics.metrics import MetricsInputError, covering_benchmark
+
+    days = pd.bdate_range("2022-12-20", periods=8)
+    equity = pd.Series(np.linspace(100.0, 104.0, 8), index=days)
+    index = pd.Series(np.linspace(10.0, 10.7, 8), index=days)
+    assert covering_benchmark(index, days)[0] is index
+    short = index.iloc[:5]
+    kept, why = covering_benchmark(short, days)
+    assert kept is None and f"first outside: {days[5]:%Y-%m-%d}" in why
+    holed = index.drop(days[3])
+    kept, _ = covering_benchmark(holed, days)
+    with pytest.raises(MetricsInputError, match="no value on 1"):
+        performance_metrics(equity, kept)
+    aware = index.copy()
+    aware.index = aware.index.tz_localize("America/New_York")
+    assert covering_benchmark(aware, days)[0] is aware

@@ -277,7 +277,7 @@ def test_a_run_past_the_benchmark_s_data_has_null_benchmark_metrics_and_says_why
                                                    "information_ratio"))
     assert out["metrics"]["sharpe"] is not None
     text = out["meta"]["conventions"]["benchmark"]
-    assert "no dividends" in text and "first 2021-09-01" in text and "null" in text
+    assert "no dividends" in text and "first outside: 2021-09-01" in text and "null" in text
     full = backtest(closes).to_json()["metrics"]
     assert full["alpha"] is not None and full["sharpe"] == out["metrics"]["sharpe"]
 
