@@ -241,7 +241,9 @@ class ExecutionSettings(_Group):
     breaker_cooldown_s: float = Field(
         300.0, ge=0, description="Cool-down before an automatic recovery; 0 = manual only."
     )
-    breaker_cancel_on_halt: bool = Field(True, description="Cancel open orders when HALTED.")
+    breaker_cancel_on_halt: bool = Field(True, description="Cancel open orders when a "
+                                         "breaker trips to HALTED (a halt asked for — kill "
+                                         "switch, daily-loss 'halt' — always cancels).")
     price_collar_pct: PositiveFloat = Field(
         0.05, description="Reject limit prices further than this from the last price."
     )

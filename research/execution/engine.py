@@ -366,7 +366,9 @@ class ExecutionEngine:
 
     def halt(self, reason: str = "manual halt", until_reset: bool = False) -> None:
         """HALTED, open children cancelled now (the broker hears the cancels before this
-        returns, not at the next bar, whose fills they would otherwise join); ``until_reset``:
+        returns, not at the next bar, whose fills they would otherwise join) — always: a halt
+        asked for (kill switch, daily-loss 'halt') stops what is working, whatever
+        ``breaker_cancel_on_halt`` says of breaker trips; ``until_reset``:
         the breakers' cool-down does not lift it (only :meth:`reset_trading_state` does)."""
         ev = self.system_breaker.force(
             TradingState.HALTED, self._now or datetime.now().astimezone(), reason,
@@ -745,12 +747,17 @@ class ExecutionEngine:
             return
         self.journal.commit()  # the requests are durable before the broker hears of them
         queue, self._cancel_queue = self._cancel_queue, []
-        for child in queue:
+        for k, child in enumerate(queue):
             try:
                 self._call(self.broker.cancel, child.client_order_id, child.broker_order_id)
             except Rejected as exc:  # the order finished meanwhile: its reports will tell
                 child.history.append((child.status.value, self._bar,
                                       f"cancel refused: {exc.reason}"))
+            except BaseException:
+                # not sent (the broker unreachable past the retries): queued again, or these
+                # children would sit PENDING_CANCEL, never cancelled and never re-requested
+                self._cancel_queue = queue[k:] + self._cancel_queue
+                raise
 
     # ------------------------------------------------------------------ parents
     def _close_parent(self, ps: ParentState, reason: str) -> None:

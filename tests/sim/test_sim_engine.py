@@ -364,3 +364,31 @@ def test_a_halt_cancels_working_children_at_once_not_at_the_next_bar(tmp_path, f
     run_replay(e, b)
     assert e.children[cid].status is OrderStatus.CANCELLED
     assert e.positions.get("AAA", 0) == 0 and b.fills() == []
+
+
+def test_cancels_the_broker_did_not_take_are_sent_again_not_forgotten(tmp_path, fast_settings):
+    """A halt while the broker is unreachable: the cancels that could not be sent stay queued
+    (journaled as requested) and go out at the next bar, instead of leaving the children
+    PENDING_CANCEL for ever."""
+    from research.execution.errors import BrokerUnavailable
+
+    class Flaky(SimulatedBroker):
+        down = True
+
+        def cancel(self, client_order_id, broker_order_id=None):
+            if self.down:
+                raise BrokerUnavailable("connection reset")
+            return super().cancel(client_order_id, broker_order_id)
+
+    b = Flaky(minute_bars(n=8, spread=0.02), latency_bars=3)  # nothing fills for 3 bars
+    e = engine_for(b, tmp_path, fast_settings)
+    run_replay(e, b, stop=1, before_bar=add_at(0, ParentOrder(
+        "P", "AAA", Side.BUY, 300, Algorithm.MARKET, horizon_bars=3)))
+    (cid,) = e.parents["P"].children
+    with pytest.raises(BrokerUnavailable):
+        e.halt("kill switch")
+    assert e.children[cid].status is OrderStatus.PENDING_CANCEL
+    b.down = False
+    run_replay(e, b, stop=3)  # sent again on bar 1, its report read on bar 2
+    assert e.children[cid].status is OrderStatus.CANCELLED
+    assert e.positions.get("AAA", 0) == 0
