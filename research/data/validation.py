@@ -286,8 +286,8 @@ def validate_bars(
     # corrections appended at the end are as much duplicates as adjacent copies). The rules
     # are defined so that dropping every flagged row leaves a valid frame, as --repair
     # promises: a duplicate is any later copy of an earlier row's (symbol, timestamp), and a
-    # row is unsorted when it is earlier than some earlier row of its symbol (the running
-    # maximum), not merely the one before it. The first copy is kept and named.
+    # row is unsorted when it is outside its symbol's longest increasing run (below). The
+    # first copy is kept and named.
     n = len(frame)
     rows = np.arange(n)
     by_time = np.lexsort((rows, ns, symbol_codes))
@@ -298,17 +298,30 @@ def validate_bars(
     first_copy[by_time] = by_time[np.maximum.accumulate(np.where(starts, rows, 0))]
     dup = first_copy != rows
 
+    # unsorted: the rows outside the longest run of each symbol's rows (file order) whose
+    # timestamps increase — the fewest rows whose removal leaves the symbol sorted, so one
+    # misplaced bar is one flagged row, not every row after it
     order = np.lexsort((rows, symbol_codes))
-    s_sorted, t_sorted = symbol_codes[order], ns[order]
-    same = s_sorted[1:] == s_sorted[:-1]
-    running_max = pd.Series(t_sorted).groupby(s_sorted).cummax().to_numpy()
-    # position (in ``order``) of the row holding each running maximum: the row to name
-    holder = np.maximum.accumulate(np.where(t_sorted == running_max, rows, 0))
+    order = order[~dup[order]]  # a later copy is reported (and dropped) as a duplicate
     back = np.zeros(n, dtype=bool)
-    back[order[1:]] = same & (t_sorted[1:] < running_max[:-1])
-    back &= ~dup  # a later copy is reported (and dropped) as a duplicate
-    ahead_of = np.zeros(n, dtype=np.int64)
-    ahead_of[order[1:]] = order[holder[:-1]]
+    ref_row = np.zeros(n, dtype=np.int64)
+    ref_before = np.zeros(n, dtype=bool)
+    bounds = np.flatnonzero(np.diff(symbol_codes[order])) + 1
+    for group in np.split(order, bounds):
+        t = ns[group]
+        if t.size < 2 or bool((np.diff(t) > 0).all()):
+            continue
+        kept = _longest_increasing(t)
+        kept_pos = np.flatnonzero(kept)
+        for k in np.flatnonzero(~kept):
+            i = group[k]
+            back[i] = True
+            before = kept_pos[kept_pos < k]
+            if before.size and t[k] <= t[before[-1]]:
+                ref_row[i], ref_before[i] = group[before[-1]], True
+            else:  # later than the next kept row of its symbol
+                after = kept_pos[kept_pos > k]
+                ref_row[i] = group[after[0]] if after.size else group[before[-1]]
 
     def copy_detail(i: int) -> str:
         j = int(first_copy[i])
@@ -319,8 +332,11 @@ def validate_bars(
 
     flag(dup, "duplicate_timestamp", copy_detail)
     flag(back, "unsorted_timestamp",
-         lambda i: f"timestamp earlier than row {ahead_of[i]} of this symbol (at "
-                   f"{stamps[ahead_of[i]].isoformat()}), which comes before it")
+         lambda i: (f"timestamp earlier than row {ref_row[i]} of this symbol (at "
+                    f"{stamps[ref_row[i]].isoformat()}), which comes before it")
+         if ref_before[i] else
+         (f"timestamp later than row {ref_row[i]} of this symbol (at "
+          f"{stamps[ref_row[i]].isoformat()}), which comes after it"))
 
     if freq is Frequency.MINUTE:
         opens, closes = session_bounds_for(stamps, calendar)
@@ -358,13 +374,15 @@ def validate_bars(
         # The first row of a symbol and date (file order) is its bar; any other row there at
         # another time is flagged, wherever it sits, so that dropping them leaves one a date.
         day = stamps.normalize().asi8
-        by_day = np.lexsort((rows, day, symbol_codes))
+        # (the date's bar is its first row not already flagged unsorted or a copy: flagging
+        # the others as well would leave the date, after a repair, without a bar)
+        by_day = np.lexsort((rows, back | dup, day, symbol_codes))
         s_day, d_day = symbol_codes[by_day], day[by_day]
         day_starts = np.ones(n, dtype=bool)
         day_starts[1:] = (s_day[1:] != s_day[:-1]) | (d_day[1:] != d_day[:-1])
         first_of_day = np.empty(n, dtype=np.int64)
         first_of_day[by_day] = by_day[np.maximum.accumulate(np.where(day_starts, rows, 0))]
-        second = (first_of_day != rows) & (ns != ns[first_of_day]) & ~dup
+        second = (first_of_day != rows) & (ns != ns[first_of_day]) & ~dup & ~back
         flag(second, "not_daily",
              lambda i: f"a second bar of this symbol on the date of row {first_of_day[i]}: "
                        "these are intraday bars, not daily (use --frequency minute)")
@@ -409,3 +427,27 @@ def suspected_splits(closes: pd.DataFrame, tolerance: float = 0.03) -> list[str]
                 out.append((day, sym, f"{sym} {pd.Timestamp(day):%Y-%m-%d}: "
                                       f"x{ratio.iat[i, j]:.3f} ({what})"))
     return [text for _, _, text in sorted(out)]
+
+
+def _longest_increasing(t: np.ndarray) -> np.ndarray:
+    """Mask of one longest strictly increasing subsequence of ``t`` (patience sorting,
+    O(n log n)); ties go to the earliest rows."""
+    from bisect import bisect_left
+
+    tails: list = []  # smallest tail value of an increasing run of each length
+    tail_at: list[int] = []  # its position
+    previous = np.full(t.size, -1, dtype=np.int64)
+    for k, value in enumerate(t.tolist()):
+        j = bisect_left(tails, value)
+        if j == len(tails):
+            tails.append(value)
+            tail_at.append(k)
+        else:
+            tails[j], tail_at[j] = value, k
+        previous[k] = tail_at[j - 1] if j else -1
+    keep = np.zeros(t.size, dtype=bool)
+    k = tail_at[-1] if tail_at else -1
+    while k >= 0:
+        keep[k] = True
+        k = int(previous[k])
+    return keep

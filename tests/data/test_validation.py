@@ -85,8 +85,9 @@ def test_duplicate_and_unsorted_timestamps_per_symbol():
     assert ("duplicate_timestamp", 2) in rules
     assert ("unsorted_timestamp", 7) in rules or ("duplicate_timestamp", 7) in rules
     frame2 = _daily()
-    frame2 = frame2.iloc[[0, 2, 1, 3]].reset_index(drop=True)
-    assert _rules(frame2) == [("unsorted_timestamp", 2)]
+    frame2 = frame2.iloc[[0, 2, 1, 3]].reset_index(drop=True)  # 03-01, 03-03, 03-02, 03-04
+    # one row out of the longest increasing run (03-01, 03-02, 03-04): one row flagged
+    assert _rules(frame2) == [("unsorted_timestamp", 1)]
 
 
 def test_a_duplicate_far_from_its_first_copy_is_a_duplicate_naming_both_rows():
@@ -106,13 +107,20 @@ def test_a_duplicate_far_from_its_first_copy_is_a_duplicate_naming_both_rows():
     assert validate_bars(kept).ok
 
 
-def test_a_row_earlier_than_any_earlier_row_is_unsorted_and_names_that_row():
+def test_one_misplaced_bar_is_one_unsorted_row_named_against_its_neighbour():
+    """The fewest rows whose removal sorts the symbol are flagged (its longest increasing
+    run is kept): a bar moved early is 'later than' the next kept row, one moved late
+    'earlier than' the previous kept row — and repairing drops that row only."""
     frame = _daily().iloc[[0, 3, 1, 2]].reset_index(drop=True)  # 03-01, 03-04, 03-02, 03-03
     report = validate_bars(frame)
-    assert sorted((v.rule, v.row) for v in report.violations) == [
-        ("unsorted_timestamp", 2), ("unsorted_timestamp", 3)]
-    assert "earlier than row 1 of this symbol (at 2022-03-04T16:00:00-05:00)" in \
-        report.violations[-1].detail
+    assert [(v.rule, v.row) for v in report.violations] == [("unsorted_timestamp", 1)]
+    assert "later than row 2 of this symbol (at 2022-03-02T16:00:00-05:00)" in \
+        report.violations[0].detail
+    late = _daily().iloc[[0, 2, 3, 1]].reset_index(drop=True)  # 03-01, 03-03, 03-04, 03-02
+    (v,) = validate_bars(late).violations
+    assert v.row == 3 and "earlier than row 2 of this symbol" in v.detail
+    kept, dropped = repair_bars(frame, report)
+    assert [d.row for d in dropped] == [1] and validate_bars(kept).ok
 
 
 @pytest.mark.parametrize("seed", range(6))
