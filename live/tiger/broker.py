@@ -87,6 +87,10 @@ _TRANSACTIONS_PAGE = 100  # Tiger's maximum page size for order_transactions
 _LOOKUPS_ONE_BY_ONE = 3
 #: How often one query Tiger throttled (code 4/5, HTTP 429) is sent again after the cool-down.
 _THROTTLE_RETRIES = 3
+#: Report polls in a row that Tiger's throttling may cut short before the throttle is raised:
+#: past it the run would trade on fills it has not seen for that many bars (its risk checks
+#: on a stale book); stopping with the error is safer, and a restart reconciles.
+MAX_DEFERRED_POLLS = 10
 
 FILLS_FROM_TRANSACTIONS = "order_transactions"
 FILLS_FROM_ORDER_RECORDS = "order_records"
@@ -143,6 +147,7 @@ class TigerBroker:
         # list: a later lookup of a mark seen there asks for that one order, not a new scan
         self._seen_marks: dict[str, set[int]] = defaultdict(set)
         self._lock = threading.RLock()
+        self._deferred_polls = 0  # report polls in a row cut short by throttling
 
     @classmethod
     def from_settings(cls, settings: Any, **session_kw: Any) -> TigerBroker:
@@ -409,18 +414,26 @@ class TigerBroker:
             ))
         if throttled is not None:
             self._defer_poll(throttled, deferred)
+        else:
+            self._deferred_polls = 0
         return reports
 
-    @staticmethod
-    def _defer_poll(exc: RateLimited, orders: int) -> None:
+    def _defer_poll(self, exc: RateLimited, orders: int) -> None:
         """A throttled report poll is skipped, not raised. Why: after Tiger throttles a method
         the session refuses it for its cool-down (10 s), longer than the engine's retries of
         the poll (~7.5 s), so raising stopped `qlab live` on one throttle. Nothing is lost by
         waiting: the orders not reported stay tracked as pending (their last report is
-        unchanged) and the next bar's poll asks again. Only this read-only poll is deferred;
-        place, modify and cancel still raise and are never retried blindly."""
-        log.warning("report poll deferred to a later bar, %d order(s) not polled yet: %s",
-                    orders, exc)
+        unchanged) and the next bar's poll asks again — up to :data:`MAX_DEFERRED_POLLS` polls
+        in a row, then the throttle is raised. Only this read-only poll is deferred; place,
+        modify and cancel still raise and are never retried blindly."""
+        self._deferred_polls += 1
+        if self._deferred_polls > MAX_DEFERRED_POLLS:
+            self._deferred_polls = 0
+            log.error("report poll throttled %d times in a row: raised, not deferred again",
+                      MAX_DEFERRED_POLLS + 1)
+            raise exc
+        log.warning("report poll deferred to a later bar (%d in a row), %d order(s) not "
+                    "polled yet: %s", self._deferred_polls, orders, exc)
 
     def fills(
         self, client_order_ids: Iterable[str] | None = None, since: datetime | None = None

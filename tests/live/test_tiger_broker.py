@@ -218,6 +218,24 @@ def test_a_throttled_report_poll_is_deferred_not_raised(gateway, broker, caplog)
     assert (rep.client_order_id, rep.status) == ("Q0101", OrderStatus.ACCEPTED)
 
 
+def test_a_throttle_that_lasts_is_raised_after_max_deferred_polls(gateway, broker):
+    """Deferring is for a passing throttle: polls cut short MAX_DEFERRED_POLLS times in a row
+    raise the next time (trading on fills unseen for that many bars is worse than stopping)."""
+    from live.tiger.broker import MAX_DEFERRED_POLLS
+    from research.execution.errors import RateLimited
+
+    gateway.set_price("AAPL", 150.0)
+    broker.submit(buy("Q0104", 10, limit=149.0))
+    gateway.fail_next("active_orders", THROTTLE)
+    for _ in range(MAX_DEFERRED_POLLS):  # within the cool-down: each refused, deferred
+        assert broker.poll_reports() == []
+    with pytest.raises(RateLimited):
+        broker.poll_reports()
+    time.sleep(0.35)
+    (rep,) = broker.poll_reports()  # a complete poll: counting starts again
+    assert rep.client_order_id == "Q0104"
+
+
 def test_a_throttled_order_query_in_the_poll_is_deferred(gateway, broker):
     gateway.set_price("AAPL", 150.0)
     gateway.set_price("KO", 60.0, half_spread=0.01)
