@@ -280,7 +280,12 @@ class SystemBreaker:
     def force(self, state: TradingState, now: datetime, reason: str,
               manual: bool = False) -> BreakerEvent:
         """Set a state directly (a halt, or restoring a journaled state on restart);
-        ``manual``: no cool-down recovery, only :meth:`reset` lifts it."""
+        ``manual``: no cool-down recovery, only :meth:`reset` lifts it. A halt over a manual
+        halt stays manual (a kill switch after a daily-loss halt must not give it a
+        cool-down that lifts it within the session)."""
+        if (state is TradingState.HALTED and self.state is TradingState.HALTED
+                and self._tripped_at is None):
+            manual = True
         ev = BreakerEvent(now, "system", None, self.state.value, state.value, reason, manual)
         self.state = state
         self.reason = reason

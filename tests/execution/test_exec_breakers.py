@@ -111,3 +111,16 @@ def test_latency_consecutive_rejects_and_staleness():
     assert sb2.maybe_recover(T0 + timedelta(hours=1), T0 + timedelta(hours=1)) is None  # manual
     assert sb2.reset(T0, "operator").new_state == "active"
     assert [e.new_state for e in sb.events] == ["reducing", "active", "halted"]
+
+
+def test_a_halt_over_a_manual_halt_stays_manual():
+    """The daily-loss 'halt' is manual (lifted only by the next session's reset); a kill
+    switch halting again must not turn it into a halt the cool-down lifts."""
+    sb = system(cooldown=60.0)
+    sb.force(TradingState.HALTED, T0, "daily loss 4% > 3%", manual=True)
+    sb.force(TradingState.HALTED, T0, "kill switch: kill file")
+    later = T0 + timedelta(seconds=600)
+    assert sb.maybe_recover(later, later) is None and sb.state is TradingState.HALTED
+    auto = system(cooldown=60.0)
+    auto.force(TradingState.HALTED, T0, "kill switch")
+    assert auto.maybe_recover(later, later).new_state == "active"
