@@ -44,13 +44,14 @@ def position_attribution(result: Any, closes: pd.DataFrame, risk_settings: Any,
                          dates: pd.DatetimeIndex | None = None) -> pd.DataFrame:
     """CVaR contributions by position (fractions of NAV at the configured horizon) at
     ``dates`` (default: month ends), from the risk manager the replay ran with."""
+    from research.data.sectors import sector_map
     from research.risk import RiskManager
 
     weights = book_weights(result, closes)
     dates = month_ends(weights.index) if dates is None else dates
     rows = int(risk_settings.var_lookback_days)
     out = {}
-    manager = RiskManager(risk_settings)
+    manager = RiskManager(risk_settings, sector_map(result.config.universe.sectors))
     for day in dates:
         returns = _returns_before(closes[weights.columns], day, rows)
         w = weights.loc[day].fillna(0.0)
@@ -106,7 +107,7 @@ def risk_budget_comparison(study: Any, closes: pd.DataFrame) -> pd.DataFrame:
     the same limits when the study ran one (``study.budgeted``), else the cvxpy risk-parity
     solution on the trailing Ledoit-Wolf covariance — with each one's share of the volatility
     on that covariance and its sector."""
-    from research.data.sectors import GICS_SECTOR
+    from research.data.sectors import sector_map
     from research.risk import LedoitWolf, risk_parity_weights
 
     res = study.limited
@@ -129,7 +130,8 @@ def risk_budget_comparison(study: Any, closes: pd.DataFrame) -> pd.DataFrame:
         w = table[col].to_numpy()
         variance = float(w @ cov @ w)
         table[f"{col}_risk_share"] = w * (cov @ w) / variance if variance > 0 else 0.0
-    table["sector"] = [GICS_SECTOR.get(s, s) for s in names]
+    sectors = sector_map(res.config.universe.sectors)  # every name has one: the replay ran
+    table["sector"] = [sectors[s] for s in names]
     return table
 
 
