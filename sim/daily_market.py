@@ -167,12 +167,23 @@ def build_daily_market(closes: pd.DataFrame, *, start, end=None, open_: pd.DataF
         notes.append("range: the data has no high/low; volatility is the EWMA of squared "
                      "close-to-close returns and a limit order fills only when the close "
                      "trades through it")
-    splits = suspected_splits(hist)
-    if splits:
-        notes.append("prices: taken as split-adjusted, but the closes move as an unadjusted "
-                     f"split does ({'; '.join(splits[:5])}"
-                     f"{f'; {len(splits) - 5} more' if len(splits) > 5 else ''}): if these are "
-                     "splits, the backtest books them as losses or gains")
+    # a split-shaped move in the traded sessions is booked as P&L; one in the lookback only
+    # is read by the estimators (volatility, the risk model) as a real move
+    before = hist.index[hist.index < first]
+    read_from = before[max(len(before) - history_sessions, 0)]  # the estimators' reach
+    splits = suspected_splits(hist.loc[read_from:])
+    traded_from = f"{first:%Y-%m-%d}"
+    for moves, effect in (
+            ([m for m in splits if m.split(" ")[1] >= traded_from],
+             "the backtest books them as losses or gains"),
+            ([m for m in splits if m.split(" ")[1] < traded_from],
+             "they are in the lookback only: the volatility and risk estimates read them as "
+             "real moves")):
+        if moves:
+            notes.append("prices: taken as split-adjusted, but the closes move as an "
+                         f"unadjusted split does ({'; '.join(moves[:5])}"
+                         f"{f'; {len(moves) - 5} more' if len(moves) > 5 else ''}): if these "
+                         f"are splits, {effect}")
     sigma_day = _ewma_sigma_before(day_var, vol_halflife_sessions)
     adv = _mean_before(vol_v)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -508,6 +508,12 @@ class TradingLoop:
                               when: datetime) -> None:
         """A clear error instead of the risk model's: which names lack the history and from
         when, what the risk model needs, what to change."""
+        lookback = int(self.risk.lookback)
+        if lookback < need:  # the setting, not the data, is what is short
+            raise ValueError(
+                f"{when:%Y-%m-%d}: risk.var_lookback_days is {lookback}, but the risk model "
+                f"needs at least {need} returns (more than the {len(self.symbols)} symbols, "
+                f"and a {1 - self.risk.confidence:.0%} VaR tail of one): raise it")
         closes = np.isfinite(values).sum(axis=0)
         short = sorted(zip(closes.tolist(), self.symbols, strict=True))[:3]
         names = ", ".join(f"{s} ({n} close(s))" for n, s in short)

@@ -313,3 +313,30 @@ def test_too_little_history_before_the_start_is_refused_naming_the_late_name(clo
     with pytest.raises(ValueError, match=r"2021-06-01: \d+ session\(s\) before it have a return "
                        r"for every symbol; the risk model needs at least 20.*KO \(\d+ close"):
         backtest(late)
+
+
+def test_a_var_lookback_shorter_than_the_risk_model_needs_names_the_setting(closes):
+    settings = Settings()
+    settings = settings.model_copy(update={"risk": settings.risk.model_copy(
+        update={"var_lookback_days": 10})})
+    with pytest.raises(ValueError, match="risk.var_lookback_days is 10, but the risk model "
+                                         "needs at least 20 returns"):
+        backtest(closes, settings=settings)
+
+
+def test_a_split_shaped_move_is_named_where_it_acts(closes):
+    """In the traded sessions it is booked as P&L; in the lookback only the estimators read
+    it; before the estimators' reach it is not mentioned."""
+    from sim.daily_market import build_daily_market
+
+    def note(frame, start):
+        m = build_daily_market(frame, start=start, end="2021-09-30")
+        return [n for n in m.notes if n.startswith("prices")]
+
+    moved = closes.copy()
+    moved.loc["2021-07-01":, "KO"] /= 2  # an unadjusted 2:1 split on 2021-07-01
+    (traded,) = note(moved, "2021-06-01")
+    assert "KO 2021-07-01: x0.499 (a 2:1 split?)" in traded and "books them" in traded
+    (lookback,) = note(moved, "2021-08-02")
+    assert "in the lookback only" in lookback
+    assert note(moved.loc[:"2021-09-30"], "2021-09-01") != [] and note(closes, "2021-06-01") == []
