@@ -28,7 +28,13 @@ import numpy as np
 from pydantic import ValidationError
 
 from research.config import RunConfig, Settings
-from sim.sweep.spec import Distribution, SweepSpec, SweepSpecError, VectorbtOptions
+from sim.sweep.spec import (
+    VECTORBT_BARS,
+    Distribution,
+    SweepSpec,
+    SweepSpecError,
+    VectorbtOptions,
+)
 
 #: Settings groups that never reach a worker nor the hash (credentials, result locations).
 PRIVATE_SETTINGS = {"tiger", "tracking"}
@@ -208,7 +214,9 @@ def expand(spec: SweepSpec, base: RunConfig, settings: Settings) -> tuple[list[P
         except ValueError as exc:
             problems.append(f"point ({shown}): {exc}")
             continue
-        bars = spec.bars or config["universe"]["dataset"]
+        # the data the point runs on: the vectorbt task reads the embedded daily closes only
+        bars = spec.bars or (VECTORBT_BARS if spec.task == "vectorbt"
+                             else config["universe"]["dataset"])
         if bars not in data_hashes:
             data_hashes[bars] = data_hash(bars, settings)
         digest = config_hash(spec.task, spec, config, effective, options, data_hashes[bars])

@@ -149,3 +149,26 @@ def test_a_dataset_imported_again_changes_every_point_hash(tmp_path, small_minut
     changed["volume"] = changed["volume"] + 1.0
     store.write("mine", changed, source="test", synthetic=True, replace=True)
     assert not {p.config_hash for p in expand(spec, base, settings)[0]} & before
+
+
+def test_a_vectorbt_sweep_is_keyed_on_the_closes_it_reads(tmp_path, settings, monkeypatch):
+    """The vectorbt task reads the embedded daily closes whatever the base config's dataset
+    says: its points hash those (and never build the synthetic minute dataset to hash it)."""
+    import research.data as data
+    from sim.sweep.points import data_hash
+
+    import yaml
+
+    from tests.sweep.sweep_files import BASE_CONFIG
+
+    cfg = {**BASE_CONFIG, "universe": {**BASE_CONFIG["universe"],
+                                       "dataset": "sp500_synthetic_minute"},
+           "strategy": {**BASE_CONFIG["strategy"], "rebalance_every_sessions": 21}}
+    path = write_sweep(tmp_path, task="vectorbt", bars=None,
+                       grid={"strategy.lookback_days": [21, 63]})
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    monkeypatch.setattr(data, "ensure_synthetic_datasets", lambda *a, **k: pytest.fail(
+        "the vectorbt sweep built the synthetic minute dataset"))
+    spec, base = load_sweep(path)
+    points, _ = expand(spec, base, settings)
+    assert {p.data_hash for p in points} == {data_hash("sp500_daily", settings)}
