@@ -3,6 +3,7 @@ optionally with live quotes, one snapshot per new bar close."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -13,6 +14,8 @@ import pandas as pd
 from live.tiger.bars import NoBarsError
 from research.data.schema import EXCHANGE_TZ
 from research.execution.model import MarketSnapshot
+
+log = logging.getLogger(__name__)
 
 
 def snapshots_from_bars(bars: pd.DataFrame, symbols: tuple[str, ...],
@@ -60,8 +63,12 @@ class TigerBarFeed:
             since = self.since or pd.Timestamp.now(tz=EXCHANGE_TZ).normalize()
             try:
                 bars = self.source.load(list(self.symbols), start=since)
-            except NoBarsError:  # before the session's first bar has completed
+            except NoBarsError as exc:  # before the session's first bar has completed...
                 bars = None
+                # ... or a holiday, symbols Tiger does not know, no quote permission: said
+                # once a spell (and every ~10 minutes of it), never silently polled for ever
+                if idle % 120 == 0:
+                    log.warning("no bars yet (poll %d of this spell): %s", idle + 1, exc)
             if bars is not None and self.last is not None:
                 bars = bars[bars["timestamp"] > self.last]
             if bars is None or bars.empty:

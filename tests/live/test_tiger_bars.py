@@ -202,3 +202,22 @@ def test_the_feed_yields_a_forming_minute_once_complete_with_its_full_volume(gat
                         poll_s=0.0, since=pd.Timestamp("2022-11-22"), sleep=next_minute)
     snaps = [(s.timestamp.strftime("%H:%M"), float(s.volume[0])) for s in feed]
     assert snaps == [("09:31", 500.0), ("09:32", 500.0)]
+
+
+def test_a_feed_with_no_bars_says_why_instead_of_polling_silently(caplog):
+    """A holiday, unknown symbols or no quote permission: the feed keeps polling (the first
+    bar may just not have closed yet) but logs the source's reason at the start of the spell."""
+    import logging
+
+    from live.feed import TigerBarFeed
+    from live.tiger.bars import NoBarsError
+
+    class Empty:
+        def load(self, symbols, start=None, end=None):
+            raise NoBarsError("Tiger returned no minute bars for ['ZZZZ']")
+
+    caplog.set_level(logging.WARNING, logger="live.feed")
+    feed = TigerBarFeed(Empty(), ("ZZZZ",), poll_s=0.0, idle_polls=3, sleep=lambda s: None)
+    assert list(feed) == []
+    lines = [r.getMessage() for r in caplog.records if "no bars yet" in r.getMessage()]
+    assert len(lines) == 1 and "ZZZZ" in lines[0]
