@@ -552,6 +552,7 @@ def summarise(per_order: pd.DataFrame, strategies: Sequence[str]) -> dict:
         s_tot = clusters.totals(is_bps)
         red = reduction_interval(s_tot, m_tot)
         red_sim = reduction_interval(s_tot, m_tot, level_each)
+        defined = red.bounded and market_resolved
         red_sd, _ = day_sd(s_tot, m_tot)
         arrival = d["arrival_mid"].to_numpy(float)
         shift = sign * 1e4 * (arrival - m_arrival) / m_arrival
@@ -562,12 +563,15 @@ def summarise(per_order: pd.DataFrame, strategies: Sequence[str]) -> dict:
             "diff_bps": {**_interval_block(ratio_interval(diff_tot, ones)),
                          "ci_simultaneous": ratio_interval(diff_tot, ones, level_each).as_list(),
                          "std": float(diff.std(ddof=1)) if diff.size > 1 else None},
-            "reduction_pct": {"mean": red.estimate, "ci95": red.as_list(),
-                              "ci_simultaneous": red_sim.as_list(),
-                              "defined": red.bounded and market_resolved},
+            # no % is quoted without a resolved market cost: no interval for it either
+            "reduction_pct": {"mean": red.estimate,
+                              "ci95": red.as_list() if defined else [None, None],
+                              "ci_simultaneous": red_sim.as_list() if defined
+                              else [None, None],
+                              "defined": defined},
             "days_needed": days_needed(diff_tot, ones, claim_effect),
             "days_to_resolve_band": days_to_half_width(100.0 * red_sd, CLAIM_RESOLUTION_PP)
-            if red.bounded else None,
+            if defined else None,
             "design_effect": design_effect(diff, clusters),
             "share_of_orders_cheaper": _interval_block(mean_interval(cheaper, clusters)),
             "arrival_shift_bps": {**_interval_block(mean_interval(shift, clusters)),

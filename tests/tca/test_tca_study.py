@@ -229,4 +229,4 @@ def test_no_percent_is_quoted_when_the_shown_market_interval_includes_zero():
     shown = mean_interval(market["is_bps"].to_numpy(), clusters)
     assert shown.lo < 0 < shown.hi and fieller_interval(totals, totals).bounded
     red = summarise(per_order, ["market", "twap"])["paired_vs_market"]["twap"]["reduction_pct"]
-    assert red["defined"] is False
+    assert red["defined"] is False and red["ci95"] == [None, None]
