@@ -340,3 +340,30 @@ def test_a_split_shaped_move_is_named_where_it_acts(closes):
     (lookback,) = note(moved, "2021-08-02")
     assert "in the lookback only" in lookback
     assert note(moved.loc[:"2021-09-30"], "2021-09-01") != [] and note(closes, "2021-06-01") == []
+
+
+def test_each_pre_trade_check_reads_the_nav_the_broker_holds(closes, monkeypatch):
+    """The book the risk checks read is marked at the bar's prices after its fills, fees
+    paid: at every check (the open's orders and the close's remainders of a book big enough
+    for the participation cap to leave some) its NAV is the simulated broker's equity."""
+    from research.trading import TradingLoop
+
+    seen = []
+    start = TradingLoop.start
+
+    def watched_start(self, *args, **kwargs):
+        engine = start(self, *args, **kwargs)
+        check = self.risk.check_order
+
+        def recording(*a, **k):
+            seen.append((self._bar_time, self.risk.nav, self.broker.account().equity))
+            return check(*a, **k)
+
+        self.risk.check_order = recording
+        return engine
+
+    monkeypatch.setattr(TradingLoop, "start", watched_start)
+    backtest(closes, config(capital=5e9))
+    assert {f"{t:%H:%M}" for t, _, _ in seen} == {"09:30", "16:00"}
+    for _, nav, equity in seen:
+        assert nav == pytest.approx(equity, rel=1e-12)
