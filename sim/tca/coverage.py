@@ -113,7 +113,9 @@ def claim_pass_rates(truth: KnownTruth, n_days: int, n_strategies: int, n_studie
     ``best_unadjusted`` (any strategy's 95% interval inside the band), ``best_adjusted`` (any
     strategy's Bonferroni-adjusted interval inside the band: the study's default) and
     ``old_rule`` (any 95% interval excluding zero inside the band widened by 1.5 points, the
-    rule before issue 19). With a saving outside the band every rate is a false "holds"."""
+    rule before issue 19). Each counts a "holds" only where the report would quote a %: the
+    market cost interval it shows excludes zero. With a saving outside the band every rate is a
+    false "holds"."""
     from sim.tca.claim import CLAIM_REDUCTION_PCT
     from sim.tca.report import classify_reduction
 
@@ -124,6 +126,9 @@ def claim_pass_rates(truth: KnownTruth, n_days: int, n_strategies: int, n_studie
         day, market, _ = simulate(truth, n_days, rng)
         clusters = DayClusters(day)
         m_tot = clusters.totals(market)
+        # the report quotes a % only when the market cost interval it shows excludes zero
+        m_lo = mean_interval(market, clusters).lo
+        resolved = m_lo is not None and m_lo > 0
         hit = dict.fromkeys(counts, False)
         for k in range(n_strategies):
             w = rng.normal(0.0, truth.diff_day_sd_bps, n_days)[day]
@@ -131,11 +136,12 @@ def claim_pass_rates(truth: KnownTruth, n_days: int, n_strategies: int, n_studie
                                                                 truth.diff_order_sd_bps)
             s_tot = clusters.totals(strategy)
             r = reduction_interval(s_tot, m_tot)
-            inside = r.bounded and classify_reduction(r.lo, r.hi) == "consistent"
+            inside = resolved and r.bounded and classify_reduction(r.lo, r.hi) == "consistent"
             hit["named"] |= k == 0 and inside
             hit["best_unadjusted"] |= inside
             a = reduction_interval(s_tot, m_tot, level_each)
-            hit["best_adjusted"] |= a.bounded and classify_reduction(a.lo, a.hi) == "consistent"
+            hit["best_adjusted"] |= (resolved and a.bounded
+                                     and classify_reduction(a.lo, a.hi) == "consistent")
             hit["old_rule"] |= (r.bounded and r.lo > 0 and r.lo >= CLAIM_REDUCTION_PCT[0] - 1.5
                                 and r.hi <= CLAIM_REDUCTION_PCT[1] + 1.5)
         for key in counts:
