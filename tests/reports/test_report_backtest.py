@@ -101,3 +101,45 @@ def test_the_backtest_report_renders_in_chromium(smoke_report, check_html_in_bro
     check = check_html_in_browser(smoke_report / "reports" / f"{NAME}.html")
     assert check.ok, check.describe()
     assert check.figures_rendered == N_FIGURES
+
+
+@pytest.mark.slow
+@pytest.mark.notebook
+def test_a_report_past_the_benchmark_s_data_runs_without_it_and_says_why(
+        tmp_path_factory, run_smoke_report):
+    """Own daily bars for 2023, after the embedded S&P 500 ends: the tearsheet is written,
+    its figures and verdict without a benchmark, and the intro says why there is none."""
+    import numpy as np
+    import pandas as pd
+    import yaml
+
+    from research.data.calendar import sessions
+
+    folder = tmp_path_factory.mktemp("after-2022")
+    days = sessions("2022-01-03", "2023-03-31").index
+    rng = np.random.default_rng(5)
+    frames = []
+    for symbol, start in (("AAPL", 170.0), ("KO", 60.0)):
+        close = start * np.exp(np.cumsum(rng.normal(0.0, 0.015, len(days))))
+        frames.append(pd.DataFrame({
+            "timestamp": (days + pd.Timedelta(hours=16)).tz_localize("America/New_York"),
+            "symbol": symbol, "open": close, "high": close * 1.01, "low": close * 0.99,
+            "close": close, "volume": 5e7}))
+    bars = folder / "bars.csv"
+    pd.concat(frames).to_csv(bars, index=False)
+    config = yaml.safe_load(CONFIG.read_text())
+    config["universe"] = {"symbols": ["AAPL", "KO"]}
+    config["risk"].update(max_position_weight=0.6, max_sector_weight=0.6)
+    path = folder / "run.yaml"
+    path.write_text(yaml.safe_dump(config))
+    root = run_smoke_report(tmp_path_factory, NAME, "-p", "config", str(path), "-p", "bars",
+                            str(bars), "-p", "start", "2023-01-03", "-p", "end", "2023-03-31",
+                            "-p", "algorithms", "market,twap")
+    executed = json.loads((root / "reports" / f"{NAME}.ipynb").read_text())
+    outputs = [o for c in executed["cells"] for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    markdown = "\n".join("".join(o["data"]["text/markdown"]) for o in outputs
+                         if "text/markdown" in o.get("data", {}))
+    assert "it has no level on" in markdown and "the information ratio are null" in markdown
+    metrics = json.loads((root / "reports" / f"{NAME}.metrics.json").read_text())
+    assert "sharpe" in metrics and "benchmark_cagr" not in metrics
