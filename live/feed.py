@@ -56,6 +56,7 @@ class TigerBarFeed:
         self.sleep = sleep
         self.last: datetime | None = None
         self._next_index = 0
+        self._without_bar: dict[pd.Timestamp, set[str]] = {}  # recent minutes' missing symbols
 
     def __iter__(self) -> Iterator[MarketSnapshot]:
         idle = 0
@@ -70,6 +71,7 @@ class TigerBarFeed:
                 if idle % 120 == 0:
                     log.warning("no bars yet (poll %d of this spell): %s", idle + 1, exc)
             if bars is not None and self.last is not None:
+                self._say_late(bars[bars["timestamp"] <= self.last])
                 bars = bars[bars["timestamp"] > self.last]
             if bars is None or bars.empty:
                 idle += 1
@@ -81,4 +83,19 @@ class TigerBarFeed:
             for snap in snapshots_from_bars(bars, self.symbols, self._next_index):
                 self._next_index = snap.bar_index + 1
                 self.last = pd.Timestamp(snap.timestamp)
+                self._without_bar[self.last] = {s for s, c in zip(self.symbols, snap.close,
+                                                                   strict=True) if c != c}
+                while len(self._without_bar) > 30:  # the last half hour is enough to tell
+                    self._without_bar.pop(next(iter(self._without_bar)))
                 yield snap
+
+    def _say_late(self, seen: pd.DataFrame) -> None:
+        """A bar Tiger delivered after its minute was yielded without it (another symbol's
+        bar came first): the engine saw no trading in the symbol then, and it is not replayed
+        — said once, not silently dropped."""
+        for ts, sym in zip(seen["timestamp"], seen["symbol"], strict=True):
+            missing = self._without_bar.get(pd.Timestamp(ts))
+            if missing and sym in missing:
+                missing.discard(sym)
+                log.warning("late bar: %s at %s arrived after that minute was traded without "
+                            "it (not replayed: the engine saw no bar for it then)", sym, ts)

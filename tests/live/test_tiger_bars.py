@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -221,3 +222,34 @@ def test_a_feed_with_no_bars_says_why_instead_of_polling_silently(caplog):
     assert list(feed) == []
     lines = [r.getMessage() for r in caplog.records if "no bars yet" in r.getMessage()]
     assert len(lines) == 1 and "ZZZZ" in lines[0]
+
+
+def test_a_bar_delivered_after_its_minute_was_yielded_is_said_not_dropped_silently(caplog):
+    """KO's 09:31 bar reaches the feed one poll after AAPL's: the 09:31 snapshot went out
+    with no KO bar (no trading in it, to the engine) and is not replayed — and the log says
+    so, once."""
+    import logging
+
+    from live.feed import TigerBarFeed
+
+    def bar(sym, minute):
+        ts = pd.Timestamp(f"2022-11-22 09:{minute}", tz="America/New_York")
+        return {"timestamp": ts, "symbol": sym, "open": 1.0, "high": 1.0, "low": 1.0,
+                "close": 1.0, "volume": 10.0}
+
+    polls = iter([pd.DataFrame([bar("AAPL", 31)]),
+                  pd.DataFrame([bar("AAPL", 31), bar("KO", 31), bar("AAPL", 32), bar("KO", 32)]),
+                  pd.DataFrame([bar("AAPL", 31), bar("KO", 31), bar("AAPL", 32), bar("KO", 32)])])
+
+    class Source:
+        def load(self, symbols, start=None, end=None):
+            return next(polls)
+
+    caplog.set_level(logging.WARNING, logger="live.feed")
+    feed = TigerBarFeed(Source(), ("AAPL", "KO"), poll_s=0.0, idle_polls=1,
+                        sleep=lambda s: None)
+    snaps = list(feed)
+    assert [f"{s.timestamp:%H:%M}" for s in snaps] == ["09:31", "09:32"]
+    assert np.isnan(snaps[0].close[1]) and snaps[1].close[1] == 1.0
+    late = [r.getMessage() for r in caplog.records if r.getMessage().startswith("late bar")]
+    assert len(late) == 1 and "KO at 2022-11-22 09:31" in late[0]
