@@ -749,6 +749,17 @@ def run_config_reference_errors(config: RunConfig, known_datasets: Mapping[str, 
         if missing:
             problems.append(("universe.symbols", f"{missing} not in dataset "
                                                  f"{universe.dataset!r}"))
+        # every traded name needs a sector (the sector limit, sector-aware strategies, the
+        # attribution): one the data has but no map names would stop the run at its start
+        from research.data.sectors import sector_map
+
+        known_sectors = sector_map(universe.sectors)
+        names = universe.symbols or list(have)
+        unsectored = [s for s in names if s in have and s not in known_sectors]
+        if unsectored:
+            problems.append(("universe.sectors", f"no sector for {unsectored}: name them here "
+                                                 "(symbol: sector); the embedded GICS map "
+                                                 "covers the 20 embedded names only"))
     calibration = config.cost_model.calibration_file
     if calibration is not None and not calibration.is_file():
         problems.append(("cost_model.calibration_file", f"no such file: {calibration}"))

@@ -86,3 +86,20 @@ def test_env_example_lists_every_setting():
     for group, field in Settings.model_fields.items():
         for name in field.default_factory.model_fields:
             assert f"QLAB_{group.upper()}__{name.upper()}=" in committed
+
+
+def test_config_validate_names_the_symbols_a_dataset_has_but_no_sector_map_does():
+    """Own tickers in a dataset need universe.sectors (the sector limit reads every name's):
+    named at validation, not at the run's first refit; given, the config is valid."""
+    from research.config import RunConfig, run_config_reference_errors
+
+    datasets = {"mine": ["ZZZA", "KO"]}
+    cfg = RunConfig(name="x", universe={"dataset": "mine", "symbols": ["ZZZA", "KO"]})
+    assert run_config_reference_errors(cfg, datasets) == [
+        ("universe.sectors", "no sector for ['ZZZA']: name them here (symbol: sector); the "
+                             "embedded GICS map covers the 20 embedded names only")]
+    cfg = RunConfig(name="x", universe={"dataset": "mine", "symbols": ["ZZZA", "KO"],
+                                        "sectors": {"ZZZA": "Energy"}})
+    assert run_config_reference_errors(cfg, datasets) == []
+    every = RunConfig(name="x", universe={"dataset": "mine"})  # no list: every symbol of it
+    assert run_config_reference_errors(every, datasets)[0][0] == "universe.sectors"
