@@ -154,11 +154,10 @@ def test_a_dataset_imported_again_changes_every_point_hash(tmp_path, small_minut
 def test_a_vectorbt_sweep_is_keyed_on_the_closes_it_reads(tmp_path, settings, monkeypatch):
     """The vectorbt task reads the embedded daily closes whatever the base config's dataset
     says: its points hash those (and never build the synthetic minute dataset to hash it)."""
-    import research.data as data
-    from sim.sweep.points import data_hash
-
     import yaml
 
+    import research.data as data
+    from sim.sweep.points import data_hash
     from tests.sweep.sweep_files import BASE_CONFIG
 
     cfg = {**BASE_CONFIG, "universe": {**BASE_CONFIG["universe"],
