@@ -52,6 +52,15 @@ def test_bad_parameters_on_the_command_line_exit_2_naming_them(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def _markdown_without_errors(root: Path) -> str:
+    """The executed report notebook's Markdown output, after checking no cell raised."""
+    executed = json.loads((root / "reports" / f"{NAME}.ipynb").read_text())
+    outputs = [o for c in executed["cells"] for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    return "\n".join("".join(o["data"]["text/markdown"]) for o in outputs
+                     if "text/markdown" in o.get("data", {}))
+
+
 @pytest.fixture(scope="module")
 def smoke_report(tmp_path_factory, run_smoke_report):
     """``qlab report backtest -p config configs/inverse_volatility_daily.yaml -p smoke true``
@@ -64,11 +73,7 @@ def smoke_report(tmp_path_factory, run_smoke_report):
 @pytest.mark.notebook
 def test_the_smoke_report_runs_and_is_tracked(smoke_report):
     root = smoke_report
-    executed = json.loads((root / "reports" / f"{NAME}.ipynb").read_text())
-    outputs = [o for c in executed["cells"] for o in c.get("outputs", [])]
-    assert not [o for o in outputs if o.get("output_type") == "error"]
-    markdown = "\n".join("".join(o["data"]["text/markdown"]) for o in outputs
-                         if "text/markdown" in o.get("data", {}))
+    markdown = _markdown_without_errors(root)
     assert "# Backtest: invvol-16-daily" in markdown and "**Smoke run**" in markdown
     # a daily replay fits its cost model on the sessions before: VWAP and IS run, and with a
     # whole-session horizon they send one child a session, as TWAP does
@@ -135,11 +140,7 @@ def test_a_report_past_the_benchmark_s_data_runs_without_it_and_says_why(
     root = run_smoke_report(tmp_path_factory, NAME, "-p", "config", str(path), "-p", "bars",
                             str(bars), "-p", "start", "2023-01-03", "-p", "end", "2023-03-31",
                             "-p", "algorithms", "market,twap")
-    executed = json.loads((root / "reports" / f"{NAME}.ipynb").read_text())
-    outputs = [o for c in executed["cells"] for o in c.get("outputs", [])]
-    assert not [o for o in outputs if o.get("output_type") == "error"]
-    markdown = "\n".join("".join(o["data"]["text/markdown"]) for o in outputs
-                         if "text/markdown" in o.get("data", {}))
+    markdown = _markdown_without_errors(root)
     assert "it has no level on" in markdown and "the information ratio are null" in markdown
     metrics = json.loads((root / "reports" / f"{NAME}.metrics.json").read_text())
     assert "sharpe" in metrics and "benchmark_cagr" not in metrics
