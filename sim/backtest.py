@@ -35,6 +35,7 @@ from research.analytics.metrics import PerformanceMetrics, performance_metrics
 from research.data.schema import EXCHANGE_TZ
 from research.execution import execution_quality
 from research.risk import MemorySink
+from research.trading import JOIN_COVERAGE
 from sim.daily_market import build_daily_market
 from sim.driver import ReplayDriver
 from sim.fill_costs import decompose_fills, half_spreads
@@ -387,7 +388,7 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
             "conventions": {"sessions_per_year": 252, "risk_free_rate": risk_free_rate,
                             "equity": "marked at each session's last close as the run saw it",
                             "benchmark": benchmark_text},
-            "assumptions": list(assumptions) + ([
+            "assumptions": list(assumptions) + _coverage_notes(loop, last_day) + ([
                 f"fees: fills on {len(driver.fee_fn.backdated)} session(s) before the fee schedule "
                 f"{config.cost_model.fee_schedule!r} existed ({driver.fee_fn.schedule.first_date})"
                 " were charged its first version"] if driver.fee_fn.backdated else []),
@@ -399,6 +400,22 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
                           list(loop.decisions), meta,
                           limit_usage=limit_usage, risk_forecasts=forecasts, alerts=alerts,
                           closes=closes, paid_costs=cost_by_day.rename("paid_costs"))
+
+
+def _coverage_notes(loop: Any, last_day: str) -> list[str]:
+    """One sentence per change of the names the risk model covers (and so the strategy sizes):
+    a name that begins trading inside the replay joins once it has the history."""
+    notes = []
+    for change in loop.coverage_changes:
+        if change["session"] > last_day:
+            continue
+        parts = [f"{', '.join(change[k])} {k.replace('_', ' ')}"
+                 for k in ("joined", "left", "not_covered") if change[k]]
+        notes.append(
+            f"universe on {change['session']}: {'; '.join(parts)} — the strategy sizes only "
+            f"the names the risk model covers: a return on at least {JOIN_COVERAGE:.0%} of the "
+            f"sessions of its {int(loop.risk.lookback)}-session window (held names always)")
+    return notes
 
 
 def _bar_volumes(replay: BarReplay, fills: list) -> list[float]:

@@ -67,6 +67,13 @@ from research.trading.rebalance import (
 )
 from research.trading.sessions import minutes_after_open, session_edges
 
+# A symbol joins the risk model (and so the strategy's universe) once it has a return on this
+# share of the sessions the best-covered symbol has one in the risk model's window: a name that
+# begins trading inside the replay would otherwise cut every name's window to its own short
+# history (the fit keeps the sessions where all covered names have a return). 0.9: a name that
+# begins a few sessions after the others, or misses a few closes, is in from the start.
+JOIN_COVERAGE = 0.9
+
 
 def risk_settings_for(config: Any, settings: Any) -> Any:
     """The process's risk settings with the run config's limits in force (``RiskSettings``
@@ -218,6 +225,11 @@ class TradingLoop:
         # record of how close the book ran to its limits and what VaR it expected
         self.limit_usage: list[dict[str, Any]] = []
         self.risk_forecasts: list[dict[str, Any]] = []
+        # the symbols the risk model is fitted on (see _risk_coverage) and each change of them
+        self._risk_covered: np.ndarray | None = None
+        self._risk_rows = np.arange(len(self.symbols))
+        self._risk_names: tuple[str, ...] = tuple(self.symbols)
+        self.coverage_changes: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------ start-up
     def start(self, initial_positions: dict[str, int] | None = None) -> ExecutionEngine:
@@ -375,7 +387,8 @@ class TradingLoop:
         policy = self.risk.settings.on_target_breach
         if policy == "trim":
             return weights
-        decision = self.risk.check_target(dict(zip(self.symbols, weights.tolist(), strict=True)))
+        decision = self.risk.check_target(dict(zip(
+            self._risk_names, weights[self._risk_rows].tolist(), strict=True)))
         if decision.decision.value == "approved":
             return weights
         limits = ",".join(r.value for r in decision.reasons)
@@ -484,17 +497,24 @@ class TradingLoop:
     def _update_risk(self, values: np.ndarray, shares: np.ndarray, price: np.ndarray,
                      nav: float, when: datetime) -> None:
         lookback = int(self.risk.lookback)
-        # simple daily returns of the sessions where every symbol has two closes (numpy: the
-        # pandas form cost ~1 ms a session)
+        # simple daily returns (numpy: the pandas form cost ~1 ms a session)
         with np.errstate(invalid="ignore", divide="ignore"):
             returns = values[1:] / values[:-1] - 1.0
+        covered = self._risk_coverage(returns[-lookback:], shares)
+        # the sessions where every covered symbol has two closes
+        returns = returns[:, covered]
         complete = np.isfinite(returns).all(axis=1)
         returns = returns[complete][-lookback:]
-        need = max(len(self.symbols) + 1, math.ceil(1.0 / (1.0 - self.risk.confidence) - 1e-9))
+        need = max(int(covered.sum()) + 1,
+                   math.ceil(1.0 / (1.0 - self.risk.confidence) - 1e-9))
         if len(returns) < need:
-            self._refuse_short_history(values, int(complete.sum()), need, when)
+            self._refuse_short_history(values[:, covered], int(complete.sum()), need, when,
+                                       [s for s, c in zip(self.symbols, covered,
+                                                          strict=True) if c])
         weights = np.where(np.isfinite(price), shares * np.nan_to_num(price), 0.0) / nav
-        snap = self.risk.update(returns, weights, nav=nav, symbols=self.symbols, as_of=when)
+        self._note_coverage(covered, when)
+        snap = self.risk.update(returns, weights[covered], nav=nav,
+                                symbols=self._risk_names, as_of=when)
         one_day = self.risk.one_day_risk()  # what a daily VaR backtest tests
         self.risk_forecasts.append({
             "session": f"{when:%Y-%m-%d}", "nav": nav, "var": snap.var, "cvar": snap.cvar,
@@ -504,24 +524,61 @@ class TradingLoop:
             "observations": snap.n_observations})
         self.on_risk_refit(snap, weights, nav)
 
+    def _risk_coverage(self, window: np.ndarray, shares: np.ndarray) -> np.ndarray:
+        """Which symbols the risk model is fitted on, from the returns ``window`` it fits on:
+        those with a return on at least ``JOIN_COVERAGE`` of the sessions the best-covered
+        symbol has one — so a name listed late (an IPO inside the replay, a dataset whose
+        names begin on different dates) joins once it has that much history, instead of
+        cutting every name's window to its own or stopping the run — and always the symbols
+        held or still being traded, whose orders the pre-trade check must measure."""
+        counts = np.isfinite(window).sum(axis=0)
+        covered = counts >= JOIN_COVERAGE * counts.max(initial=0)
+        covered &= counts > 0
+        covered |= shares != 0
+        if self.engine is not None and self._open_parents:
+            covered |= self._still_to_trade() != 0
+        return covered
+
+    def _note_coverage(self, covered: np.ndarray, when: datetime) -> None:
+        """Keep the covered symbols (the risk model's names, in universe order) and log and
+        record each symbol's joining: the strategy trades only what the risk model covers."""
+        if self._risk_covered is not None and np.array_equal(covered, self._risk_covered):
+            return
+        before = self._risk_covered
+        self._risk_covered = covered
+        self._risk_rows = np.flatnonzero(covered)
+        self._risk_names = tuple(self.symbols[k] for k in self._risk_rows)
+        out = [s for s, c in zip(self.symbols, covered, strict=True) if not c]
+        joined = ([] if before is None else
+                  [s for s, c, b in zip(self.symbols, covered, before, strict=True) if c and not b])
+        left = ([] if before is None else
+                [s for s, c, b in zip(self.symbols, covered, before, strict=True) if b and not c])
+        if before is None and out or joined or left:
+            self.coverage_changes.append({"session": f"{when:%Y-%m-%d}", "joined": joined,
+                                          "left": left, "not_covered": out})
+            self.log.info("risk_coverage", session=f"{when:%Y-%m-%d}", joined=joined,
+                          left=left, not_covered=out,
+                          effect="the strategy sizes only the names the risk model covers")
+
     def _refuse_short_history(self, values: np.ndarray, complete: int, need: int,
-                              when: datetime) -> None:
+                              when: datetime, names: list[str]) -> None:
         """A clear error instead of the risk model's: which names lack the history and from
         when, what the risk model needs, what to change."""
         lookback = int(self.risk.lookback)
         if lookback < need:  # the setting, not the data, is what is short
             raise ValueError(
                 f"{when:%Y-%m-%d}: risk.var_lookback_days is {lookback}, but the risk model "
-                f"needs at least {need} returns (more than the {len(self.symbols)} symbols, "
-                f"and a {1 - self.risk.confidence:.0%} VaR tail of one): raise it")
+                f"needs at least {need} returns (more than the {len(names)} symbols it "
+                f"covers, and a {1 - self.risk.confidence:.0%} VaR tail of one): raise it")
         closes = np.isfinite(values).sum(axis=0)
-        short = sorted(zip(closes.tolist(), self.symbols, strict=True))[:3]
-        names = ", ".join(f"{s} ({n} close(s))" for n, s in short)
+        short = sorted(zip(closes.tolist(), names, strict=True))[:3]
+        fewest = ", ".join(f"{s} ({n} close(s))" for n, s in short)
         raise ValueError(
-            f"{when:%Y-%m-%d}: {complete} session(s) before it have a return for every symbol; "
-            f"the risk model needs at least {need} (more than the {len(self.symbols)} symbols, "
-            f"and a {1 - self.risk.confidence:.0%} VaR tail of one). Fewest closes: {names}. "
-            "Start later, or leave out the names that begin trading late")
+            f"{when:%Y-%m-%d}: {complete} session(s) before it have a return for every symbol "
+            f"the risk model covers; it needs at least {need} (more than the {len(names)} "
+            f"symbols, and a {1 - self.risk.confidence:.0%} VaR tail of one). Fewest closes: "
+            f"{fewest}. Start later, or leave out the names with gaps in their closes (a "
+            "session where a covered name has no close is left out of the fit)")
 
     def prepare_session(self, day: Any) -> tuple[np.ndarray, np.ndarray, float]:
         """Everything of ``day``'s session that depends only on data before it: the risk
@@ -595,15 +652,18 @@ class TradingLoop:
         (``takes_current_weights``) is also given the book's weights and, with a cost model,
         each name's predicted cost (bps) of an order of one full position (NAV / N)."""
         kwargs: dict[str, Any] = {}
+        names = list(self._risk_names)  # a name the risk model cannot measure is not sized
         if getattr(self.strategy, "takes_current_weights", False):
             value = np.where(np.isfinite(price), shares * np.nan_to_num(price), 0.0)
-            kwargs["current_weights"] = pd.Series(value / nav, index=list(self.symbols))
+            kwargs["current_weights"] = pd.Series(value / nav, index=list(self.symbols))[names]
             if self.costs is not None:
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    size = np.rint(nav / len(self.symbols) / price)
+                    size = np.rint(nav / len(names) / price)
                     usd = self.costs.trade_cost_usd(np.nan_to_num(size), price, day)
                     bps = usd / (np.nan_to_num(size) * price) * 1e4
-                kwargs["trade_cost_bps"] = pd.Series(bps, index=list(self.symbols))
+                kwargs["trade_cost_bps"] = pd.Series(bps, index=list(self.symbols))[names]
+        if len(names) < len(self.symbols):
+            past = past[names]
         return self.strategy.target_weights(past, day, **kwargs).reindex(
             list(self.symbols)).fillna(0.0).to_numpy(float)
 
@@ -723,7 +783,7 @@ class TradingLoop:
         if not nav > 0:
             return
         held = (shares + self._today_shares) * np.nan_to_num(price)
-        self.risk.mark(held / nav, nav)
+        self.risk.mark(held[self._risk_rows] / nav, nav)
         limits = self.risk.settings
         start = self.risk.day_start_nav
         loss = 1.0 - nav / start if start else 0.0
@@ -837,9 +897,14 @@ class TradingLoop:
         if day is None or close is None or day in self._closes or not np.isfinite(
                 close).any():
             return
-        # a symbol without a single bar this session (halted, late feed) keeps its previous
-        # close: a NaN would read as "unpriced" and the next rebalance would sell it out
-        close = np.where(np.isfinite(close), close, self._closes.last_prices_before(day))
+        # a symbol without a single bar this session (halted, late feed) keeps the previous
+        # session's close: a NaN would read as "unpriced" and the next rebalance would sell it
+        # out. Only the previous session's: a name with no close then (not listed yet) stays
+        # without one, not priced at a close from years before (history borrowed for the
+        # lookback ends where the data begins)
+        previous = self._closes.values_before(day, 1)
+        if len(previous):
+            close = np.where(np.isfinite(close), close, previous[-1])
         self._closes.append(day, close)
         self.log.info("session_closed", day=f"{day:%Y-%m-%d}",
                       closes_from="last traded price of each symbol's last bar")

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from research.config import LIMITS_OFF, RunConfig, Settings
+from research.data.schema import EXCHANGE_TZ
 
 SYMBOLS = ["AAPL", "JPM", "XOM", "KO"]
 START, END = "2021-06-01", "2021-09-30"
@@ -305,14 +306,59 @@ def test_names_outside_the_embedded_map_trade_with_the_config_s_sectors(closes):
     assert (res.risk_events.limits.str.contains("sector")).any()
 
 
-def test_too_little_history_before_the_start_is_refused_naming_the_late_name(closes):
-    """A name that starts trading after the others leaves the risk model no common history:
-    the error says how much there is, what is needed and which name is short."""
+def test_too_little_history_before_the_start_is_refused_naming_the_short_names(closes):
+    """Names that all begin trading shortly before the start leave the risk model no history:
+    the error says how much there is, what is needed and which names are short."""
     late = closes.copy()
-    late.loc[:"2021-05-20", "KO"] = np.nan  # KO "lists" on 2021-05-21
-    with pytest.raises(ValueError, match=r"2021-06-01: \d+ session\(s\) before it have a return "
-                       r"for every symbol; the risk model needs at least 20.*KO \(\d+ close"):
+    late.loc[:"2021-05-20"] = np.nan  # the data begins on 2021-05-21
+    with pytest.raises(ValueError, match=r"2021-06-01: 5 session\(s\) before it have a return "
+                       r"for every symbol the risk model covers; it needs at least 20 \(more "
+                       r"than the 4 symbols.*Fewest closes: AAPL \(6 close\(s\)\).*Start later"):
         backtest(late)
+
+
+def short_window_settings(days=40):
+    settings = Settings()
+    return settings.model_copy(update={"risk": settings.risk.model_copy(
+        update={"var_lookback_days": days})})
+
+
+def test_a_name_listed_inside_the_replay_joins_once_the_risk_model_covers_it(closes):
+    """KO "lists" on 2021-05-21, after the others' years of history: it is left out of the
+    strategy's universe (the others are sized without it, nothing of it trades) until it has
+    a return on 90% of the risk model's 40-session window, then sized like the others; the
+    output says when."""
+    late = closes.copy()
+    late.loc[:"2021-05-20", "KO"] = np.nan
+    res = backtest(late, settings=short_window_settings())
+    out = res.to_json()
+    weights = {d["session"]: d["weights"] for d in out["decisions"]}
+    assert list(weights) == ["2021-06-01", "2021-07-01", "2021-08-02", "2021-09-01"]
+    assert weights["2021-06-01"]["KO"] == 0.0 and weights["2021-07-01"]["KO"] == 0.0
+    assert sum(weights["2021-06-01"].values()) == pytest.approx(1.0)
+    assert weights["2021-08-02"]["KO"] > 0.1 and weights["2021-09-01"]["KO"] > 0.1
+    ko = res.trades[res.trades.symbol == "KO"]
+    assert len(ko) and pd.to_datetime(ko.time).min() >= pd.Timestamp("2021-08-02", tz=EXCHANGE_TZ)
+    notes = [n for n in out["meta"]["assumptions"] if n.startswith("universe on")]
+    # 36 of 40 returns: KO's 36th return is its close of 2021-07-14, so it is in from the 15th
+    assert notes[0].startswith("universe on 2021-06-01: KO not covered")
+    assert notes[1].startswith("universe on 2021-07-15: KO joined")
+    assert "90% of the sessions of its 40-session window" in notes[1]
+
+
+def test_a_name_whose_closes_stop_is_not_priced_at_a_close_from_before_the_gap(closes):
+    """KO's closes stop on 2021-02-26 and its bars resume only on 2021-07-01: the sessions in
+    between are not filled with its February close (a flat price the strategy would size as
+    zero volatility, the book value at a price months old); KO rejoins once it has the
+    history again."""
+    gap = closes.copy()
+    gap.loc["2021-03-01":"2021-06-30", "KO"] = np.nan
+    res = backtest(gap, settings=short_window_settings())
+    held = res.closes["KO"]
+    assert held.loc["2021-06-01":"2021-06-30"].isna().all()
+    weights = {d["session"]: d["weights"]["KO"] for d in res.to_json()["decisions"]}
+    assert weights["2021-06-01"] == weights["2021-07-01"] == weights["2021-08-02"] == 0.0
+    assert weights["2021-09-01"] > 0.1
 
 
 def test_a_var_lookback_shorter_than_the_risk_model_needs_names_the_setting(closes):
