@@ -88,13 +88,14 @@ class TigerBarSource:
                              "'all symbols' k-line request)")
         begin_ms = self._ms(start, end_of_day=False) if start is not None else -1
         end_ms = self._ms(end, end_of_day=True) if end is not None else -1
-        # the clock is read before each symbol's request: a poll of many symbols is paced
-        # over seconds, and a minute that ends mid-poll is still forming in the early answers
-        asked_at: dict[str, float] = {}
-        frames = []
-        for sym in symbols:
-            asked_at[sym.upper()] = float(self.session.clock())
-            frames.append(self._fetch(sym.upper(), begin_ms, end_ms))
+        # the clock is read before the first request, and every symbol is cut there: a poll of
+        # many symbols is paced over seconds (one k-line request each, 60 a minute), so a
+        # minute that ends mid-poll is still forming in the earlier answers and complete in
+        # the later ones. Cut per symbol, the minute would go to the engine without the
+        # symbols asked first (no trading in them, to it) and their bars arrive too late;
+        # cut at the poll's start, it comes whole with the next poll
+        asked = float(self.session.clock())
+        frames = [self._fetch(sym.upper(), begin_ms, end_ms) for sym in symbols]
         raw = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         if raw.empty:
             raise NoBarsError(f"Tiger returned no {self.frequency.value} bars for {symbols} "
@@ -104,10 +105,8 @@ class TigerBarSource:
         # volume partial, its close not final), stamped at a close still to come. Dropped: it
         # is fetched again once complete, and a bar must never be used before its close (a
         # live feed that took it also skipped the completed bar, having "seen" that stamp)
-        asked = pd.to_datetime(bars["symbol"].map(asked_at).fillna(min(asked_at.values()))
-                               - FORMING_MARGIN_S, unit="s",
-                               utc=True)
-        complete = (bars["timestamp"] <= asked).to_numpy()
+        cut = pd.Timestamp(asked - FORMING_MARGIN_S, unit="s", tz="UTC")
+        complete = (bars["timestamp"] <= cut).to_numpy()
         if not complete.all():
             bars = bars[complete].reset_index(drop=True)
             if bars.empty:

@@ -116,7 +116,8 @@ def _validated_closes(closes: pd.DataFrame) -> np.ndarray:
         raise VectorbtPathInputError(
             f"close of {closes.columns[col]} on {closes.index[row]:%Y-%m-%d} is "
             f"{values[row, col]}: the fast path needs every close finite and > 0 (trim the "
-            "frame to the sessions where every symbol trades)")
+            "frame to the sessions where every symbol trades; the replay engine takes names "
+            "that list late)")
     return values
 
 

@@ -161,18 +161,22 @@ def test_the_minute_still_forming_is_dropped(gateway, make_broker):
         TigerBarSource(session, "minute").load(["JPM"], "2022-11-22", "2022-11-22")
 
 
-def test_a_minute_that_ends_during_a_poll_is_still_forming_in_the_earlier_answers(
-        gateway, make_broker):
+def test_a_minute_that_ends_during_a_poll_comes_whole_with_the_next_poll(gateway, make_broker):
     """A poll of several symbols takes seconds (k-line requests are paced): JPM is asked at
     09:40:59, while its 09:40 minute (close 09:41) is forming; XOM at 09:41:03, when it has
-    closed. JPM's 09:40 is dropped though the poll ended after 09:41; XOM's is kept."""
+    closed. The poll is cut where it began, for every symbol: XOM's 09:40 minute is not taken
+    without JPM's (the engine would see no trading in JPM that minute, and JPM's bar would
+    arrive after it was traded); both come with the next poll."""
+    from live.feed import TigerBarFeed
     from live.tiger import TigerBarSource
 
-    times = iter([pd.Timestamp("2022-11-22 09:40:59", tz="America/New_York").timestamp(),
-                  pd.Timestamp("2022-11-22 09:41:03", tz="America/New_York").timestamp()])
+    def at(hms):
+        return pd.Timestamp(f"2022-11-22 {hms}", tz="America/New_York").timestamp()
+
+    times = iter([at("09:40:59"), at("09:41:03"), at("09:41:06"), at("09:41:08")])
     last = [0.0]
 
-    def clock():  # each symbol's request reads the clock once, then it stays there
+    def clock():  # each request reads the clock once, then it stays there
         last[0] = next(times, last[0])
         return last[0]
 
@@ -181,7 +185,15 @@ def test_a_minute_that_ends_during_a_poll_is_still_forming_in_the_earlier_answer
         gateway.set_bars(sym, "1min", _minutes(11, last_volume=37.0))
     bars = TigerBarSource(session, "minute").load(["JPM", "XOM"], "2022-11-22", "2022-11-22")
     last_bar = bars.groupby("symbol")["timestamp"].max().dt.strftime("%H:%M")
-    assert last_bar.to_dict() == {"JPM": "09:40", "XOM": "09:41"}
+    assert last_bar.to_dict() == {"JPM": "09:40", "XOM": "09:40"}
+
+    for sym in ("JPM", "XOM"):  # the next poll (09:41:06): the minute closed, full volume
+        gateway.set_bars(sym, "1min", _minutes(11))
+    feed = TigerBarFeed(TigerBarSource(session, "minute"), ("JPM", "XOM"), idle_polls=1,
+                        poll_s=0.0, since=pd.Timestamp("2022-11-22"), sleep=lambda s: None)
+    feed.last = pd.Timestamp("2022-11-22 09:40", tz="America/New_York")
+    (snap,) = list(feed)
+    assert snap.timestamp.strftime("%H:%M") == "09:41" and list(snap.volume) == [500.0, 500.0]
 
 
 def test_the_feed_yields_a_forming_minute_once_complete_with_its_full_volume(gateway,
