@@ -199,6 +199,11 @@ class LiveRunner(TradingLoop):
             return wall
         return bar
 
+    def bar_is_current(self, snap: MarketSnapshot) -> bool:
+        """Only once the feed has caught up: Tiger marks the account at the prices of now,
+        not at those of the bars since the open a restart replays."""
+        return self._caught_up
+
     def on_orders_sent(self, snap: MarketSnapshot, seconds: float) -> None:
         self.metrics.loop_seconds.observe(seconds)
         if hasattr(self.broker, "flush"):

@@ -157,12 +157,21 @@ class Journal:
         self._db.execute("COMMIT")
         self._staged = []
 
-    def events(self) -> Iterator[JournalEvent]:
-        """Every event in write order (staged events are committed first)."""
+    def events(self, kinds: Iterable[EventKind] | None = None) -> Iterator[JournalEvent]:
+        """Every event in write order (staged events are committed first); only those of
+        ``kinds`` when given, selected by SQLite (the payloads of the others, bar markers with
+        a volume per symbol among them, are never decoded)."""
         self.commit()
-        cur = self._db.execute(
-            "SELECT seq, kind, client_order_id, bar_index, payload FROM events ORDER BY seq"
-        )
+        if kinds is None:
+            cur = self._db.execute(
+                "SELECT seq, kind, client_order_id, bar_index, payload FROM events ORDER BY seq"
+            )
+        else:
+            values = [k.value for k in kinds]
+            cur = self._db.execute(
+                "SELECT seq, kind, client_order_id, bar_index, payload FROM events WHERE kind "
+                f"IN ({','.join('?' * len(values))}) ORDER BY seq", values
+            )
         for seq, kind, cid, bar, payload in cur:
             yield JournalEvent(seq, EventKind(kind), cid, bar, json.loads(payload))
 

@@ -311,9 +311,15 @@ class RiskManager:
         elif self._day_start_nav is None:
             self._day_start_nav = nav
         if day_start_nav is not None:
-            if not (math.isfinite(day_start_nav) and day_start_nav > 0):
-                raise RiskInputError(f"day_start_nav must be positive, got {day_start_nav!r}")
-            self._day_start_nav = float(day_start_nav)
+            self.set_day_start_nav(day_start_nav)
+
+    def set_day_start_nav(self, nav: float) -> None:
+        """Measure the day's loss against ``nav`` from now on: for a caller that knows the
+        day's opening NAV better than the day's first refit did (a process started after the
+        open reconstructs it; the broker's NAV at that refit holds the day's move already)."""
+        if not (math.isfinite(nav) and nav > 0):
+            raise RiskInputError(f"day_start_nav must be positive, got {nav!r}")
+        self._day_start_nav = float(nav)
 
     # ------------------------------------------------------------------ snapshot
     def snapshot(self) -> RiskSnapshot:
@@ -439,7 +445,8 @@ class RiskManager:
 
     @property
     def day_start_nav(self) -> float | None:
-        """The NAV the day's loss is measured against (the day's first refit)."""
+        """The NAV the day's loss is measured against (the day's first refit, unless
+        :meth:`set_day_start_nav` restated it)."""
         return self._day_start_nav
 
     def mark(self, weights: Any, nav: float) -> None:

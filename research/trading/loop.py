@@ -25,7 +25,15 @@ Per bar (:meth:`TradingLoop.on_bar`):
 Nothing is logged between the bar and its last order: that path is live's latency budget
 (benchmarks/bench_live.py). Drivers add what only they have by overriding the driver hooks —
 ``on_risk_refit``, ``on_orders_sent``, ``on_bar_done``, ``on_parent_cost`` (no-ops here; live
-feeds its metrics from them) and :meth:`stop_reason` (live's kill switch).
+feeds its metrics from them), :meth:`stop_reason` (live's kill switch) and
+:meth:`bar_is_current` (whether the broker's marks are at a bar's prices, which those a
+restart catches up on are not).
+
+A session prepared after it opened (a restart mid-session, a late start; only a loop with a
+clock can tell) does not take its opening book from the broker's NAV then, which holds the
+session's move and fills already: it is rebuilt from that NAV, the journal's fills of the
+session and a bar's prices, and the daily-loss limit is measured against the rebuilt opening
+NAV (:meth:`TradingLoop._reopen_after_the_open`).
 """
 
 from __future__ import annotations
@@ -46,6 +54,8 @@ import pandas as pd
 from research.data.sectors import sector_map
 from research.domain import Algorithm, Side
 from research.execution import (
+    BrokerError,
+    EventKind,
     ExecutionEngine,
     Journal,
     MarketSnapshot,
@@ -53,6 +63,7 @@ from research.execution import (
     ReconciliationError,
     TradingState,
 )
+from research.execution.model import fill_from_json
 from research.execution.risk_check import RiskManagerCheck
 from research.strategies import portfolio_strategy
 from research.trading.algorithm_params import AlgorithmInputError, AlgorithmPlanner
@@ -65,7 +76,12 @@ from research.trading.rebalance import (
     target_shares,
     within_exposure_limits,
 )
-from research.trading.sessions import minutes_after_open, session_edges
+from research.trading.sessions import (
+    exchange_date,
+    minutes_after_open,
+    session_edges,
+    session_opened_by,
+)
 
 # A symbol joins the risk model (and so the strategy's universe) once it has a return on this
 # share of the sessions the best-covered symbol has one in the risk model's window: a name that
@@ -219,6 +235,11 @@ class TradingLoop:
         self._open_book: tuple[np.ndarray, np.ndarray, float] | None = None
         self._today_shares = np.zeros(len(self.symbols))
         self._today_dollars = np.zeros(len(self.symbols))
+        # a session prepared after its open (a restart, a late start): the broker's NAV then
+        # and the session's fills it holds (signed shares, dollars), from which the opening
+        # NAV is rebuilt at each mark until a bar's prices are the broker's marks (see
+        # _reopen_after_the_open); None once the opening book is settled
+        self._reopening: tuple[float, np.ndarray, np.ndarray] | None = None
         self._halted_for_loss = False
         # each session's limits as the book stood at its close (measured, and what they were
         # measured on), and each session's risk forecast from the refit before it: a replay's
@@ -586,7 +607,11 @@ class TradingLoop:
         target weights, the previous closes. Call it before the open (``qlab live`` does after
         start-up) so the first bar does not pay for it (nor for a broker account call);
         otherwise the first bar of the session does. It also checkpoints the journal's WAL
-        (disabled inside commits, see Journal). Returns (weights, closes, NAV $)."""
+        (disabled inside commits, see Journal). Prepared after the session opened (a restart,
+        a late start: the loop's clock says so; a replay has none), the opening book the
+        intraday marks and the daily-loss limit start from is rebuilt instead of taken from
+        the broker's NAV now (:meth:`_reopen_after_the_open`). Returns (weights, closes,
+        NAV $)."""
         day = pd.Timestamp(day)
         day = (day.tz_localize(None) if day.tzinfo else day).normalize()
         ready = self._session.get(day)
@@ -611,6 +636,11 @@ class TradingLoop:
         self._open_book = (shares.astype(float), price, nav)
         self._today_shares[:] = 0.0
         self._today_dollars[:] = 0.0
+        self._reopening = None
+        # only a loop trading in real time has a clock to tell; a replay's accounting is left
+        # as it is (one resumed mid-session included)
+        if self._clock is not None and session_opened_by(day, self._clock()):
+            self._reopen_after_the_open(day, shares, price, nav)
         rebalance = self._is_rebalance_session(day)
         # the strategy is asked on rebalance sessions only: its weights trade nowhere else
         # (an optimiser's solve would otherwise run every session of a long replay)
@@ -631,6 +661,84 @@ class TradingLoop:
         self._remember_day(day)  # the first bar finds its session date ready
         self._last_bar_at, self._next_session = session_edges(day)
         return self._session[day]
+
+    def _reopen_after_the_open(self, day: pd.Timestamp, shares: np.ndarray, price: np.ndarray,
+                               nav: float) -> None:
+        """The opening book of a session prepared after its open. The broker's NAV then holds
+        the session's move up to now and its fills so far, so marking it from the previous
+        closes would count that move twice; and the daily-loss limit would be measured from
+        a mid-session NAV. So the session's fills the journal holds become today's fills
+        (the opening shares are the book without them), and the opening NAV is rebuilt, at
+        each mark, as that broker NAV less the opening shares' move from the previous close
+        and the fills marked, both at the bar's prices — until a bar the broker's marks are
+        at (:meth:`bar_is_current`), where the broker's NAV is read again and the opening
+        book settles (:meth:`_settle_opening_book`)."""
+        fill_shares, fill_dollars, fills = self._journaled_fills_of(day)
+        self._open_book = (shares - fill_shares, price, nav)
+        self._today_shares[:] = fill_shares
+        self._today_dollars[:] = fill_dollars
+        self._reopening = (nav, fill_shares, fill_dollars)
+        self.log.warning("session_prepared_after_open", session=f"{day:%Y-%m-%d}",
+                         broker_nav=nav, fills_before=fills,
+                         effect="the opening NAV, which the daily-loss limit is measured "
+                                "against, is rebuilt from the broker's NAV at a bar's prices: "
+                                "NAV - opening shares x (price - previous close) - the "
+                                "session's fills marked at the price, net of fees")
+
+    def _journaled_fills_of(self, day: pd.Timestamp) -> tuple[np.ndarray, np.ndarray, int]:
+        """(signed shares, signed dollars paid with fees, count) per symbol of the fills the
+        journal holds for ``day``'s session: those of a previous process of this run, and
+        those its reconciliation fetched from the broker."""
+        shares = np.zeros(len(self.symbols))
+        dollars = np.zeros(len(self.symbols))
+        seen: set[tuple[str, str]] = set()
+        for ev in self.engine.journal.events(kinds=(EventKind.REPORT, EventKind.FILL)):
+            payload = ev.payload["fill"] if ev.kind is EventKind.REPORT else ev.payload
+            if payload is None:
+                continue
+            fill = fill_from_json(payload)
+            key = (fill.client_order_id, fill.fill_id)  # one fill, reported then queried
+            if key in seen or exchange_date(fill.timestamp) != day.date():
+                continue
+            seen.add(key)
+            i = self._symbol_index[fill.symbol]
+            shares[i] += fill.side.sign * fill.quantity
+            dollars[i] += fill.side.sign * fill.quantity * fill.price + fill.fees
+        return shares, dollars, len(seen)
+
+    def _reopened_nav(self, held_move: float, price: np.ndarray) -> float:
+        """The session's opening NAV rebuilt from the broker's NAV of ``_reopening`` marked at
+        ``price``: less the opening shares' move (``held_move``) and the fills it holds
+        marked, net of their cost. The daily-loss limit is measured against it."""
+        nav, fill_shares, fill_dollars = self._reopening
+        nav_open = nav - held_move - float(np.nansum(fill_shares * price - fill_dollars))
+        if nav_open > 0:
+            self.risk.set_day_start_nav(nav_open)
+        return nav_open
+
+    def _settle_opening_book(self, snap: MarketSnapshot) -> None:
+        """On a bar the broker's marks are at: the opening NAV rebuilt from the broker's NAV
+        now and every fill of the session so far, then kept for the session, so the marked
+        NAV is the broker's at this bar. If the broker cannot be asked, the rebuild from the
+        NAV read at the session's preparation is kept instead (said once)."""
+        shares, previous, _ = self._open_book
+        price, moved = self._marks(previous)
+        try:
+            self._reopening = (float(self.broker.account().equity), self._today_shares.copy(),
+                               self._today_dollars.copy())
+            source = "broker NAV at this bar"
+        except BrokerError as exc:
+            source = "broker NAV when the session was prepared"
+            self.log.warning("opening_nav_from_preparation", error=str(exc),
+                             effect="the opening NAV rests on the broker's NAV read before "
+                                    "this bar: the marked NAV drifts from the broker's by the "
+                                    "move in between")
+        nav_open = self._reopened_nav(float(shares @ moved), price)
+        self._open_book = (shares, previous, nav_open)
+        self._reopening = None
+        self.log.info("opening_nav_rebuilt", session=f"{self._day:%Y-%m-%d}",
+                      bar=snap.bar_index, opening_nav=nav_open, source=source,
+                      daily_loss_measured_against=self.risk.day_start_nav)
 
     def _refresh_cost_model(self, day: pd.Timestamp) -> None:
         """The cost model's ADV and volatility from the sessions before ``day`` (its fit
@@ -739,6 +847,8 @@ class TradingLoop:
             np.isfinite(close), close, prev)
 
     def _after_bar(self, snap: MarketSnapshot) -> None:
+        if self._reopening is not None and self.bar_is_current(snap):
+            self._settle_opening_book(snap)  # after the bar's orders: a broker call
         self._mark_to_market()  # with the bar's fills
         self._prepare_next_session_after(snap)
         self._watch_idle(snap)
@@ -776,8 +886,9 @@ class TradingLoop:
         if self._open_book is None or self.risk.as_of is None or self._session_close is None:
             return
         shares, previous, nav_open = self._open_book
-        price = np.where(np.isfinite(self._session_close), self._session_close, previous)
-        moved = np.where(np.isfinite(price) & np.isfinite(previous), price - previous, 0.0)
+        price, moved = self._marks(previous)
+        if self._reopening is not None:  # prepared after the open, not settled yet
+            nav_open = self._reopened_nav(float(shares @ moved), price)
         nav = nav_open + float(shares @ moved) + float(
             np.nansum(self._today_shares * price - self._today_dollars))
         if not nav > 0:
@@ -800,6 +911,13 @@ class TradingLoop:
                 "time": self._bar_time.isoformat() if self._bar_time else None, "symbol": "*",
                 "side": "book", "requested": 0, "allowed": 0, "working": 0,
                 "decision": "halted", "limits": "daily_loss", "message": reason})
+
+    def _marks(self, previous: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(each symbol's price the book is marked at: its last this session, else its
+        previous close; its move from the previous close, 0 where either is unknown)."""
+        price = np.where(np.isfinite(self._session_close), self._session_close, previous)
+        moved = np.where(np.isfinite(price) & np.isfinite(previous), price - previous, 0.0)
+        return price, moved
 
     def _record_risk_event(self, symbol: str, side: Side, requested: int, allowed: int,
                            working: int, limits: str, message: str) -> None:
@@ -934,6 +1052,12 @@ class TradingLoop:
     def stop_reason(self) -> str:
         """Why the loop must stop now ('' to go on): a driver's kill switch."""
         return ""
+
+    def bar_is_current(self, snap: MarketSnapshot) -> bool:
+        """Whether the broker's NAV is marked at ``snap``'s prices now: where the opening book
+        of a session prepared after its open settles. Here every bar is (the broker has
+        seen it when the loop does); live says no to the old bars a restart catches up on."""
+        return True
 
     def run(self, bars: Iterable[MarketSnapshot], max_bars: int | None = None) -> int:
         """Trade ``bars`` until they end, ``max_bars`` were processed or :meth:`stop_reason`

@@ -3,7 +3,7 @@ which comes next, and where a bar falls in its session."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -18,6 +18,23 @@ def minutes_after_open(timestamp: datetime) -> float:
     arithmetic, as it runs on the bar-to-orders path (a pandas conversion costs ~100 us)."""
     t = timestamp.astimezone(_EXCHANGE) if timestamp.tzinfo is not None else timestamp
     return t.hour * 60.0 + t.minute + t.second / 60.0 - 570.0
+
+
+def _exchange_wall_time(moment: datetime) -> datetime:
+    """``moment`` as naive exchange wall time (a naive moment already is)."""
+    return moment.astimezone(_EXCHANGE).replace(tzinfo=None) if moment.tzinfo is not None else moment
+
+
+def exchange_date(moment: datetime) -> date:
+    """The exchange's calendar date at ``moment`` (naive moments are exchange wall time): a
+    broker may stamp fills in UTC, whose date turns in the New York evening."""
+    return _exchange_wall_time(moment).date()
+
+
+def session_opened_by(day: pd.Timestamp, moment: datetime) -> bool:
+    """Whether ``day``'s session (naive midnight) had opened, 09:30 exchange time, at
+    ``moment`` (naive: exchange wall time)."""
+    return _exchange_wall_time(moment) >= day.to_pydatetime() + timedelta(hours=9, minutes=30)
 
 
 def session_edges(day: pd.Timestamp) -> tuple[datetime | None, pd.Timestamp | None]:

@@ -464,3 +464,80 @@ def test_in_real_time_catch_up_bars_trade_on_their_stamps_then_a_lagging_feed_ha
     assert runner.engine.stats.submits >= 3
     assert seen[-1] is TradingState.HALTED
     assert "market data is 600s old" in runner.engine.system_breaker.reason
+
+
+def test_a_restart_mid_session_marks_tigers_nav_and_the_sessions_opening_loss(
+        gateway, settings, server_keys, monkeypatch):
+    """The account holds KO overnight; the first process, started before the open, rebalances
+    at 09:31 and stops at 09:38. Prices move; a new process starts at 10:05:30 and catches up
+    on the bars since 09:38. Tiger's NAV is marked at the prices of now, so on the catch-up
+    bars the book is marked at that NAV (not at the old bars' prices, nor with the day's move
+    counted again from the previous close); from the first bar on time, at each bar's prices.
+    The day's loss is measured against the session's opening NAV — the first process's — and
+    the log says what it was rebuilt from."""
+    import io
+    import time
+
+    import live.tiger.testing.gateway as fake_tiger
+
+    script_market(gateway)
+    open_ = DAY.tz_localize("America/New_York") + pd.Timedelta(hours=9, minutes=30)
+    restart = open_ + pd.Timedelta(minutes=35, seconds=30)
+    # Tiger's clock and the client's run in the session: the executions are stamped on DAY
+    # (the opening NAV is rebuilt from the session's fills) and the client asks for those
+    shift = time.time() - (open_ + pd.Timedelta(minutes=1)).timestamp()
+    monkeypatch.setattr(fake_tiger, "_now_ms", lambda: int((time.time() - shift) * 1000))
+    gateway.set_position("KO", 1000, 58.0)
+    wall = {"before_bars": open_ - pd.Timedelta(minutes=30)}
+
+    def clock():  # Unix seconds: "before_bars" until a bar arrives, then 2 s after its close
+        bar = runner._bar_time
+        now = wall["before_bars"] if bar is None else max(
+            wall["before_bars"], pd.Timestamp(bar) + pd.Timedelta(seconds=2))
+        return now.timestamp()
+
+    def minute(k, prices):
+        return _snap(k, open_ + pd.Timedelta(minutes=k + 1), [prices[s] for s in SYMBOLS])
+
+    runner, session = make_runner(gateway, settings, server_keys, real_time=True, clock=clock)
+    session.clock = lambda: time.time() - shift
+    previous = runner.closes.iloc[-1].to_dict()
+    for s in SYMBOLS:  # before the open Tiger marks the account at the previous close
+        gateway.set_price(s, previous[s], match=False)
+    runner.start()
+    runner.prepare_session(DAY)
+    opening_nav = runner.risk.day_start_nav
+    assert opening_nav == pytest.approx(gateway.net_liquidation(), rel=1e-12)
+    for s in SYMBOLS:
+        gateway.set_price(s, PRICES[s])
+    assert runner.run([minute(k, PRICES) for k in range(8)]) == 8  # 09:31 to 09:38
+    assert all(ps.filled == ps.parent.quantity for ps in runner.engine.parents.values())
+    assert runner.risk.nav == pytest.approx(gateway.net_liquidation(), rel=1e-9)
+
+    later = {"AAPL": 176.0, "KO": 57.5, "XOM": 109.0}  # Tiger's prices from the restart on
+    for s in SYMBOLS:
+        gateway.set_price(s, later[s])
+    stream = io.StringIO()
+    wall["before_bars"] = restart
+    runner, session = make_runner(gateway, settings, server_keys, real_time=True, clock=clock,
+                                  stream=stream)
+    session.clock = lambda: time.time() - shift
+    runner.start()
+    runner.prepare_session(DAY)  # as `qlab live` does, at 10:05:30
+    marks = []
+    runner.on_bar_done = lambda snap, f=runner.on_bar_done: (f(snap), marks.append(
+        (snap.timestamp, runner._caught_up, runner.risk.nav, runner.risk.day_start_nav)))
+    ramp = [{s: PRICES[s] + (later[s] - PRICES[s]) * (k - 7) / 26 for s in SYMBOLS}
+            for k in range(8, 34)]  # 09:39 to 10:04, the last one at Tiger's marks
+    assert runner.run([minute(k, PRICES) for k in range(8)]
+                      + [minute(k, p) for k, p in zip(range(8, 34), ramp, strict=True)]
+                      + [minute(k, later) for k in range(34, 37)]) == 29
+    nav = gateway.net_liquidation()
+    caught_up = [m for m in marks if m[1]]
+    assert len(caught_up) == 4 and caught_up[0][0].minute == 4  # 10:03: 150 s old
+    assert [m[2] for m in marks] == pytest.approx([nav] * len(marks), rel=1e-9)
+    # the opening NAV rests on the catch-up bars' prices until a bar is at Tiger's marks
+    assert [m[3] for m in caught_up] == pytest.approx([opening_nav] * 4, rel=1e-9)
+    log = stream.getvalue()
+    assert "session_prepared_after_open" in log and "opening_nav_rebuilt" in log
+    runner.shutdown()
