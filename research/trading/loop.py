@@ -65,6 +65,7 @@ from research.execution import (
 )
 from research.execution.model import fill_from_json
 from research.execution.risk_check import RiskManagerCheck
+from research.risk.errors import UnknownSectorError
 from research.strategies import portfolio_strategy
 from research.trading.algorithm_params import AlgorithmInputError, AlgorithmPlanner
 from research.trading.closes import SessionCloses
@@ -175,6 +176,15 @@ class TradingLoop:
         risk = risk_settings_for(config, settings)
         self.risk = RiskManager(risk, sector_map(config.universe.sectors), alerts=AlertManager(
             list(alert_sinks), cooldown_seconds=risk.alert_cooldown_seconds))
+        # every symbol's sector now, not when it first joins the risk model (_risk_coverage):
+        # a name listed inside the replay would otherwise stop the run the session it joins,
+        # or, if it never joins, only the attribution at the end
+        unknown = [s for s in self.symbols if s not in self.risk.sectors]
+        if unknown:
+            raise UnknownSectorError(
+                f"no sector known for symbol(s) {unknown}: name them in the run config's "
+                "universe.sectors (symbol: sector); the embedded map "
+                "(research.data.sectors.GICS_SECTOR) covers the 20 embedded names only")
         self.strategy = portfolio_strategy(config)
         # the loop's own copy: refresh_state replaces the per-symbol series at each decision,
         # and the caller's fitted model must not change under it (a shallow copy suffices)
@@ -533,9 +543,12 @@ class TradingLoop:
                                        [s for s, c in zip(self.symbols, covered,
                                                           strict=True) if c])
         weights = np.where(np.isfinite(price), shares * np.nan_to_num(price), 0.0) / nav
-        self._note_coverage(covered, when)
         snap = self.risk.update(returns, weights[covered], nav=nav,
-                                symbols=self._risk_names, as_of=when)
+                                symbols=[s for s, c in zip(self.symbols, covered, strict=True)
+                                         if c], as_of=when)
+        # after the update: a refit that fails (and the next open retries) leaves the marks and
+        # target checks aligned to the names the risk manager still has
+        self._note_coverage(covered, when)
         one_day = self.risk.one_day_risk()  # what a daily VaR backtest tests
         self.risk_forecasts.append({
             "session": f"{when:%Y-%m-%d}", "nav": nav, "var": snap.var, "cvar": snap.cvar,
@@ -760,20 +773,32 @@ class TradingLoop:
         (``takes_current_weights``) is also given the book's weights and, with a cost model,
         each name's predicted cost (bps) of an order of one full position (NAV / N)."""
         kwargs: dict[str, Any] = {}
-        names = list(self._risk_names)  # a name the risk model cannot measure is not sized
+        # a name the risk model cannot measure is not sized: the strategy sees it without
+        # closes (every strategy weighs a name without data 0), not without its column — a
+        # strategy may check its parameters against the universe (risk budgets by name)
+        outside = np.ones(len(self.symbols), dtype=bool)
+        outside[self._risk_rows] = False
         if getattr(self.strategy, "takes_current_weights", False):
             value = np.where(np.isfinite(price), shares * np.nan_to_num(price), 0.0)
-            kwargs["current_weights"] = pd.Series(value / nav, index=list(self.symbols))[names]
+            kwargs["current_weights"] = pd.Series(value / nav, index=list(self.symbols))
             if self.costs is not None:
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    size = np.rint(nav / len(names) / price)
+                    size = np.rint(nav / len(self._risk_rows) / price)
                     usd = self.costs.trade_cost_usd(np.nan_to_num(size), price, day)
                     bps = usd / (np.nan_to_num(size) * price) * 1e4
-                kwargs["trade_cost_bps"] = pd.Series(bps, index=list(self.symbols))[names]
-        if len(names) < len(self.symbols):
-            past = past[names]
-        return self.strategy.target_weights(past, day, **kwargs).reindex(
-            list(self.symbols)).fillna(0.0).to_numpy(float)
+                kwargs["trade_cost_bps"] = pd.Series(bps, index=list(self.symbols))
+        if outside.any():
+            past = past.copy()
+            past.iloc[:, np.flatnonzero(outside)] = np.nan
+        weights = np.array(self.strategy.target_weights(past, day, **kwargs).reindex(
+            list(self.symbols)).fillna(0.0), dtype=float)
+        sized = outside & (weights != 0)
+        if sized.any():  # its orders would reach a pre-trade check that cannot measure them
+            names = [s for s, x in zip(self.symbols, sized, strict=True) if x]
+            self.log.warning("uncovered_names_not_sized", session=f"{day:%Y-%m-%d}",
+                             symbols=names, effect="weight 0: the risk model does not cover them")
+            weights[sized] = 0.0
+        return weights
 
     # ------------------------------------------------------------------ the loop
     def on_bar(self, snap: MarketSnapshot) -> None:

@@ -346,6 +346,60 @@ def test_a_name_listed_inside_the_replay_joins_once_the_risk_model_covers_it(clo
     assert "90% of the sessions of its 40-session window" in notes[1]
 
 
+def test_risk_budgets_name_a_listed_late_name_that_joins_later(closes):
+    """Risk budgets are set for the whole universe: a budgeted name the risk model does not
+    cover yet is sized 0 (budgets renormalised over the others), not an error that it is
+    'not in the universe' (the strategy sees every column, the late one without closes)."""
+    late = closes.copy()
+    late.loc[:"2021-05-20", "KO"] = np.nan
+    cfg = config(kind="risk_budget", risk_budget={"budgets": dict.fromkeys(SYMBOLS, 0.25)})
+    weights = {d["session"]: d["weights"]["KO"]
+               for d in backtest(late, cfg, settings=short_window_settings()).decisions}
+    assert weights["2021-06-01"] == weights["2021-07-01"] == 0.0
+    assert weights["2021-08-02"] > 0.1
+
+
+def test_a_late_name_without_a_sector_is_refused_before_the_first_session(closes):
+    """The sector of a name listed late is needed when it joins the risk model: it is asked
+    for before the first session, not months into the run (nor, for a name that never joins,
+    only by the attribution once the replay is done)."""
+    from research.risk.errors import UnknownSectorError
+
+    late = closes.rename(columns={"KO": "QD"})
+    late.loc[:"2021-05-20", "QD"] = np.nan
+    cfg = config().model_copy(deep=True)
+    cfg.universe.symbols = ["AAPL", "JPM", "XOM", "QD"]
+    with pytest.raises(UnknownSectorError, match=r"\['QD'\].*universe.sectors"):
+        backtest(late, cfg, settings=short_window_settings(), end="2021-06-30")
+
+
+def test_a_strategy_weighing_a_name_the_risk_model_does_not_cover_does_not_trade_it(closes):
+    """A strategy that sizes a name it was given no closes for (its own universe, not the
+    columns handed to it) does not get it traded: the pre-trade check could not measure it
+    (the risk manager refuses an order in a name it does not cover)."""
+    import research.trading.loop as loop_module
+
+    class Everyone:
+        history_sessions = 2
+
+        def target_weights(self, past, asof):
+            return pd.Series(1.0 / len(SYMBOLS), index=SYMBOLS, name="weight")
+
+    late = closes.copy()
+    late.loc[:"2021-05-20", "KO"] = np.nan
+    original = loop_module.portfolio_strategy
+    loop_module.portfolio_strategy = lambda config: Everyone()
+    try:
+        res = backtest(late, settings=short_window_settings())
+    finally:
+        loop_module.portfolio_strategy = original
+    weights = {d["session"]: d["weights"]["KO"] for d in res.decisions}
+    assert weights["2021-06-01"] == weights["2021-07-01"] == 0.0
+    assert weights["2021-08-02"] == 0.25
+    ko = res.trades[res.trades.symbol == "KO"]
+    assert pd.to_datetime(ko.time).min() >= pd.Timestamp("2021-08-02", tz=EXCHANGE_TZ)
+
+
 def test_a_name_whose_closes_stop_is_not_priced_at_a_close_from_before_the_gap(closes):
     """KO's closes stop on 2021-02-26 and its bars resume only on 2021-07-01: the sessions in
     between are not filled with its February close (a flat price the strategy would size as
