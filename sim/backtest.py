@@ -35,7 +35,7 @@ from research.analytics.metrics import PerformanceMetrics, performance_metrics
 from research.data.schema import EXCHANGE_TZ
 from research.execution import execution_quality
 from research.risk import MemorySink
-from research.trading import JOIN_COVERAGE
+from research.trading import JOIN_COVERAGE, STALE_SESSIONS
 from sim.daily_market import build_daily_market
 from sim.driver import ReplayDriver
 from sim.fill_costs import decompose_fills, half_spreads
@@ -403,19 +403,30 @@ def run_backtest(config: Any, settings: Any, bars: pd.DataFrame | BarReplay, *,
 
 
 def _coverage_notes(loop: Any, last_day: str) -> list[str]:
-    """One sentence per change of the names the risk model covers (and so the strategy sizes):
-    a name that begins trading inside the replay joins once it has the history."""
-    notes = []
+    """One sentence per change of the names the risk model covers (and so the strategy sizes),
+    and per name that stopped or resumed trading, in session order: the universe as the run
+    saw it."""
+    covered_rule = (
+        f"the strategy sizes only the names the risk model covers: those with a return on at "
+        f"least {JOIN_COVERAGE:.0%} of the sessions the best-covered name has one in its "
+        f"{int(loop.risk.lookback)}-session window, and every held name")
+    stopped_rule = (
+        f"no bar on {STALE_SESSIONS} sessions in a row: a delisting or a halt — not sized from "
+        "then on; a position in it is kept at its last close, as if cashed out at that price, "
+        "and the others are sized on the rest of NAV")
+    notes: list[tuple[str, str]] = []
     for change in loop.coverage_changes:
-        if change["session"] > last_day:
-            continue
         parts = [f"{', '.join(change[k])} {k.replace('_', ' ')}"
                  for k in ("joined", "left", "not_covered") if change[k]]
-        notes.append(
-            f"universe on {change['session']}: {'; '.join(parts)} — the strategy sizes only "
-            f"the names the risk model covers: a return on at least {JOIN_COVERAGE:.0%} of the "
-            f"sessions of its {int(loop.risk.lookback)}-session window (held names always)")
-    return notes
+        notes.append((change["session"], f"{'; '.join(parts)} — {covered_rule}"))
+    for change in loop.trading_changes:
+        if change["stopped"]:
+            notes.append((change["session"],
+                          f"{', '.join(change['stopped'])} stopped trading ({stopped_rule})"))
+        if change["resumed"]:
+            notes.append((change["session"], f"{', '.join(change['resumed'])} has bars again"))
+    return [f"universe on {day}: {text}" for day, text in sorted(notes, key=lambda n: n[0])
+            if day <= last_day]
 
 
 def _bar_volumes(replay: BarReplay, fills: list) -> list[float]:

@@ -153,7 +153,11 @@ def build_daily_market(closes: pd.DataFrame, *, start, end=None, open_: pd.DataF
         vol_v = v.to_numpy()
     vol_v = np.where(np.isfinite(close_v) & np.isfinite(vol_v), vol_v, 0.0)
     open_v = o.to_numpy() if o is not None else np.full_like(close_v, np.nan)
-    open_v = np.where(np.isfinite(open_v), open_v, prev_close)
+    # closes-only data opens at the last close (of the session before, or before a halt)
+    open_v = np.where(np.isfinite(open_v), open_v, hist.ffill().shift(1).to_numpy())
+    # no session bar, no auction: a name that does not trade that day (halted, delisted, not
+    # listed yet) has no opening price to fill or mark at either
+    open_v = np.where(np.isfinite(close_v), open_v, np.nan)
     if o is None or o.isna().all(axis=None):
         notes.append("open: the data has none; each session opens at the previous close")
     has_range = h is not None and lo is not None and not h.isna().all(axis=None)

@@ -13,7 +13,12 @@ from research.trading.algorithm_params import (
     vwap_volume_profile,
 )
 from research.trading.cost_watch import CostWatch
-from research.trading.loop import JOIN_COVERAGE, TradingLoop, risk_settings_for
+from research.trading.loop import (
+    JOIN_COVERAGE,
+    STALE_SESSIONS,
+    TradingLoop,
+    risk_settings_for,
+)
 from research.trading.rebalance import (
     REBALANCE_FREQUENCIES,
     config_rebalance_dates,
@@ -26,7 +31,8 @@ from research.trading.rebalance import (
 from research.trading.weight_decisions import target_weight_decisions
 
 __all__ = [
-    "JOIN_COVERAGE", "REBALANCE_FREQUENCIES", "AlgorithmInputError", "AlgorithmPlanner", "CostWatch", "TradingLoop",
+    "JOIN_COVERAGE", "REBALANCE_FREQUENCIES", "STALE_SESSIONS", "AlgorithmInputError",
+    "AlgorithmPlanner", "CostWatch", "TradingLoop",
     "almgren_chriss_params", "config_rebalance_dates", "is_rebalance_session", "limit_params",
     "per_bar_volume_profile", "pov_params", "rebalance_dates", "rebalance_orders",
     "rebalance_parents", "risk_settings_for", "target_shares", "target_weight_decisions",

@@ -78,6 +78,13 @@ class SessionCloses:
             row -= 1
         return out
 
+    def sessions_without_close(self) -> np.ndarray:
+        """Per symbol, how many of the last sessions held have no close for it (0: it has one
+        on the last session)."""
+        missing = ~np.isfinite(self._values[:self._n])
+        ended = missing[::-1].cumprod(axis=0)  # 1 while every later session lacks it too
+        return ended.sum(axis=0).astype(np.int64)
+
     def last_row(self) -> np.ndarray:
         return self._values[self._n - 1].copy()
 

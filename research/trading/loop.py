@@ -91,6 +91,12 @@ from research.trading.sessions import (
 # begins a few sessions after the others, or misses a few closes, is in from the start.
 JOIN_COVERAGE = 0.9
 
+# A symbol without a bar on this many sessions in a row has stopped trading (a delisting, a long
+# halt, a feed that lost it): it is no longer sized; a position in it is kept at its last close
+# (what a cash-out at that price would be worth) and the others are sized on the rest of NAV.
+# Shorter gaps (a halt of a day or two) are carried: the name keeps its last close and weight.
+STALE_SESSIONS = 5
+
 
 def risk_settings_for(config: Any, settings: Any) -> Any:
     """The process's risk settings with the run config's limits in force (``RiskSettings``
@@ -173,6 +179,10 @@ class TradingLoop:
         if missing:
             raise ValueError(f"daily closes lack universe symbol(s) {missing}")
         self._closes = SessionCloses(daily_closes[list(self.symbols)])
+        # sessions in a row each symbol has had no bar (see STALE_SESSIONS), and each time one
+        # stopped or resumed trading
+        self._without_bar = self._closes.sessions_without_close()
+        self.trading_changes: list[dict[str, Any]] = []
         risk = risk_settings_for(config, settings)
         self.risk = RiskManager(risk, sector_map(config.universe.sectors), alerts=AlertManager(
             list(alert_sinks), cooldown_seconds=risk.alert_cooldown_seconds))
@@ -377,7 +387,17 @@ class TradingLoop:
         # shares that parents still working (from an earlier session) will still trade: the new
         # trade is what is left to do, not the gap again
         shares += pending
-        target = target_shares(weights, nav, price)
+        # a position in a name that stopped trading cannot be sold: kept at its last close, and
+        # the others are sized on the rest of NAV (not on all of it, which would borrow it)
+        frozen = self._not_trading & (shares != 0)
+        frozen_value = float(np.sum(shares[frozen] * np.nan_to_num(price[frozen])))
+        target = target_shares(weights, nav - frozen_value, price)
+        if frozen.any():
+            self.log.warning("positions_not_trading", session=f"{day:%Y-%m-%d}",
+                             symbols=[s for s, f in zip(self.symbols, frozen, strict=True) if f],
+                             value=frozen_value, effect="kept at the last close; the others "
+                             "are sized on NAV less their value")
+            target[frozen] = shares[frozen]
         unpriced = [s for s, px, w, q in zip(self.symbols, price, weights, shares, strict=True)
                     if not (np.isfinite(px) and px > 0) and (w != 0 or q != 0)]
         if unpriced:  # neither sized nor sold out on a missing close: left as they are
@@ -567,7 +587,7 @@ class TradingLoop:
         held or still being traded, whose orders the pre-trade check must measure."""
         counts = np.isfinite(window).sum(axis=0)
         covered = counts >= JOIN_COVERAGE * counts.max(initial=0)
-        covered &= counts > 0
+        covered &= (counts > 0) & ~self._not_trading  # a carried close's returns are no data
         covered |= shares != 0
         if self.engine is not None and self._open_parents:
             covered |= self._still_to_trade() != 0
@@ -776,8 +796,8 @@ class TradingLoop:
         # a name the risk model cannot measure is not sized: the strategy sees it without
         # closes (every strategy weighs a name without data 0), not without its column — a
         # strategy may check its parameters against the universe (risk budgets by name)
-        outside = np.ones(len(self.symbols), dtype=bool)
-        outside[self._risk_rows] = False
+        outside = self._not_trading.copy()  # a held name that stopped trading is covered
+        outside[np.setdiff1d(np.arange(len(self.symbols)), self._risk_rows)] = True
         if getattr(self.strategy, "takes_current_weights", False):
             value = np.where(np.isfinite(price), shares * np.nan_to_num(price), 0.0)
             kwargs["current_weights"] = pd.Series(value / nav, index=list(self.symbols))
@@ -1045,12 +1065,36 @@ class TradingLoop:
         # out. Only the previous session's: a name with no close then (not listed yet) stays
         # without one, not priced at a close from years before (history borrowed for the
         # lookback ends where the data begins)
+        self._count_sessions_without_bar(day, np.isfinite(close))
         previous = self._closes.values_before(day, 1)
         if len(previous):
             close = np.where(np.isfinite(close), close, previous[-1])
         self._closes.append(day, close)
         self.log.info("session_closed", day=f"{day:%Y-%m-%d}",
                       closes_from="last traded price of each symbol's last bar")
+
+    def _count_sessions_without_bar(self, day: pd.Timestamp, traded: np.ndarray) -> None:
+        """Count the sessions in a row each symbol had no bar; log and record a symbol that
+        has stopped trading (``STALE_SESSIONS``) or trades again."""
+        before = self._without_bar
+        self._without_bar = np.where(traded, 0, before + 1)
+        stopped = [s for s, n in zip(self.symbols, self._without_bar, strict=True)
+                   if n == STALE_SESSIONS]
+        resumed = [s for s, n, b in zip(self.symbols, self._without_bar, before, strict=True)
+                   if n == 0 and b >= STALE_SESSIONS]
+        if stopped or resumed:
+            self.trading_changes.append({"session": f"{day:%Y-%m-%d}", "stopped": stopped,
+                                         "resumed": resumed})
+            self.log.warning("symbols_trading_changed", session=f"{day:%Y-%m-%d}",
+                             stopped=stopped, resumed=resumed, effect=(
+                                 f"no bar on {STALE_SESSIONS} sessions in a row: not sized, a "
+                                 "position kept at its last close" if stopped else
+                                 "trading again: sized once the risk model covers it"))
+
+    @property
+    def _not_trading(self) -> np.ndarray:
+        """Symbols without a bar on the last ``STALE_SESSIONS`` sessions or more."""
+        return self._without_bar >= STALE_SESSIONS
 
     def _prepare_next_session_after(self, snap: MarketSnapshot) -> None:
         """After the session's last bar: close it and prepare the next one now, after this

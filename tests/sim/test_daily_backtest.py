@@ -64,6 +64,28 @@ def test_each_session_is_an_opening_auction_bar_then_the_session_bar(closes):
     assert m.volume_modelled and any("volume" in n for n in m.notes)
 
 
+def test_a_session_without_a_close_has_no_opening_auction_either(closes):
+    """A name with no bar on a session (halted, delisted) has no auction at the open: no price
+    to fill or mark at — not the previous close, which closes-only data opens at otherwise."""
+    from sim.daily_market import build_daily_market
+
+    halted = closes.copy()
+    halted.loc["2021-11-26", "KO"] = np.nan
+    r = build_daily_market(halted, start="2021-11-24", end="2021-11-29").replay
+    ko = list(r.symbols).index("KO")
+    assert np.isnan(r.open[2, ko]) and np.isnan(r.close[2, ko]) and r.volume[2, ko] == 0
+    assert np.isfinite(r.open[[0, 4], ko]).all()  # the sessions around it open as before
+
+
+def test_the_loop_counts_each_symbol_s_sessions_without_a_close():
+    from research.trading.closes import SessionCloses
+
+    nan = np.nan
+    frame = pd.DataFrame({"A": [1.0, 2.0, 3.0], "B": [1.0, nan, nan], "C": [nan, nan, nan],
+                          "D": [nan, 1.0, 2.0]}, index=pd.bdate_range("2021-06-01", periods=3))
+    np.testing.assert_array_equal(SessionCloses(frame).sessions_without_close(), [0, 2, 3, 0])
+
+
 def test_the_response_paths_read_only_earlier_sessions(closes):
     from sim.daily_market import build_daily_market
 
@@ -343,7 +365,7 @@ def test_a_name_listed_inside_the_replay_joins_once_the_risk_model_covers_it(clo
     # 36 of 40 returns: KO's 36th return is its close of 2021-07-14, so it is in from the 15th
     assert notes[0].startswith("universe on 2021-06-01: KO not covered")
     assert notes[1].startswith("universe on 2021-07-15: KO joined")
-    assert "90% of the sessions of its 40-session window" in notes[1]
+    assert "90% of the sessions the best-covered name has one in its 40-session window" in notes[1]
 
 
 def test_risk_budgets_name_a_listed_late_name_that_joins_later(closes):
@@ -398,6 +420,36 @@ def test_a_strategy_weighing_a_name_the_risk_model_does_not_cover_does_not_trade
     assert weights["2021-08-02"] == 0.25
     ko = res.trades[res.trades.symbol == "KO"]
     assert pd.to_datetime(ko.time).min() >= pd.Timestamp("2021-08-02", tz=EXCHANGE_TZ)
+
+
+@pytest.mark.parametrize("kind", ["inverse_volatility", "risk_parity", "equal_weight"])
+def test_a_name_whose_bars_end_is_kept_at_its_last_close_and_not_sized_again(closes, kind):
+    """KO's bars end on 2021-07-15 (a delisting): five sessions later it has stopped trading.
+    Every strategy leaves it unsized from then on (risk parity used to give its flat carried
+    close ~40% for its "zero volatility"); the position is kept at its last close — what a
+    cash-out at that price is worth — with no sell that could never fill, and the others are
+    sized on NAV less its value, not on all of it (which would borrow it)."""
+    gone = closes.copy()
+    gone.loc["2021-07-16":, "KO"] = np.nan
+    cfg = config(kind=kind) if kind != "inverse_volatility" else config()
+    res = backtest(gone, cfg, settings=short_window_settings())
+    out = res.to_json()
+    weights = {d["session"]: d["weights"] for d in out["decisions"]}
+    assert weights["2021-07-01"]["KO"] > 0.1
+    assert weights["2021-08-02"]["KO"] == weights["2021-09-01"]["KO"] == 0.0
+    assert sum(weights["2021-08-02"].values()) == pytest.approx(1.0)
+    ko = res.account.positions["KO"]
+    held = ko.loc["2021-07-15"]
+    assert held > 0 and (ko.loc["2021-07-15":] == held).all()
+    assert not (pd.to_datetime(res.trades.time).dt.tz_localize(None) > "2021-07-16").to_numpy()[
+        (res.trades.symbol == "KO").to_numpy()].any()
+    assert out["meta"]["dropped_parents"] == {}
+    last_close = gone["KO"].loc["2021-07-15"]
+    value = res.account.positions.mul(res.closes.ffill()).sum(axis=1)
+    assert (value / res.account.equity).loc["2021-08-03":].max() < 1.0 + 1e-3  # not borrowed
+    assert res.account.equity.loc["2021-09-30"] > held * last_close
+    (note,) = [n for n in out["meta"]["assumptions"] if "stopped trading" in n]
+    assert note.startswith("universe on 2021-07-22: KO stopped trading (no bar on 5 sessions")
 
 
 def test_a_name_whose_closes_stop_is_not_priced_at_a_close_from_before_the_gap(closes):
