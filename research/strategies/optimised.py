@@ -184,15 +184,21 @@ class OptimisedPortfolio(ParamsMixin):
         self._cache = (key, programme, matrix)  # a compiled problem, not learned state
         return programme, matrix
 
-    def _feasible_or_raise(self, available: np.ndarray, matrix: np.ndarray) -> None:
+    def _feasible_or_raise(self, available: np.ndarray, matrix: np.ndarray,
+                           symbols: tuple[str, ...]) -> None:
         room = float(np.minimum(self.max_sector_weight,
                                 self.max_position_weight * (matrix @ available)).sum())
         if room < 1.0 - 1e-9:
+            without = [s for s, a in zip(symbols, available, strict=True) if not a]
+            why = (f"; without a full lookback of closes: {', '.join(without[:5])}"
+                   f"{f' and {len(without) - 5} more' if len(without) > 5 else ''} (not "
+                   "listed yet, a gap, or not yet covered by the trading loop's risk model)"
+                   if without else "")
             raise ValueError(
                 f"optimised: {int(available.sum())} name(s) with data can hold at most "
                 f"{room:.0%} of NAV under max_position_weight {self.max_position_weight} and "
                 f"max_sector_weight {self.max_sector_weight}: a fully invested target is "
-                "impossible (add names or raise the limits)")
+                f"impossible (add names, raise the limits or start later){why}")
 
     def _compute(self, closes: pd.DataFrame, current: pd.Series | None,
                  trade_cost_bps: pd.Series | None) -> pd.Series:
@@ -203,7 +209,7 @@ class OptimisedPortfolio(ParamsMixin):
         cov_returns, _ = complete_returns(closes.loc[:, available], self.lookback_days,
                                           "optimised")
         programme, matrix = self._programme(symbols)
-        self._feasible_or_raise(available.astype(float), matrix)
+        self._feasible_or_raise(available.astype(float), matrix, symbols)
         n = len(symbols)
         shrunk, _ = ledoit_wolf_shrunk(cov_returns - cov_returns.mean(axis=0))
         self.covariance_ = shrunk

@@ -120,6 +120,12 @@ def test_limits_that_cannot_be_met_and_names_without_data():
     w = OptimisedPortfolio(max_position_weight=0.2, max_sector_weight=1.0,
                            lookback_days=120).target_weights(closes, closes.index[-1])
     assert w.iloc[0] == 0.0 and w.sum() == pytest.approx(1.0)
+    # the names left out for want of data are named when they make the limits unreachable
+    with pytest.raises(ValueError, match=r"7 name\(s\) with data can hold at most 70% .*"
+                       r"without a full lookback of closes: S00 \(not listed yet"):
+        OptimisedPortfolio(max_position_weight=0.1, max_sector_weight=1.0,
+                           lookback_days=120).target_weights(closes.iloc[:, :8],
+                                                             closes.index[-1])
 
 
 def test_decisions_ignore_the_decision_day_and_after():
