@@ -387,11 +387,13 @@ class TradingLoop:
         # shares that parents still working (from an earlier session) will still trade: the new
         # trade is what is left to do, not the gap again
         shares += pending
-        # a position in a name that stopped trading cannot be sold: kept at its last close, and
-        # the others are sized on the rest of NAV (not on all of it, which would borrow it)
+        # a position in a name that stopped trading cannot be sold: kept at its last close. The
+        # weights are fractions of NAV with it in (_kept_not_trading: the strategy's sized on
+        # the rest of NAV), as are a breach policy's and a drift reduction's, which start from
+        # the book: sized on all of NAV here, none of them borrows it or sells the others
         frozen = self._not_trading & (shares != 0)
         frozen_value = float(np.sum(shares[frozen] * np.nan_to_num(price[frozen])))
-        target = target_shares(weights, nav - frozen_value, price)
+        target = target_shares(weights, nav, price)
         if frozen.any():
             self.log.warning("positions_not_trading", session=f"{day:%Y-%m-%d}",
                              symbols=[s for s, f in zip(self.symbols, frozen, strict=True) if f],
@@ -498,12 +500,30 @@ class TradingLoop:
                 "decision": "rejected", "limits": "pairwise_correlation", "message": why})
         return out
 
+    def _kept_not_trading(self, weights: np.ndarray, shares: np.ndarray, price: np.ndarray,
+                          nav: float) -> np.ndarray:
+        """The strategy's ``weights`` (fractions of what it sizes) as fractions of NAV: a held
+        name that stopped trading keeps its weight (its position at its last close), the
+        others share the rest. The breach policies then compare them with the book's weights
+        and the target check measures the book as it will be, the kept position in it."""
+        frozen = self._not_trading & (shares != 0)
+        if not frozen.any():
+            return weights
+        held = np.where(np.isfinite(price), shares * np.nan_to_num(price), 0.0) / nav
+        out = weights * max(0.0, 1.0 - float(held[frozen].sum()))
+        out[frozen] = held[frozen]
+        return out
+
     def _drift_reduced(self, day: pd.Timestamp, shares: np.ndarray, price: np.ndarray,
                        nav: float) -> np.ndarray | None:
-        """The book brought back within its exposure limits, or None if it is within them."""
+        """The book brought back within its exposure limits, or None if it is within them. A
+        position in a name that stopped trading cannot be reduced: it is kept as it is (one over
+        a limit on its own is not a drift the book can trade back)."""
         held = np.where(np.isfinite(price), shares * np.nan_to_num(price), 0.0) / nav
         sectors = [self.risk.sectors.get(s, s) for s in self.symbols]
         target = within_exposure_limits(held, sectors, self.risk.settings)
+        frozen = self._not_trading & (shares != 0)
+        target[frozen] = held[frozen]
         if np.allclose(target, held, rtol=0.0, atol=1e-12):
             return None
         over = [s for s, a, b in zip(self.symbols, held, target, strict=True) if a != b]
@@ -683,6 +703,7 @@ class TradingLoop:
             past = self._closes.before(day, self._history_rows)  # a frame only when asked
             weights = self._strategy_target(past, day, shares, price, nav)
             self._strategy_weights = weights
+            weights = self._kept_not_trading(weights, shares, price, nav)
             weights = self._within_limits(day, weights, shares, price, nav)
         elif self.risk.settings.on_drift == "reduce":
             reduced = self._drift_reduced(day, shares, price, nav)

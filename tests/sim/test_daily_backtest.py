@@ -435,8 +435,13 @@ def test_a_name_whose_bars_end_is_kept_at_its_last_close_and_not_sized_again(clo
     res = backtest(gone, cfg, settings=short_window_settings())
     out = res.to_json()
     weights = {d["session"]: d["weights"] for d in out["decisions"]}
+    strategy = {d["session"]: d["strategy_weights"] for d in out["decisions"]}
     assert weights["2021-07-01"]["KO"] > 0.1
-    assert weights["2021-08-02"]["KO"] == weights["2021-09-01"]["KO"] == 0.0
+    assert strategy["2021-08-02"]["KO"] == strategy["2021-09-01"]["KO"] == 0.0
+    assert sum(strategy["2021-08-02"].values()) == pytest.approx(1.0)
+    # the decided weights are fractions of NAV: KO's is its kept position's, the others share
+    # the rest
+    assert weights["2021-08-02"]["KO"] > 0.1
     assert sum(weights["2021-08-02"].values()) == pytest.approx(1.0)
     ko = res.account.positions["KO"]
     held = ko.loc["2021-07-15"]
@@ -450,6 +455,38 @@ def test_a_name_whose_bars_end_is_kept_at_its_last_close_and_not_sized_again(clo
     assert res.account.equity.loc["2021-09-30"] > held * last_close
     (note,) = [n for n in out["meta"]["assumptions"] if "stopped trading" in n]
     assert note.startswith("universe on 2021-07-22: KO stopped trading (no bar on 5 sessions")
+
+
+@pytest.mark.parametrize("policy", ["drift", "reject", "rescale"])
+def test_a_kept_position_is_not_paid_for_by_the_other_names(closes, policy):
+    """KO stops trading on 2021-07-22 with a quarter of the book; AAPL then jumps 50% on
+    2021-08-10, over the 30% position limit. A drift reduction sells AAPL back to the limit
+    and nothing else (it used to size its book-based weights on NAV less KO's value, selling
+    JPM and XOM by KO's share of NAV on every drift session); 'reject' and 'rescale' compare
+    the strategy's target with the book on one basis, NAV (the 2021-08-02 target, a quarter
+    each with KO's kept quarter, is within the limit: it used to read as a third each, be
+    rejected, and the rejection then sold every name by KO's share)."""
+    gone = closes.copy()
+    gone.loc["2021-07-16":, "KO"] = np.nan
+    gone.loc["2021-08-10":, "AAPL"] *= 1.5
+    risk = {**LIMITS_OFF, "max_position_weight": 0.3}
+    risk.update({"on_drift": "reduce"} if policy == "drift" else {"on_target_breach": policy})
+    cfg = RunConfig(name="kept", universe={"symbols": SYMBOLS},
+                    strategy={"kind": "equal_weight", "rebalance": "monthly", "capital": 5e6},
+                    execution={"algorithm": "twap", "horizon_minutes": 390}, risk=risk)
+    res = backtest(gone, cfg, settings=short_window_settings())
+    value = res.account.positions.mul(res.closes.ffill())
+    weight = value.div(res.account.equity, axis=0)
+    assert weight.loc["2021-08-02", ["AAPL", "JPM", "XOM"]].min() > 0.24  # sized, not rejected
+    assert weight.sum(axis=1).loc["2021-08-02":].max() < 1.0 + 1e-3
+    day = pd.to_datetime(res.trades.time).dt.tz_convert(EXCHANGE_TZ).dt.strftime("%Y-%m-%d")
+    after = res.trades[(day > "2021-08-02").to_numpy() & (day < "2021-09-01").to_numpy()]
+    assert set(after.symbol) <= {"AAPL"}  # only the name over its limit is traded back
+    if policy == "drift":
+        assert (after.side == "sell").all() and len(after)
+        assert weight.loc["2021-08-11", "AAPL"] == pytest.approx(0.3, abs=0.01)
+    assert weight.loc["2021-08-11", ["JPM", "XOM"]].min() > 0.2
+    assert not (res.risk_events["decision"] == "rejected").any()
 
 
 def test_a_name_whose_closes_stop_is_not_priced_at_a_close_from_before_the_gap(closes):
