@@ -568,6 +568,7 @@ class TradingLoop:
     def _update_risk(self, values: np.ndarray, shares: np.ndarray, price: np.ndarray,
                      nav: float, when: datetime) -> None:
         lookback = int(self.risk.lookback)
+        values = self._carried_while_not_trading(values, price)
         # simple daily returns (numpy: the pandas form cost ~1 ms a session)
         with np.errstate(invalid="ignore", divide="ignore"):
             returns = values[1:] / values[:-1] - 1.0
@@ -597,6 +598,23 @@ class TradingLoop:
             "horizon_days": snap.horizon, "confidence": snap.confidence,
             "observations": snap.n_observations})
         self.on_risk_refit(snap, weights, nav)
+
+    def _carried_while_not_trading(self, values: np.ndarray, price: np.ndarray) -> np.ndarray:
+        """``values`` with each symbol that stopped trading at its last close over the sessions
+        it has had no bar, as a loop that ran through them carried it (_close_session). A loop
+        (re)started on a data source's history has them without a close instead, and a held
+        one (always in the risk fit) would leave every session since its stop out of the fit,
+        for every name: a VaR and correlations that stop at the stop, then, once it is older
+        than the window, a start refused for too little history."""
+        stale = self._not_trading & np.isfinite(price)
+        if not stale.any():
+            return values
+        values = values.copy()
+        for k in np.flatnonzero(stale):
+            n = min(int(self._without_bar[k]), len(values))
+            tail = values[len(values) - n:, k]
+            values[len(values) - n:, k] = np.where(np.isfinite(tail), tail, price[k])
+        return values
 
     def _risk_coverage(self, window: np.ndarray, shares: np.ndarray) -> np.ndarray:
         """Which symbols the risk model is fitted on, from the returns ``window`` it fits on:

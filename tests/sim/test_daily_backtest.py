@@ -556,3 +556,41 @@ def test_each_pre_trade_check_reads_the_nav_the_broker_holds(closes, monkeypatch
     assert {f"{t:%H:%M}" for t, _, _ in seen} == {"09:30", "16:00"}
     for _, nav, equity in seen:
         assert nav == pytest.approx(equity, rel=1e-12)
+
+
+def test_a_restart_holding_a_name_that_stopped_fits_the_risk_model_as_the_running_loop(
+        closes, tmp_path):
+    """KO stops trading on 2021-07-22 while held. A loop restarted after it (on the same journal
+    and broker) is given the closes a data source has — none for KO since its last bar, where
+    the running loop carried its last close. Its risk refit is the running loop's: KO, held, is
+    still fitted, and a session where it has no close used to drop out of the fit for every
+    name (a VaR that stops at the stop, then a start refused once the stop is older than the
+    window)."""
+    from research.trading import TradingLoop
+    from sim.daily_market import build_daily_market
+    from sim.driver import ReplayDriver
+
+    gone = closes.copy()
+    gone.loc["2021-07-16":, "KO"] = np.nan
+    settings = short_window_settings()
+    market = build_daily_market(gone, start=START, end="2021-09-29")
+    first = pd.Timestamp(START)
+    journal = tmp_path / "journal.db"
+    d = ReplayDriver(config(), settings, market.replay, daily_closes=gone.loc[gone.index < first],
+                     broker_options=market.broker_options, journal_path=journal,
+                     fees_before_first="earliest", run_id="restart")
+    running = d.run()
+    assert running.book().get("KO", 0) > 0
+    (before,) = [f for f in running.risk_forecasts if f["session"] == "2021-09-30"]
+    d.close()
+    vendor = running.closes  # the sessions' closes, but none for KO after its last bar
+    vendor.loc["2021-07-16":, "KO"] = np.nan
+    restarted = TradingLoop(config(), settings, d.broker, vendor,
+                            run_id="restart", journal_path=journal, bar_minutes=390.0)
+    restarted.start()
+    restarted.prepare_session(pd.Timestamp("2021-09-30"))
+    after = restarted.risk_forecasts[-1]
+    assert after["session"] == "2021-09-30"
+    assert after["observations"] == before["observations"] == 40
+    assert after["var"] == pytest.approx(before["var"], rel=1e-9)
+    restarted.shutdown()
