@@ -182,6 +182,9 @@ class TradingLoop:
         # sessions in a row each symbol has had no bar (see STALE_SESSIONS), and each time one
         # stopped or resumed trading
         self._without_bar = self._closes.sessions_without_close()
+        # whether each symbol has had a bar yet: a name's first bar is a listing, not a resumption
+        self._had_bar = np.isfinite(
+            self._closes.values_before(pd.Timestamp.max.normalize())).any(axis=0)
         self.trading_changes: list[dict[str, Any]] = []
         risk = risk_settings_for(config, settings)
         self.risk = RiskManager(risk, sector_map(config.universe.sectors), alerts=AlertManager(
@@ -1114,21 +1117,27 @@ class TradingLoop:
 
     def _count_sessions_without_bar(self, day: pd.Timestamp, traded: np.ndarray) -> None:
         """Count the sessions in a row each symbol had no bar; log and record a symbol that
-        has stopped trading (``STALE_SESSIONS``) or trades again."""
+        has stopped trading (``STALE_SESSIONS``), trades again, or has its first bar (a name
+        listed inside the run: it never stopped)."""
         before = self._without_bar
         self._without_bar = np.where(traded, 0, before + 1)
-        stopped = [s for s, n in zip(self.symbols, self._without_bar, strict=True)
-                   if n == STALE_SESSIONS]
-        resumed = [s for s, n, b in zip(self.symbols, self._without_bar, before, strict=True)
-                   if n == 0 and b >= STALE_SESSIONS]
-        if stopped or resumed:
+        stopped = [s for s, n, h in zip(self.symbols, self._without_bar, self._had_bar,
+                                        strict=True) if n == STALE_SESSIONS and h]
+        resumed = [s for s, n, b, h in zip(self.symbols, self._without_bar, before,
+                                           self._had_bar, strict=True)
+                   if n == 0 and b >= STALE_SESSIONS and h]
+        listed = [s for s, t, h in zip(self.symbols, traded, self._had_bar, strict=True)
+                  if t and not h]
+        self._had_bar = self._had_bar | traded
+        if stopped or resumed or listed:
             self.trading_changes.append({"session": f"{day:%Y-%m-%d}", "stopped": stopped,
-                                         "resumed": resumed})
+                                         "resumed": resumed, "listed": listed})
             self.log.warning("symbols_trading_changed", session=f"{day:%Y-%m-%d}",
-                             stopped=stopped, resumed=resumed, effect=(
+                             stopped=stopped, resumed=resumed, listed=listed, effect=(
                                  f"no bar on {STALE_SESSIONS} sessions in a row: not sized, a "
                                  "position kept at its last close" if stopped else
-                                 "trading again: sized once the risk model covers it"))
+                                 "trading (again, or for the first time): sized once the risk "
+                                 "model covers it"))
 
     @property
     def _not_trading(self) -> np.ndarray:

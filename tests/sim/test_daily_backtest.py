@@ -368,6 +368,18 @@ def test_a_name_listed_inside_the_replay_joins_once_the_risk_model_covers_it(clo
     assert "90% of the sessions the best-covered name has one in its 40-session window" in notes[1]
 
 
+def test_a_name_listed_inside_the_replay_is_said_to_list_not_to_resume(closes):
+    """KO's first bar is on 2021-06-15, inside the replay: the notes say it has its first bar
+    (it used to read "KO has bars again", as if it had stopped), then when it joins."""
+    late = closes.copy()
+    late.loc[:"2021-06-14", "KO"] = np.nan
+    out = backtest(late, settings=short_window_settings()).to_json()
+    notes = [n for n in out["meta"]["assumptions"] if n.startswith("universe on")]
+    assert notes[1] == "universe on 2021-06-15: KO has its first bar"
+    assert not any("has bars again" in n or "stopped trading" in n for n in notes)
+    assert notes[2].startswith("universe on 2021-08-06: KO joined")
+
+
 def test_risk_budgets_name_a_listed_late_name_that_joins_later(closes):
     """Risk budgets are set for the whole universe: a budgeted name the risk model does not
     cover yet is sized 0 (budgets renormalised over the others), not an error that it is
