@@ -425,6 +425,8 @@ def _coverage_notes(loop: Any, last_day: str) -> list[str]:
                           f"{', '.join(change['stopped'])} stopped trading ({stopped_rule})"))
         if change["resumed"]:
             notes.append((change["session"], f"{', '.join(change['resumed'])} has bars again"))
+        if change.get("listed"):
+            notes.append((change["session"], f"{', '.join(change['listed'])} has its first bar"))
     return [f"universe on {day}: {text}" for day, text in sorted(notes, key=lambda n: n[0])
             if day <= last_day]
 

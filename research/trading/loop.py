@@ -182,6 +182,9 @@ class TradingLoop:
         # sessions in a row each symbol has had no bar (see STALE_SESSIONS), and each time one
         # stopped or resumed trading
         self._without_bar = self._closes.sessions_without_close()
+        # whether each symbol has had a bar yet: a name's first bar is a listing, not a resumption
+        self._had_bar = np.isfinite(
+            self._closes.values_before(pd.Timestamp.max.normalize())).any(axis=0)
         self.trading_changes: list[dict[str, Any]] = []
         risk = risk_settings_for(config, settings)
         self.risk = RiskManager(risk, sector_map(config.universe.sectors), alerts=AlertManager(
@@ -387,11 +390,13 @@ class TradingLoop:
         # shares that parents still working (from an earlier session) will still trade: the new
         # trade is what is left to do, not the gap again
         shares += pending
-        # a position in a name that stopped trading cannot be sold: kept at its last close, and
-        # the others are sized on the rest of NAV (not on all of it, which would borrow it)
+        # a position in a name that stopped trading cannot be sold: kept at its last close. The
+        # weights are fractions of NAV with it in (_kept_not_trading: the strategy's sized on
+        # the rest of NAV), as are a breach policy's and a drift reduction's, which start from
+        # the book: sized on all of NAV here, none of them borrows it or sells the others
         frozen = self._not_trading & (shares != 0)
         frozen_value = float(np.sum(shares[frozen] * np.nan_to_num(price[frozen])))
-        target = target_shares(weights, nav - frozen_value, price)
+        target = target_shares(weights, nav, price)
         if frozen.any():
             self.log.warning("positions_not_trading", session=f"{day:%Y-%m-%d}",
                              symbols=[s for s, f in zip(self.symbols, frozen, strict=True) if f],
@@ -498,12 +503,30 @@ class TradingLoop:
                 "decision": "rejected", "limits": "pairwise_correlation", "message": why})
         return out
 
+    def _kept_not_trading(self, weights: np.ndarray, shares: np.ndarray, price: np.ndarray,
+                          nav: float) -> np.ndarray:
+        """The strategy's ``weights`` (fractions of what it sizes) as fractions of NAV: a held
+        name that stopped trading keeps its weight (its position at its last close), the
+        others share the rest. The breach policies then compare them with the book's weights
+        and the target check measures the book as it will be, the kept position in it."""
+        frozen = self._not_trading & (shares != 0)
+        if not frozen.any():
+            return weights
+        held = np.where(np.isfinite(price), shares * np.nan_to_num(price), 0.0) / nav
+        out = weights * max(0.0, 1.0 - float(held[frozen].sum()))
+        out[frozen] = held[frozen]
+        return out
+
     def _drift_reduced(self, day: pd.Timestamp, shares: np.ndarray, price: np.ndarray,
                        nav: float) -> np.ndarray | None:
-        """The book brought back within its exposure limits, or None if it is within them."""
+        """The book brought back within its exposure limits, or None if it is within them. A
+        position in a name that stopped trading cannot be reduced: it is kept as it is (one over
+        a limit on its own is not a drift the book can trade back)."""
         held = np.where(np.isfinite(price), shares * np.nan_to_num(price), 0.0) / nav
         sectors = [self.risk.sectors.get(s, s) for s in self.symbols]
         target = within_exposure_limits(held, sectors, self.risk.settings)
+        frozen = self._not_trading & (shares != 0)
+        target[frozen] = held[frozen]
         if np.allclose(target, held, rtol=0.0, atol=1e-12):
             return None
         over = [s for s, a, b in zip(self.symbols, held, target, strict=True) if a != b]
@@ -548,6 +571,7 @@ class TradingLoop:
     def _update_risk(self, values: np.ndarray, shares: np.ndarray, price: np.ndarray,
                      nav: float, when: datetime) -> None:
         lookback = int(self.risk.lookback)
+        values = self._carried_while_not_trading(values, price)
         # simple daily returns (numpy: the pandas form cost ~1 ms a session)
         with np.errstate(invalid="ignore", divide="ignore"):
             returns = values[1:] / values[:-1] - 1.0
@@ -577,6 +601,23 @@ class TradingLoop:
             "horizon_days": snap.horizon, "confidence": snap.confidence,
             "observations": snap.n_observations})
         self.on_risk_refit(snap, weights, nav)
+
+    def _carried_while_not_trading(self, values: np.ndarray, price: np.ndarray) -> np.ndarray:
+        """``values`` with each symbol that stopped trading at its last close over the sessions
+        it has had no bar, as a loop that ran through them carried it (_close_session). A loop
+        (re)started on a data source's history has them without a close instead, and a held
+        one (always in the risk fit) would leave every session since its stop out of the fit,
+        for every name: a VaR and correlations that stop at the stop, then, once it is older
+        than the window, a start refused for too little history."""
+        stale = self._not_trading & np.isfinite(price)
+        if not stale.any():
+            return values
+        values = values.copy()
+        for k in np.flatnonzero(stale):
+            n = min(int(self._without_bar[k]), len(values))
+            tail = values[len(values) - n:, k]
+            values[len(values) - n:, k] = np.where(np.isfinite(tail), tail, price[k])
+        return values
 
     def _risk_coverage(self, window: np.ndarray, shares: np.ndarray) -> np.ndarray:
         """Which symbols the risk model is fitted on, from the returns ``window`` it fits on:
@@ -683,6 +724,7 @@ class TradingLoop:
             past = self._closes.before(day, self._history_rows)  # a frame only when asked
             weights = self._strategy_target(past, day, shares, price, nav)
             self._strategy_weights = weights
+            weights = self._kept_not_trading(weights, shares, price, nav)
             weights = self._within_limits(day, weights, shares, price, nav)
         elif self.risk.settings.on_drift == "reduce":
             reduced = self._drift_reduced(day, shares, price, nav)
@@ -1075,21 +1117,27 @@ class TradingLoop:
 
     def _count_sessions_without_bar(self, day: pd.Timestamp, traded: np.ndarray) -> None:
         """Count the sessions in a row each symbol had no bar; log and record a symbol that
-        has stopped trading (``STALE_SESSIONS``) or trades again."""
+        has stopped trading (``STALE_SESSIONS``), trades again, or has its first bar (a name
+        listed inside the run: it never stopped)."""
         before = self._without_bar
         self._without_bar = np.where(traded, 0, before + 1)
-        stopped = [s for s, n in zip(self.symbols, self._without_bar, strict=True)
-                   if n == STALE_SESSIONS]
-        resumed = [s for s, n, b in zip(self.symbols, self._without_bar, before, strict=True)
-                   if n == 0 and b >= STALE_SESSIONS]
-        if stopped or resumed:
+        stopped = [s for s, n, h in zip(self.symbols, self._without_bar, self._had_bar,
+                                        strict=True) if n == STALE_SESSIONS and h]
+        resumed = [s for s, n, b, h in zip(self.symbols, self._without_bar, before,
+                                           self._had_bar, strict=True)
+                   if n == 0 and b >= STALE_SESSIONS and h]
+        listed = [s for s, t, h in zip(self.symbols, traded, self._had_bar, strict=True)
+                  if t and not h]
+        self._had_bar = self._had_bar | traded
+        if stopped or resumed or listed:
             self.trading_changes.append({"session": f"{day:%Y-%m-%d}", "stopped": stopped,
-                                         "resumed": resumed})
+                                         "resumed": resumed, "listed": listed})
             self.log.warning("symbols_trading_changed", session=f"{day:%Y-%m-%d}",
-                             stopped=stopped, resumed=resumed, effect=(
+                             stopped=stopped, resumed=resumed, listed=listed, effect=(
                                  f"no bar on {STALE_SESSIONS} sessions in a row: not sized, a "
                                  "position kept at its last close" if stopped else
-                                 "trading again: sized once the risk model covers it"))
+                                 "trading (again, or for the first time): sized once the risk "
+                                 "model covers it"))
 
     @property
     def _not_trading(self) -> np.ndarray:

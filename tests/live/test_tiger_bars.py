@@ -265,3 +265,53 @@ def test_a_bar_delivered_after_its_minute_was_yielded_is_said_not_dropped_silent
     assert np.isnan(snaps[0].close[1]) and snaps[1].close[1] == 1.0
     late = [r.getMessage() for r in caplog.records if r.getMessage().startswith("late bar")]
     assert len(late) == 1 and "KO at 2022-11-22 09:31" in late[0]
+
+
+class _PacedKlines:
+    """A session whose k-line requests each take ``seconds`` of a simulated clock, answering
+    with each symbol's minutes as Tiger would at that instant: complete up to the last minute
+    closed, then the one still forming (partial volume)."""
+
+    def __init__(self, start: str, seconds: float):
+        self.open = pd.Timestamp("2022-11-22 09:30", tz="America/New_York").timestamp()
+        self.now = pd.Timestamp(f"2022-11-22 {start}", tz="America/New_York").timestamp()
+        self.seconds = seconds
+        self.quote = type("Quote", (), {"get_bars": None})()
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+    def call(self, method, fn, symbols, **kw):
+        self.now += self.seconds
+        started = min(int((self.now - self.open) // 60) + 1, 390)
+        return pd.DataFrame([{
+            "symbol": symbols[0], "time": int((self.open + 60 * i) * 1000), "open": 100.0,
+            "high": 100.5, "low": 99.5, "close": 100.2,
+            "volume": 500.0 if self.open + 60 * (i + 1) <= self.now else 37.0}
+            for i in range(started)])
+
+
+def test_a_feed_whose_polls_straddle_minutes_yields_every_minute_whole():
+    """Twelve symbols asked 2 s apart: a poll lasts 24 s and most polls straddle a minute's
+    close. Every minute reaches the engine once, with every symbol's complete bar (cut at the
+    poll's start: the symbols asked before the close would otherwise miss it), a poll and a
+    half after its close at most."""
+    from live.feed import TigerBarFeed
+    from live.tiger import TigerBarSource
+
+    session = _PacedKlines("09:31:30", seconds=2.0)
+    symbols = tuple(f"S{i:02d}" for i in range(12))
+    feed = TigerBarFeed(TigerBarSource(session, "minute"), symbols, poll_s=5.0,
+                        since=pd.Timestamp("2022-11-22"), sleep=session.sleep)
+    seen, ages = [], []
+    for snap in feed:
+        seen.append(snap.timestamp.strftime("%H:%M"))
+        ages.append(session.now - snap.timestamp.timestamp())
+        assert np.isfinite(snap.close).all() and (snap.volume == 500.0).all(), seen[-1]
+        if len(seen) == 30:
+            break
+    assert seen == [f"{9 + (31 + i) // 60:02d}:{(31 + i) % 60:02d}" for i in range(30)]
+    assert max(ages) <= 2 * 24 + 5 + 2 + 1e-6  # poll, wait, the poll after, the margin

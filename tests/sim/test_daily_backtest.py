@@ -368,6 +368,18 @@ def test_a_name_listed_inside_the_replay_joins_once_the_risk_model_covers_it(clo
     assert "90% of the sessions the best-covered name has one in its 40-session window" in notes[1]
 
 
+def test_a_name_listed_inside_the_replay_is_said_to_list_not_to_resume(closes):
+    """KO's first bar is on 2021-06-15, inside the replay: the notes say it has its first bar
+    (it used to read "KO has bars again", as if it had stopped), then when it joins."""
+    late = closes.copy()
+    late.loc[:"2021-06-14", "KO"] = np.nan
+    out = backtest(late, settings=short_window_settings()).to_json()
+    notes = [n for n in out["meta"]["assumptions"] if n.startswith("universe on")]
+    assert notes[1] == "universe on 2021-06-15: KO has its first bar"
+    assert not any("has bars again" in n or "stopped trading" in n for n in notes)
+    assert notes[2].startswith("universe on 2021-08-06: KO joined")
+
+
 def test_risk_budgets_name_a_listed_late_name_that_joins_later(closes):
     """Risk budgets are set for the whole universe: a budgeted name the risk model does not
     cover yet is sized 0 (budgets renormalised over the others), not an error that it is
@@ -435,8 +447,13 @@ def test_a_name_whose_bars_end_is_kept_at_its_last_close_and_not_sized_again(clo
     res = backtest(gone, cfg, settings=short_window_settings())
     out = res.to_json()
     weights = {d["session"]: d["weights"] for d in out["decisions"]}
+    strategy = {d["session"]: d["strategy_weights"] for d in out["decisions"]}
     assert weights["2021-07-01"]["KO"] > 0.1
-    assert weights["2021-08-02"]["KO"] == weights["2021-09-01"]["KO"] == 0.0
+    assert strategy["2021-08-02"]["KO"] == strategy["2021-09-01"]["KO"] == 0.0
+    assert sum(strategy["2021-08-02"].values()) == pytest.approx(1.0)
+    # the decided weights are fractions of NAV: KO's is its kept position's, the others share
+    # the rest
+    assert weights["2021-08-02"]["KO"] > 0.1
     assert sum(weights["2021-08-02"].values()) == pytest.approx(1.0)
     ko = res.account.positions["KO"]
     held = ko.loc["2021-07-15"]
@@ -450,6 +467,38 @@ def test_a_name_whose_bars_end_is_kept_at_its_last_close_and_not_sized_again(clo
     assert res.account.equity.loc["2021-09-30"] > held * last_close
     (note,) = [n for n in out["meta"]["assumptions"] if "stopped trading" in n]
     assert note.startswith("universe on 2021-07-22: KO stopped trading (no bar on 5 sessions")
+
+
+@pytest.mark.parametrize("policy", ["drift", "reject", "rescale"])
+def test_a_kept_position_is_not_paid_for_by_the_other_names(closes, policy):
+    """KO stops trading on 2021-07-22 with a quarter of the book; AAPL then jumps 50% on
+    2021-08-10, over the 30% position limit. A drift reduction sells AAPL back to the limit
+    and nothing else (it used to size its book-based weights on NAV less KO's value, selling
+    JPM and XOM by KO's share of NAV on every drift session); 'reject' and 'rescale' compare
+    the strategy's target with the book on one basis, NAV (the 2021-08-02 target, a quarter
+    each with KO's kept quarter, is within the limit: it used to read as a third each, be
+    rejected, and the rejection then sold every name by KO's share)."""
+    gone = closes.copy()
+    gone.loc["2021-07-16":, "KO"] = np.nan
+    gone.loc["2021-08-10":, "AAPL"] *= 1.5
+    risk = {**LIMITS_OFF, "max_position_weight": 0.3}
+    risk.update({"on_drift": "reduce"} if policy == "drift" else {"on_target_breach": policy})
+    cfg = RunConfig(name="kept", universe={"symbols": SYMBOLS},
+                    strategy={"kind": "equal_weight", "rebalance": "monthly", "capital": 5e6},
+                    execution={"algorithm": "twap", "horizon_minutes": 390}, risk=risk)
+    res = backtest(gone, cfg, settings=short_window_settings())
+    value = res.account.positions.mul(res.closes.ffill())
+    weight = value.div(res.account.equity, axis=0)
+    assert weight.loc["2021-08-02", ["AAPL", "JPM", "XOM"]].min() > 0.24  # sized, not rejected
+    assert weight.sum(axis=1).loc["2021-08-02":].max() < 1.0 + 1e-3
+    day = pd.to_datetime(res.trades.time).dt.tz_convert(EXCHANGE_TZ).dt.strftime("%Y-%m-%d")
+    after = res.trades[(day > "2021-08-02").to_numpy() & (day < "2021-09-01").to_numpy()]
+    assert set(after.symbol) <= {"AAPL"}  # only the name over its limit is traded back
+    if policy == "drift":
+        assert (after.side == "sell").all() and len(after)
+        assert weight.loc["2021-08-11", "AAPL"] == pytest.approx(0.3, abs=0.01)
+    assert weight.loc["2021-08-11", ["JPM", "XOM"]].min() > 0.2
+    assert not (res.risk_events["decision"] == "rejected").any()
 
 
 def test_a_name_whose_closes_stop_is_not_priced_at_a_close_from_before_the_gap(closes):
@@ -519,3 +568,41 @@ def test_each_pre_trade_check_reads_the_nav_the_broker_holds(closes, monkeypatch
     assert {f"{t:%H:%M}" for t, _, _ in seen} == {"09:30", "16:00"}
     for _, nav, equity in seen:
         assert nav == pytest.approx(equity, rel=1e-12)
+
+
+def test_a_restart_holding_a_name_that_stopped_fits_the_risk_model_as_the_running_loop(
+        closes, tmp_path):
+    """KO stops trading on 2021-07-22 while held. A loop restarted after it (on the same journal
+    and broker) is given the closes a data source has — none for KO since its last bar, where
+    the running loop carried its last close. Its risk refit is the running loop's: KO, held, is
+    still fitted, and a session where it has no close used to drop out of the fit for every
+    name (a VaR that stops at the stop, then a start refused once the stop is older than the
+    window)."""
+    from research.trading import TradingLoop
+    from sim.daily_market import build_daily_market
+    from sim.driver import ReplayDriver
+
+    gone = closes.copy()
+    gone.loc["2021-07-16":, "KO"] = np.nan
+    settings = short_window_settings()
+    market = build_daily_market(gone, start=START, end="2021-09-29")
+    first = pd.Timestamp(START)
+    journal = tmp_path / "journal.db"
+    d = ReplayDriver(config(), settings, market.replay, daily_closes=gone.loc[gone.index < first],
+                     broker_options=market.broker_options, journal_path=journal,
+                     fees_before_first="earliest", run_id="restart")
+    running = d.run()
+    assert running.book().get("KO", 0) > 0
+    (before,) = [f for f in running.risk_forecasts if f["session"] == "2021-09-30"]
+    d.close()
+    vendor = running.closes  # the sessions' closes, but none for KO after its last bar
+    vendor.loc["2021-07-16":, "KO"] = np.nan
+    restarted = TradingLoop(config(), settings, d.broker, vendor,
+                            run_id="restart", journal_path=journal, bar_minutes=390.0)
+    restarted.start()
+    restarted.prepare_session(pd.Timestamp("2021-09-30"))
+    after = restarted.risk_forecasts[-1]
+    assert after["session"] == "2021-09-30"
+    assert after["observations"] == before["observations"] == 40
+    assert after["var"] == pytest.approx(before["var"], rel=1e-9)
+    restarted.shutdown()
