@@ -94,7 +94,7 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
     from live.runner import LiveRunner, startup_heap_frozen
     from live.safety import DryRunBroker, KillSwitch
     from live.tiger import TIGER_PRODUCTION_PUBLIC_KEY, TigerBroker, TigerSession
-    from live.tiger.bars import TigerBarSource
+    from live.tiger.bars import MAX_SYMBOLS_PER_REQUEST, TigerBarSource
     from live.tiger.config import TigerConfigError, private_key_body
     from research.config import ConfigFileError, load_run_config, load_settings
     from research.data.schema import EXCHANGE_TZ, Frequency
@@ -225,7 +225,9 @@ def run_live(*, dry_run: bool = False, paper: bool = False, config_path: Path | 
             log.error("start_failed", error=why)
             raise LiveStartError(why) from None
         feed = venue.feed() if venue is not None else TigerBarFeed(
-            TigerBarSource(session, Frequency.MINUTE), symbols, poll_s=poll_s,
+            # today's minutes fit one page a symbol: one k-line request per 50 symbols a poll
+            TigerBarSource(session, Frequency.MINUTE,
+                           symbols_per_request=MAX_SYMBOLS_PER_REQUEST), symbols, poll_s=poll_s,
             idle_polls=idle_polls, since=day)
         with startup_heap_frozen():  # no 100 ms full GC pass inside a bar
             try:

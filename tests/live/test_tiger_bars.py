@@ -286,12 +286,13 @@ class _PacedKlines:
 
     def call(self, method, fn, symbols, **kw):
         self.now += self.seconds
+        self.requests = getattr(self, "requests", 0) + 1
         started = min(int((self.now - self.open) // 60) + 1, 390)
         return pd.DataFrame([{
-            "symbol": symbols[0], "time": int((self.open + 60 * i) * 1000), "open": 100.0,
+            "symbol": sym, "time": int((self.open + 60 * i) * 1000), "open": 100.0,
             "high": 100.5, "low": 99.5, "close": 100.2,
             "volume": 500.0 if self.open + 60 * (i + 1) <= self.now else 37.0}
-            for i in range(started)])
+            for sym in symbols for i in range(started)])
 
 
 def test_a_feed_whose_polls_straddle_minutes_yields_every_minute_whole():
@@ -315,3 +316,55 @@ def test_a_feed_whose_polls_straddle_minutes_yields_every_minute_whole():
             break
     assert seen == [f"{9 + (31 + i) // 60:02d}:{(31 + i) % 60:02d}" for i in range(30)]
     assert max(ages) <= 2 * 24 + 5 + 2 + 1e-6  # poll, wait, the poll after, the margin
+
+
+def test_a_batched_feed_of_sixty_symbols_yields_whole_minutes_within_seconds():
+    """Sixty symbols, 50 to a k-line request (Tiger takes a list): a poll is two requests, not
+    sixty paced at one a second, so a whole minute reaches the engine seconds after its close
+    instead of a minute or more (past the 120 s staleness limit, which halts trading)."""
+    from live.feed import TigerBarFeed
+    from live.tiger import TigerBarSource
+    from live.tiger.bars import MAX_SYMBOLS_PER_REQUEST
+
+    session = _PacedKlines("09:31:30", seconds=2.0)
+    symbols = tuple(f"S{i:02d}" for i in range(60))
+    source = TigerBarSource(session, "minute", symbols_per_request=MAX_SYMBOLS_PER_REQUEST)
+    feed = TigerBarFeed(source, symbols, poll_s=5.0, since=pd.Timestamp("2022-11-22"),
+                        sleep=session.sleep)
+    seen, ages = [], []
+    for snap in feed:
+        seen.append(snap.timestamp.strftime("%H:%M"))
+        ages.append(session.now - snap.timestamp.timestamp())
+        assert np.isfinite(snap.close).all() and (snap.volume == 500.0).all(), seen[-1]
+        if len(seen) == 30:
+            break
+    assert seen == [f"{9 + (31 + i) // 60:02d}:{(31 + i) % 60:02d}" for i in range(30)]
+    # after the first poll (which finds the minutes since the start): two polls of two
+    # requests, a wait and the margin at most
+    assert max(ages[1:]) <= 2 * (2 * 2.0) + 5 + 2 + 1e-6
+    # two requests a poll, a poll every 9 s: well within Tiger's 60 k-line requests a minute
+    minutes = (session.now - pd.Timestamp("2022-11-22 09:31:30", tz="America/New_York"
+                                          ).timestamp()) / 60
+    assert session.requests / minutes < 15
+    with pytest.raises(ValueError, match="symbols_per_request must be 1...50"):
+        TigerBarSource(session, "minute", symbols_per_request=51)
+
+
+def test_a_symbol_cut_short_in_a_batched_answer_is_fetched_again_on_its_own(gateway,
+                                                                           make_broker):
+    """A page token is for one symbol only: a symbol whose batched answer was cut at the page
+    size is fetched again alone, page by page, so the batch loads what one-by-one loads."""
+    from live.tiger import TigerBarSource
+
+    now = [pd.Timestamp("2022-11-22 09:45:00", tz="America/New_York").timestamp()]
+    session = _session_at(gateway, make_broker, lambda: now[0])
+    gateway.set_bars("JPM", "1min", _minutes(11))
+    gateway.set_bars("XOM", "1min", _minutes(3))
+    one_by_one = TigerBarSource(session, "minute", page_size=4).load(
+        ["JPM", "XOM"], "2022-11-22", "2022-11-22")
+    before = gateway.calls("kline")
+    batched = TigerBarSource(session, "minute", page_size=4, symbols_per_request=2).load(
+        ["JPM", "XOM"], "2022-11-22", "2022-11-22")
+    pd.testing.assert_frame_equal(batched, one_by_one)
+    assert len(batched) == 14
+    assert gateway.calls("kline") - before == 1 + 3  # the batch, then JPM's three pages
