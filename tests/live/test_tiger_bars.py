@@ -295,18 +295,17 @@ class _PacedKlines:
             for sym in symbols for i in range(started)])
 
 
-def test_a_feed_whose_polls_straddle_minutes_yields_every_minute_whole():
-    """Twelve symbols asked 2 s apart: a poll lasts 24 s and most polls straddle a minute's
-    close. Every minute reaches the engine once, with every symbol's complete bar (cut at the
-    poll's start: the symbols asked before the close would otherwise miss it), a poll and a
-    half after its close at most."""
+def _feed_thirty_minutes(n_symbols: int, **source_options) -> tuple[_PacedKlines, list[float]]:
+    """Drive TigerBarFeed from 09:31:30 over ``n_symbols`` on a paced clock (2 s a request,
+    5 s between polls) for 30 minutes; check each is yielded once, in order, with every
+    symbol's complete bar. Returns the session and each minute's age when yielded (s)."""
     from live.feed import TigerBarFeed
     from live.tiger import TigerBarSource
 
     session = _PacedKlines("09:31:30", seconds=2.0)
-    symbols = tuple(f"S{i:02d}" for i in range(12))
-    feed = TigerBarFeed(TigerBarSource(session, "minute"), symbols, poll_s=5.0,
-                        since=pd.Timestamp("2022-11-22"), sleep=session.sleep)
+    symbols = tuple(f"S{i:02d}" for i in range(n_symbols))
+    feed = TigerBarFeed(TigerBarSource(session, "minute", **source_options), symbols,
+                        poll_s=5.0, since=pd.Timestamp("2022-11-22"), sleep=session.sleep)
     seen, ages = [], []
     for snap in feed:
         seen.append(snap.timestamp.strftime("%H:%M"))
@@ -315,6 +314,15 @@ def test_a_feed_whose_polls_straddle_minutes_yields_every_minute_whole():
         if len(seen) == 30:
             break
     assert seen == [f"{9 + (31 + i) // 60:02d}:{(31 + i) % 60:02d}" for i in range(30)]
+    return session, ages
+
+
+def test_a_feed_whose_polls_straddle_minutes_yields_every_minute_whole():
+    """Twelve symbols asked 2 s apart: a poll lasts 24 s and most polls straddle a minute's
+    close. Every minute reaches the engine once, with every symbol's complete bar (cut at the
+    poll's start: the symbols asked before the close would otherwise miss it), a poll and a
+    half after its close at most."""
+    _, ages = _feed_thirty_minutes(12)
     assert max(ages) <= 2 * 24 + 5 + 2 + 1e-6  # poll, wait, the poll after, the margin
 
 
@@ -322,23 +330,10 @@ def test_a_batched_feed_of_sixty_symbols_yields_whole_minutes_within_seconds():
     """Sixty symbols, 50 to a k-line request (Tiger takes a list): a poll is two requests, not
     sixty paced at one a second, so a whole minute reaches the engine seconds after its close
     instead of a minute or more (past the 120 s staleness limit, which halts trading)."""
-    from live.feed import TigerBarFeed
     from live.tiger import TigerBarSource
     from live.tiger.bars import MAX_SYMBOLS_PER_REQUEST
 
-    session = _PacedKlines("09:31:30", seconds=2.0)
-    symbols = tuple(f"S{i:02d}" for i in range(60))
-    source = TigerBarSource(session, "minute", symbols_per_request=MAX_SYMBOLS_PER_REQUEST)
-    feed = TigerBarFeed(source, symbols, poll_s=5.0, since=pd.Timestamp("2022-11-22"),
-                        sleep=session.sleep)
-    seen, ages = [], []
-    for snap in feed:
-        seen.append(snap.timestamp.strftime("%H:%M"))
-        ages.append(session.now - snap.timestamp.timestamp())
-        assert np.isfinite(snap.close).all() and (snap.volume == 500.0).all(), seen[-1]
-        if len(seen) == 30:
-            break
-    assert seen == [f"{9 + (31 + i) // 60:02d}:{(31 + i) % 60:02d}" for i in range(30)]
+    session, ages = _feed_thirty_minutes(60, symbols_per_request=MAX_SYMBOLS_PER_REQUEST)
     # after the first poll (which finds the minutes since the start): two polls of two
     # requests, a wait and the margin at most
     assert max(ages[1:]) <= 2 * (2 * 2.0) + 5 + 2 + 1e-6
