@@ -128,7 +128,7 @@ def run_config_backtest(config: Any, settings: Any, *, bars: str | None = None,
         closes = wide.pop("close")[symbols]
         # the lookbacks reach before the data: the embedded real closes supply them when
         # these are their prices (synthetic bars end on them), checked on the common sessions
-        history, history_note = _lookback_closes(closes, embedded, closes.index[0], synthetic)
+        history, history_note = _lookback_closes(closes, embedded, first, synthetic)
         closes = pd.concat([history.loc[history.index < closes.index[0]], closes])
         if not (closes.index < first).any() or not (closes.index >= first).any():
             raise BacktestDataError(f"{tag} needs data before {first:%Y-%m-%d} (the lookbacks) "

@@ -606,3 +606,29 @@ def test_a_restart_holding_a_name_that_stopped_fits_the_risk_model_as_the_runnin
     assert after["observations"] == before["observations"] == 40
     assert after["var"] == pytest.approx(before["var"], rel=1e-9)
     restarted.shutdown()
+
+
+def test_a_daily_file_s_own_lookback_is_counted_before_the_run_s_start(closes, tmp_path):
+    """Bars of other tickers (no embedded history to borrow): the note says how many of the
+    file's own sessions the lookbacks read before the first traded session."""
+    from sim.backtest_data import run_config_backtest
+
+    own = closes.loc["2020-06-01":"2021-09-30"].rename(columns=lambda s: f"Z{s}")
+    rows = []
+    for sym in own.columns:
+        x = own[sym]
+        stamp = pd.DatetimeIndex(x.index).tz_localize(EXCHANGE_TZ) + pd.Timedelta(hours=16)
+        rows.append(pd.DataFrame({"timestamp": stamp, "symbol": sym, "open": x.values,
+                                  "high": x.values, "low": x.values, "close": x.values,
+                                  "volume": 1e6}))
+    path = tmp_path / "own.csv"
+    pd.concat(rows).to_csv(path, index=False)
+    cfg = config().model_copy(deep=True)
+    cfg.universe.symbols = list(own.columns)
+    cfg.universe.sectors = {s: "Any" for s in own.columns}
+    res = run_config_backtest(cfg, short_window_settings(), bars=str(path), start=START,
+                              end=END)
+    sessions = int((own.index < START).sum())
+    assert sessions > 200
+    assert (f"lookback history: the data's own {sessions} session(s) before {START}"
+            in res.meta["assumptions"])
