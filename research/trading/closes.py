@@ -85,6 +85,12 @@ class SessionCloses:
         ended = missing[::-1].cumprod(axis=0)  # 1 while every later session lacks it too
         return ended.sum(axis=0).astype(np.int64)
 
+    def forget_last(self, sessions: int, columns: np.ndarray) -> None:
+        """Clear the last ``sessions`` closes of the ``columns`` (a mask): closes carried over
+        sessions a symbol did not trade, once they are known not to be a short halt."""
+        lo = max(0, self._n - int(sessions))
+        self._values[lo:self._n, np.asarray(columns, dtype=bool)] = np.nan
+
     def last_row(self) -> np.ndarray:
         return self._values[self._n - 1].copy()
 

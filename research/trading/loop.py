@@ -1112,6 +1112,13 @@ class TradingLoop:
         if len(previous):
             close = np.where(np.isfinite(close), close, previous[-1])
         self._closes.append(day, close)
+        # once a halt is long enough to be a stop, its carried closes go: zero returns would
+        # read as a name with no volatility when it trades again (risk parity and inverse
+        # volatility would overweight it for a lookback), and a loop started on the data's
+        # history has none there either. Positions are still marked at the last close.
+        stopped = self._without_bar == STALE_SESSIONS
+        if stopped.any():
+            self._closes.forget_last(STALE_SESSIONS, stopped)
         self.log.info("session_closed", day=f"{day:%Y-%m-%d}",
                       closes_from="last traded price of each symbol's last bar")
 

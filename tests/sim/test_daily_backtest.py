@@ -632,3 +632,34 @@ def test_a_daily_file_s_own_lookback_is_counted_before_the_run_s_start(closes, t
     assert sessions > 200
     assert (f"lookback history: the data's own {sessions} session(s) before {START}"
             in res.meta["assumptions"])
+
+
+@pytest.mark.parametrize("kind", ["inverse_volatility", "risk_parity"])
+def test_a_name_back_from_a_long_halt_is_not_sized_on_the_halt_s_flat_closes(closes, kind):
+    """KO has no bar from 2021-07-01 to 07-21 (15 sessions) and trades again on the 22nd. The
+    halt's carried closes are dropped once it is a stop (5 sessions), so the 08-02 decision
+    does not read 15 zero returns as a calm name to overweight: KO has no full 20-session
+    lookback then and waits, as a gap in the data's own history makes it, until the risk
+    model's 40-session window covers it again (09-14): sized again on 10-01. Its position was
+    marked at its last close through the halt."""
+    halted = closes.copy()
+    halted.loc["2021-07-01":"2021-07-21", "KO"] = np.nan
+    cfg = config(kind=kind) if kind != "inverse_volatility" else config()
+    res = backtest(halted, cfg, settings=short_window_settings(), end="2021-10-29")
+    weights = {d["session"]: d["weights"]["KO"] for d in res.to_json()["decisions"]}
+    assert weights["2021-06-01"] > 0.1 and weights["2021-07-01"] > 0.1
+    assert weights["2021-08-02"] == weights["2021-09-01"] == 0.0
+    assert weights["2021-10-01"] > 0.1
+    notes = [n for n in res.meta["assumptions"] if n.startswith("universe on")]
+    assert [n[:33] for n in notes] == ["universe on 2021-07-08: KO stoppe",
+                                       "universe on 2021-07-22: KO has ba",
+                                       "universe on 2021-08-03: KO left; ",
+                                       "universe on 2021-09-14: KO joined"]
+    last = res.closes.loc["2021-06-30", "KO"]  # the close as marked (permanent impact in)
+    assert res.closes.loc["2021-07-01":"2021-07-21", "KO"].eq(last).all()
+    ko = res.account.positions["KO"].loc["2021-07-01":"2021-07-21"]
+    value = res.account.equity.loc["2021-07-01":"2021-07-21"]
+    others = res.account.positions.drop(columns="KO").mul(res.closes.drop(columns="KO")).sum(
+        axis=1).loc["2021-07-01":"2021-07-21"]
+    np.testing.assert_allclose(value - others - res.account.cash.loc["2021-07-01":"2021-07-21"],
+                               ko * last, rtol=1e-12)
