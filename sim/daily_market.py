@@ -51,6 +51,7 @@ import pandas as pd
 from research.data.calendar import sessions as exchange_sessions
 from research.data.schema import EXCHANGE_TZ
 from research.data.validation import suspected_splits
+from research.trading import STALE_SESSIONS
 from sim.replay import BarReplay
 from sim.response import parkinson_variance
 
@@ -153,8 +154,10 @@ def build_daily_market(closes: pd.DataFrame, *, start, end=None, open_: pd.DataF
         vol_v = v.to_numpy()
     vol_v = np.where(np.isfinite(close_v) & np.isfinite(vol_v), vol_v, 0.0)
     open_v = o.to_numpy() if o is not None else np.full_like(close_v, np.nan)
-    # closes-only data opens at the last close (of the session before, or before a halt)
-    open_v = np.where(np.isfinite(open_v), open_v, hist.ffill().shift(1).to_numpy())
+    # closes-only data opens at the last close: of the session before, or before a short halt
+    # (a name back from a stop has no auction price: its last close may be months old)
+    last_close = hist.ffill(limit=STALE_SESSIONS - 1).shift(1).to_numpy()
+    open_v = np.where(np.isfinite(open_v), open_v, last_close)
     # no session bar, no auction: a name that does not trade that day (halted, delisted, not
     # listed yet) has no opening price to fill or mark at either
     open_v = np.where(np.isfinite(close_v), open_v, np.nan)

@@ -75,6 +75,12 @@ def test_a_session_without_a_close_has_no_opening_auction_either(closes):
     ko = list(r.symbols).index("KO")
     assert np.isnan(r.open[2, ko]) and np.isnan(r.close[2, ko]) and r.volume[2, ko] == 0
     assert np.isfinite(r.open[[0, 4], ko]).all()  # the sessions around it open as before
+    # back from a stop (5 sessions without a bar): no auction at a close a week old
+    stopped = closes.copy()
+    stopped.loc["2021-11-17":"2021-11-23", "KO"] = np.nan
+    r = build_daily_market(stopped, start="2021-11-24", end="2021-11-29").replay
+    assert np.isnan(r.open[0, ko]) and np.isfinite(r.close[1, ko])
+    assert np.isfinite(r.open[2, ko])  # the session after opens at the 24th's close
 
 
 def test_the_loop_counts_each_symbol_s_sessions_without_a_close():
