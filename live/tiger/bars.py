@@ -145,18 +145,23 @@ class TigerBarSource:
 
     def _fetch_batch(self, symbols: list[str], begin_ms: int, end_ms: int
                      ) -> list[pd.DataFrame]:
-        """Each symbol's bars, from one request for all of them; a symbol whose answer was
-        cut short is fetched again on its own (a page token is for one symbol only)."""
+        """Each symbol's bars, from one request for all of them. A symbol whose answer was
+        cut short is fetched again on its own (a page token is for one symbol only), and so is
+        one the answer leaves out: it may have no bars (halted, or before the first close),
+        or the gateway may answer fewer symbols than asked — a request each then, as
+        unbatched, rather than a symbol silently without bars."""
         if len(symbols) == 1:
             return [self._fetch(symbols[0], begin_ms, end_ms)]
         df = self._page(self.session.quote, symbols, begin_ms, end_ms, None)
-        if df is None or len(df) == 0:
-            return []  # no bars for any of them (before the first close, a holiday)
+        answered = {}
+        if df is not None and len(df):
+            answered = dict(tuple(df.groupby(df["symbol"].astype(str).str.upper(), sort=False)))
         frames = []
-        for sym, part in df.groupby(df["symbol"].astype(str).str.upper(), sort=False):
-            token = (part["next_page_token"].iloc[-1] if "next_page_token" in part.columns
-                     else None)
-            if isinstance(token, str) and token:
+        for sym in symbols:
+            part = answered.get(sym)
+            token = (part["next_page_token"].iloc[-1]
+                     if part is not None and "next_page_token" in part.columns else None)
+            if part is None or (isinstance(token, str) and token):
                 frames.append(self._fetch(sym, begin_ms, end_ms))
             else:
                 frames.append(part)

@@ -363,3 +363,21 @@ def test_a_symbol_cut_short_in_a_batched_answer_is_fetched_again_on_its_own(gate
     pd.testing.assert_frame_equal(batched, one_by_one)
     assert len(batched) == 14
     assert gateway.calls("kline") - before == 1 + 3  # the batch, then JPM's three pages
+
+
+def test_a_gateway_that_answers_one_symbol_of_a_list_still_gives_every_symbol_its_bars():
+    """A k-line answer that leaves symbols out (a gateway that reads only the first of the
+    list, or symbols without bars yet) is completed one request per missing symbol: no
+    symbol silently goes without bars, and a symbol with none is simply absent."""
+    from live.tiger import TigerBarSource
+
+    class FirstOnly(_PacedKlines):
+        def call(self, method, fn, symbols, **kw):
+            answer = super().call(method, fn, symbols[:1], **kw)
+            return answer.iloc[:0] if symbols[0] == "S02" else answer  # S02: no bars yet
+
+    session = FirstOnly("09:40:30", seconds=0.5)
+    bars = TigerBarSource(session, "minute", symbols_per_request=3).load(
+        ["S00", "S01", "S02"], "2022-11-22", "2022-11-22")
+    assert bars.groupby("symbol").size().to_dict() == {"S00": 10, "S01": 10}
+    assert session.requests == 3  # the batch (S00 answered), then S01 and S02 alone
