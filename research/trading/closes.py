@@ -33,6 +33,9 @@ class SessionCloses:
         self._values = np.empty((cap, len(self.columns)))
         self._values[:n] = frame.to_numpy(dtype=float)
         self._n = n
+        # each symbol's last close so far: a name delisted (or cleared, see forget_last) early
+        # in a long replay would otherwise make every session's lookup walk back to it
+        self._last = self._walk_back(n)
 
     def __len__(self) -> int:
         return self._n
@@ -67,6 +70,15 @@ class SessionCloses:
         """Each symbol's last known close before ``day`` (NaN if it never had one): a symbol
         without a close on the last session keeps its previous one."""
         k = self._position(day)
+        return self._last.copy() if k == self._n else self._walk_back(k)
+
+    def last_prices_before_window(self, day: pd.Timestamp, last: int) -> np.ndarray:
+        """Each symbol's last close before the ``last`` rows before ``day`` (the window
+        :meth:`values_before` gives): where a gap at the window's start began."""
+        return self._walk_back(max(0, self._position(day) - int(last)))
+
+    def _walk_back(self, k: int) -> np.ndarray:
+        """Each symbol's last close in the first ``k`` rows."""
         out = np.full(len(self.columns), np.nan)
         missing = np.ones(len(self.columns), bool)
         row = k - 1
@@ -89,7 +101,9 @@ class SessionCloses:
         """Clear the last ``sessions`` closes of the ``columns`` (a mask): closes carried over
         sessions a symbol did not trade, once they are known not to be a short halt."""
         lo = max(0, self._n - int(sessions))
-        self._values[lo:self._n, np.asarray(columns, dtype=bool)] = np.nan
+        columns = np.asarray(columns, dtype=bool)
+        self._values[lo:self._n, columns] = np.nan
+        self._last[columns] = self._walk_back(self._n)[columns]
 
     def last_row(self) -> np.ndarray:
         return self._values[self._n - 1].copy()
@@ -105,6 +119,8 @@ class SessionCloses:
         self._days[self._n] = stamp
         self._values[self._n] = close
         self._n += 1
+        self._last = np.where(np.isfinite(self._values[self._n - 1]), self._values[self._n - 1],
+                              self._last)
 
     @property
     def frame(self) -> pd.DataFrame:

@@ -571,7 +571,7 @@ class TradingLoop:
     def _update_risk(self, values: np.ndarray, shares: np.ndarray, price: np.ndarray,
                      nav: float, when: datetime) -> None:
         lookback = int(self.risk.lookback)
-        values = self._carried_while_not_trading(values, price)
+        values = self._held_through_gaps(values, shares, price, when)
         # simple daily returns (numpy: the pandas form cost ~1 ms a session)
         with np.errstate(invalid="ignore", divide="ignore"):
             returns = values[1:] / values[:-1] - 1.0
@@ -602,21 +602,34 @@ class TradingLoop:
             "observations": snap.n_observations})
         self.on_risk_refit(snap, weights, nav)
 
-    def _carried_while_not_trading(self, values: np.ndarray, price: np.ndarray) -> np.ndarray:
-        """``values`` with each symbol that stopped trading at its last close over the sessions
-        it has had no bar, as a loop that ran through them carried it (_close_session). A loop
-        (re)started on a data source's history has them without a close instead, and a held
-        one (always in the risk fit) would leave every session since its stop out of the fit,
-        for every name: a VaR and correlations that stop at the stop, then, once it is older
-        than the window, a start refused for too little history."""
-        stale = self._not_trading & np.isfinite(price)
-        if not stale.any():
+    def _held_through_gaps(self, values: np.ndarray, shares: np.ndarray, price: np.ndarray,
+                           day: datetime) -> np.ndarray:
+        """``values`` (the closes before ``day``'s session) with each held symbol (or still
+        being traded), and each that stopped trading, at its last close over the sessions it
+        had none (a halt, a stop; the loop clears a stop's carried closes, and a data
+        source's history never had them), from before the window where a gap begins it. A
+        held name is always in the risk fit,
+        which keeps only the sessions where every fitted name has a return: without this, a
+        halt of a held name would take its sessions out of every name's fit — a VaR window that
+        shrinks for the whole book, then, once the gap outgrows the window's slack, a refit
+        refused for too little history. A position that cannot trade has a flat price: zero
+        returns are what the book held."""
+        keep = (shares != 0) | (self._not_trading & np.isfinite(price))
+        if self.engine is not None and self._open_parents:  # always fitted too
+            keep |= self._still_to_trade() != 0
+        keep &= ~np.isfinite(values).all(axis=0)
+        if not keep.any():
             return values
+        before = self._closes.last_prices_before_window(pd.Timestamp(day), len(values))
         values = values.copy()
-        for k in np.flatnonzero(stale):
-            n = min(int(self._without_bar[k]), len(values))
-            tail = values[len(values) - n:, k]
-            values[len(values) - n:, k] = np.where(np.isfinite(tail), tail, price[k])
+        rows = np.arange(len(values))
+        for k in np.flatnonzero(keep):
+            col = values[:, k]
+            finite = np.isfinite(col)
+            if finite.any():  # the last close before each gap
+                col = col[np.maximum.accumulate(np.where(finite, rows, 0))]
+            # a gap from the window's start: the close before it (none before a listing)
+            values[:, k] = np.where(np.isfinite(col), col, before[k])
         return values
 
     def _risk_coverage(self, window: np.ndarray, shares: np.ndarray) -> np.ndarray:

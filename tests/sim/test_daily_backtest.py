@@ -669,3 +669,23 @@ def test_a_name_back_from_a_long_halt_is_not_sized_on_the_halt_s_flat_closes(clo
         axis=1).loc["2021-07-01":"2021-07-21"]
     np.testing.assert_allclose(value - others - res.account.cash.loc["2021-07-01":"2021-07-21"],
                                ko * last, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["inverse_volatility", "equal_weight"])
+def test_a_held_name_s_long_halt_keeps_every_name_s_risk_window_whole(closes, kind):
+    """KO, held, has no bar from 2021-06-15 to 07-21 (26 sessions, most of the 40-session
+    risk window). Its position is flat in the books over the halt, and the risk fit reads it
+    so: while KO is held the window keeps its 40 sessions for every name (dropping the halt's
+    sessions, as for a name with gaps, shrank it to 13 and refused the refit). Inverse
+    volatility sells KO on 08-02 (no clean lookback); it rejoins once 90% of the window has
+    its returns, costing the others at most 4 sessions of it."""
+    halted = closes.copy()
+    halted.loc["2021-06-15":"2021-07-21", "KO"] = np.nan
+    cfg = config(kind=kind) if kind != "inverse_volatility" else config()
+    res = backtest(halted, cfg, settings=short_window_settings(), end="2021-10-29")
+    ko = res.account.positions["KO"]
+    assert ko.loc["2021-06-15":"2021-07-21"].gt(0).all()
+    seen = res.risk_forecasts.set_index("session")["observations"]
+    held = [f"{d:%Y-%m-%d}" for d in ko.index[ko.gt(0)] if f"{d:%Y-%m-%d}" in seen.index]
+    assert set(seen.loc[held]) == {40} and seen.min() >= 36
+    assert ko.loc["2021-10-29"] > 0
