@@ -5,7 +5,9 @@ Layout: every session becomes two bars of the replay, stamped (as all bars, at t
 
 * at the **open** (09:30): the opening auction — the session's open where the data has one,
   else the previous close (closes-only data: the decision is taken on the close it was
-  computed from) — with :data:`OPEN_AUCTION_VOLUME_SHARE` of the session's volume. The trading
+  computed from; after a halt of fewer than ``STALE_SESSIONS`` sessions, the close before it;
+  after a longer one, none) — with :data:`OPEN_AUCTION_VOLUME_SHARE` of the session's volume.
+  A session without a close has no auction either. The trading
   loop decides on it (the first bar of a session) from the closes strictly before the
   session, and the engine sends the parents' first children. Orders sent on the previous
   session's close bar (the rest of an order the participation cap or the engine's child cut
@@ -162,7 +164,9 @@ def build_daily_market(closes: pd.DataFrame, *, start, end=None, open_: pd.DataF
     # listed yet) has no opening price to fill or mark at either
     open_v = np.where(np.isfinite(close_v), open_v, np.nan)
     if o is None or o.isna().all(axis=None):
-        notes.append("open: the data has none; each session opens at the previous close")
+        notes.append("open: the data has none; each session opens at the previous close (or "
+                     "the last one before a halt of fewer than 5 sessions; none after a longer "
+                     "one)")
     has_range = h is not None and lo is not None and not h.isna().all(axis=None)
     if has_range:
         high_v, low_v = h.to_numpy(), lo.to_numpy()

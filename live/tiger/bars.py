@@ -36,8 +36,8 @@ class NoBarsError(ValueError):
     """Tiger answered with no bars (unknown symbol, or no session in the date range)."""
 
 
-#: Seconds a bar must have been closed when its symbol was asked for, to be taken as complete:
-#: the local clock may run ahead of Tiger's by a little.
+#: Seconds a bar must have been closed when the poll began, to be taken as complete: the local
+#: clock may run ahead of Tiger's by a little.
 FORMING_MARGIN_S = 2.0
 
 #: Symbols in one k-line request at most (Tiger's quote API takes up to 50 a request).
@@ -102,7 +102,7 @@ class TigerBarSource:
         begin_ms = self._ms(start, end_of_day=False) if start is not None else -1
         end_ms = self._ms(end, end_of_day=True) if end is not None else -1
         # the clock is read before the first request, and every symbol is cut there: a poll of
-        # many symbols is paced over seconds (one k-line request each, 60 a minute), so a
+        # many symbols is paced over seconds (k-line requests: 60 a minute), so a
         # minute that ends mid-poll is still forming in the earlier answers and complete in
         # the later ones. Cut per symbol, the minute would go to the engine without the
         # symbols asked first (no trading in them, to it) and their bars arrive too late;
@@ -147,15 +147,17 @@ class TigerBarSource:
                      ) -> list[pd.DataFrame]:
         """Each symbol's bars, from one request for all of them. A symbol whose answer was
         cut short is fetched again on its own (a page token is for one symbol only), and so is
-        one the answer leaves out: it may have no bars (halted, or before the first close),
-        or the gateway may answer fewer symbols than asked — a request each then, as
-        unbatched, rather than a symbol silently without bars."""
+        one a non-empty answer leaves out: it may have no bars (halted), or the gateway may
+        answer fewer symbols than asked — a request each then, as unbatched, rather than a
+        symbol silently without bars. An empty answer is taken as no bars for any."""
         if len(symbols) == 1:
             return [self._fetch(symbols[0], begin_ms, end_ms)]
         df = self._page(self.session.quote, symbols, begin_ms, end_ms, None)
-        answered = {}
-        if df is not None and len(df):
-            answered = dict(tuple(df.groupby(df["symbol"].astype(str).str.upper(), sort=False)))
+        if df is None or len(df) == 0:
+            # none has a bar yet (before the first close, a holiday): not asked one by one,
+            # which before the open would cost a paced request per symbol every poll
+            return []
+        answered = dict(tuple(df.groupby(df["symbol"].astype(str).str.upper(), sort=False)))
         frames = []
         for sym in symbols:
             part = answered.get(sym)
