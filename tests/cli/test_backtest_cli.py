@@ -9,7 +9,8 @@ import re
 import pandas as pd
 import pytest
 import yaml
-from typer.testing import CliRunner
+
+from tests.cli.backtest_cli import invoke_backtest, write_run_config
 
 SYMBOLS = ["AAPL", "JPM", "XOM"]
 
@@ -26,20 +27,12 @@ def bar_file(tmp_path_factory, sp500_closes):
 
 
 def config_file(tmp_path, **execution):
-    cfg = {"name": "clitest", "universe": {"symbols": SYMBOLS, "start": "2022-02-28",
-                                           "end": "2022-03-04"},
-           "strategy": {"kind": "equal_weight", "rebalance": "weekly", "capital": 1e6},
-           "execution": {"algorithm": "twap", "horizon_minutes": 30, **execution},
-           "risk": {"max_position_weight": 0.4, "max_sector_weight": 0.6}}
-    path = tmp_path / "run.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    return path
+    return write_run_config(
+        tmp_path, "clitest", {"symbols": SYMBOLS, "start": "2022-02-28", "end": "2022-03-04"},
+        execution={"algorithm": "twap", "horizon_minutes": 30, **execution})
 
 
-def run(args):
-    from qlab.cli import app
-
-    return CliRunner().invoke(app, ["backtest", *args])
+run = invoke_backtest
 
 
 def test_backtest_writes_the_documented_json(bar_file, isolated_env):

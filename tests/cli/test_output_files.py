@@ -7,23 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
-from typer.testing import CliRunner
+
+from tests.cli.backtest_cli import invoke_backtest, write_run_config
 
 
 def config_file(folder: Path) -> Path:
-    cfg = {"name": "outputs", "universe": {"symbols": ["AAPL", "JPM", "XOM"]},
-           "strategy": {"kind": "equal_weight", "rebalance": "weekly", "capital": 1e6},
-           "risk": {"max_position_weight": 0.4, "max_sector_weight": 0.6}}
-    path = folder / "run.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    return path
+    return write_run_config(folder, "outputs", {"symbols": ["AAPL", "JPM", "XOM"]})
 
 
-def backtest(args):
-    from qlab.cli import app
-
-    return CliRunner().invoke(app, ["backtest", *args])
+backtest = invoke_backtest
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
